@@ -1,0 +1,55 @@
+"""bus: a message bus for teams of AI agents, on Kombu and Celery.
+
+Start with :class:`Bus`; messages are :class:`Message`; errors derive from :class:`BusError`.
+"""
+
+from bus.channels import ChannelInfo, ChannelKind, ChannelSpec, Retention
+from bus.core import Bus
+from bus.errors import (
+    BrokerUnavailable,
+    BusError,
+    BusNotStarted,
+    BusTimeout,
+    ChannelExists,
+    ConfigurationError,
+    InvalidArgument,
+    InvalidMessage,
+    InvalidName,
+    MessageDecodeError,
+    MessageTooLarge,
+    NotSubscribed,
+    StoreUnavailable,
+    UnknownAgent,
+    UnknownChannel,
+)
+from bus.message import Attachment, Message, MessageType, Metadata, Priority
+from config.settings import BusSettings
+
+__all__ = [
+    "Attachment",
+    "BrokerUnavailable",
+    "Bus",
+    "BusError",
+    "BusNotStarted",
+    "BusSettings",
+    "BusTimeout",
+    "ChannelExists",
+    "ChannelInfo",
+    "ChannelKind",
+    "ChannelSpec",
+    "ConfigurationError",
+    "InvalidArgument",
+    "InvalidMessage",
+    "InvalidName",
+    "Message",
+    "MessageDecodeError",
+    "MessageTooLarge",
+    "MessageType",
+    "Metadata",
+    "NotSubscribed",
+    "Priority",
+    "Retention",
+    "StoreUnavailable",
+    "UnknownAgent",
+    "UnknownChannel",
+]

@@ -1,0 +1,50 @@
+"""The Celery app of a bus. ``celery -A bus worker`` finds :data:`app` here.
+
+:func:`create_app` builds an app from explicit settings; the module attribute ``app`` is built
+on first access from the environment (``BUS_*``), so importing bus reads nothing and connects
+to nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+
+from bus.urls import check_broker_url, scheme_of
+from config.settings import BusSettings
+
+
+def create_app(settings: BusSettings) -> Celery:
+    """A Celery app for the bus described by ``settings``.
+
+    JSON only; late acknowledgement and reject-on-worker-lost, so a delivery whose worker dies is
+    delivered again; prefetch of one, so a busy worker does not hoard deliveries.
+    """
+    broker_url = check_broker_url(settings.broker_url)
+    transport_options: dict[str, Any] = {}
+    if scheme_of(broker_url) == "memory":
+        transport_options["polling_interval"] = settings.polling_interval
+    app = Celery(f"{settings.namespace}", broker=broker_url, set_as_current=False)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_transport_options=transport_options,
+        broker_connection_retry_on_startup=True,
+        task_default_queue=f"{settings.namespace}.celery",
+        enable_utc=True,
+    )
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        global app
+        app = create_app(BusSettings())
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

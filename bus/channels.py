@@ -1,0 +1,55 @@
+"""Channels: their kind, retention, and what the bus reports about them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt
+
+from bus.names import check_channel_name
+
+
+class ChannelKind(StrEnum):
+    """Who receives a channel's messages."""
+
+    #: Agents subscribed to the channel.
+    TOPIC = "topic"
+    #: Every agent registered with the bus, subscribed or not.
+    BROADCAST = "broadcast"
+
+
+class Retention(BaseModel):
+    """How much history a channel keeps: the newest ``max_messages``, none older than
+    ``max_age_seconds`` (when set). Count is always bounded, so memory is too."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_messages: PositiveInt = 1000
+    max_age_seconds: float | None = Field(default=None, gt=0)
+
+
+class ChannelSpec(BaseModel):
+    """A channel as it is created: name, kind and retention. Immutable once created."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: Annotated[str, AfterValidator(check_channel_name)]
+    kind: ChannelKind = ChannelKind.TOPIC
+    retention: Retention = Retention()
+
+
+class ChannelInfo(BaseModel):
+    """A channel as it is now: its spec, members and last sequence number."""
+
+    model_config = ConfigDict(frozen=True)
+
+    spec: ChannelSpec
+    members: frozenset[str]
+    last_seq: int
+    retained: int
+
+    @property
+    def name(self) -> str:
+        """The channel's name."""
+        return self.spec.name

@@ -1,0 +1,82 @@
+"""One error hierarchy for everything bus refuses.
+
+Every error carries structured context (``channel``, ``agent``, ``field`` ...) in
+:attr:`BusError.context`, so callers can react without parsing the message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class BusError(Exception):
+    """Base class of every error bus raises on purpose."""
+
+    def __init__(self, message: str, **context: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        #: Structured details: which channel, agent, field or value was wrong.
+        self.context: dict[str, Any] = context
+
+    def __getattr__(self, name: str) -> Any:
+        # ``err.channel`` reads ``err.context["channel"]``; unknown names are still errors.
+        try:
+            return self.__dict__["context"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class ConfigurationError(BusError):
+    """The settings cannot work: unsupported URL scheme, missing store for amqp, ..."""
+
+
+class InvalidName(BusError, ValueError):
+    """A channel or agent name is blank, too long, or has characters bus cannot carry."""
+
+
+class UnknownChannel(BusError):
+    """The channel does not exist on this bus."""
+
+
+class ChannelExists(BusError):
+    """A channel of that name already exists with a different kind or retention."""
+
+
+class UnknownAgent(BusError):
+    """The agent is not registered on this bus."""
+
+
+class NotSubscribed(BusError):
+    """The agent is not a member of the channel it asked to read from."""
+
+
+class InvalidMessage(BusError, ValueError):
+    """A message failed validation; ``context['errors']`` lists each field and why."""
+
+
+class MessageDecodeError(InvalidMessage):
+    """Bytes on the wire are not a valid bus message (bad JSON or a field that fails)."""
+
+
+class MessageTooLarge(InvalidMessage):
+    """The message's JSON encoding is larger than ``max_message_bytes``."""
+
+
+class BusNotStarted(BusError):
+    """An operation needs a started bus (``bus.start()`` or ``with bus:``)."""
+
+
+class BusTimeout(BusError):
+    """A wait for a reply or a message ran out of time."""
+
+
+class InvalidArgument(BusError, ValueError):
+    """An argument has the wrong type or value (a negative timeout, a naive datetime, ...)."""
+
+
+class BrokerUnavailable(BusError):
+    """The broker at ``context['url']`` cannot be reached."""
+
+
+class StoreUnavailable(BusError):
+    """The store at ``context['url']`` cannot be reached."""

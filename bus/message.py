@@ -1,0 +1,172 @@
+"""The message: a frozen Pydantic model, JSON on the wire, nothing else."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Self
+from uuid import UUID, uuid4
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveInt,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from bus.errors import MessageDecodeError
+from bus.names import check_agent_name, check_channel_name
+
+
+class MessageType(StrEnum):
+    """What a message is for; handlers can be registered per type."""
+
+    TASK_UPDATE = "task_update"
+    QUESTION = "question"
+    ANNOUNCEMENT = "announcement"
+    REVIEW_REQUEST = "review_request"
+    APPROVAL = "approval"
+    DELEGATION = "delegation"
+    STATUS_REPORT = "status_report"
+    ESCALATION = "escalation"
+
+
+class Priority(StrEnum):
+    """How urgent a message is. Compare with :attr:`rank`: ``low < normal < high < urgent``."""
+
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+    @property
+    def rank(self) -> int:
+        """0 for low up to 3 for urgent."""
+        return _PRIORITY_RANK[self]
+
+
+_PRIORITY_RANK = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
+
+NonBlank = Annotated[str, StringConstraints(strip_whitespace=False, min_length=1, max_length=256)]
+AgentName = Annotated[str, AfterValidator(check_agent_name)]
+ChannelName = Annotated[str, AfterValidator(check_channel_name)]
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must not be blank")
+    return text
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+
+
+class Attachment(_Frozen):
+    """A named piece of content carried with a message: inline text or a link."""
+
+    name: NonBlank
+    media_type: NonBlank = "text/plain"
+    content: str | None = None
+    url: str | None = None
+
+    @model_validator(mode="after")
+    def _content_or_url(self) -> Self:
+        if (self.content is None) == (self.url is None):
+            raise ValueError("an attachment needs exactly one of 'content' or 'url'")
+        return self
+
+
+class Metadata(_Frozen):
+    """Bookkeeping agents attach to their work."""
+
+    task_id: NonBlank | None = None
+    project_id: NonBlank | None = None
+    tokens_used: NonNegativeInt | None = None
+    cost: NonNegativeFloat | None = None
+
+
+class Message(_Frozen):
+    """One message on a channel, or one direct message to an agent.
+
+    Exactly one of ``channel`` and ``recipient`` is set. ``seq`` is assigned by the bus when the
+    message is published: the channel's (or the recipient's inbox's) next sequence number.
+    """
+
+    id: UUID = Field(default_factory=uuid4)
+    channel: ChannelName | None = None
+    sender: AgentName
+    recipient: AgentName | None = None
+    type: MessageType = MessageType.ANNOUNCEMENT
+    priority: Priority = Priority.NORMAL
+    content: Annotated[str, AfterValidator(_not_blank)]
+    attachments: tuple[Attachment, ...] = ()
+    metadata: Metadata = Metadata()
+    timestamp: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
+    seq: PositiveInt | None = None
+    correlation_id: UUID | None = None
+    reply_to: AgentName | None = None
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> Self:
+        if (self.channel is None) == (self.recipient is None):
+            raise ValueError("a message needs exactly one of 'channel' or 'recipient'")
+        return self
+
+    @property
+    def is_direct(self) -> bool:
+        """True for a direct message (it has a recipient, not a channel)."""
+        return self.recipient is not None
+
+    def to_json(self) -> bytes:
+        """The wire form: compact JSON, UTF-8."""
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> Message:
+        """Decode the wire form.
+
+        Raises:
+            MessageDecodeError: not JSON, or a field fails; ``context['errors']`` says which.
+        """
+        try:
+            return cls.model_validate_json(data)
+        except ValidationError as exc:
+            raise decode_error(exc) from None
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Message:
+        """Validate an already decoded JSON object (as kombu hands it over)."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise decode_error(exc) from None
+
+
+def field_errors(exc: ValidationError) -> list[dict[str, str]]:
+    """Flatten a Pydantic error into ``[{"field": "metadata.cost", "reason": "..."}]``."""
+    return [
+        {
+            "field": ".".join(str(part) for part in error["loc"]) or "(message)",
+            "reason": error["msg"],
+        }
+        for error in exc.errors(include_url=False)
+    ]
+
+
+def describe(errors: list[dict[str, str]]) -> str:
+    """One line naming each failing field and why."""
+    return "; ".join(f"{error['field']}: {error['reason']}" for error in errors)
+
+
+def decode_error(exc: ValidationError) -> MessageDecodeError:
+    """A :class:`MessageDecodeError` that names every failing field."""
+    errors = field_errors(exc)
+    return MessageDecodeError(f"invalid message: {describe(errors)}", errors=errors)

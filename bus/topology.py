@@ -1,0 +1,80 @@
+"""The Kombu entities of a bus: exchanges per channel, one direct exchange, a queue per agent.
+
+- Channel ``#engineering`` is the direct exchange ``<ns>.channel._23engineering`` (the name is
+  encoded by :func:`bus.names.encode_channel`, so ``#`` and ``*`` are never wildcards).
+- Agent ``alice`` owns the durable queue ``<ns>.agent.alice``. Subscribing binds it to the
+  channel's exchange with routing key ``alice``; unsubscribing removes that binding.
+- Direct messages go through ``<ns>.direct`` with the recipient's name as routing key.
+
+No fanout exchange is used: on Redis those are PUB/SUB and drop what nobody listens for.
+Each delivery is published to the channel's exchange with the member's name as routing key, so
+the broker routes it through the member's binding and each delivery is a message of its own.
+"""
+
+from __future__ import annotations
+
+from kombu import Connection, Exchange, Queue
+
+from bus.names import encode_channel
+
+
+class Topology:
+    """Names and declares the exchanges, queues and bindings of one bus namespace."""
+
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
+        self.direct_exchange = Exchange(f"{namespace}.direct", type="direct", durable=True)
+        self._channel_exchanges: dict[str, Exchange] = {}
+        self._queues: dict[str, Queue] = {}
+
+    def channel_exchange(self, channel: str) -> Exchange:
+        """The exchange of ``channel`` (cached)."""
+        exchange = self._channel_exchanges.get(channel)
+        if exchange is None:
+            exchange = Exchange(
+                f"{self.namespace}.channel.{encode_channel(channel)}", type="direct", durable=True
+            )
+            self._channel_exchanges[channel] = exchange
+        return exchange
+
+    def agent_queue(self, agent: str) -> Queue:
+        """The durable queue of ``agent``, bound to the direct exchange (cached)."""
+        queue = self._queues.get(agent)
+        if queue is None:
+            queue = Queue(
+                f"{self.namespace}.agent.{agent}",
+                exchange=self.direct_exchange,
+                routing_key=agent,
+                durable=True,
+            )
+            self._queues[agent] = queue
+        return queue
+
+    def declare_channel(self, connection: Connection, channel: str) -> None:
+        """Declare the channel's exchange."""
+        self.channel_exchange(channel)(connection.default_channel).declare()
+
+    def declare_agent(self, connection: Connection, agent: str) -> None:
+        """Declare the agent's queue and its binding to the direct exchange."""
+        self.agent_queue(agent)(connection.default_channel).declare()
+
+    def bind(self, connection: Connection, agent: str, channel: str) -> None:
+        """Bind the agent's queue to the channel's exchange (declaring both)."""
+        bound = self.agent_queue(agent)(connection.default_channel)
+        exchange = self.channel_exchange(channel)
+        exchange(connection.default_channel).declare()
+        bound.bind_to(exchange=exchange, routing_key=agent)
+
+    def unbind(self, connection: Connection, agent: str, channel: str) -> None:
+        """Remove the binding of the agent's queue to the channel's exchange."""
+        bound = self.agent_queue(agent)(connection.default_channel)
+        bound.unbind_from(exchange=self.channel_exchange(channel), routing_key=agent)
+
+    def destroy(self, connection: Connection, agents: list[str], channels: list[str]) -> None:
+        """Delete the given agents' queues and channels' exchanges, and the direct exchange."""
+        channel = connection.default_channel
+        for agent in agents:
+            self.agent_queue(agent)(channel).delete()
+        for name in channels:
+            self.channel_exchange(name)(channel).delete()
+        self.direct_exchange(channel).delete()
