@@ -25,6 +25,8 @@ def create_app(settings: BusSettings) -> Celery:
     transport_options: dict[str, Any] = {}
     if scheme_of(broker_url) == "memory":
         transport_options["polling_interval"] = settings.polling_interval
+        if broker_url.rstrip("/") == "memory:":  # kombu warns about a missing host otherwise
+            broker_url = "memory://localhost/"
     app = Celery(f"{settings.namespace}", broker=broker_url, set_as_current=False)
     app.conf.update(
         task_serializer="json",
@@ -42,9 +44,18 @@ def create_app(settings: BusSettings) -> Celery:
     return app
 
 
+def create_worker_app(settings: BusSettings) -> Celery:
+    """A Celery app that hosts the agents of ``BUS_AGENT_MODULES`` (those of ``BUS_AGENTS``)."""
+    from bus.worker import install, load_agents
+
+    app = create_app(settings)
+    install(app, settings, load_agents(settings.agent_modules, settings.agents))
+    return app
+
+
 def __getattr__(name: str) -> Any:
     if name == "app":
         global app
-        app = create_app(BusSettings())
+        app = create_worker_app(BusSettings())
         return app
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

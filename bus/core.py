@@ -18,17 +18,19 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from typing import Any, Self
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from celery import Celery
 from kombu import Connection, Exchange
 from pydantic import ValidationError
 
+from bus.agent import AgentClient
 from bus.celery import create_app
 from bus.channels import ChannelInfo, ChannelKind, ChannelSpec, Retention
 from bus.errors import (
     BrokerUnavailable,
     BusNotStarted,
+    BusTimeout,
     InvalidArgument,
     InvalidMessage,
     MessageTooLarge,
@@ -45,7 +47,7 @@ from bus.store import Store, channel_stream, direct_stream, open_store
 from bus.store.base import splice_seq
 from bus.topology import Topology
 from bus.urls import resolve_store_url
-from bus.wire import Delivery
+from bus.wire import DELIVER_TASK, Delivery
 from config.settings import BusSettings
 
 logger = logging.getLogger(__name__)
@@ -125,7 +127,7 @@ class Bus:
                 url = connection.as_uri()
                 raise BrokerUnavailable(f"cannot reach the broker at {url}: {exc}", url=url) from exc
         self._store = store
-        for name in self.settings.default_channels:
+        for name in (*self.settings.default_channels, self.settings.dead_letter_channel):
             kind = ChannelKind.BROADCAST if name in self.settings.broadcast_channels else None
             self.create_channel(name, kind=kind or ChannelKind.TOPIC)
         return self
@@ -362,9 +364,9 @@ class Bus:
         """Send a direct message to a registered agent; returns it with its inbox sequence number.
 
         Raises:
-            UnknownAgent: the recipient is not registered. InvalidMessage, MessageTooLarge.
+            UnknownAgent: the recipient is not registered (and is not waiting for this as the
+            reply to its request). InvalidMessage, MessageTooLarge.
         """
-        self._require_agent(recipient)
         return self.post(
             self._build(
                 recipient=recipient,
@@ -379,13 +381,73 @@ class Bus:
             )
         )
 
-    def post(self, message: Message) -> Message:
+    def request(
+        self,
+        recipient: str,
+        content: str,
+        *,
+        sender: str,
+        timeout: float = 30.0,
+        **fields: Any,
+    ) -> Message:
+        """Send a direct message and wait for the recipient's reply.
+
+        The reply is any direct message from ``recipient`` with the request's correlation id
+        (:meth:`bus.agent.AgentClient.reply` and a handler's ``ctx.reply`` set it). It works
+        from inside a worker's handler too: the wait is on the store, not on a Celery result.
+
+        Raises:
+            BusTimeout: no reply within ``timeout`` seconds; names the agent and the request.
+            UnknownAgent, InvalidMessage, MessageTooLarge: as :meth:`send`.
+        """
+        if not isinstance(timeout, int | float) or timeout <= 0:
+            raise InvalidArgument(f"timeout must be a number > 0, not {timeout!r}")
+        correlation_id = str(uuid4())
+        self.store.open_reply(correlation_id, recipient, int((timeout + 60) * 1000))
+        try:
+            sent = self.send(
+                recipient,
+                content,
+                sender=sender,
+                correlation_id=correlation_id,
+                reply_to=sender,
+                **fields,
+            )
+            body = self.store.wait_reply(correlation_id, timeout)
+        finally:
+            self.store.close_reply(correlation_id)
+        if body is None:
+            raise BusTimeout(
+                f"agent {recipient!r} did not reply within {timeout} s to request {sent.id} "
+                f"({content[:60]!r})",
+                agent=recipient,
+                request_id=str(sent.id),
+                correlation_id=correlation_id,
+                timeout=timeout,
+            )
+        return Message.from_json(body)
+
+    def post(self, message: Message, *, max_bytes: int | None = None) -> Message:
         """Publish a message built elsewhere (e.g. decoded with :meth:`Message.from_json`) to its
-        channel or recipient. Its ``seq`` is ignored: the bus assigns the next one.
+        channel or recipient. Its ``seq`` is ignored: the bus assigns the next one. A direct
+        message answering a pending :meth:`request` (same correlation id, sent by the agent
+        asked) goes to the waiting caller instead of the recipient's inbox. ``max_bytes``
+        overrides ``max_message_bytes`` (dead letters carry a whole message plus the error).
 
         Raises:
             UnknownChannel, UnknownAgent, MessageTooLarge.
         """
+        body = message.model_dump_json(exclude={"seq"})
+        size = len(body.encode())
+        limit = max_bytes if max_bytes is not None else self.settings.max_message_bytes
+        if size > limit:
+            raise MessageTooLarge(
+                f"message is {size} bytes, the limit is {limit}",
+                size=size,
+                limit=limit,
+                channel=message.channel,
+                agent=message.recipient,
+            )
         if message.channel is not None:
             retention = self._spec(message.channel).retention
             stream, exchange = (
@@ -394,19 +456,13 @@ class Bus:
             )
         else:
             assert message.recipient is not None  # a Message has one or the other
+            if message.correlation_id is not None and self.store.put_reply(
+                str(message.correlation_id), message.sender, message.model_dump_json()
+            ):
+                return message  # a reply someone is waiting for goes straight to them
             self._require_agent(message.recipient)
             retention = self.default_retention
             stream, exchange = direct_stream(message.recipient), self.topology.direct_exchange
-        body = message.model_dump_json(exclude={"seq"})
-        size = len(body.encode())
-        if size > self.settings.max_message_bytes:
-            raise MessageTooLarge(
-                f"message is {size} bytes, the limit is {self.settings.max_message_bytes}",
-                size=size,
-                limit=self.settings.max_message_bytes,
-                channel=message.channel,
-                agent=message.recipient,
-            )
         now_ms = int(message.timestamp.timestamp() * 1000)
         seq, recipients = self.store.append(stream, body, now_ms, retention)
         payload = json.loads(splice_seq(body, seq))
@@ -428,7 +484,9 @@ class Bus:
                 agent=fields.get("recipient"),
             ) from None
 
-    def _publish_deliveries(self, exchange: Exchange, deliveries: list[Delivery]) -> None:
+    def _publish_deliveries(
+        self, exchange: Exchange, deliveries: list[Delivery], task: str = DELIVER_TASK
+    ) -> None:
         if not deliveries:
             return
         try:
@@ -436,7 +494,9 @@ class Bus:
                 batch = getattr(producer, "batch", None)
                 with batch() if batch is not None else nullcontext():
                     for delivery in deliveries:
-                        headers, properties, body = delivery.task_message(self.app, self._origin)
+                        headers, properties, body = delivery.task_message(
+                            self.app, self._origin, task
+                        )
                         producer.publish(
                             body,
                             exchange=exchange,
@@ -539,3 +599,15 @@ class Bus:
             channel_stream(channel), newest=limit, after=after, since_ms=since_ms
         )
         return [Message.from_json(body) for body in bodies]
+
+    # -- agents' view --------------------------------------------------------------------------
+
+    def agent(self, name: str, *, channels: Iterable[str] = ()) -> AgentClient:
+        """Register ``name`` (idempotent) subscribed to ``channels``, and return its client,
+        which publishes, sends and receives as that agent.
+
+        Raises:
+            InvalidName: a name is invalid. UnknownChannel: a channel does not exist.
+        """
+        self.register_agent(name, channels=channels)
+        return AgentClient(self, name)

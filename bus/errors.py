@@ -80,3 +80,7 @@ class BrokerUnavailable(BusError):
 
 class StoreUnavailable(BusError):
     """The store at ``context['url']`` cannot be reached."""
+
+
+class HandlerFailed(BusError):
+    """One or more of an agent's handlers raised; ``context['failures']`` names each."""

@@ -20,6 +20,8 @@ from bus.store.base import channel_stream, direct_stream
 
 #: The Celery task name of a delivery.
 DELIVER_TASK = "bus.deliver"
+#: The Celery task name of a dead letter handed to its agent again (out of order, once).
+REPLAY_TASK = "bus.replay"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +40,14 @@ class Delivery:
             return direct_stream(self.agent)
         return channel_stream(self.channel)
 
-    def task_message(self, app: Celery, origin: str) -> tuple[dict[str, Any], dict[str, Any], Any]:
+    def task_message(
+        self, app: Celery, origin: str, task: str = DELIVER_TASK
+    ) -> tuple[dict[str, Any], dict[str, Any], Any]:
         """Headers, properties and body of the Celery task message for this delivery."""
         where = "DM" if self.channel is None else self.channel
         headers, properties, body, _ = app.amqp.as_task_v2(
             str(uuid4()),
-            DELIVER_TASK,
+            task,
             args=(self.agent, self.channel, self.seq),
             kwargs={"message": self.message},
             argsrepr=repr((self.agent, self.channel, self.seq)),

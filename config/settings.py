@@ -6,8 +6,10 @@ pass it to :class:`bus.Bus`; nothing in bus reads the environment on its own.
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, PositiveInt
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated, Any, Self
+
+from pydantic import AliasChoices, Field, PositiveInt, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from config.channels import BROADCAST_CHANNELS, DEFAULT_CHANNELS
 
@@ -35,10 +37,10 @@ class BusSettings(BaseSettings):
     retention_max_messages: PositiveInt = 1000
     #: Default maximum age of kept messages, in seconds; ``None`` keeps them until count trims.
     retention_max_age_seconds: float | None = Field(default=None, gt=0)
-    #: Channels created when the bus starts.
-    default_channels: tuple[str, ...] = DEFAULT_CHANNELS
+    #: Channels created when the bus starts (comma-separated in the environment).
+    default_channels: Annotated[tuple[str, ...], NoDecode] = DEFAULT_CHANNELS
     #: Which of the default channels are broadcast channels.
-    broadcast_channels: frozenset[str] = BROADCAST_CHANNELS
+    broadcast_channels: Annotated[frozenset[str], NoDecode] = BROADCAST_CHANNELS
     #: Largest accepted message, in bytes of its JSON encoding.
     max_message_bytes: PositiveInt = 256 * 1024
     #: Seconds between polls of the ``memory://`` transport (kombu's default of 1 s would make
@@ -46,3 +48,48 @@ class BusSettings(BaseSettings):
     polling_interval: float = Field(default=0.005, gt=0, le=1)
     #: Messages an agent's consumer may hold unacknowledged.
     prefetch_count: PositiveInt = 64
+
+    # -- workers -------------------------------------------------------------------------------
+    #: Modules that define the agents workers host (comma-separated in the environment).
+    agent_modules: Annotated[tuple[str, ...], NoDecode] = ("workers.company",)
+    #: Agents this worker hosts, by name; empty hosts every agent the modules define.
+    agents: Annotated[tuple[str, ...], NoDecode] = ()
+    #: Retries of a failing handler before its message goes to the dead-letter channel.
+    max_retries: int = Field(default=3, ge=0)
+    #: Seconds before the first retry; doubled at each further one.
+    retry_backoff: float = Field(default=1.0, ge=0)
+    #: Longest wait between two retries, in seconds.
+    retry_backoff_max: float = Field(default=60.0, ge=0)
+    #: Channel that receives messages whose handlers kept failing.
+    dead_letter_channel: str = "#dead-letters"
+    #: Seconds a worker may run a handler before Celery kills it (hard time limit).
+    handler_time_limit: float = Field(default=300.0, gt=0)
+    #: Redis only: seconds before a delivery whose worker vanished is delivered again. It must be
+    #: longer than any handler runs, or a slow handler's delivery is handed out twice.
+    visibility_timeout: float = Field(default=600.0, gt=0)
+    #: Seconds a worker's claim on an agent's stream outlives the worker if it dies.
+    lease_seconds: float = Field(default=30.0, gt=0)
+    #: Seconds between a worker's checks for messages whose deliveries never arrived.
+    sweep_interval: float = Field(default=30.0, gt=0)
+    #: Worker pool for ``celery -A bus worker`` when none is given: ``threads`` on memory://
+    #: (a prefork child's publishes would land in its own memory), Celery's default otherwise.
+    worker_pool: str | None = None
+
+    @field_validator(
+        "default_channels", "broadcast_channels", "agent_modules", "agents", mode="before"
+    )
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _visibility_outlasts_handlers(self) -> Self:
+        if self.visibility_timeout <= self.handler_time_limit:
+            raise ValueError(
+                f"visibility_timeout ({self.visibility_timeout} s) must be longer than "
+                f"handler_time_limit ({self.handler_time_limit} s), or Redis hands a running "
+                "delivery to a second worker"
+            )
+        return self

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import threading
+
 from bus.store.base import Store, channel_stream, direct_stream
+
+_memory_stores: dict[str, Store] = {}
+_memory_lock = threading.Lock()
 
 
 def open_store(url: str, namespace: str) -> Store:
     """Open the store at ``url`` (``memory://`` or ``redis://``/``rediss://``/``unix://``).
 
+    Like kombu's ``memory://`` transport, the in-process store is shared by everything in the
+    process that uses the same namespace (a publisher and an embedded worker see one state).
     The scheme is checked by :func:`bus.urls.resolve_store_url`; the Redis client is imported
     only when used.
     """
     if url.startswith("memory://"):
         from bus.store.memory import MemoryStore
 
-        return MemoryStore()
+        with _memory_lock:
+            store = _memory_stores.get(namespace)
+            if store is None:
+                store = _memory_stores[namespace] = MemoryStore()
+            return store
     from bus.store.redis import RedisStore
 
     return RedisStore(url, namespace)

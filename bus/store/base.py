@@ -125,3 +125,49 @@ class Store(Protocol):
 
     def claim_any(self, agent: str) -> str | None:
         """Like :meth:`claim`, over every stream the agent reads: the oldest pending message."""
+
+    # -- hosted agents: what a worker needs to run handlers in order, at least once ---------------
+
+    def begin(
+        self, agent: str, stream: str, token: str, ttl_ms: int, upto: int
+    ) -> tuple[bool, str | None, tuple[int, int] | None]:
+        """Take the lease that lets one worker at a time run the agent's handlers for
+        ``stream`` (or extend it, if ``token`` holds it), and read what comes next.
+
+        Returns:
+            ``(False, None, None)`` if another token holds the lease. Otherwise ``True``, the
+            next message after the agent's position if its seq is at most ``upto`` (else
+            ``None``, and the lease is given up), and ``(attempts, not_before_ms)`` if that
+            message failed before.
+        """
+
+    def advance(
+        self, agent: str, stream: str, token: str, ttl_ms: int, seq: int, upto: int
+    ) -> tuple[bool, str | None, tuple[int, int] | None]:
+        """Move the agent's position on ``stream`` to ``seq`` (handled, or given up on), forget
+        its failures, then read on like :meth:`begin`."""
+
+    def release_lease(self, agent: str, stream: str, token: str) -> None:
+        """Give the lease up, if ``token`` holds it."""
+
+    def record_failure(self, agent: str, stream: str, seq: int, not_before_ms: int) -> int:
+        """Count a failed attempt at ``seq`` (the stream's next message) and when it may be
+        tried again; returns the number of attempts at ``seq`` so far."""
+
+    def backlog(self, agent: str) -> list[tuple[str, int, int]]:
+        """``(stream, position, head)`` of every stream where the agent is behind."""
+
+    # -- request/reply ----------------------------------------------------------------------------
+
+    def open_reply(self, correlation_id: str, responder: str, ttl_ms: int) -> None:
+        """Expect, for ``ttl_ms``, a reply to ``correlation_id`` sent by ``responder``."""
+
+    def put_reply(self, correlation_id: str, sender: str, body: str) -> bool:
+        """Hand a reply from ``sender`` to its waiter; ``False`` if nobody waits for a reply to
+        ``correlation_id`` from ``sender`` (any more)."""
+
+    def wait_reply(self, correlation_id: str, timeout: float) -> str | None:
+        """Wait up to ``timeout`` seconds for the reply; ``None`` if it did not come."""
+
+    def close_reply(self, correlation_id: str) -> None:
+        """Stop expecting the reply."""

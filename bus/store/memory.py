@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import queue
 import threading
+import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
@@ -52,6 +54,12 @@ class MemoryStore:
         self._logs: defaultdict[str, _Log] = defaultdict(_Log)
         #: agent -> stream -> last seq handed over
         self._positions: defaultdict[str, dict[str, int]] = defaultdict(dict)
+        #: (agent, stream) -> (token, expires at, monotonic seconds)
+        self._leases: dict[tuple[str, str], tuple[str, float]] = {}
+        #: (agent, stream) -> (seq, attempts, not_before_ms)
+        self._failures: dict[tuple[str, str], tuple[int, int, int]] = {}
+        #: correlation id -> (responder, where its reply goes)
+        self._replies: dict[str, tuple[str, queue.Queue[str]]] = {}
 
     def ping(self) -> None:
         """Always reachable."""
@@ -220,3 +228,89 @@ class MemoryStore:
             if not pending:
                 return None
             return self.claim(agent, min(pending)[1])
+
+    def begin(
+        self, agent: str, stream: str, token: str, ttl_ms: int, upto: int
+    ) -> tuple[bool, str | None, tuple[int, int] | None]:
+        """See :meth:`bus.store.base.Store.begin`."""
+        now = time.monotonic()
+        with self._lock:
+            held = self._leases.get((agent, stream))
+            if held is not None and held[0] != token and held[1] > now:
+                return False, None, None
+            self._leases[(agent, stream)] = (token, now + ttl_ms / 1000)
+            position = self._positions.get(agent, {}).get(stream)
+            entry = None if position is None else self._logs[stream].after(position)
+            if entry is None or entry[0] > upto:
+                del self._leases[(agent, stream)]
+                return True, None, None
+            failure = self._failures.get((agent, stream))
+            if failure is None or failure[0] != entry[0]:
+                return True, entry[2], None
+            return True, entry[2], (failure[1], failure[2])
+
+    def advance(
+        self, agent: str, stream: str, token: str, ttl_ms: int, seq: int, upto: int
+    ) -> tuple[bool, str | None, tuple[int, int] | None]:
+        """See :meth:`bus.store.base.Store.advance`."""
+        with self._lock:
+            positions = self._positions.get(agent, {})
+            position = positions.get(stream)
+            if position is not None and position < seq:
+                positions[stream] = seq
+                self._failures.pop((agent, stream), None)
+            return self.begin(agent, stream, token, ttl_ms, upto)
+
+    def release_lease(self, agent: str, stream: str, token: str) -> None:
+        """See :meth:`bus.store.base.Store.release_lease`."""
+        with self._lock:
+            held = self._leases.get((agent, stream))
+            if held is not None and held[0] == token:
+                del self._leases[(agent, stream)]
+
+    def record_failure(self, agent: str, stream: str, seq: int, not_before_ms: int) -> int:
+        """See :meth:`bus.store.base.Store.record_failure`."""
+        with self._lock:
+            previous = self._failures.get((agent, stream))
+            attempts = previous[1] + 1 if previous is not None and previous[0] == seq else 1
+            self._failures[(agent, stream)] = (seq, attempts, not_before_ms)
+            return attempts
+
+    def backlog(self, agent: str) -> list[tuple[str, int, int]]:
+        """See :meth:`bus.store.base.Store.backlog`."""
+        with self._lock:
+            return sorted(
+                (stream, position, self._logs[stream].head)
+                for stream, position in self._positions.get(agent, {}).items()
+                if self._logs[stream].head > position
+            )
+
+    def open_reply(self, correlation_id: str, responder: str, ttl_ms: int) -> None:
+        """See :meth:`bus.store.base.Store.open_reply` (the waiter closes it; no expiry)."""
+        with self._lock:
+            self._replies[correlation_id] = (responder, queue.Queue())
+
+    def put_reply(self, correlation_id: str, sender: str, body: str) -> bool:
+        """See :meth:`bus.store.base.Store.put_reply`."""
+        with self._lock:
+            waiting = self._replies.get(correlation_id)
+        if waiting is None or waiting[0] != sender:
+            return False
+        waiting[1].put(body)
+        return True
+
+    def wait_reply(self, correlation_id: str, timeout: float) -> str | None:
+        """See :meth:`bus.store.base.Store.wait_reply`."""
+        with self._lock:
+            waiting = self._replies.get(correlation_id)
+        if waiting is None:
+            return None
+        try:
+            return waiting[1].get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def close_reply(self, correlation_id: str) -> None:
+        """See :meth:`bus.store.base.Store.close_reply`."""
+        with self._lock:
+            self._replies.pop(correlation_id, None)

@@ -42,6 +42,12 @@ class RedisStore:
                 "REGISTER_AGENT",
                 "CREATE_CHANNEL",
                 "HISTORY",
+                "BEGIN",
+                "ADVANCE",
+                "RELEASE_LEASE",
+                "RECORD_FAILURE",
+                "BACKLOG",
+                "PUT_REPLY",
             )
         }
 
@@ -233,3 +239,84 @@ class RedisStore:
             "CLAIM_ANY", [self._positions_key(agent), self._heads_key], [self._prefix + "log:"]
         )
         return None if entry is None else _body(entry)
+
+    def _failures_key(self, agent: str) -> str:
+        return f"{self._prefix}fail:{agent}"
+
+    def _lease_key(self, agent: str, stream: str) -> str:
+        return f"{self._prefix}lease:{agent}:{stream}"
+
+    def _step(self, script: str, agent: str, stream: str, args: list[Any]) -> tuple[
+        bool, str | None, tuple[int, int] | None
+    ]:
+        reply = self._run(
+            script,
+            [
+                self._lease_key(agent, stream),
+                self._positions_key(agent),
+                self._heads_key,
+                self._log_key(stream),
+                self._failures_key(agent),
+            ],
+            [stream, *args],
+        )
+        if not reply[0]:
+            return False, None, None
+        if len(reply) == 1:
+            return True, None, None
+        failure = (int(reply[2]), int(reply[3])) if len(reply) == 4 else None
+        return True, _body(reply[1]), failure
+
+    def begin(
+        self, agent: str, stream: str, token: str, ttl_ms: int, upto: int
+    ) -> tuple[bool, str | None, tuple[int, int] | None]:
+        """See :meth:`bus.store.base.Store.begin`."""
+        return self._step("BEGIN", agent, stream, [token, ttl_ms, upto])
+
+    def advance(
+        self, agent: str, stream: str, token: str, ttl_ms: int, seq: int, upto: int
+    ) -> tuple[bool, str | None, tuple[int, int] | None]:
+        """See :meth:`bus.store.base.Store.advance`."""
+        return self._step("ADVANCE", agent, stream, [token, ttl_ms, upto, seq])
+
+    def release_lease(self, agent: str, stream: str, token: str) -> None:
+        """See :meth:`bus.store.base.Store.release_lease`."""
+        self._run("RELEASE_LEASE", [self._lease_key(agent, stream)], [token])
+
+    def record_failure(self, agent: str, stream: str, seq: int, not_before_ms: int) -> int:
+        """See :meth:`bus.store.base.Store.record_failure`."""
+        return int(
+            self._run("RECORD_FAILURE", [self._failures_key(agent)], [stream, seq, not_before_ms])
+        )
+
+    def backlog(self, agent: str) -> list[tuple[str, int, int]]:
+        """See :meth:`bus.store.base.Store.backlog`."""
+        flat = self._run("BACKLOG", [self._positions_key(agent), self._heads_key], [])
+        return sorted(
+            (flat[i], int(flat[i + 1]), int(flat[i + 2])) for i in range(0, len(flat), 3)
+        )
+
+    def _reply_keys(self, correlation_id: str) -> tuple[str, str]:
+        return f"{self._prefix}waiting:{correlation_id}", f"{self._prefix}reply:{correlation_id}"
+
+    def open_reply(self, correlation_id: str, responder: str, ttl_ms: int) -> None:
+        """See :meth:`bus.store.base.Store.open_reply`."""
+        self._redis.set(self._reply_keys(correlation_id)[0], responder, px=ttl_ms)
+
+    def put_reply(self, correlation_id: str, sender: str, body: str) -> bool:
+        """See :meth:`bus.store.base.Store.put_reply`."""
+        return bool(
+            self._run("PUT_REPLY", list(self._reply_keys(correlation_id)), [sender, body, 60_000])
+        )
+
+    def wait_reply(self, correlation_id: str, timeout: float) -> str | None:
+        """See :meth:`bus.store.base.Store.wait_reply`."""
+        key = self._reply_keys(correlation_id)[1]
+        if timeout <= 0:  # BLPOP's 0 would mean "forever"
+            return cast(str | None, self._redis.lpop(key))
+        popped = self._redis.blpop([key], timeout=timeout)
+        return None if popped is None else cast(list[str], popped)[1]
+
+    def close_reply(self, correlation_id: str) -> None:
+        """See :meth:`bus.store.base.Store.close_reply`."""
+        self._redis.delete(*self._reply_keys(correlation_id))

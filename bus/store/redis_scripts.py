@@ -156,3 +156,86 @@ if ARGV[4] ~= '' then start = math.max(start, n - tonumber(ARGV[4])) end
 if start >= n then return {} end
 return redis.call('LRANGE', KEYS[2], start, -1)
 """
+
+#: Shared by BEGIN and ADVANCE: take the lease, read the next message up to ``upto``.
+#: KEYS: lease, positions of the agent, heads, log, failures of the agent.
+#: ARGV: stream, token, ttl_ms, upto, (ADVANCE: seq).
+_BEGIN = (
+    _NEXT_AFTER
+    + """
+local function begin()
+  local held = redis.call('GET', KEYS[1])
+  if held and held ~= ARGV[2] then return {0} end
+  local pos = redis.call('HGET', KEYS[2], ARGV[1])
+  local entry, seq = nil, nil
+  if pos then
+    local head = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
+    entry, seq = next_after(KEYS[4], head, tonumber(pos))
+  end
+  if not entry or seq > tonumber(ARGV[4]) then
+    if held then redis.call('DEL', KEYS[1]) end
+    return {1}
+  end
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  local failure = redis.call('HGET', KEYS[5], ARGV[1])
+  if failure then
+    local failed_seq, attempts, not_before = string.match(failure, '^(%d+):(%d+):(%d+)$')
+    if tonumber(failed_seq) == seq then return {1, entry, attempts, not_before} end
+  end
+  return {1, entry}
+end
+"""
+)
+
+BEGIN = _BEGIN + "\nreturn begin()\n"
+
+ADVANCE = (
+    _BEGIN
+    + """
+local pos = redis.call('HGET', KEYS[2], ARGV[1])
+if pos and tonumber(pos) < tonumber(ARGV[5]) then
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[5])
+  redis.call('HDEL', KEYS[5], ARGV[1])
+end
+return begin()
+"""
+)
+
+#: KEYS: lease. ARGV: token.
+RELEASE_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+"""
+
+#: KEYS: failures of the agent. ARGV: stream, seq, not_before_ms.
+RECORD_FAILURE = """
+local attempts = 1
+local previous = redis.call('HGET', KEYS[1], ARGV[1])
+if previous then
+  local seq, count = string.match(previous, '^(%d+):(%d+):')
+  if seq == ARGV[2] then attempts = tonumber(count) + 1 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ':' .. attempts .. ':' .. ARGV[3])
+return attempts
+"""
+
+#: KEYS: positions of the agent, heads. Returns {stream, position, head, ...} where behind.
+BACKLOG = """
+local positions = redis.call('HGETALL', KEYS[1])
+local out = {}
+for i = 1, #positions, 2 do
+  local head = tonumber(redis.call('HGET', KEYS[2], positions[i]) or '0')
+  if head > tonumber(positions[i + 1]) then
+    table.insert(out, positions[i]); table.insert(out, positions[i + 1]); table.insert(out, head)
+  end
+end
+return out
+"""
+
+#: KEYS: waiter (holds the responder's name), reply list. ARGV: sender, body, ttl_ms.
+PUT_REPLY = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('RPUSH', KEYS[2], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return 1
+"""

@@ -1,0 +1,9 @@
+"""Celery workers that host agents: declare agents with :class:`Agent`, run them with
+``celery -A bus worker`` (or :class:`EmbeddedWorker` in this process on ``memory://``)."""
+
+from bus.worker.agent import Agent, load_agents
+from bus.worker.context import Context
+from bus.worker.embedded import EmbeddedWorker
+from bus.worker.hosting import install
+
+__all__ = ["Agent", "Context", "EmbeddedWorker", "install", "load_agents"]
