@@ -582,6 +582,33 @@ class Bus:
             UnknownChannel; InvalidArgument for a negative number or a naive datetime.
         """
         retention = self._spec(channel).retention
+        return self._read(channel_stream(channel), retention, limit, after, since)
+
+    def direct_history(
+        self,
+        agent: str,
+        *,
+        limit: int | None = None,
+        after: int | None = None,
+        since: datetime | None = None,
+    ) -> list[Message]:
+        """The direct messages ``agent`` was sent that are still retained, oldest first; the
+        filters are those of :meth:`history` (sequence numbers are the inbox's).
+
+        Raises:
+            UnknownAgent; InvalidArgument.
+        """
+        self._require_agent(agent)
+        return self._read(direct_stream(agent), self.default_retention, limit, after, since)
+
+    def _read(
+        self,
+        stream: str,
+        retention: Retention,
+        limit: int | None,
+        after: int | None,
+        since: datetime | None,
+    ) -> list[Message]:
         for label, value in (("limit", limit), ("after", after)):
             if value is not None and (
                 not isinstance(value, int) or isinstance(value, bool) or value < 0
@@ -595,9 +622,7 @@ class Bus:
         if retention.max_age_seconds is not None:
             cutoff = int((datetime.now().timestamp() - retention.max_age_seconds) * 1000)
             since_ms = cutoff if since_ms is None else max(since_ms, cutoff)
-        bodies = self.store.history(
-            channel_stream(channel), newest=limit, after=after, since_ms=since_ms
-        )
+        bodies = self.store.history(stream, newest=limit, after=after, since_ms=since_ms)
         return [Message.from_json(body) for body in bodies]
 
     # -- agents' view --------------------------------------------------------------------------
