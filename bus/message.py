@@ -13,7 +13,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    NonNegativeFloat,
     NonNegativeInt,
     PositiveInt,
     StringConstraints,
@@ -90,7 +89,7 @@ class Metadata(_Frozen):
     task_id: NonBlank | None = None
     project_id: NonBlank | None = None
     tokens_used: NonNegativeInt | None = None
-    cost: NonNegativeFloat | None = None
+    cost: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
 
 
 class Message(_Frozen):

@@ -50,8 +50,11 @@ def install(app: Celery, settings: BusSettings, agents: dict[str, Agent]) -> Hos
     app.bus_hosting = hosting
     limit = settings.handler_time_limit
 
+    # shared=False: Celery would otherwise add these closures to every app made later in the
+    # process, and the first one registered would serve them all.
     @app.task(
         name=DELIVER_TASK,
+        shared=False,
         bind=True,
         acks_late=True,
         reject_on_worker_lost=True,
@@ -66,6 +69,7 @@ def install(app: Celery, settings: BusSettings, agents: dict[str, Agent]) -> Hos
 
     @app.task(
         name=REPLAY_TASK,
+        shared=False,
         bind=True,
         acks_late=True,
         reject_on_worker_lost=True,

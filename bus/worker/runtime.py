@@ -26,6 +26,7 @@ from celery import Task
 from bus.core import Bus
 from bus.deadletters import DeadLetter, dead_letter
 from bus.errors import HandlerFailed, UnknownAgent
+from bus.logs import install_worker_logging
 from bus.message import Message
 from bus.store.base import channel_stream, direct_stream
 from bus.worker.agent import Agent
@@ -34,11 +35,17 @@ from bus.worker.leases import LeaseKeeper
 from config.settings import BusSettings
 
 logger = logging.getLogger("bus.delivery")
+install_worker_logging()  # `celery -A bus worker` lines carry agent, channel, seq, message id
 
-#: How long a delivery waits for another worker to give an agent's stream up before it is
-#: retried later instead (seconds), and how often it looks meanwhile.
-LEASE_WAIT = 2.0
+#: How long a delivery spins for another worker to give an agent's stream up (seconds), and
+#: how often it looks meanwhile. Kept short: a delivery that blocks holds a pool slot, and the
+#: holder may be waiting for a reply that needs that very slot. After it, the delivery is
+#: retried with a countdown, which waits in the worker's timer instead of the pool.
+LEASE_WAIT = 0.05
 LEASE_POLL = 0.005
+#: Countdown of such a retry (seconds), doubled at each further one up to LEASE_RETRY_MAX.
+LEASE_RETRY = 0.05
+LEASE_RETRY_MAX = 1.0
 #: ``upto`` that reaches any seq.
 ANY_SEQ = 2**62
 
@@ -98,7 +105,8 @@ class Runtime:
         held, body, failure = store.begin(agent, stream, token, self._ttl_ms, seq)
         while not held:
             if time.monotonic() > deadline:
-                raise task.retry(countdown=0.2, max_retries=None)
+                countdown = min(LEASE_RETRY_MAX, LEASE_RETRY * 2 ** task.request.retries)
+                raise task.retry(countdown=countdown, max_retries=None)
             time.sleep(LEASE_POLL)
             held, body, failure = store.begin(agent, stream, token, self._ttl_ms, seq)
         handled: list[int] = []
@@ -150,6 +158,11 @@ class Runtime:
                         raise
                 else:
                     handled.append(message.seq)
+                    logger.info(
+                        "%s handled %s #%s", agent, channel or "DM", message.seq,
+                        extra={"agent": agent, "channel": channel, "seq": message.seq,
+                               "message_id": str(message.id)},
+                    )
                 held, body, failure = store.advance(
                     agent, stream, token, self._ttl_ms, message.seq, seq
                 )
@@ -160,9 +173,25 @@ class Runtime:
         return {"agent": agent, "channel": channel, "seq": seq, "handled": handled}
 
     def replay(self, task: Task, agent: str, message: dict[str, Any]) -> dict[str, Any]:
-        """Run the agent's handlers once for a dead letter handed back (no order, no lease)."""
+        """Run the agent's handlers once for a dead letter handed back (no order, no lease);
+        if they fail again, the message becomes a new dead letter."""
         decoded = Message.from_dict(message)
-        self.run_handlers(self._agent(agent), decoded, task.request.id, 1)
+        try:
+            self.run_handlers(self._agent(agent), decoded, task.request.id, 1)
+        except HandlerFailed as exc:
+            dead_letter(
+                self.bus,
+                DeadLetter(
+                    agent=agent,
+                    channel=decoded.channel,
+                    seq=decoded.seq or 0,
+                    message=decoded,
+                    error=f"replay failed: {exc}",
+                    attempts=1,
+                    task_id=task.request.id,
+                ),
+            )
+            raise
         return {"agent": agent, "replayed": str(decoded.id), "seq": decoded.seq}
 
     def _agent(self, agent: str) -> Agent:

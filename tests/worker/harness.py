@@ -28,12 +28,14 @@ FAST = {
 }
 
 
-def worker_environment(settings: BusSettings) -> dict[str, str]:
-    """Environment for a worker hosting tests.helpers.recorder_agents."""
+def worker_environment(
+    settings: BusSettings, modules: str = "tests.helpers.recorder_agents"
+) -> dict[str, str]:
+    """Environment for a worker hosting the agents of ``modules``."""
     env = environment_for(settings)
     env.update(
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
-        BUS_AGENT_MODULES="tests.helpers.recorder_agents",
+        BUS_AGENT_MODULES=modules,
         BUS_TEST_RECORD_URL=REDIS_URL,
         BUS_RETRY_BACKOFF=str(settings.retry_backoff),
         BUS_MAX_RETRIES=str(settings.max_retries),
@@ -49,7 +51,13 @@ class WorkerProcess:
     """One ``celery -A bus worker`` subprocess."""
 
     def __init__(
-        self, settings: BusSettings, *, pool: str = "solo", concurrency: int = 1, log: Path
+        self,
+        settings: BusSettings,
+        *,
+        pool: str = "solo",
+        concurrency: int = 1,
+        log: Path,
+        modules: str = "tests.helpers.recorder_agents",
     ) -> None:
         self.name = f"w{uuid.uuid4().hex[:8]}@localhost"
         self.log = log
@@ -60,7 +68,7 @@ class WorkerProcess:
         ]
         self._log_file = log.open("ab")
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env=worker_environment(settings),
+            command, cwd=ROOT, env=worker_environment(settings, modules),
             stdout=self._log_file, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
