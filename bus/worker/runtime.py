@@ -46,6 +46,9 @@ LEASE_POLL = 0.005
 #: Countdown of such a retry (seconds), doubled at each further one up to LEASE_RETRY_MAX.
 LEASE_RETRY = 0.05
 LEASE_RETRY_MAX = 1.0
+#: Seconds past a failing message's backoff before a later delivery takes it over from the
+#: delivery that owns it.
+OWNER_GRACE = 2.0
 #: ``upto`` that reaches any seq.
 ANY_SEQ = 2**62
 
@@ -118,7 +121,12 @@ class Runtime:
                 attempts = 0
                 if failure is not None:
                     attempts, not_before = failure
-                    if not_before > _now_ms():  # its backoff is not over: wait, in order
+                    # A failing message is retried by its own delivery (so Flower shows the
+                    # retries and the final state on it); a later delivery waits its turn and
+                    # takes the message over only if that retry seems lost.
+                    if message.seq != seq:
+                        not_before += int(OWNER_GRACE * 1000)
+                    if not_before > _now_ms():
                         raise task.retry(
                             countdown=(not_before - _now_ms()) / 1000, max_retries=None
                         )

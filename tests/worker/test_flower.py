@@ -1,0 +1,102 @@
+"""A real worker and a real Flower: Flower's HTTP API shows each delivery with its state."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bus import Bus
+from config.settings import BusSettings
+from tests.worker.harness import ROOT, WorkerProcess, wait_for, worker_environment
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _tasks(port: int) -> dict[str, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/tasks", timeout=2) as reply:
+            return dict(json.load(reply))
+    except OSError:
+        return {}
+
+
+def _deliveries(port: int) -> dict[str, str]:
+    """``argsrepr -> state`` of the bus.deliver tasks Flower knows."""
+    return {
+        task["args"]: task["state"]
+        for task in _tasks(port).values()
+        if task.get("name") == "bus.deliver"
+    }
+
+
+def test_flower_reports_each_delivery_with_its_state(
+    broker_settings: BusSettings, tmp_path: Path
+) -> None:
+    port = _free_port()
+    log = (tmp_path / "flower.log").open("wb")
+    # Flower 2 serves its HTTP API only with authentication, or with this set (loopback here).
+    env = {**worker_environment(broker_settings), "FLOWER_UNAUTHENTICATED_API": "true"}
+    flower = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "bus", "flower", f"--port={port}",
+         "--address=127.0.0.1"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    worker = WorkerProcess(broker_settings, pool="solo", log=tmp_path / "worker.log")
+    try:
+        worker.wait_ready()
+        wait_for(lambda: _api_up(port), 30, "Flower's API", interval=0.5)
+        with Bus(broker_settings) as bus:
+            wait_for(lambda: "#engineering" in bus.subscriptions("rec-a"), 30, "registration")
+            for content in ("hello", "fail", "bye"):
+                bus.publish("#engineering", content, sender="tester")
+        expected = {
+            "('rec-a', '#engineering', 1)": "SUCCESS",
+            "('rec-a', '#engineering', 2)": "FAILURE",
+            "('rec-a', '#engineering', 3)": "SUCCESS",
+            "('rec-b', '#engineering', 2)": "FAILURE",
+        }
+        wait_for(
+            lambda: all(_deliveries(port).get(args) == state for args, state in expected.items()),
+            60,
+            f"Flower to show {expected}",
+            interval=0.5,
+        )
+        tasks = _tasks(port)
+        failed = next(t for t in tasks.values() if t["args"] == "('rec-a', '#engineering', 2)")
+        assert "refuses 'fail'" in failed["exception"]
+        assert failed["worker"] == worker.name
+        assert len({task_id for task_id, t in tasks.items() if t["name"] == "bus.deliver"}) >= 6
+    finally:
+        worker.stop()
+        if flower.poll() is None:
+            os.killpg(flower.pid, signal.SIGTERM)
+            try:
+                flower.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(flower.pid, signal.SIGKILL)
+                flower.wait(5)
+        log.close()
+
+
+def _api_up(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/workers", timeout=2):
+            return True
+    except OSError:
+        return False
