@@ -53,9 +53,14 @@ def create_worker_app(settings: BusSettings) -> Celery:
     return app
 
 
+_app: Celery | None = None
+
+
 def __getattr__(name: str) -> Any:
+    # PEP 562: ``bus.celery.app`` is made on first access, from the environment.
+    global _app
     if name == "app":
-        global app
-        app = create_worker_app(BusSettings())
-        return app
+        if _app is None:
+            _app = create_worker_app(BusSettings())
+        return _app
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

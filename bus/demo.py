@@ -11,9 +11,11 @@ import contextlib
 import logging
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import TextIO
+
+from celery import Celery
 
 from bus.celery import create_worker_app
 from bus.core import Bus
@@ -29,7 +31,8 @@ CAST = ("workers.company",)
 def _line(message: Message) -> str:
     where = message.channel if message.channel else f"DM to {message.recipient}"
     stamp = message.timestamp.astimezone().strftime("%H:%M:%S.%f")[:-3]
-    return f"{stamp}  {where:<14} #{message.seq:<3} {message.sender:>6} [{message.type}]: {message.content}"
+    head = f"{stamp}  {where:<14} #{message.seq:<3} {message.sender:>6}"
+    return f"{head} [{message.type}]: {message.content}"
 
 
 def _finished(bus: Bus, since: datetime) -> bool:
@@ -77,9 +80,7 @@ def run_demo(settings: BusSettings, out: TextIO = sys.stdout, timeout: float = 6
         return 0
 
 
-def _new_messages(
-    bus: Bus, since: datetime, cast: dict[str, object], seen: set[str]
-) -> list[Message]:
+def _new_messages(bus: Bus, since: datetime, cast: Iterable[str], seen: set[str]) -> list[Message]:
     messages = [m for info in bus.list_channels() for m in bus.history(info.name, since=since)]
     messages += [m for agent in cast for m in bus.direct_history(agent, since=since)]
     fresh = [m for m in messages if str(m.id) not in seen]
@@ -111,7 +112,7 @@ class _Retries(logging.Handler):
 
 
 @contextlib.contextmanager
-def _workers(app: object, settings: BusSettings, out: TextIO) -> Iterator[bool]:
+def _workers(app: Celery, settings: BusSettings, out: TextIO) -> Iterator[bool]:
     """An embedded worker on memory://; elsewhere, whether some worker answers a ping."""
     if scheme_of(settings.broker_url) == "memory":
         delivery_log = logging.getLogger("bus.delivery")
@@ -119,11 +120,11 @@ def _workers(app: object, settings: BusSettings, out: TextIO) -> Iterator[bool]:
         delivery_log.addHandler(handler)
         delivery_log.propagate = False
         try:
-            with EmbeddedWorker(app, pool="threads", concurrency=4):  # type: ignore[arg-type]
+            with EmbeddedWorker(app, pool="threads", concurrency=4):
                 yield True
         finally:
             delivery_log.removeHandler(handler)
             delivery_log.propagate = True
         return
-    replies = app.control.ping(timeout=2.0)  # type: ignore[attr-defined]
+    replies = app.control.ping(timeout=2.0)
     yield bool(replies)

@@ -79,7 +79,8 @@ class MemoryStore:
             if existing is not None:
                 if existing != spec:
                     raise ChannelExists(
-                        f"channel {spec.name!r} exists as {existing.kind} with {existing.retention}",
+                        f"channel {spec.name!r} exists as {existing.kind} "
+                        f"with {existing.retention}",
                         channel=spec.name,
                     )
                 return False

@@ -217,7 +217,7 @@ class RedisStore:
 
     def retained(self, stream: str) -> int:
         """See :meth:`bus.store.base.Store.retained`."""
-        return int(cast(int, self._redis.llen(self._log_key(stream))))
+        return int(self._redis.llen(self._log_key(stream)))
 
     def position(self, agent: str, stream: str) -> int | None:
         """See :meth:`bus.store.base.Store.position`."""
@@ -246,9 +246,9 @@ class RedisStore:
     def _lease_key(self, agent: str, stream: str) -> str:
         return f"{self._prefix}lease:{agent}:{stream}"
 
-    def _step(self, script: str, agent: str, stream: str, args: list[Any]) -> tuple[
-        bool, str | None, tuple[int, int] | None
-    ]:
+    def _step(
+        self, script: str, agent: str, stream: str, args: list[Any]
+    ) -> tuple[bool, str | None, tuple[int, int] | None]:
         reply = self._run(
             script,
             [
@@ -292,9 +292,7 @@ class RedisStore:
     def backlog(self, agent: str) -> list[tuple[str, int, int]]:
         """See :meth:`bus.store.base.Store.backlog`."""
         flat = self._run("BACKLOG", [self._positions_key(agent), self._heads_key], [])
-        return sorted(
-            (flat[i], int(flat[i + 1]), int(flat[i + 2])) for i in range(0, len(flat), 3)
-        )
+        return sorted((flat[i], int(flat[i + 1]), int(flat[i + 2])) for i in range(0, len(flat), 3))
 
     def _reply_keys(self, correlation_id: str) -> tuple[str, str]:
         return f"{self._prefix}waiting:{correlation_id}", f"{self._prefix}reply:{correlation_id}"

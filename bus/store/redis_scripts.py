@@ -10,7 +10,8 @@ entry for seq ``s`` is at index ``s - (head - LLEN + 1)``.
 #: Returns {seq, recipients...}.
 APPEND = """
 local seq = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
-local n = redis.call('RPUSH', KEYS[2], ARGV[3] .. ':{"seq":' .. seq .. ',' .. string.sub(ARGV[2], 2))
+local entry = ARGV[3] .. ':{"seq":' .. seq .. ',' .. string.sub(ARGV[2], 2)
+local n = redis.call('RPUSH', KEYS[2], entry)
 local max = tonumber(ARGV[4])
 if n > max then redis.call('LTRIM', KEYS[2], n - max, -1) end
 if ARGV[5] ~= '' then

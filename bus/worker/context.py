@@ -66,11 +66,15 @@ class Context:
         except UnknownAgent:
             logger.warning(
                 "%s's reply to %s was dropped: %r no longer waits and is not an agent",
-                self.agent, original.id, recipient,
+                self.agent,
+                original.id,
+                recipient,
             )
             return None
 
-    def request(self, recipient: str, content: str, *, timeout: float = 30.0, **fields: Any) -> Message:
+    def request(
+        self, recipient: str, content: str, *, timeout: float = 30.0, **fields: Any
+    ) -> Message:
         """Ask another agent and wait for its reply (see :meth:`bus.Bus.request`)."""
         return self.bus.request(
             recipient, content, sender=self.agent, timeout=timeout, **self._fields(fields)

@@ -11,7 +11,7 @@ from celery import Celery
 from celery.worker import WorkController
 
 
-class _Controller(WorkController):  # type: ignore[misc]
+class _Controller(WorkController):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.ready = threading.Event()
         super().__init__(*args, **kwargs)

@@ -153,8 +153,13 @@ class HostAgents(bootsteps.StartStopStep):
                         if channel is None
                         else bus.topology.channel_exchange(channel)
                     )
-                    logger.info("%s is behind on %s (%s < %s): delivering again", agent, stream,
-                                position, head)
+                    logger.info(
+                        "%s is behind on %s (%s < %s): delivering again",
+                        agent,
+                        stream,
+                        position,
+                        head,
+                    )
                     bus._publish_deliveries(exchange, [Delivery(agent, channel, head, {})])
         except Exception:
             logger.exception("sweeping for stalled streams failed")

@@ -108,7 +108,7 @@ class Runtime:
         held, body, failure = store.begin(agent, stream, token, self._ttl_ms, seq)
         while not held:
             if time.monotonic() > deadline:
-                countdown = min(LEASE_RETRY_MAX, LEASE_RETRY * 2 ** task.request.retries)
+                countdown = min(LEASE_RETRY_MAX, LEASE_RETRY * 2**task.request.retries)
                 raise task.retry(countdown=countdown, max_retries=None)
             time.sleep(LEASE_POLL)
             held, body, failure = store.begin(agent, stream, token, self._ttl_ms, seq)
@@ -134,13 +134,21 @@ class Runtime:
                     self.run_handlers(definition, message, task.request.id, attempts + 1)
                 except HandlerFailed as exc:
                     attempts = store.record_failure(
-                        agent, stream, message.seq, _now_ms() + int(self.backoff(attempts + 1) * 1000)
+                        agent,
+                        stream,
+                        message.seq,
+                        _now_ms() + int(self.backoff(attempts + 1) * 1000),
                     )
                     if attempts <= self.settings.max_retries:
                         logger.warning(
                             "%s failed on %s #%s (attempt %s of %s), retrying in %.1f s: %s",
-                            agent, channel or "DM", message.seq, attempts,
-                            self.settings.max_retries + 1, self.backoff(attempts), exc,
+                            agent,
+                            channel or "DM",
+                            message.seq,
+                            attempts,
+                            self.settings.max_retries + 1,
+                            self.backoff(attempts),
+                            exc,
                         )
                         raise task.retry(
                             exc=exc, countdown=self.backoff(attempts), max_retries=None
@@ -159,7 +167,11 @@ class Runtime:
                     )
                     logger.error(
                         "%s gave up on %s #%s after %s attempts: %s",
-                        agent, channel or "DM", message.seq, attempts, exc,
+                        agent,
+                        channel or "DM",
+                        message.seq,
+                        attempts,
+                        exc,
                     )
                     if message.seq == seq:
                         store.advance(agent, stream, token, self._ttl_ms, message.seq, 0)
@@ -167,9 +179,16 @@ class Runtime:
                 else:
                     handled.append(message.seq)
                     logger.info(
-                        "%s handled %s #%s", agent, channel or "DM", message.seq,
-                        extra={"agent": agent, "channel": channel, "seq": message.seq,
-                               "message_id": str(message.id)},
+                        "%s handled %s #%s",
+                        agent,
+                        channel or "DM",
+                        message.seq,
+                        extra={
+                            "agent": agent,
+                            "channel": channel,
+                            "seq": message.seq,
+                            "message_id": str(message.id),
+                        },
                     )
                 held, body, failure = store.advance(
                     agent, stream, token, self._ttl_ms, message.seq, seq

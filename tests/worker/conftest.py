@@ -14,7 +14,10 @@ from tests.worker.harness import FAST
 
 
 @pytest.fixture(
-    params=[pytest.param("redis", marks=pytest.mark.redis), pytest.param("amqp", marks=pytest.mark.amqp)]
+    params=[
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("amqp", marks=pytest.mark.amqp),
+    ]
 )
 def broker_settings(request: pytest.FixtureRequest) -> Iterator[BusSettings]:
     """Settings for worker subprocesses on Redis, then on RabbitMQ; state deleted afterwards."""

@@ -62,14 +62,28 @@ class WorkerProcess:
         self.name = f"w{uuid.uuid4().hex[:8]}@localhost"
         self.log = log
         command = [
-            sys.executable, "-m", "celery", "-A", "bus", "worker",
-            f"--pool={pool}", f"--concurrency={concurrency}", "--loglevel=INFO",
-            "-n", self.name, "--without-mingle", "--without-gossip",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "bus",
+            "worker",
+            f"--pool={pool}",
+            f"--concurrency={concurrency}",
+            "--loglevel=INFO",
+            "-n",
+            self.name,
+            "--without-mingle",
+            "--without-gossip",
         ]
         self._log_file = log.open("ab")
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env=worker_environment(settings, modules),
-            stdout=self._log_file, stderr=subprocess.STDOUT, start_new_session=True,
+            command,
+            cwd=ROOT,
+            env=worker_environment(settings, modules),
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def wait_ready(self, timeout: float = 30.0) -> None:

@@ -69,7 +69,9 @@ def test_a_failing_handler_is_retried_then_dead_lettered_and_the_agent_moves_on(
     for content in ("flaky", "fail", "after"):
         hosted.publish("#engineering", content, sender="t")
     wait_for(lambda: _done("rec-a") == [1, 3] and _done("rec-b") == [1, 3], 30, "moving on")
-    attempts = [line for line in recorder_agents.RUNS if line.startswith("start rec-a #engineering 2 ")]
+    attempts = [
+        line for line in recorder_agents.RUNS if line.startswith("start rec-a #engineering 2 ")
+    ]
     assert len(attempts) == FAST["max_retries"] + 1
     wait_for(lambda: len(list_dead_letters(hosted)) == 2, 10, "two dead letters")
     letters = {letter.agent: letter for letter in list_dead_letters(hosted)}
@@ -88,8 +90,10 @@ def test_a_replayed_dead_letter_runs_the_handlers_again(hosted: Bus) -> None:
     starts_before = sum(1 for line in recorder_agents.RUNS if line.startswith("start rec-b"))
     replay(hosted, letter.dead_letter_seq)
     wait_for(
-        lambda: sum(1 for line in recorder_agents.RUNS if line.startswith("start rec-b"))
-        > starts_before,
+        lambda: (
+            sum(1 for line in recorder_agents.RUNS if line.startswith("start rec-b"))
+            > starts_before
+        ),
         10,
         "the replay",
     )

@@ -52,9 +52,20 @@ def test_flower_reports_each_delivery_with_its_state(
     # Flower 2 serves its HTTP API only with authentication, or with this set (loopback here).
     env = {**worker_environment(broker_settings), "FLOWER_UNAUTHENTICATED_API": "true"}
     flower = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "bus", "flower", f"--port={port}",
-         "--address=127.0.0.1"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "bus",
+            "flower",
+            f"--port={port}",
+            "--address=127.0.0.1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     worker = WorkerProcess(broker_settings, pool="solo", log=tmp_path / "worker.log")

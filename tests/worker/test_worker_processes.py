@@ -44,7 +44,9 @@ def _publish(settings: BusSettings, contents: list[str]) -> None:
 def test_handlers_run_in_channel_order_whatever_the_pool(
     broker_settings: BusSettings, tmp_path: Path, pool: str, concurrency: int
 ) -> None:
-    worker = WorkerProcess(broker_settings, pool=pool, concurrency=concurrency, log=tmp_path / "w.log")
+    worker = WorkerProcess(
+        broker_settings, pool=pool, concurrency=concurrency, log=tmp_path / "w.log"
+    )
     try:
         worker.wait_ready()
         total = 40
