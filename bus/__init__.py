@@ -3,8 +3,11 @@
 Start with :class:`Bus`; messages are :class:`Message`; errors derive from :class:`BusError`.
 """
 
+from bus.agent import AgentClient
+from bus.aio import AsyncAgentClient, AsyncBus
 from bus.channels import ChannelInfo, ChannelKind, ChannelSpec, Retention
 from bus.core import Bus
+from bus.dispatch import Dispatcher, DispatchReport
 from bus.errors import (
     BrokerUnavailable,
     BusError,
@@ -26,6 +29,9 @@ from bus.message import Attachment, Message, MessageType, Metadata, Priority
 from config.settings import BusSettings
 
 __all__ = [
+    "AgentClient",
+    "AsyncAgentClient",
+    "AsyncBus",
     "Attachment",
     "BrokerUnavailable",
     "Bus",
@@ -38,6 +44,8 @@ __all__ = [
     "ChannelKind",
     "ChannelSpec",
     "ConfigurationError",
+    "DispatchReport",
+    "Dispatcher",
     "InvalidArgument",
     "InvalidMessage",
     "InvalidName",

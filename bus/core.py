@@ -82,6 +82,7 @@ class Bus:
         self._store: Store | None = None
         self._lock = threading.Lock()
         self._inboxes: dict[str, Inbox] = {}
+        self._stopping = threading.Event()
         # Channels never change once created and agents are never removed, so both are cached.
         self._specs: dict[str, ChannelSpec] = {}
         self._known_agents: set[str] = set()
@@ -125,15 +126,20 @@ class Bus:
             except Exception as exc:
                 store.close()
                 url = connection.as_uri()
-                raise BrokerUnavailable(f"cannot reach the broker at {url}: {exc}", url=url) from exc
+                raise BrokerUnavailable(
+                    f"cannot reach the broker at {url}: {exc}", url=url
+                ) from exc
         self._store = store
+        self._stopping.clear()
         for name in (*self.settings.default_channels, self.settings.dead_letter_channel):
             kind = ChannelKind.BROADCAST if name in self.settings.broadcast_channels else None
             self.create_channel(name, kind=kind or ChannelKind.TOPIC)
         return self
 
     def stop(self) -> None:
-        """Close every consumer and connection. Safe to call twice."""
+        """Close every consumer and connection. Safe to call twice; a receive still waiting in
+        another thread returns ``None`` within a second."""
+        self._stopping.set()
         with self._lock:
             inboxes, self._inboxes = list(self._inboxes.values()), {}
         for inbox in inboxes:
@@ -535,20 +541,23 @@ class Bus:
         Raises:
             UnknownAgent; NotSubscribed: ``channel`` is given and the agent is not a member.
         """
+        store = self.store  # raises BusNotStarted before any connection is opened
         self._require_agent(agent)
-        if timeout is not None and (not isinstance(timeout, int | float) or timeout < 0):
+        if timeout is not None and (
+            not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout < 0
+        ):
             raise InvalidArgument(f"timeout must be a number >= 0 or None, not {timeout!r}")
         stream = None
         if channel is not None:
             self._spec(channel)
             stream = channel_stream(channel)
-            if self.store.position(agent, stream) is None:
+            if store.position(agent, stream) is None:
                 raise NotSubscribed(
                     f"agent {agent!r} is not a member of {channel!r}", agent=agent, channel=channel
                 )
         inbox = self._inbox(agent)
         with inbox.lock:
-            body = receive_next(self.store, inbox, agent, stream, timeout)
+            body = receive_next(store, inbox, agent, stream, timeout, self._stopping)
         return None if body is None else Message.from_json(body)
 
     def _inbox(self, agent: str) -> Inbox:

@@ -10,6 +10,7 @@ position. A delivery at or below the position is acknowledged and dropped.
 from __future__ import annotations
 
 import logging
+import threading
 from time import monotonic
 
 from bus.errors import MessageDecodeError
@@ -18,6 +19,10 @@ from bus.store.base import Store
 from bus.wire import parse_delivery
 
 logger = logging.getLogger(__name__)
+
+#: Longest single wait on the broker (seconds): between two, a receive looks for messages whose
+#: deliveries never came, and notices that the bus is stopping.
+WAIT_SLICE = 1.0
 
 
 def seq_of(body: str) -> int:
@@ -39,28 +44,38 @@ def _claim_behind(store: Store, inbox: Inbox, agent: str, stream: str | None) ->
 
 
 def receive_next(
-    store: Store, inbox: Inbox, agent: str, stream: str | None, timeout: float | None
+    store: Store,
+    inbox: Inbox,
+    agent: str,
+    stream: str | None,
+    timeout: float | None,
+    stopping: threading.Event,
 ) -> str | None:
     """The JSON of the agent's next message (from ``stream`` only, if given), or ``None`` once
-    ``timeout`` seconds passed. The caller holds ``inbox.lock``."""
+    ``timeout`` seconds passed or ``stopping`` is set. The caller holds ``inbox.lock``."""
     body = _claim_behind(store, inbox, agent, stream)
     if body is not None:
         return body
     deadline = None if timeout is None else monotonic() + timeout
-    while True:
+    while not stopping.is_set():
         remaining = None if deadline is None else max(0.0, deadline - monotonic())
-        item = inbox.next(remaining)
+        wait = WAIT_SLICE if remaining is None else min(remaining, WAIT_SLICE)
+        item = inbox.next(wait)
         if item is None:
-            # Nothing came in time. The log may still hold messages whose deliveries never
+            # Nothing came for a while. The log may still hold messages whose deliveries never
             # arrived (a publisher died between append and publish, or a filtered receive
-            # dropped them): claim those before saying there is nothing.
-            return store.claim_any(agent) if stream is None else store.claim(agent, stream)
+            # dropped them): claim those before waiting on.
+            body = store.claim_any(agent) if stream is None else store.claim(agent, stream)
+            if body is not None or (remaining is not None and remaining <= wait):
+                return body
+            continue
         payload, message = item
         try:
             delivery = parse_delivery(message.headers, payload)
         except MessageDecodeError as exc:
-            logger.warning("dropping a message that is not a bus delivery from %s's queue: %s",
-                           agent, exc)
+            logger.warning(
+                "dropping a message that is not a bus delivery from %s's queue: %s", agent, exc
+            )
             message.ack()
             continue
         if stream is not None and delivery.stream != stream:
@@ -74,3 +89,4 @@ def receive_next(
         if seq_of(body) < delivery.seq:
             inbox.behind[delivery.stream] = max(inbox.behind.get(delivery.stream, 0), delivery.seq)
         return body
+    return None

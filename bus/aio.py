@@ -1,0 +1,338 @@
+"""The bus for asyncio code: every :class:`~bus.Bus` operation as a coroutine.
+
+Kombu and the Redis client are synchronous, so each call runs on a thread of a pool the
+:class:`AsyncBus` owns. It is not the loop's default executor: that one has few threads on a
+small machine, and a handful of agents waiting in :meth:`AsyncBus.receive` would take them all,
+stalling every other ``run_in_executor`` of the program.
+
+A receive waits in slices of :data:`RECEIVE_SLICE` seconds, so a cancelled receive gives its
+thread back within one slice, and :meth:`AsyncBus.stop` never waits on a receive for longer.
+A message a cancelled receive claimed all the same is kept and is the agent's next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
+from time import monotonic
+from typing import Any, Self, TypeVar, Unpack
+
+from bus.agent import AgentClient, HistoryFilters, MessageFields
+from bus.channels import ChannelInfo, ChannelKind, Retention
+from bus.core import Bus
+from bus.errors import InvalidArgument
+from bus.message import Message
+
+T = TypeVar("T")
+
+#: Threads of an :class:`AsyncBus`'s pool: each waiting receive holds one.
+DEFAULT_MAX_WORKERS = 32
+#: Longest stretch, in seconds, one thread waits for a message before the receive looks again.
+RECEIVE_SLICE = 1.0
+
+
+class AsyncBus:
+    """A :class:`~bus.Bus` for asyncio: the same operations, awaited.
+
+    Args:
+        bus: The bus to drive; ``Bus()`` (settings from the environment) by default.
+        max_workers: Threads of the pool that runs the bus's calls; each receive that is
+            waiting holds one, so allow one per agent receiving at once, plus a few.
+
+    Use it started: ``async with AsyncBus(Bus(settings)) as bus: ...``.
+    """
+
+    def __init__(self, bus: Bus | None = None, *, max_workers: int = DEFAULT_MAX_WORKERS) -> None:
+        if max_workers < 1:
+            raise InvalidArgument(f"max_workers must be at least 1, not {max_workers!r}")
+        #: The synchronous bus every call goes to.
+        self.bus = bus if bus is not None else Bus()
+        self._max_workers = max_workers
+        self._executor: ThreadPoolExecutor | None = None
+        # Messages claimed by receives that were cancelled meanwhile: the agent's next ones.
+        self._kept: dict[str, deque[Message]] = {}
+        self._orphans: dict[str, set[Future[Message | None]]] = {}
+        self._kept_lock = threading.Lock()
+
+    def _pool(self) -> ThreadPoolExecutor:
+        # Made on first use rather than in start(), so a bus started elsewhere works as it is.
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self._max_workers, thread_name_prefix="bus-aio")
+        return self._executor
+
+    async def _call(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        return await asyncio.wrap_future(self._pool().submit(function, *args, **kwargs))
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def started(self) -> bool:
+        """Whether the bus is started."""
+        return self.bus.started
+
+    async def start(self) -> Self:
+        """See :meth:`bus.Bus.start`."""
+        await self._call(self.bus.start)
+        return self
+
+    async def stop(self) -> None:
+        """Stop the bus (see :meth:`bus.Bus.stop`) and let the pool's threads end. Safe twice."""
+        await self._call(self.bus.stop)
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    # -- channels and agents -------------------------------------------------------------------
+
+    async def create_channel(
+        self,
+        name: str,
+        *,
+        kind: ChannelKind | str = ChannelKind.TOPIC,
+        retention: Retention | None = None,
+    ) -> ChannelInfo:
+        """See :meth:`bus.Bus.create_channel`."""
+        return await self._call(self.bus.create_channel, name, kind=kind, retention=retention)
+
+    async def get_channel(self, name: str) -> ChannelInfo:
+        """See :meth:`bus.Bus.get_channel`."""
+        return await self._call(self.bus.get_channel, name)
+
+    async def list_channels(self) -> list[ChannelInfo]:
+        """See :meth:`bus.Bus.list_channels`."""
+        return await self._call(self.bus.list_channels)
+
+    async def register_agent(self, agent: str, *, channels: Iterable[str] = ()) -> None:
+        """See :meth:`bus.Bus.register_agent`."""
+        await self._call(self.bus.register_agent, agent, channels=list(channels))
+
+    async def agents(self) -> list[str]:
+        """See :meth:`bus.Bus.agents`."""
+        return await self._call(self.bus.agents)
+
+    async def subscribe(self, agent: str, channel: str) -> bool:
+        """See :meth:`bus.Bus.subscribe`."""
+        return await self._call(self.bus.subscribe, agent, channel)
+
+    async def unsubscribe(self, agent: str, channel: str) -> bool:
+        """See :meth:`bus.Bus.unsubscribe`."""
+        return await self._call(self.bus.unsubscribe, agent, channel)
+
+    async def subscriptions(self, agent: str) -> list[str]:
+        """See :meth:`bus.Bus.subscriptions`."""
+        return await self._call(self.bus.subscriptions, agent)
+
+    async def agent(self, name: str, *, channels: Iterable[str] = ()) -> AsyncAgentClient:
+        """Register ``name`` and return its asyncio client; see :meth:`bus.Bus.agent`."""
+        client = await self._call(self.bus.agent, name, channels=list(channels))
+        return AsyncAgentClient(self, client)
+
+    # -- messages ------------------------------------------------------------------------------
+
+    async def publish(
+        self, channel: str, content: str, *, sender: str, **fields: Unpack[MessageFields]
+    ) -> Message:
+        """See :meth:`bus.Bus.publish`."""
+        return await self._call(self.bus.publish, channel, content, sender=sender, **fields)
+
+    async def send(
+        self, recipient: str, content: str, *, sender: str, **fields: Unpack[MessageFields]
+    ) -> Message:
+        """See :meth:`bus.Bus.send`."""
+        return await self._call(self.bus.send, recipient, content, sender=sender, **fields)
+
+    async def request(
+        self,
+        recipient: str,
+        content: str,
+        *,
+        sender: str,
+        timeout: float = 30.0,
+        **fields: Unpack[MessageFields],
+    ) -> Message:
+        """See :meth:`bus.Bus.request`; the wait holds one thread of the pool."""
+        return await self._call(
+            self.bus.request, recipient, content, sender=sender, timeout=timeout, **fields
+        )
+
+    async def post(self, message: Message) -> Message:
+        """See :meth:`bus.Bus.post`."""
+        return await self._call(self.bus.post, message)
+
+    async def history(
+        self,
+        channel: str,
+        *,
+        limit: int | None = None,
+        after: int | None = None,
+        since: datetime | None = None,
+    ) -> list[Message]:
+        """See :meth:`bus.Bus.history`."""
+        return await self._call(self.bus.history, channel, limit=limit, after=after, since=since)
+
+    async def direct_history(
+        self,
+        agent: str,
+        *,
+        limit: int | None = None,
+        after: int | None = None,
+        since: datetime | None = None,
+    ) -> list[Message]:
+        """See :meth:`bus.Bus.direct_history`."""
+        return await self._call(
+            self.bus.direct_history, agent, limit=limit, after=after, since=since
+        )
+
+    async def receive(
+        self, agent: str, *, channel: str | None = None, timeout: float | None = None
+    ) -> Message | None:
+        """The agent's next message; see :meth:`bus.Bus.receive`.
+
+        Cancelling it (``asyncio.wait_for``, a task group ending) loses nothing: a message
+        claimed while the receive was being cancelled is the agent's next one.
+
+        Args:
+            timeout: Seconds to wait; ``None`` waits until a message comes, ``0`` does not wait.
+
+        Returns:
+            The message, or ``None`` when the timeout passed.
+
+        Raises:
+            UnknownAgent, NotSubscribed, InvalidArgument as :meth:`bus.Bus.receive`.
+        """
+        await self._settle_orphans(agent)
+        kept = self._take_kept(agent, channel)
+        if kept is not None:
+            return kept
+        if timeout is not None and (
+            not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout < 0
+        ):
+            raise InvalidArgument(f"timeout must be a number >= 0 or None, not {timeout!r}")
+        deadline = None if timeout is None else monotonic() + timeout
+        while True:
+            remaining = RECEIVE_SLICE if deadline is None else max(0.0, deadline - monotonic())
+            message = await self._receive_once(agent, channel, min(remaining, RECEIVE_SLICE))
+            if message is not None or (deadline is not None and monotonic() >= deadline):
+                return message
+
+    async def _receive_once(
+        self, agent: str, channel: str | None, timeout: float
+    ) -> Message | None:
+        future = self._pool().submit(self.bus.receive, agent, channel=channel, timeout=timeout)
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            with self._kept_lock:
+                self._orphans.setdefault(agent, set()).add(future)
+            future.add_done_callback(functools.partial(self._keep, agent))
+            raise
+
+    def _keep(self, agent: str, future: Future[Message | None]) -> None:
+        # Runs on the worker thread as the orphaned receive ends, before anyone awaiting it wakes.
+        message = None if future.cancelled() or future.exception() else future.result()
+        with self._kept_lock:
+            self._orphans.get(agent, set()).discard(future)
+            if message is not None:
+                self._kept.setdefault(agent, deque()).append(message)
+
+    async def _settle_orphans(self, agent: str) -> None:
+        # A receive cancelled earlier may still claim a message: wait for it to end, so that
+        # message is returned before anything claimed after it (one order per stream).
+        with self._kept_lock:
+            orphans = list(self._orphans.get(agent, ()))
+        if orphans:
+            await asyncio.gather(
+                *(asyncio.wrap_future(future) for future in orphans), return_exceptions=True
+            )
+
+    def _take_kept(self, agent: str, channel: str | None) -> Message | None:
+        with self._kept_lock:
+            kept = self._kept.get(agent, deque())
+            for message in kept:
+                if channel is None or message.channel == channel:
+                    kept.remove(message)
+                    return message
+        return None
+
+
+class AsyncAgentClient:
+    """One agent's view of an :class:`AsyncBus`: :class:`~bus.agent.AgentClient`, awaited.
+
+    Get one with :meth:`AsyncBus.agent`.
+    """
+
+    def __init__(self, bus: AsyncBus, client: AgentClient) -> None:
+        self._bus = bus
+        self._client = client
+
+    @property
+    def name(self) -> str:
+        """The agent's name, the sender of everything this client publishes."""
+        return self._client.name
+
+    def __repr__(self) -> str:
+        return f"AsyncAgentClient({self.name!r})"
+
+    async def publish(self, channel: str, content: str, **fields: Unpack[MessageFields]) -> Message:
+        """See :meth:`bus.agent.AgentClient.publish`."""
+        return await self._bus._call(self._client.publish, channel, content, **fields)
+
+    async def send(self, recipient: str, content: str, **fields: Unpack[MessageFields]) -> Message:
+        """See :meth:`bus.agent.AgentClient.send`."""
+        return await self._bus._call(self._client.send, recipient, content, **fields)
+
+    async def reply(
+        self, message: Message, content: str, **fields: Unpack[MessageFields]
+    ) -> Message:
+        """See :meth:`bus.agent.AgentClient.reply`."""
+        return await self._bus._call(self._client.reply, message, content, **fields)
+
+    async def request(
+        self,
+        recipient: str,
+        content: str,
+        *,
+        timeout: float = 30.0,
+        **fields: Unpack[MessageFields],
+    ) -> Message:
+        """See :meth:`bus.agent.AgentClient.request`."""
+        return await self._bus._call(
+            self._client.request, recipient, content, timeout=timeout, **fields
+        )
+
+    async def receive(
+        self, channel: str | None = None, timeout: float | None = None
+    ) -> Message | None:
+        """See :meth:`AsyncBus.receive`."""
+        return await self._bus.receive(self.name, channel=channel, timeout=timeout)
+
+    async def subscribe(self, channel: str) -> bool:
+        """See :meth:`bus.agent.AgentClient.subscribe`."""
+        return await self._bus._call(self._client.subscribe, channel)
+
+    async def unsubscribe(self, channel: str) -> bool:
+        """See :meth:`bus.agent.AgentClient.unsubscribe`."""
+        return await self._bus._call(self._client.unsubscribe, channel)
+
+    async def subscriptions(self) -> list[str]:
+        """See :meth:`bus.agent.AgentClient.subscriptions`."""
+        return await self._bus._call(self._client.subscriptions)
+
+    async def history(self, channel: str, **filters: Unpack[HistoryFilters]) -> list[Message]:
+        """See :meth:`bus.agent.AgentClient.history`."""
+        return await self._bus._call(self._client.history, channel, **filters)
+
+    async def direct_history(self, **filters: Unpack[HistoryFilters]) -> list[Message]:
+        """See :meth:`bus.agent.AgentClient.direct_history`."""
+        return await self._bus._call(self._client.direct_history, **filters)
