@@ -23,6 +23,8 @@ def create_app(settings: BusSettings) -> Celery:
     """
     broker_url = check_broker_url(settings.broker_url)
     transport_options: dict[str, Any] = {}
+    if scheme_of(broker_url) in ("redis", "rediss"):
+        transport_options["visibility_timeout"] = settings.visibility_timeout
     if scheme_of(broker_url) == "memory":
         transport_options["polling_interval"] = settings.polling_interval
         if broker_url.rstrip("/") == "memory:":  # kombu warns about a missing host otherwise
@@ -39,6 +41,10 @@ def create_app(settings: BusSettings) -> Celery:
         broker_transport_options=transport_options,
         broker_connection_retry_on_startup=True,
         task_default_queue=f"{settings.namespace}.celery",
+        # Remote control (ping, inspect) and events per namespace, so a bus's workers and its
+        # Flower see each other and not another bus sharing the broker.
+        control_exchange=f"{settings.namespace}-celery",
+        event_exchange=f"{settings.namespace}-celeryev",
         enable_utc=True,
     )
     return app

@@ -230,7 +230,7 @@ class Bus:
         return [self.get_channel(spec.name) for spec in self.store.list_channels()]
 
     def _spec(self, name: str) -> ChannelSpec:
-        spec = self._specs.get(name)
+        spec = self._specs.get(name) if isinstance(name, str) else None
         if spec is None:
             check_channel_name(name)
             spec = self.store.get_channel(name)
@@ -273,7 +273,7 @@ class Bus:
         return self.store.subscriptions(agent)
 
     def _require_agent(self, agent: str) -> None:
-        if agent in self._known_agents:
+        if isinstance(agent, str) and agent in self._known_agents:
             return
         check_agent_name(agent)
         if not self.store.is_agent(agent):
@@ -544,9 +544,13 @@ class Bus:
         store = self.store  # raises BusNotStarted before any connection is opened
         self._require_agent(agent)
         if timeout is not None and (
-            not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout < 0
+            not isinstance(timeout, int | float) or isinstance(timeout, bool) or not timeout >= 0
         ):
-            raise InvalidArgument(f"timeout must be a number >= 0 or None, not {timeout!r}")
+            raise InvalidArgument(
+                f"timeout must be a number >= 0 or None, not {timeout!r}",
+                field="timeout",
+                agent=agent,
+            )
         stream = None
         if channel is not None:
             self._spec(channel)
@@ -622,11 +626,17 @@ class Bus:
             if value is not None and (
                 not isinstance(value, int) or isinstance(value, bool) or value < 0
             ):
-                raise InvalidArgument(f"{label} must be an integer >= 0, not {value!r}")
+                raise InvalidArgument(
+                    f"{label} must be an integer >= 0, not {value!r}", field=label, stream=stream
+                )
         since_ms = None
         if since is not None:
             if not isinstance(since, datetime) or since.tzinfo is None:
-                raise InvalidArgument(f"since must be a timezone-aware datetime, not {since!r}")
+                raise InvalidArgument(
+                    f"since must be a timezone-aware datetime, not {since!r}",
+                    field="since",
+                    stream=stream,
+                )
             since_ms = int(since.timestamp() * 1000)
         if retention.max_age_seconds is not None:
             cutoff = int((datetime.now().timestamp() - retention.max_age_seconds) * 1000)

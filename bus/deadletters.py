@@ -57,7 +57,9 @@ def dead_letter(bus: Bus, letter: DeadLetter) -> Message:
         type=MessageType.ESCALATION,
         priority=Priority.HIGH,
         attachments=(
-            Attachment(name="dead-letter.json", media_type=MEDIA_TYPE, content=letter.model_dump_json()),
+            Attachment(
+                name="dead-letter.json", media_type=MEDIA_TYPE, content=letter.model_dump_json()
+            ),
         ),
     )
     return bus.post(message, max_bytes=bus.settings.max_message_bytes * 2 + 65536)

@@ -8,7 +8,6 @@ order, whatever order (or how many times) the broker delivered them in.
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 from collections import deque
 from typing import Any
@@ -30,6 +29,14 @@ class Inbox:
         self.lock = threading.Lock()
         #: Streams known to hold more for this agent than it has claimed: stream -> newest seq.
         self.behind: dict[str, int] = {}
+        #: Streams whose log was read dry by this inbox (``None``: all the agent's streams).
+        #: Until then a receive claims from the log before waiting: the deliveries of what is
+        #: pending may never come (a consumer of the agent died holding them, and Redis hides
+        #: unacknowledged deliveries for an hour).
+        self.caught_up: set[str | None] = set()
+        #: The newest seq this inbox handed over, per stream: deliveries at or below it are
+        #: stale and dropped without asking the store.
+        self.handed: dict[str, int] = {}
         self._connection = connection
         self._buffer: deque[tuple[Any, KombuMessage]] = deque()
         self._consumer = Consumer(
@@ -49,9 +56,13 @@ class Inbox:
         if not self._buffer:
             try:
                 self._connection.drain_events(timeout=timeout)
-            except socket.timeout:
+            except TimeoutError:
                 return None
         return self._buffer.popleft() if self._buffer else None
+
+    def put_back(self, item: tuple[Any, KombuMessage]) -> None:
+        """Return a delivery taken with :meth:`next` to the front of the buffer."""
+        self._buffer.appendleft(item)
 
     def close(self) -> None:
         """Stop consuming; unacknowledged deliveries go back to the queue."""

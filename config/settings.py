@@ -74,6 +74,9 @@ class BusSettings(BaseSettings):
     #: Worker pool for ``celery -A bus worker`` when none is given: ``threads`` on memory://
     #: (a prefork child's publishes would land in its own memory), Celery's default otherwise.
     worker_pool: str | None = None
+    #: Log lines as ``text`` (with agent, channel, seq and message id on delivery lines) or as
+    #: ``json``, one object per line for log collectors (see :mod:`bus.logs`).
+    log_format: str = Field(default="text", pattern=r"^(text|json)$")
 
     @field_validator(
         "default_channels", "broadcast_channels", "agent_modules", "agents", mode="before"

@@ -11,7 +11,9 @@ from config.settings import BusSettings
 from tests.brokers import TRANSPORTS, require, settings_for
 
 
-@pytest.fixture(params=[pytest.param(name, marks=getattr(pytest.mark, name)) for name in TRANSPORTS])
+@pytest.fixture(
+    params=[pytest.param(name, marks=getattr(pytest.mark, name)) for name in TRANSPORTS]
+)
 def transport(request: pytest.FixtureRequest) -> str:
     """Each test that uses it runs once per transport: memory, redis, amqp."""
     name: str = request.param

@@ -123,8 +123,9 @@ class Store(Protocol):
         its JSON; ``None`` if nothing is pending or the agent does not read the stream.
         """
 
-    def claim_any(self, agent: str) -> str | None:
-        """Like :meth:`claim`, over every stream the agent reads: the oldest pending message."""
+    def claim_any(self, agent: str) -> tuple[str, str] | None:
+        """Like :meth:`claim`, over every stream the agent reads: the oldest pending message,
+        as ``(stream, json)``."""
 
     # -- hosted agents: what a worker needs to run handlers in order, at least once ---------------
 

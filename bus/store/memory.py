@@ -218,7 +218,7 @@ class MemoryStore:
             self._positions[agent][stream] = entry[0]
             return entry[2]
 
-    def claim_any(self, agent: str) -> str | None:
+    def claim_any(self, agent: str) -> tuple[str, str] | None:
         """See :meth:`bus.store.base.Store.claim_any`."""
         with self._lock:
             pending = [
@@ -228,7 +228,9 @@ class MemoryStore:
             ]
             if not pending:
                 return None
-            return self.claim(agent, min(pending)[1])
+            stream = min(pending)[1]
+            body = self.claim(agent, stream)
+            return None if body is None else (stream, body)
 
     def begin(
         self, agent: str, stream: str, token: str, ttl_ms: int, upto: int

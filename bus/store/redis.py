@@ -233,12 +233,12 @@ class RedisStore:
         )
         return None if entry is None else _body(entry)
 
-    def claim_any(self, agent: str) -> str | None:
+    def claim_any(self, agent: str) -> tuple[str, str] | None:
         """See :meth:`bus.store.base.Store.claim_any`."""
-        entry = self._run(
+        found = self._run(
             "CLAIM_ANY", [self._positions_key(agent), self._heads_key], [self._prefix + "log:"]
         )
-        return None if entry is None else _body(entry)
+        return None if found is None else (found[0], _body(found[1]))
 
     def _failures_key(self, agent: str) -> str:
         return f"{self._prefix}fail:{agent}"

@@ -77,7 +77,7 @@ for i = 1, #positions, 2 do
 end
 if not best_stream then return false end
 redis.call('HSET', KEYS[1], best_stream, best_seq)
-return best_entry
+return {best_stream, best_entry}
 """
 )
 

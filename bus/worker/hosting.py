@@ -91,11 +91,6 @@ def install(app: Celery, settings: BusSettings, agents: dict[str, Agent]) -> Hos
         app.conf.worker_pool = settings.worker_pool or "threads"
     elif settings.worker_pool:
         app.conf.worker_pool = settings.worker_pool
-    if scheme_of(settings.broker_url) in ("redis", "rediss"):
-        app.conf.broker_transport_options = {
-            **app.conf.broker_transport_options,
-            "visibility_timeout": settings.visibility_timeout,
-        }
     app.steps["consumer"].add(HostAgents)
     return hosting
 

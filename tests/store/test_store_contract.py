@@ -307,8 +307,14 @@ def test_claim_any_picks_the_oldest_pending_message_across_streams(store: Store)
     store.append(channel_stream("#a"), body("a1"), 2000, KEEP_ALL)
     store.append(direct_stream("bob"), body("d1"), 1500, KEEP_ALL)
     store.append(channel_stream("#b"), body("b2"), 3000, KEEP_ALL)
-    order = [decoded(store.claim_any("bob"))["content"] for _ in range(4)]
-    assert order == ["b1", "d1", "a1", "b2"]
+    claimed = [store.claim_any("bob") for _ in range(4)]
+    assert [stream for stream, _ in claimed] == [  # type: ignore[misc]
+        channel_stream("#b"),
+        direct_stream("bob"),
+        channel_stream("#a"),
+        channel_stream("#b"),
+    ]
+    assert [decoded(body)["content"] for _, body in claimed] == ["b1", "d1", "a1", "b2"]  # type: ignore[misc]
     assert store.claim_any("bob") is None
     assert store.position("bob", channel_stream("#a")) == 1
     assert store.position("bob", channel_stream("#b")) == 2

@@ -1,0 +1,104 @@
+"""``python -m bench [--quick] [--transports memory,redis,amqp] [--n N] [--mem-n M]``.
+
+One JSON line per figure on stdout (and in bench/results/latest.jsonl), then a markdown table
+(also bench/results/latest.md). Progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from bench.common import TRANSPORTS, Figure, Run, sweep_redis, unreachable
+from bench.report import environment, markdown
+from bench.runner import Plan, run_steps
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test, < 60 s")
+    parser.add_argument(
+        "--transports",
+        default=",".join(TRANSPORTS),
+        help="comma-separated subset of memory,redis,amqp",
+    )
+    parser.add_argument(
+        "--n",
+        type=int,
+        default=None,
+        help="messages per throughput figure (default 5000, quick 200)",
+    )
+    parser.add_argument(
+        "--mem-n",
+        type=int,
+        default=None,
+        help="messages of the RSS figure on memory:// (redis: a quarter); "
+        "default 200000, quick 2000",
+    )
+    args = parser.parse_args(argv)
+    wanted = [name.strip() for name in args.transports.split(",") if name.strip()]
+    unknown = [name for name in wanted if name not in TRANSPORTS]
+    if unknown:
+        parser.error(f"unknown transports {unknown}; choose from {', '.join(TRANSPORTS)}")
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    logging.getLogger("amqp").setLevel(logging.ERROR)  # "No hostname was supplied" per connect
+    # "Requeuing undeliverable message ... No consumers": memory:// inboxes closed at teardown.
+    logging.getLogger("kombu.transport.virtual.base").setLevel(logging.ERROR)
+
+    plan = Plan.make(args.n, args.quick, args.mem_n)
+    run = Run(n=plan.n, quick=plan.quick)
+    RESULTS.mkdir(exist_ok=True)
+    figures: list[Figure] = []
+    skipped: dict[str, str] = {}
+    started = time.monotonic()
+    env = environment()
+    with (RESULTS / "latest.jsonl").open("w") as out:
+
+        def emit(item: Figure) -> None:
+            line = json.dumps(item)
+            print(line, flush=True)
+            out.write(line + "\n")
+            out.flush()
+            figures.append(item)
+
+        for transport in wanted:
+            reason = unreachable(transport)
+            if reason is not None:
+                skipped[transport] = reason
+                print(f"[bench] skipping {transport}: {reason}", file=sys.stderr)
+                emit(
+                    {
+                        "transport": transport,
+                        "figure": "*",
+                        "value": None,
+                        "unit": None,
+                        "n": None,
+                        "skipped": reason,
+                    }
+                )
+                continue
+            run_steps(transport, run, plan, emit)
+    if any(name != "memory" and name not in skipped for name in wanted):
+        left = sweep_redis(run.namespace)
+        print(f"[bench] deleted {left} Redis keys bus.destroy() left behind", file=sys.stderr)
+    env["seconds"] = round(time.monotonic() - started, 1)
+    argline = " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])])
+    table = markdown(env, [f for f in figures if f["figure"] != "*"], skipped, argline)
+    (RESULTS / "latest.md").write_text(table)
+    print()
+    print(table)
+    return 1 if any(item.get("error") for item in figures) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

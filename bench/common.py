@@ -1,0 +1,211 @@
+"""What every benchmark shares: transports, namespaces, figure records, timing helpers."""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from config.settings import BusSettings
+
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+AMQP_URL = os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
+TRANSPORTS = ("memory", "redis", "amqp")
+#: Poll interval of the memory:// transport; the bus's default, used by the raw baselines too.
+MEMORY_POLL = BusSettings().polling_interval
+#: Bytes of each benchmark message's content.
+PAYLOAD_BYTES = 512
+
+Figure = dict[str, Any]
+
+
+def broker_url(transport: str) -> str:
+    """The broker URL of ``transport``."""
+    return {"memory": "memory://", "redis": REDIS_URL, "amqp": AMQP_URL}[transport]
+
+
+def transport_options(transport: str) -> dict[str, Any]:
+    """Kombu transport options matching what the bus uses on ``transport``."""
+    return {"polling_interval": MEMORY_POLL} if transport == "memory" else {}
+
+
+@functools.cache
+def unreachable(transport: str) -> str | None:
+    """Why ``transport`` cannot be benchmarked, or ``None`` if its servers answer."""
+    if transport == "memory":
+        return None
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as exc:
+        return f"Redis at {REDIS_URL} does not answer: {exc}"
+    if transport == "amqp":
+        from kombu import Connection
+
+        try:
+            with Connection(AMQP_URL, connect_timeout=2) as connection:
+                connection.ensure_connection(max_retries=1)
+        except Exception as exc:
+            return f"RabbitMQ at {AMQP_URL} does not answer: {exc}"
+    return None
+
+
+def new_namespace(prefix: str = "bench") -> str:
+    """A namespace no other run uses (bus's pattern: ``[a-z][a-z0-9_-]{0,31}``)."""
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+def bus_settings(transport: str, namespace: str, **overrides: Any) -> BusSettings:
+    """Settings of a benchmark bus: no default channels, a namespace of its own."""
+    values: dict[str, Any] = {
+        "broker_url": broker_url(transport),
+        "store_url": REDIS_URL if transport == "amqp" else None,
+        "namespace": namespace,
+        "default_channels": (),
+    }
+    values.update(overrides)
+    return BusSettings(**values)
+
+
+@dataclass
+class Run:
+    """One benchmark run's parameters, shared by every figure."""
+
+    n: int
+    quick: bool
+    namespace: str = field(default_factory=new_namespace)
+
+    def ns(self, figure: str) -> str:
+        """A sub-namespace for one figure, so figures never see each other's state."""
+        return f"{self.namespace}-{figure}"[:32]
+
+
+def figure(transport: str, name: str, value: float, unit: str, n: int, **extra: Any) -> Figure:
+    """One figure: a JSON-able dict with transport, figure, value, unit, n (and extras)."""
+    rounded = round(value, 3) if abs(value) >= 1 else round(value, 6)
+    return {"transport": transport, "figure": name, "value": rounded, "unit": unit, "n": n, **extra}
+
+
+def skipped(transport: str, name: str, reason: str) -> Figure:
+    """A figure that was not measured, and why."""
+    return {
+        "transport": transport,
+        "figure": name,
+        "value": None,
+        "unit": None,
+        "n": None,
+        "skipped": reason,
+    }
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    """The ``fraction`` percentile (nearest rank) of ``samples``."""
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def payload() -> str:
+    """The content of a benchmark message: :data:`PAYLOAD_BYTES` characters."""
+    return "x" * PAYLOAD_BYTES
+
+
+class Drain:
+    """Receivers running in threads while the caller publishes; times first publish to last
+    delivery consumed.
+
+    Each receiver is ``fn(expected, deadline) -> received`` and returns once it has ``expected``
+    deliveries or the deadline (``time.monotonic()``) passed.
+    """
+
+    def __init__(
+        self, receivers: list[tuple[Callable[[int, float], int], int]], timeout: float
+    ) -> None:
+        self._receivers = receivers
+        self._timeout = timeout
+        self.received: list[int] = [0] * len(receivers)
+        self.finished: list[float] = [0.0] * len(receivers)
+        self.errors: list[BaseException] = []
+        self._threads: list[threading.Thread] = []
+        self.started = 0.0
+
+    def _run(self, index: int, fn: Callable[[int, float], int], expected: int) -> None:
+        try:
+            self.received[index] = fn(expected, time.monotonic() + self._timeout)
+        except BaseException as exc:
+            self.errors.append(exc)
+        self.finished[index] = time.perf_counter()
+
+    def __enter__(self) -> Drain:
+        for index, (fn, expected) in enumerate(self._receivers):
+            thread = threading.Thread(target=self._run, args=(index, fn, expected), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        self.started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for thread in self._threads:
+            thread.join(self._timeout + 30)
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds from :meth:`__enter__` to the last receiver's end."""
+        return max(self.finished) - self.started
+
+    def check(self) -> None:
+        """Raise if a receiver failed or fell short."""
+        if self.errors:
+            raise self.errors[0]
+        short = [
+            (got, want)
+            for got, (_fn, want) in zip(self.received, self._receivers, strict=True)
+            if got < want
+        ]
+        if short:
+            raise TimeoutError(f"receivers got {short} (received, expected) before the deadline")
+
+
+def drain_kombu(connection: Any, counter: list[int], expected: int, deadline: float) -> int:
+    """Drain ``connection`` until ``counter[0]`` reaches ``expected`` or the deadline passes."""
+    while counter[0] < expected and time.monotonic() < deadline:
+        try:
+            connection.drain_events(timeout=0.5)
+        except TimeoutError:  # socket.timeout is TimeoutError
+            continue
+    return counter[0]
+
+
+@contextmanager
+def timed() -> Iterator[list[float]]:
+    """``with timed() as t:`` ... ``t[0]`` is the elapsed seconds afterwards."""
+    box = [0.0]
+    start = time.perf_counter()
+    try:
+        yield box
+    finally:
+        box[0] = time.perf_counter() - start
+
+
+def sweep_redis(namespace: str) -> int:
+    """Delete Redis keys of ``namespace`` that :meth:`bus.Bus.destroy` leaves behind on the
+    redis transport (agent queue lists and kombu binding sets); returns how many."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    deleted = 0
+    try:
+        for prefix in ("", "_kombu.binding.", "_kombu.binding_permanent."):
+            keys = list(client.scan_iter(match=f"{prefix}{namespace}*", count=1000))
+            for start in range(0, len(keys), 500):
+                deleted += int(client.delete(*keys[start : start + 500]))
+    finally:
+        client.close()
+    return deleted

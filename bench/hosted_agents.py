@@ -1,0 +1,84 @@
+"""Agents of the worker-hosted figures (``BUS_AGENT_MODULES=bench.hosted_agents``).
+
+``agent-1`` and ``agent-2`` listen on ``#bench`` and count what they handle; ``listener``
+listens on ``#benchlat`` and stamps when its handler starts. A worker subprocess reports to
+Redis (``BENCH_REDIS_URL``, keys under ``BENCH_KEY``); an in-process worker to :data:`LOCAL`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+from bus.message import Message
+from bus.worker import Agent, Context
+
+THROUGHPUT_CHANNEL = "#bench"
+LATENCY_CHANNEL = "#benchlat"
+
+
+class Local:
+    """Counts and stamps of an in-process worker."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.expect = -1
+        self.done = threading.Event()
+        self.done_at = 0.0
+        self.starts: dict[int, float] = {}
+        self.lock = threading.Lock()
+
+    def reset(self, expect: int) -> None:
+        with self.lock:
+            self.count, self.expect, self.done_at = 0, expect, 0.0
+            self.done.clear()
+            self.starts.clear()
+
+
+LOCAL = Local()
+_redis: Any = None
+
+
+def _client() -> Any:
+    global _redis
+    if _redis is None:
+        import redis
+
+        _redis = redis.Redis.from_url(os.environ["BENCH_REDIS_URL"])
+    return _redis
+
+
+def _remote() -> bool:
+    return "BENCH_KEY" in os.environ
+
+
+def count(message: Message, ctx: Context) -> None:
+    """Count a handled delivery; mark the time when the expected number is reached."""
+    if _remote():
+        key = os.environ["BENCH_KEY"]
+        if _client().incr(f"{key}:count") == int(os.environ["BENCH_EXPECT"]):
+            _client().set(f"{key}:done", repr(time.time()), ex=3600)
+        return
+    with LOCAL.lock:
+        LOCAL.count += 1
+        if LOCAL.count == LOCAL.expect:
+            LOCAL.done_at = time.time()
+            LOCAL.done.set()
+
+
+def stamp(message: Message, ctx: Context) -> None:
+    """Record when the handler of message ``seq`` started."""
+    now = time.time()
+    assert message.seq is not None
+    if _remote():
+        _client().hset(f"{os.environ['BENCH_KEY']}:starts", str(message.seq), repr(now))
+        return
+    with LOCAL.lock:
+        LOCAL.starts[message.seq] = now
+
+
+for _name in ("agent-1", "agent-2"):
+    Agent(_name, channels=[THROUGHPUT_CHANNEL]).on()(count)
+Agent("listener", channels=[LATENCY_CHANNEL]).on()(stamp)

@@ -1,0 +1,213 @@
+"""What each ``bus`` subcommand does. Each takes the parsed arguments and the settings and
+returns the exit code; errors are raised (as :class:`bus.BusError`) and reported by
+:func:`bus.cli.main`."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+from bus.celery import create_app
+from bus.cli.health import CONNECT_TIMEOUT, check_store, probe_all
+from bus.cli.output import emit_json, show_agents, show_channels, show_dead_letters, show_messages
+from bus.core import Bus
+from bus.deadletters import list_dead_letters, replay
+from bus.message import Message
+from config.settings import BusSettings
+
+#: Seconds between two looks at a channel's history in ``bus tail``.
+TAIL_INTERVAL = 0.2
+
+
+@contextmanager
+def connected(settings: BusSettings) -> Iterator[Bus]:
+    """A started bus whose connections give up quickly when a server is down.
+
+    Raises:
+        StoreUnavailable, BrokerUnavailable: naming the URL tried.
+    """
+    check_store(settings)  # the store client has no connect timeout of its own
+    app = create_app(settings)
+    app.conf.broker_connection_timeout = CONNECT_TIMEOUT
+    with Bus(settings, app=app) as bus:
+        yield bus
+
+
+def _text(value: str) -> str:
+    """TEXT as given, or standard input for ``-``."""
+    return sys.stdin.read().rstrip("\n") if value == "-" else value
+
+
+def _report(message: Message, as_json: bool, verb: str) -> None:
+    if as_json:
+        emit_json(message)
+        return
+    where = message.channel if message.channel is not None else f"{message.recipient}'s inbox"
+    print(f"{verb} {where} as #{message.seq} (id {message.id})")
+
+
+def publish(args: argparse.Namespace, settings: BusSettings) -> int:
+    """``bus publish CHANNEL TEXT``."""
+    with connected(settings) as bus:
+        message = bus.publish(
+            args.channel,
+            _text(args.text),
+            sender=args.sender,
+            type=args.type,
+            priority=args.priority,
+        )
+    _report(message, args.json, "published to")
+    return 0
+
+
+def send(args: argparse.Namespace, settings: BusSettings) -> int:
+    """``bus send AGENT TEXT``."""
+    with connected(settings) as bus:
+        message = bus.send(
+            args.agent,
+            _text(args.text),
+            sender=args.sender,
+            type=args.type,
+            priority=args.priority,
+        )
+    _report(message, args.json, "sent to")
+    return 0
+
+
+def request(args: argparse.Namespace, settings: BusSettings) -> int:
+    """``bus request AGENT TEXT``: prints the reply (BusTimeout, exit 3, if none comes)."""
+    with connected(settings) as bus:
+        reply = bus.request(
+            args.agent,
+            _text(args.text),
+            sender=args.sender,
+            timeout=args.timeout,
+            type=args.type,
+            priority=args.priority,
+        )
+    if args.json:
+        emit_json(reply)
+    else:
+        print(reply.content)
+    return 0
+
+
+def history(args: argparse.Namespace, settings: BusSettings) -> int:
+    """``bus history CHANNEL``: retained messages, oldest first."""
+    with connected(settings) as bus:
+        messages = bus.history(args.channel, limit=args.limit, after=args.after, since=args.since)
+    show_messages(messages, args.json)
+    return 0
+
+
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def tail(args: argparse.Namespace, settings: BusSettings) -> int:
+    """``bus tail CHANNEL...``: print messages as they are stored until interrupted (exit 0)
+    or until ``--count`` messages were printed."""
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    printed = 0
+    try:
+        with connected(settings) as bus:
+            after = {
+                channel: args.after if args.after is not None else bus.get_channel(channel).last_seq
+                for channel in args.channels
+            }
+            while True:
+                fresh: list[Message] = []
+                for channel, seq in after.items():
+                    messages = bus.history(channel, after=seq)
+                    if messages:
+                        after[channel] = messages[-1].seq or seq
+                    fresh.extend(messages)
+                fresh.sort(key=lambda message: message.timestamp)
+                if args.count is not None:
+                    fresh = fresh[: args.count - printed]
+                printed += show_messages(fresh, args.json)
+                if args.count is not None and printed >= args.count:
+                    return 0
+                time.sleep(TAIL_INTERVAL)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def channels(args: argparse.Namespace, settings: BusSettings) -> int:
+    """``bus channels``."""
+    with connected(settings) as bus:
+        infos = bus.list_channels()
+    show_channels(infos, args.json)
+    return 0
+
+
+def agents(args: argparse.Namespace, settings: BusSettings) -> int:
+    """``bus agents``: each agent and the channels it receives."""
+    with connected(settings) as bus:
+        found = {name: bus.subscriptions(name) for name in bus.agents()}
+    show_agents(found, args.json)
+    return 0
+
+
+def dlq_list(args: argparse.Namespace, settings: BusSettings) -> int:
+    """``bus dlq list``."""
+    with connected(settings) as bus:
+        letters = list_dead_letters(bus, limit=args.limit)
+    show_dead_letters(letters, args.json)
+    return 0
+
+
+def dlq_replay(args: argparse.Namespace, settings: BusSettings) -> int:
+    """``bus dlq replay SEQ``: hand a dead letter to its agent again."""
+    with connected(settings) as bus:
+        letter = replay(bus, args.dead_letter_seq)
+    if args.json:
+        emit_json(letter)
+    else:
+        print(
+            f"replayed dead letter #{letter.dead_letter_seq}: {letter.agent} gets "
+            f"{letter.channel or 'DM'} #{letter.seq} again"
+        )
+    return 0
+
+
+def demo(args: argparse.Namespace, settings: BusSettings) -> int:
+    """``bus demo``: the demo company's story (bus.demo); its exit code."""
+    from bus.demo import run_demo
+
+    check_store(settings)
+    return run_demo(settings, timeout=args.timeout)
+
+
+def health(args: argparse.Namespace, settings: BusSettings) -> int:
+    """``bus health``: 0 only if broker and store both answer."""
+    probes = probe_all(settings)
+    healthy = all(probe.ok for probe in probes)
+    if args.json:
+        emit_json(
+            {
+                "ok": healthy,
+                **{
+                    probe.service: {
+                        "url": probe.url,
+                        "ok": probe.ok,
+                        "error": probe.error,
+                        "ms": round(probe.millis, 1),
+                    }
+                    for probe in probes
+                },
+            }
+        )
+    else:
+        width = max(len(probe.url) for probe in probes)
+        for probe in probes:
+            state = "ok" if probe.ok else f"UNREACHABLE: {probe.error}"
+            print(f"{probe.service:<7} {probe.url:<{width}}  {state} ({probe.millis:.0f} ms)")
+    return 0 if healthy else 1

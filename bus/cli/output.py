@@ -1,0 +1,151 @@
+"""What the command line prints: aligned tables, message lines, JSON, masked URLs."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any, TextIO
+
+from pydantic import BaseModel
+
+from bus.channels import ChannelInfo, Retention
+from bus.deadletters import DeadLetter
+from bus.message import Message, Priority
+
+_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^@\s]+)@")
+
+
+def mask(text: str) -> str:
+    """``text`` with the password of every URL in it replaced by ``**`` (as kombu does)."""
+    return _PASSWORD.sub(lambda match: f"{match['head']}**@", text)
+
+
+def emit_json(value: BaseModel | dict[str, Any], out: TextIO = sys.stdout) -> None:
+    """One JSON object on one line, flushed (so ``tail --json`` can be piped)."""
+    data = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+    print(json.dumps(data, ensure_ascii=False), file=out, flush=True)
+
+
+def table(
+    headers: Sequence[str], rows: Iterable[Sequence[object]], out: TextIO = sys.stdout
+) -> None:
+    """Aligned columns; numbers right-aligned; ``(none)`` when there are no rows."""
+    cells = [[("-" if value is None else str(value)) for value in row] for row in rows]
+    if not cells:
+        print("(none)", file=out)
+        return
+    numeric = [all(row[i].isdigit() for row in cells) for i in range(len(headers))]
+    widths = [max(len(headers[i]), *(len(row[i]) for row in cells)) for i in range(len(headers))]
+
+    def line(values: Sequence[str]) -> str:
+        parts = [
+            value.rjust(width) if is_number else value.ljust(width)
+            for value, width, is_number in zip(values, widths, numeric, strict=True)
+        ]
+        return "  ".join(parts).rstrip()
+
+    print(line(headers), file=out)
+    for row in cells:
+        print(line(row), file=out)
+
+
+def message_line(message: Message) -> str:
+    """``12:00:01.234  #engineering  #3  alice [delegation]: text`` (local time)."""
+    stamp = message.timestamp.astimezone().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    where = message.channel if message.channel is not None else f"DM to {message.recipient}"
+    kind = str(message.type)
+    if message.priority is not Priority.NORMAL:
+        kind += f", {message.priority}"
+    content = message.content.replace("\n", "\n    ")
+    return f"{stamp}  {where}  #{message.seq}  {message.sender} [{kind}]: {content}"
+
+
+def show_messages(messages: Iterable[Message], as_json: bool, out: TextIO = sys.stdout) -> int:
+    """Print messages one per line (JSON objects with ``as_json``); returns how many."""
+    count = 0
+    for message in messages:
+        if as_json:
+            emit_json(message, out)
+        else:
+            print(message_line(message), file=out, flush=True)
+        count += 1
+    return count
+
+
+def retention_text(retention: Retention) -> str:
+    """``1000 messages`` or ``1000 messages, 3600 s``."""
+    text = f"{retention.max_messages} messages"
+    if retention.max_age_seconds is not None:
+        text += f", {retention.max_age_seconds:g} s"
+    return text
+
+
+def show_channels(channels: list[ChannelInfo], as_json: bool, out: TextIO = sys.stdout) -> None:
+    """A table of channels, or one JSON object per channel."""
+    if as_json:
+        for info in channels:
+            emit_json(
+                {
+                    "name": info.name,
+                    "kind": str(info.spec.kind),
+                    "members": sorted(info.members),
+                    "last_seq": info.last_seq,
+                    "retained": info.retained,
+                    "retention": info.spec.retention.model_dump(mode="json"),
+                },
+                out,
+            )
+        return
+    table(
+        ("CHANNEL", "KIND", "MEMBERS", "LAST SEQ", "RETAINED", "RETENTION"),
+        (
+            (
+                info.name,
+                info.spec.kind,
+                ",".join(sorted(info.members)) or None,
+                info.last_seq,
+                info.retained,
+                retention_text(info.spec.retention),
+            )
+            for info in channels
+        ),
+        out,
+    )
+
+
+def show_agents(agents: dict[str, list[str]], as_json: bool, out: TextIO = sys.stdout) -> None:
+    """A table of agents and the channels each receives, or one JSON object per agent."""
+    if as_json:
+        for name, channels in agents.items():
+            emit_json({"name": name, "subscriptions": channels}, out)
+        return
+    table(
+        ("AGENT", "SUBSCRIPTIONS"),
+        ((name, ", ".join(channels) or None) for name, channels in agents.items()),
+        out,
+    )
+
+
+def show_dead_letters(letters: list[DeadLetter], as_json: bool, out: TextIO = sys.stdout) -> None:
+    """A table of dead letters, or one JSON object per dead letter."""
+    if as_json:
+        for letter in letters:
+            emit_json(letter, out)
+        return
+    table(
+        ("DEAD LETTER", "AGENT", "MESSAGE", "ATTEMPTS", "FAILED AT", "ERROR"),
+        (
+            (
+                letter.dead_letter_seq,
+                letter.agent,
+                f"{letter.channel or 'DM'} #{letter.seq}",
+                letter.attempts,
+                letter.failed_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+                letter.error.splitlines()[0][:80] if letter.error else None,
+            )
+            for letter in letters
+        ),
+        out,
+    )

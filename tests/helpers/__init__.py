@@ -1,0 +1,1 @@
+"""Small programs the tests run as subprocesses (``python -m tests.helpers.<name>``)."""

@@ -1,0 +1,245 @@
+"""docker-compose.yml, Dockerfile and Procfile: valid, consistent with each other and with the
+project (every command they run exists), and switched between Redis and RabbitMQ by one
+variable. No Docker engine is needed; ``docker-compose config`` runs where it is installed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from functools import cache
+from typing import Any
+
+import pytest
+import yaml
+
+from bus.cli import build_parser
+from bus.urls import resolve_store_url, scheme_of
+from config.settings import BusSettings
+from tests.helpers.cli_support import ROOT
+
+COMPOSE = ROOT / "docker-compose.yml"
+SCHEMA = ROOT.parent / "shared" / "data" / "compose-spec.json"
+AMQP_IN_COMPOSE = "amqp://guest:guest@rabbitmq:5672//"
+_VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?::-(?P<default>[^}]*))?\}")
+
+
+@cache
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())
+    return loaded
+
+
+def services() -> dict[str, Any]:
+    found: dict[str, Any] = compose()["services"]
+    return found
+
+
+def interpolate(value: str, variables: dict[str, str]) -> str:
+    """Compose's ``${NAME:-default}`` and ``$$``, for what these files use."""
+    expanded = _VARIABLE.sub(lambda m: variables.get(m["name"]) or (m["default"] or ""), value)
+    return expanded.replace("$$", "$")
+
+
+def command_of(service: dict[str, Any]) -> list[str]:
+    command = service["command"]
+    return shlex.split(command) if isinstance(command, str) else list(command)
+
+
+def procfile() -> dict[str, str]:
+    entries = {}
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, command = line.partition(":")
+            entries[name.strip()] = command.strip()
+    return entries
+
+
+def check_command(words: list[str]) -> None:
+    """Fail unless ``words`` is a command this project provides: ``bus ...`` parsed by the
+    CLI's own parser, or ``celery -A bus ...`` whose subcommand exists (``--help`` runs)."""
+    if words[0] == "bus":
+        build_parser().parse_args(words[1:])  # exits (fails the test) on an unknown command
+        return
+    assert words[:3] == ["celery", "-A", "bus"], words
+    subcommand = [word for word in words[3:5] if not word.startswith("-")]
+    if subcommand[:1] == ["inspect"]:
+        subcommand = words[3:5]
+    result = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "bus", *subcommand, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if not k.startswith("BUS_")},
+    )
+    assert result.returncode == 0, (words, result.stderr[-2000:])
+
+
+def test_the_compose_file_is_valid_against_the_compose_specification() -> None:
+    if not SCHEMA.is_file():
+        pytest.skip(f"the Compose Specification schema is not at {SCHEMA}")
+    import jsonschema
+
+    validator = jsonschema.Draft7Validator(json.loads(SCHEMA.read_text()))  # its $schema
+    errors = [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in validator.iter_errors(compose())
+    ]
+    assert errors == []
+    # and the schema is strict enough to catch a misspelt key
+    broken = {
+        **compose(),
+        "services": {**services(), "worker": {**services()["worker"], "comand": "x"}},
+    }
+    assert not validator.is_valid(broken)
+
+
+def test_the_services_are_redis_rabbitmq_worker_flower_and_demo() -> None:
+    assert set(services()) == {"redis", "rabbitmq", "worker", "flower", "demo"}
+    assert services()["rabbitmq"]["image"] == "rabbitmq:3-management"
+    assert "127.0.0.1:15672:15672" in services()["rabbitmq"]["ports"]
+    assert any(str(port).endswith(":5555") for port in services()["flower"]["ports"])
+
+
+def test_the_worker_scales_no_container_name_and_no_fixed_host_port() -> None:
+    worker = services()["worker"]
+    assert "container_name" not in worker
+    assert "ports" not in worker
+    assert worker["build"] == "."
+
+
+def test_servers_have_healthchecks_that_the_others_wait_for() -> None:
+    assert services()["redis"]["healthcheck"]["test"][-2:] == ["redis-cli", "ping"]
+    assert "rabbitmq-diagnostics" in services()["rabbitmq"]["healthcheck"]["test"]
+    for name in ("worker", "flower", "demo"):
+        depends = services()[name]["depends_on"]
+        for server in ("redis", "rabbitmq"):
+            assert depends[server] == {"condition": "service_healthy"}, (name, server)
+    assert services()["demo"]["depends_on"]["worker"] == {"condition": "service_healthy"}
+
+
+def test_data_that_must_survive_a_restart_is_on_named_volumes() -> None:
+    assert set(compose()["volumes"]) == {"redis-data", "rabbitmq-data"}
+    assert "redis-data:/data" in services()["redis"]["volumes"]
+    assert "--appendonly" in command_of(services()["redis"])
+    assert "rabbitmq-data:/var/lib/rabbitmq" in services()["rabbitmq"]["volumes"]
+    assert services()["rabbitmq"]["hostname"] == "rabbitmq"  # mnesia is kept per node name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["worker", "flower", "demo"])
+def test_every_service_command_exists_in_the_project(name: str) -> None:
+    check_command(command_of(services()[name]))
+
+
+@pytest.mark.slow
+def test_the_worker_healthcheck_command_exists() -> None:
+    test = services()["worker"]["healthcheck"]["test"]
+    assert test[0] == "CMD-SHELL"
+    check_command(shlex.split(interpolate(test[1], {})))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(procfile()))
+def test_every_procfile_command_exists_in_the_project(name: str) -> None:
+    check_command(shlex.split(interpolate(procfile()[name], {})))
+
+
+@pytest.mark.parametrize(
+    ("variables", "broker"),
+    [({}, "redis://redis:6379/0"), ({"BUS_BROKER_URL": AMQP_IN_COMPOSE}, AMQP_IN_COMPOSE)],
+)
+def test_one_variable_switches_the_transport_and_the_settings_accept_both(
+    variables: dict[str, str], broker: str
+) -> None:
+    for name in ("worker", "flower", "demo"):
+        environment = {
+            key: interpolate(str(value), variables)
+            for key, value in services()[name]["environment"].items()
+        }
+        assert environment["BUS_BROKER_URL"] == broker
+        fields = {
+            key.removeprefix("BUS_").lower(): value
+            for key, value in environment.items()
+            if key.startswith("BUS_")
+        }
+        assert set(fields) <= set(BusSettings.model_fields), f"unknown BUS_ variable in {name}"
+        settings = BusSettings(**fields)
+        assert resolve_store_url(settings.broker_url, settings.store_url) == "redis://redis:6379/0"
+        assert scheme_of(settings.broker_url) == scheme_of(broker)
+
+
+def test_compose_and_procfile_agree_on_the_worker_and_the_flower_port() -> None:
+    entries = procfile()
+    worker = command_of(services()["worker"])
+    assert shlex.split(entries["worker"])[: len(worker)] == worker
+    flower_port = re.search(r"--port=(\d+)", " ".join(command_of(services()["flower"])))
+    assert flower_port is not None
+    assert f"--port=${{FLOWER_PORT:-{flower_port[1]}}}" in entries["flower"]
+    assert "demo" not in entries or "bus demo" not in entries["demo"], (
+        "a one-shot process would make honcho stop the whole fleet when it exits"
+    )
+
+
+def test_the_dockerfile_builds_a_slim_image_that_runs_as_a_normal_user() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11-slim$", dockerfile, re.MULTILINE)
+    assert re.search(r"^RUN pip install \. ", dockerfile, re.MULTILINE)
+    users = re.findall(r"^USER (\S+)$", dockerfile, re.MULTILINE)
+    assert users, "the image must not run as root"
+    assert users[-1] not in ("root", "0")
+    for path in ("bus", "config", "workers", "pyproject.toml"):
+        assert re.search(rf"^COPY .*\b{re.escape(path)}\b", dockerfile, re.MULTILINE), path
+
+
+def compose_section(markdown: str) -> str | None:
+    """The README section whose heading mentions compose, subsections included."""
+    heading = re.search(r"^(?P<level>#+) .*compose.*$", markdown, re.I | re.M)
+    if heading is None:
+        return None
+    level = len(heading["level"])
+    following = re.compile(rf"^#{{1,{level}}} ", re.M).search(markdown, heading.end())
+    return markdown[heading.end() : following.start() if following else len(markdown)]
+
+
+def test_the_readme_names_the_same_ports_and_variables() -> None:
+    readme = ROOT / "README.md"
+    section = compose_section(readme.read_text() if readme.is_file() else "")
+    if section is None:
+        pytest.skip("README.md has no compose section yet")
+    flower = re.search(r"--port=(\d+)", " ".join(command_of(services()["flower"])))
+    assert flower is not None
+    for needed in (flower[1], "15672", "BUS_BROKER_URL", "--scale worker=", "honcho"):
+        assert needed in section, f"README's compose section does not mention {needed}"
+    variables = set(re.findall(r"\b(BUS_[A-Z_]+|FLOWER_[A-Z_]+)\b", section))
+    defined = set(compose()["x-bus-environment"]) | {"FLOWER_UNAUTHENTICATED_API", "FLOWER_PORT"}
+    assert variables <= defined | {f"BUS_{name.upper()}" for name in BusSettings.model_fields}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variables", [{}, {"BUS_BROKER_URL": AMQP_IN_COMPOSE}])
+def test_docker_compose_config_accepts_the_file(variables: dict[str, str]) -> None:
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        pytest.skip("docker-compose is not installed")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BUS_", "COMPOSE_"))}
+    env.update(variables)
+    result = subprocess.run(
+        [binary, "-f", str(COMPOSE), "config"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    resolved = yaml.safe_load(result.stdout)
+    broker = variables.get("BUS_BROKER_URL", "redis://redis:6379/0")
+    for name in ("worker", "flower", "demo"):
+        assert resolved["services"][name]["environment"]["BUS_BROKER_URL"] == broker
