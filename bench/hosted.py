@@ -133,8 +133,14 @@ def _hosted(transport: str, settings: BusSettings, key: str, expect: int) -> Ite
 
 
 def _registered(bus: Bus) -> bool | None:
-    agents = set(bus.agents())
-    return {"agent-1", "agent-2", "listener"} <= agents or None
+    """Whether the worker registered its agents and subscribed them (the last step)."""
+    if not {"agent-1", "agent-2", "listener"} <= set(bus.agents()):
+        return None
+    subscribed = hosted_agents.LATENCY_CHANNEL in bus.subscriptions("listener") and all(
+        hosted_agents.THROUGHPUT_CHANNEL in bus.subscriptions(name)
+        for name in ("agent-1", "agent-2")
+    )
+    return subscribed or None
 
 
 def _wait(

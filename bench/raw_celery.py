@@ -23,6 +23,7 @@ from kombu import Exchange, Queue
 
 from bench.common import REDIS_URL, Figure, Run, broker_url, figure, payload
 from bench.raw_celery_app import TASK, Tally, build_app
+from config.settings import BusSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 WARM = 20
@@ -66,10 +67,9 @@ def _delete_queue(app: Celery) -> None:
 
 
 def _prefetch(transport: str) -> int:
-    """The worker's prefetch multiplier: the bus's 1, except on amqp, where a solo worker with
-    late acks and a multiplier of 1 was seen to stall holding one unacknowledged task (Celery
-    5.7, kombu 5.7, py-amqp 5.4): 4 there, and the figure says so."""
-    return 4 if transport == "amqp" else 1
+    """The worker's prefetch multiplier: the bus's own default, on every transport, so the two
+    figures are measured alike."""
+    return BusSettings().worker_prefetch_multiplier
 
 
 def _result(transport: str, n: int, seconds: float, sent: float, how: str) -> list[Figure]:

@@ -19,7 +19,7 @@ def create_app(settings: BusSettings) -> Celery:
     """A Celery app for the bus described by ``settings``.
 
     JSON only; late acknowledgement and reject-on-worker-lost, so a delivery whose worker dies is
-    delivered again; prefetch of one, so a busy worker does not hoard deliveries.
+    delivered again.
     """
     broker_url = check_broker_url(settings.broker_url)
     transport_options: dict[str, Any] = {}
@@ -37,7 +37,7 @@ def create_app(settings: BusSettings) -> Celery:
         task_ignore_result=True,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
+        worker_prefetch_multiplier=settings.worker_prefetch_multiplier,
         broker_transport_options=transport_options,
         broker_connection_retry_on_startup=True,
         task_default_queue=f"{settings.namespace}.celery",

@@ -9,7 +9,6 @@ duplicates, whatever the broker reorders or redelivers.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -44,9 +43,8 @@ from bus.message import Attachment, Message, MessageType, Metadata, Priority, de
 from bus.names import check_agent_name, check_channel_name
 from bus.receiving import receive_next
 from bus.store import Store, channel_stream, direct_stream, open_store
-from bus.store.base import splice_seq
 from bus.topology import Topology
-from bus.urls import resolve_store_url
+from bus.urls import AMQP, resolve_store_url, scheme_of
 from bus.wire import DELIVER_TASK, Delivery
 from config.settings import BusSettings
 
@@ -73,7 +71,9 @@ class Bus:
         self.settings = settings if settings is not None else BusSettings()
         self.store_url = resolve_store_url(self.settings.broker_url, self.settings.store_url)
         self.app = app if app is not None else create_app(self.settings)
-        self.topology = Topology(self.settings.namespace)
+        self.topology = Topology(
+            self.settings.namespace, routes_by_broker=scheme_of(self.settings.broker_url) in AMQP
+        )
         #: Retention of channels created without one, and of direct-message inboxes.
         self.default_retention = Retention(
             max_messages=self.settings.retention_max_messages,
@@ -471,10 +471,10 @@ class Bus:
             stream, exchange = direct_stream(message.recipient), self.topology.direct_exchange
         now_ms = int(message.timestamp.timestamp() * 1000)
         seq, recipients = self.store.append(stream, body, now_ms, retention)
-        payload = json.loads(splice_seq(body, seq))
+        message_id = str(message.id)
         self._publish_deliveries(
             exchange,
-            [Delivery(agent, message.channel, seq, payload) for agent in sorted(recipients)],
+            [Delivery(agent, message.channel, seq, message_id) for agent in sorted(recipients)],
         )
         return message.model_copy(update={"seq": seq})
 
@@ -503,14 +503,15 @@ class Bus:
                         headers, properties, body = delivery.task_message(
                             self.app, self._origin, task
                         )
+                        target, routing_key = self.topology.route(exchange, delivery.agent)
                         producer.publish(
                             body,
-                            exchange=exchange,
-                            routing_key=delivery.agent,
+                            exchange=target,
+                            routing_key=routing_key,
                             headers=headers,
                             serializer="json",
                             delivery_mode=2,
-                            declare=[exchange],
+                            declare=[exchange] if target else None,
                             retry=True,
                             retry_policy=PUBLISH_RETRY_POLICY,
                             **properties,

@@ -105,7 +105,11 @@ def replay(bus: Bus, dead_letter_seq: int) -> DeadLetter:
             seq=dead_letter_seq,
         )
     delivery = Delivery(
-        letter.agent, letter.channel, letter.seq, letter.message.model_dump(mode="json")
+        letter.agent,
+        letter.channel,
+        letter.seq,
+        str(letter.message.id),
+        letter.message.model_dump(mode="json"),
     )
     bus._publish_deliveries(bus.topology.direct_exchange, [delivery], REPLAY_TASK)
     return letter

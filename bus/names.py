@@ -8,6 +8,7 @@ and are used as routing keys and queue-name suffixes directly.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -50,24 +51,29 @@ def check_channel_name(name: object) -> str:
     """
     if not isinstance(name, str):
         raise InvalidName(f"channel name must be a string, not {type(name).__name__}", channel=name)
+    problem = _channel_problem(name)
+    if problem is not None:
+        raise InvalidName(problem, channel=name)
+    return name
+
+
+@functools.lru_cache(maxsize=4096)
+def _channel_problem(name: str) -> str | None:
+    """What is wrong with ``name`` (cached: every message decoded checks its channel's name)."""
     if not name:
-        raise InvalidName("channel name must not be empty", channel=name)
+        return "channel name must not be empty"
     if len(name) > MAX_CHANNEL_LENGTH:
-        raise InvalidName(
-            f"channel name is {len(name)} characters long, the limit is {MAX_CHANNEL_LENGTH}",
-            channel=name,
-        )
+        return f"channel name is {len(name)} characters long, the limit is {MAX_CHANNEL_LENGTH}"
     for char in name:
         category = unicodedata.category(char)
         if char.isspace() or category[0] in "CZ":
-            raise InvalidName(
+            return (
                 f"channel name {name!r} contains {char!r} ({category}): whitespace, control "
-                "and unassigned characters cannot be carried by every transport",
-                channel=name,
+                "and unassigned characters cannot be carried by every transport"
             )
     if len(encode_channel(name)) > MAX_ENCODED_CHANNEL_LENGTH:
-        raise InvalidName(f"channel name {name!r} is too long once encoded", channel=name)
-    return name
+        return f"channel name {name!r} is too long once encoded"
+    return None
 
 
 def encode_channel(name: str) -> str:

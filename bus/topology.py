@@ -7,8 +7,15 @@
 - Direct messages go through ``<ns>.direct`` with the recipient's name as routing key.
 
 No fanout exchange is used: on Redis those are PUB/SUB and drop what nobody listens for.
-Each delivery is published to the channel's exchange with the member's name as routing key, so
-the broker routes it through the member's binding and each delivery is a message of its own.
+
+Each delivery is a message of its own, for one member (its own Celery task). On RabbitMQ it is
+published to the channel's exchange with the member's name as routing key, and the server routes
+it through the member's binding. On kombu's virtual transports (Redis, memory) the exchange is
+emulated by the client, which would read the channel's whole binding table back from Redis for
+every delivery (a round trip each, and O(members)) only to find the member's queue, which bus
+already knows: the store names the members in the same atomic step that appends the message.
+There, deliveries go straight to the member's queue (the default exchange), which is what the
+lookup would resolve to; bindings are still made and removed, so the topology is the same.
 """
 
 from __future__ import annotations
@@ -21,8 +28,10 @@ from bus.names import encode_channel
 class Topology:
     """Names and declares the exchanges, queues and bindings of one bus namespace."""
 
-    def __init__(self, namespace: str) -> None:
+    def __init__(self, namespace: str, *, routes_by_broker: bool = True) -> None:
         self.namespace = namespace
+        #: Whether the broker routes through exchanges (AMQP) or bus addresses queues directly.
+        self.routes_by_broker = routes_by_broker
         self.direct_exchange = Exchange(f"{namespace}.direct", type="direct", durable=True)
         self._channel_exchanges: dict[str, Exchange] = {}
         self._queues: dict[str, Queue] = {}
@@ -49,6 +58,13 @@ class Topology:
             )
             self._queues[agent] = queue
         return queue
+
+    def route(self, exchange: Exchange, agent: str) -> tuple[str | Exchange, str]:
+        """Where to publish a delivery for ``agent`` that goes through ``exchange``:
+        ``(exchange, agent)`` on AMQP, ``("", agent's queue)`` on virtual transports."""
+        if self.routes_by_broker:
+            return exchange, agent
+        return "", self.agent_queue(agent).name
 
     def declare_channel(self, connection: Connection, channel: str) -> None:
         """Declare the channel's exchange."""

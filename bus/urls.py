@@ -8,6 +8,8 @@ from bus.errors import ConfigurationError
 
 #: Kombu transports bus is built and tested for.
 BROKER_SCHEMES = ("memory", "redis", "rediss", "amqp", "amqps", "pyamqp")
+#: Schemes of AMQP brokers, which route through exchanges on the server.
+AMQP = frozenset({"amqp", "amqps", "pyamqp"})
 #: Stores bus can keep its state in.
 STORE_SCHEMES = ("memory", "redis", "rediss", "unix")
 

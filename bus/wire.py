@@ -2,9 +2,12 @@
 
 A message published to a channel with five members becomes five deliveries, each with its own
 task id, named ``bus.deliver`` with arguments ``(agent, channel, seq)`` (``channel`` is ``None``
-for a direct message) and the message itself as keyword argument ``message``. A Celery worker
-runs them as tasks (Flower lists who handled what); :meth:`bus.Bus.receive` reads them directly.
-Bodies are JSON, never pickle.
+for a direct message) and the message's id as keyword argument ``message_id``. A delivery is an
+address, not a copy: the message itself is stored once, in its stream's log, however many
+members it has, and consumers read it from there (which is also what keeps their order). A
+Celery worker runs deliveries as tasks (Flower lists who handled what); :meth:`bus.Bus.receive`
+reads them directly. Only a replayed dead letter (``bus.replay``) carries its message, as
+keyword argument ``message``. Bodies are JSON, never pickle.
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ class Delivery:
     agent: str
     channel: str | None
     seq: int
-    message: dict[str, Any]
+    message_id: str | None = None
+    #: The message itself: only on a replay, which is outside the log's order.
+    message: dict[str, Any] | None = None
 
     @property
     def stream(self) -> str:
@@ -44,15 +49,16 @@ class Delivery:
         self, app: Celery, origin: str, task: str = DELIVER_TASK
     ) -> tuple[dict[str, Any], dict[str, Any], Any]:
         """Headers, properties and body of the Celery task message for this delivery."""
-        where = "DM" if self.channel is None else self.channel
+        kwargs: dict[str, Any] = {"message_id": self.message_id}
+        if self.message is not None:
+            kwargs["message"] = self.message
         headers, properties, body, _ = app.amqp.as_task_v2(
             str(uuid4()),
             task,
             args=(self.agent, self.channel, self.seq),
-            kwargs={"message": self.message},
+            kwargs=kwargs,
             argsrepr=repr((self.agent, self.channel, self.seq)),
-            kwargsrepr=f"{{'message': {self.message.get('id')!r} from "
-            f"{self.message.get('sender')!r} in {where}}}",
+            kwargsrepr=repr({"message_id": self.message_id}),
             origin=origin,
             ignore_result=True,
         )
@@ -73,14 +79,17 @@ def parse_delivery(headers: dict[str, Any] | None, body: Any) -> Delivery:
     try:
         args, kwargs, _embed = body
         agent, channel, seq = args
-        message = kwargs["message"]
-    except (TypeError, ValueError, KeyError) as exc:
+        message_id = kwargs.get("message_id")
+        message = kwargs.get("message")
+    except (TypeError, ValueError, AttributeError) as exc:
         raise MessageDecodeError(f"malformed bus delivery body: {exc}", task=task) from None
     if (
         not isinstance(agent, str)
         or not isinstance(seq, int)
-        or not isinstance(message, dict)
+        or isinstance(seq, bool)
         or not (channel is None or isinstance(channel, str))
+        or not (message_id is None or isinstance(message_id, str))
+        or not (message is None or isinstance(message, dict))
     ):
         raise MessageDecodeError("malformed bus delivery arguments", task=task)
-    return Delivery(agent=agent, channel=channel, seq=seq, message=message)
+    return Delivery(agent, channel, seq, message_id, message)

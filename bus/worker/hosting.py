@@ -63,7 +63,7 @@ def install(app: Celery, settings: BusSettings, agents: dict[str, Agent]) -> Hos
         time_limit=limit,
     )
     def deliver(
-        self: Task, agent: str, channel: str | None, seq: int, message: Any = None
+        self: Task, agent: str, channel: str | None, seq: int, message_id: str | None = None
     ) -> dict[str, Any]:
         return hosting.runtime.deliver(self, agent, channel, seq)
 
@@ -77,8 +77,15 @@ def install(app: Celery, settings: BusSettings, agents: dict[str, Agent]) -> Hos
         time_limit=limit,
     )
     def replay(
-        self: Task, agent: str, channel: str | None, seq: int, message: dict[str, Any]
+        self: Task,
+        agent: str,
+        channel: str | None,
+        seq: int,
+        message_id: str | None = None,
+        message: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        if message is None:
+            raise ValueError(f"a replay of {agent} {channel} #{seq} carries no message")
         return hosting.runtime.replay(self, agent, message)
 
     bus = Bus(settings, app=app)
@@ -155,6 +162,6 @@ class HostAgents(bootsteps.StartStopStep):
                         position,
                         head,
                     )
-                    bus._publish_deliveries(exchange, [Delivery(agent, channel, head, {})])
+                    bus._publish_deliveries(exchange, [Delivery(agent, channel, head)])
         except Exception:
             logger.exception("sweeping for stalled streams failed")

@@ -45,7 +45,7 @@ def inject(bus: Bus, delivery: Delivery) -> None:
 def delivery_of(message: Message, agent: str) -> Delivery:
     """The delivery of a published ``message`` to ``agent``."""
     assert message.seq is not None
-    return Delivery(agent, message.channel, message.seq, message.model_dump(mode="json"))
+    return Delivery(agent, message.channel, message.seq, str(message.id))
 
 
 def receive_all(
