@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import uuid
 
 import pytest
@@ -78,6 +79,9 @@ def settings_for(transport: str, **overrides: object) -> BusSettings:
 def environment_for(settings: BusSettings) -> dict[str, str]:
     """The environment a subprocess needs to join the bus of ``settings``."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("BUS_")}
+    # Subprocesses run this interpreter's commands (celery, bus, honcho), venv activated or not.
+    bindir = os.path.dirname(sys.executable)
+    env["PATH"] = os.pathsep.join(filter(None, [bindir, env.get("PATH")]))
     env.update(
         BUS_BROKER_URL=settings.broker_url,
         BUS_NAMESPACE=settings.namespace,
