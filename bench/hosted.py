@@ -37,7 +37,11 @@ CHANNELS = (hosted_agents.THROUGHPUT_CHANNEL, hosted_agents.LATENCY_CHANNEL)
 
 def _settings(transport: str, namespace: str) -> BusSettings:
     return bus_settings(
-        transport, namespace, default_channels=CHANNELS, agent_modules=("bench.hosted_agents",)
+        transport,
+        namespace,
+        default_channels=CHANNELS,
+        agent_modules=("bench.hosted_agents",),
+        worker_events=False,  # like the raw Celery baseline (Celery's default)
     )
 
 
@@ -89,6 +93,7 @@ def _hosted(transport: str, settings: BusSettings, key: str, expect: int) -> Ite
         BUS_NAMESPACE=settings.namespace,
         BUS_DEFAULT_CHANNELS=",".join(CHANNELS),
         BUS_AGENT_MODULES="bench.hosted_agents",
+        BUS_WORKER_EVENTS="false",  # like the raw Celery baseline (Celery's default)
         BENCH_REDIS_URL=REDIS_URL,
         BENCH_KEY=key,
         BENCH_EXPECT=str(expect),

@@ -75,6 +75,9 @@ class BusSettings(BaseSettings):
     #: Order and at-least-once do not depend on it. With 1, Celery 5.7 workers on RabbitMQ
     #: were seen to stall up to 10 s each time their prefetch window filled.
     worker_prefetch_multiplier: int = Field(default=4, ge=1)
+    #: Whether workers send task events from the start, so Flower sees every delivery (Flower
+    #: can also switch them on, but misses what ran before). Each event is one more publish.
+    worker_events: bool = True
     #: Worker pool for ``celery -A bus worker`` when none is given: ``threads`` on memory://
     #: (a prefork child's publishes would land in its own memory), Celery's default otherwise.
     worker_pool: str | None = None

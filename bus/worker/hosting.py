@@ -90,7 +90,7 @@ def install(app: Celery, settings: BusSettings, agents: dict[str, Agent]) -> Hos
 
     bus = Bus(settings, app=app)
     app.conf.task_queues = [bus.topology.agent_queue(name) for name in agents]
-    app.conf.worker_send_task_events = True
+    app.conf.worker_send_task_events = settings.worker_events
     # Retries wait on the worker's timer, which by default looks at its schedule once a
     # second: a 0.2 s backoff would become 1 s.
     app.conf.worker_timer_precision = 0.05
