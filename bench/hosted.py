@@ -35,10 +35,13 @@ WARM = 20
 CHANNELS = (hosted_agents.THROUGHPUT_CHANNEL, hosted_agents.LATENCY_CHANNEL)
 
 
-def _settings(transport: str, namespace: str) -> BusSettings:
+def _settings(transport: str, namespace: str, keep: int = 1000) -> BusSettings:
+    # Retention must hold the whole burst: a consumer further behind than retention skips what
+    # was trimmed (by design), and the publisher here runs ahead of the worker.
     return bus_settings(
         transport,
         namespace,
+        retention_max_messages=keep,
         default_channels=CHANNELS,
         agent_modules=("bench.hosted_agents",),
         worker_events=False,  # like the raw Celery baseline (Celery's default)
@@ -94,6 +97,7 @@ def _hosted(transport: str, settings: BusSettings, key: str, expect: int) -> Ite
         BUS_DEFAULT_CHANNELS=",".join(CHANNELS),
         BUS_AGENT_MODULES="bench.hosted_agents",
         BUS_WORKER_EVENTS="false",  # like the raw Celery baseline (Celery's default)
+        BUS_RETENTION_MAX_MESSAGES=str(settings.retention_max_messages),
         BENCH_REDIS_URL=REDIS_URL,
         BENCH_KEY=key,
         BENCH_EXPECT=str(expect),
@@ -166,7 +170,7 @@ def _wait(
 def throughput(transport: str, run: Run) -> list[Figure]:
     """Deliveries handled per second by a worker hosting 2 agents of one channel."""
     n, namespace = run.n, run.ns("hosted")
-    settings = _settings(transport, namespace)
+    settings = _settings(transport, namespace, keep=max(1000, 2 * (n + WARM)))
     progress = _Progress(transport, f"{namespace}:hosted")
     total = 2 * (WARM + n)
     progress.expect(total)

@@ -22,7 +22,9 @@ Receiver = Callable[[int, float], int]
 @contextmanager
 def buses(transport: str, namespace: str, readers: int) -> Iterator[tuple[Bus, list[Bus]]]:
     """A publishing bus and ``readers`` buses for receiving threads; destroyed afterwards."""
-    settings = bus_settings(transport, namespace)
+    # Retention holds a whole run: receivers that fall further behind than retention would skip
+    # what was trimmed (by design), and the publisher here runs ahead of them.
+    settings = bus_settings(transport, namespace, retention_max_messages=100_000)
     main = Bus(settings).start()
     others: list[Bus] = []
     try:
@@ -30,7 +32,7 @@ def buses(transport: str, namespace: str, readers: int) -> Iterator[tuple[Bus, l
             others = [main] * readers
         else:
             for _ in range(readers):
-                others.append(Bus(bus_settings(transport, namespace)).start())
+                others.append(Bus(settings).start())
         yield main, others
     finally:
         for other in others:

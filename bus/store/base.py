@@ -151,6 +151,10 @@ class Store(Protocol):
     def release_lease(self, agent: str, stream: str, token: str) -> None:
         """Give the lease up, if ``token`` holds it."""
 
+    def renew_lease(self, agent: str, stream: str, token: str, ttl_ms: int) -> bool:
+        """Extend the lease by ``ttl_ms`` if ``token`` still holds it (never take a free one);
+        ``False`` if it does not."""
+
     def record_failure(self, agent: str, stream: str, seq: int, not_before_ms: int) -> int:
         """Count a failed attempt at ``seq`` (the stream's next message) and when it may be
         tried again; returns the number of attempts at ``seq`` so far."""

@@ -271,6 +271,16 @@ class MemoryStore:
             if held is not None and held[0] == token:
                 del self._leases[(agent, stream)]
 
+    def renew_lease(self, agent: str, stream: str, token: str, ttl_ms: int) -> bool:
+        """See :meth:`bus.store.base.Store.renew_lease`."""
+        now = time.monotonic()
+        with self._lock:
+            held = self._leases.get((agent, stream))
+            if held is None or held[0] != token or held[1] <= now:
+                return False
+            self._leases[(agent, stream)] = (token, now + ttl_ms / 1000)
+            return True
+
     def record_failure(self, agent: str, stream: str, seq: int, not_before_ms: int) -> int:
         """See :meth:`bus.store.base.Store.record_failure`."""
         with self._lock:

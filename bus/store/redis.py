@@ -45,6 +45,7 @@ class RedisStore:
                 "BEGIN",
                 "ADVANCE",
                 "RELEASE_LEASE",
+                "RENEW_LEASE",
                 "RECORD_FAILURE",
                 "BACKLOG",
                 "PUT_REPLY",
@@ -282,6 +283,10 @@ class RedisStore:
     def release_lease(self, agent: str, stream: str, token: str) -> None:
         """See :meth:`bus.store.base.Store.release_lease`."""
         self._run("RELEASE_LEASE", [self._lease_key(agent, stream)], [token])
+
+    def renew_lease(self, agent: str, stream: str, token: str, ttl_ms: int) -> bool:
+        """See :meth:`bus.store.base.Store.renew_lease`."""
+        return bool(self._run("RENEW_LEASE", [self._lease_key(agent, stream)], [token, ttl_ms]))
 
     def record_failure(self, agent: str, stream: str, seq: int, not_before_ms: int) -> int:
         """See :meth:`bus.store.base.Store.record_failure`."""

@@ -202,6 +202,13 @@ return begin()
 """
 )
 
+#: KEYS: lease. ARGV: token, ttl_ms.
+RENEW_LEASE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
 #: KEYS: lease. ARGV: token.
 RELEASE_LEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end

@@ -49,8 +49,6 @@ LEASE_RETRY_MAX = 1.0
 #: Seconds past a failing message's backoff before a later delivery takes it over from the
 #: delivery that owns it.
 OWNER_GRACE = 2.0
-#: ``upto`` that reaches any seq.
-ANY_SEQ = 2**62
 
 
 def _now_ms() -> int:
@@ -91,8 +89,9 @@ class Runtime:
         )
 
     def _renew(self, agent: str, stream: str, token: str) -> bool:
-        held, _, _ = self.bus.store.begin(agent, stream, token, self._ttl_ms, ANY_SEQ)
-        return held
+        # Only ever extend: a renewal racing the end of a delivery must not take the lease back
+        # after the delivery gave it up (it would sit orphaned, blocking the stream, for a TTL).
+        return self.bus.store.renew_lease(agent, stream, token, self._ttl_ms)
 
     def deliver(self, task: Task, agent: str, channel: str | None, seq: int) -> dict[str, Any]:
         """Run the handlers of ``agent`` for its stream up to ``seq``; see the module doc.
