@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.common import TRANSPORTS, Figure, Run, sweep_redis, unreachable
 from bench.report import environment, markdown
-from bench.runner import Plan, run_steps
+from bench.runner import STEPS, Plan, run_steps
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -45,7 +45,16 @@ def main(argv: list[str] | None = None) -> int:
         help="messages of the RSS figure on memory:// (redis: a quarter); "
         "default 200000, quick 2000",
     )
+    parser.add_argument(
+        "--only",
+        default=None,
+        help="comma-separated figures to run (e.g. bus_hosted,raw_celery); default all",
+    )
     args = parser.parse_args(argv)
+    only = tuple(name.strip() for name in args.only.split(",")) if args.only else None
+    unknown_figures = sorted(set(only or ()) - {name for name, _ in STEPS})
+    if unknown_figures:
+        parser.error(f"unknown figures {unknown_figures}; choose from {[n for n, _ in STEPS]}")
     wanted = [name.strip() for name in args.transports.split(",") if name.strip()]
     unknown = [name for name in wanted if name not in TRANSPORTS]
     if unknown:
@@ -87,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                     }
                 )
                 continue
-            run_steps(transport, run, plan, emit)
+            run_steps(transport, run, plan, emit, only=only)
     if any(name != "memory" and name not in skipped for name in wanted):
         left = sweep_redis(run.namespace)
         print(f"[bench] deleted {left} Redis keys bus.destroy() left behind", file=sys.stderr)

@@ -20,9 +20,14 @@ lookup would resolve to; bindings are still made and removed, so the topology is
 
 from __future__ import annotations
 
+from typing import Any
+
 from kombu import Connection, Exchange, Queue
 
 from bus.names import encode_channel
+
+#: Key prefixes of kombu's Redis binding tables (kombu 5.7 keeps "permanent" ones too).
+TABLES = ("binding", "binding_permanent")
 
 
 class Topology:
@@ -94,3 +99,18 @@ class Topology:
         for name in channels:
             self.channel_exchange(name)(channel).delete()
         self.direct_exchange(channel).delete()
+        if connection.transport.driver_type == "redis":
+            self._delete_redis_leftovers(channel.client)
+
+    def _delete_redis_leftovers(self, client: Any) -> None:
+        # kombu's Redis transport deletes a queue's bindings only if this process declared
+        # them, so queues and binding tables made by other processes would stay behind.
+        prefix = self.namespace
+        for pattern in (
+            f"{prefix}.agent.*",
+            f"{prefix}.celery*",
+            *(f"_kombu.{table}.{prefix}{sep}*" for table in TABLES for sep in ".-"),
+        ):
+            keys = list(client.scan_iter(match=pattern, count=1000))
+            if keys:
+                client.delete(*keys)
