@@ -19,6 +19,7 @@ Handlers take ``(message, ctx)`` and may be ``async def``. Agent modules live in
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -74,6 +75,8 @@ class Agent:
         self.channels = tuple(check_channel_name(channel) for channel in channels)
         self.description = description
         self.routes: list[Route] = []
+        #: The module that defined the agent: what :func:`load_agents` selects by.
+        self.module: str = sys._getframe(1).f_globals.get("__name__", "")
         if name in _defined:
             raise ConfigurationError(f"agent {name!r} is defined twice", agent=name)
         _defined[name] = self
@@ -127,7 +130,8 @@ class Agent:
 
 
 def load_agents(modules: Iterable[str], names: Iterable[str] = ()) -> dict[str, Agent]:
-    """Import agent modules and return the agents a worker hosts, by name.
+    """Import agent modules and return the agents a worker hosts, by name: those the modules
+    define (not every agent defined in the process).
 
     Args:
         modules: Module paths, e.g. ``("workers.company",)``.
@@ -143,12 +147,14 @@ def load_agents(modules: Iterable[str], names: Iterable[str] = ()) -> dict[str, 
             raise ConfigurationError(
                 f"cannot import agent module {module!r} (BUS_AGENT_MODULES): {exc}", module=module
             ) from exc
+    loaded = set(modules)
+    defined = {name: agent for name, agent in _defined.items() if agent.module in loaded}
     wanted = list(names)
-    missing = [name for name in wanted if name not in _defined]
+    missing = [name for name in wanted if name not in defined]
     if missing:
         raise ConfigurationError(
-            f"BUS_AGENTS names agents no module defines: {', '.join(missing)} "
-            f"(defined: {', '.join(sorted(_defined)) or 'none'})",
+            f"BUS_AGENTS names agents the modules do not define: {', '.join(missing)} "
+            f"(defined: {', '.join(sorted(defined)) or 'none'})",
             agents=missing,
         )
-    return {name: _defined[name] for name in (wanted or sorted(_defined))}
+    return {name: defined[name] for name in (wanted or sorted(defined))}
