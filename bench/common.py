@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from bus.cli.health import why_unreachable
 from config.settings import BusSettings
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -40,6 +41,7 @@ def unreachable(transport: str) -> str | None:
     """Why ``transport`` cannot be benchmarked, or ``None`` if its servers answer."""
     if transport == "memory":
         return None
+    return why_unreachable(REDIS_URL, AMQP_URL if transport == "amqp" else None)
     import redis
 
     try:

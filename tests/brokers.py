@@ -13,6 +13,7 @@ import uuid
 
 import pytest
 
+from bus.cli.health import why_unreachable
 from config.settings import BusSettings
 
 REDIS_URL = os.environ.get("BUS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -27,6 +28,7 @@ def unreachable(transport: str) -> str | None:
     """Why ``transport``'s servers cannot be used, or ``None`` if they answer."""
     if transport == "memory":
         return None
+    return why_unreachable(REDIS_URL, AMQP_URL if transport == "amqp" else None)
     import redis
 
     try:

@@ -73,6 +73,19 @@ def ping_broker(url: str) -> None:
         connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
 
 
+def why_unreachable(store_url: str, broker_url: str | None = None) -> str | None:
+    """Why the store (and the broker, if given) cannot be used, or ``None`` if they answer.
+    The tests and the benchmark use it to skip, or fail, a transport."""
+    for what, url, ping in (("store", store_url, ping_store), ("broker", broker_url, ping_broker)):
+        if url is None:
+            continue
+        try:
+            ping(url)
+        except Exception as exc:
+            return f"the {what} at {mask(url)} does not answer: {exc}"
+    return None
+
+
 def check_store(settings: BusSettings) -> None:
     """Fail fast, before a :class:`bus.Bus` connects without a timeout, if the store is down.
 
