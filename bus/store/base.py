@@ -14,20 +14,11 @@ from typing import Protocol
 
 from bus.channels import ChannelSpec, Retention
 
-#: Prefix of a channel's stream id.
-CHANNEL_STREAM = "c:"
-#: Prefix of an agent's direct-message stream id.
-DIRECT_STREAM = "d:"
+from bus.streams import CHANNEL_PREFIX as CHANNEL_STREAM
+from bus.streams import DIRECT_PREFIX as DIRECT_STREAM
+from bus.streams import channel_stream, direct_stream
 
-
-def channel_stream(channel: str) -> str:
-    """The stream id of a channel."""
-    return CHANNEL_STREAM + channel
-
-
-def direct_stream(agent: str) -> str:
-    """The stream id of an agent's direct-message inbox."""
-    return DIRECT_STREAM + agent
+__all__ = ["CHANNEL_STREAM", "DIRECT_STREAM", "Store", "channel_stream", "direct_stream"]
 
 
 def splice_seq(body: str, seq: int) -> str:
