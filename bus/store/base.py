@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Protocol
 
 from bus.channels import ChannelSpec, Retention
-
 from bus.streams import CHANNEL_PREFIX as CHANNEL_STREAM
 from bus.streams import DIRECT_PREFIX as DIRECT_STREAM
 from bus.streams import channel_stream, direct_stream
