@@ -27,7 +27,7 @@ from bench import hosted_agents
 from bench.common import REDIS_URL, Figure, Run, bus_settings, figure, payload, percentile
 from bench.raw_celery import ROOT
 from bus import Bus
-from bus.celery import create_app
+from bus.broker import create_app
 from bus.worker import EmbeddedWorker, install, load_agents
 from config.settings import BusSettings
 

@@ -18,7 +18,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_ready
 
-from bus.celery import create_app
+from bus.broker import create_app
 from config.settings import BusSettings
 
 TASK = "bench.deliver"

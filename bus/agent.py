@@ -7,36 +7,16 @@ never passes its own name around (and cannot send as someone else by mistake).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypedDict, Unpack
-from uuid import UUID
+from typing import TYPE_CHECKING, Any, Unpack
 
 from bus.errors import InvalidArgument
-from bus.message import Attachment, Message, MessageType, Metadata, Priority
+from bus.message import HistoryFilters, Message, MessageFields
 from bus.names import check_agent_name
 
 if TYPE_CHECKING:
     from bus.core import Bus
 
-
-class MessageFields(TypedDict, total=False):
-    """The optional fields of a message an agent publishes, sends or replies with."""
-
-    type: MessageType | str
-    priority: Priority | str
-    attachments: Iterable[Attachment | dict[str, Any]]
-    metadata: Metadata | dict[str, Any] | None
-    correlation_id: UUID | str | None
-    reply_to: str | None
-
-
-class HistoryFilters(TypedDict, total=False):
-    """The filters of :meth:`bus.Bus.history`."""
-
-    limit: int | None
-    after: int | None
-    since: datetime | None
+__all__ = ["AgentClient", "HistoryFilters", "MessageFields", "check_fields"]
 
 
 def check_fields(fields: dict[str, Any]) -> None:

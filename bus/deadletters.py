@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from bus.errors import InvalidArgument
-from bus.message import Attachment, Message, MessageType, Priority
+from bus.message import Attachment, Message, MessageType, Priority, build_message
 from bus.wire import REPLAY_TASK, Delivery
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ def dead_letter(bus: Bus, letter: DeadLetter) -> Message:
         f"{letter.agent} gave up on {where} #{letter.seq} after {letter.attempts} attempts: "
         f"{letter.error}"
     )
-    message = bus._build(
+    message = build_message(
         channel=bus.settings.dead_letter_channel,
         sender=SENDER,
         content=summary[:2000],
@@ -111,5 +111,5 @@ def replay(bus: Bus, dead_letter_seq: int) -> DeadLetter:
         str(letter.message.id),
         letter.message.model_dump(mode="json"),
     )
-    bus._publish_deliveries(bus.topology.direct_exchange, [delivery], REPLAY_TASK)
+    bus.broker.publish([delivery], REPLAY_TASK, direct=True)
     return letter

@@ -1,8 +1,11 @@
-"""An agent's inbox: the consumer behind :meth:`bus.Bus.receive`.
+"""Pull receive: an agent's inbox, the consumer behind :meth:`bus.Bus.receive`.
 
-Deliveries wake the inbox up; what it hands over comes from the store's log through
-:meth:`~bus.store.base.Store.claim`, which gives each agent each message once, in sequence
-order, whatever order (or how many times) the broker delivered them in.
+Deliveries wake the inbox up; the store's log decides what it hands over. The broker may hand
+deliveries over out of order (two publishers racing, prefetch) or twice (Redis puts a message
+whose consumer died at the back of the queue; RabbitMQ requeues it), so a delivery is only a
+signal that its stream has something at ``seq``: the message handed over is always the one
+:meth:`~bus.store.base.Store.claim` returns, the next after the agent's position. A delivery at
+or below what was handed over is acknowledged and dropped.
 """
 
 from __future__ import annotations
@@ -10,35 +13,57 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
+from collections.abc import Callable
+from time import monotonic
 from typing import Any
 
 from kombu import Connection, Consumer, Queue
 from kombu.message import Message as KombuMessage
 
+from bus.errors import MessageDecodeError
+from bus.store import Store
+from bus.wire import Delivery, parse_delivery
+
 logger = logging.getLogger(__name__)
+
+#: Longest single wait on the broker (seconds): between two, a receive looks for messages whose
+#: deliveries never came, and notices that the bus is stopping.
+WAIT_SLICE = 1.0
+#: How long a receive that handed a message over from the log looks for an arrived delivery
+#: to retire (seconds): just long enough to read what the broker already pushed.
+RETIRE_WAIT = 0.001
+
+Item = tuple[Any, KombuMessage]
+
+
+def seq_of(body: str) -> int:
+    """The seq of a stored message, which the store writes first (``{"seq":12,...``)."""
+    return int(body[7 : body.index(",", 7)])
 
 
 class Inbox:
-    """A consumer on one agent's queue, buffering what the broker pushes.
+    """A consumer on one agent's queue, and what it knows of the agent's streams.
 
-    Not thread-safe by itself: callers hold :attr:`lock` around :meth:`next` and the claims that
-    follow, so one receive at a time runs per agent and process.
+    One receive at a time runs per agent and process: :meth:`receive` holds :attr:`lock`.
     """
 
-    def __init__(self, connection: Connection, queue: Queue, prefetch_count: int) -> None:
+    def __init__(
+        self, connection: Connection, queue: Queue, prefetch_count: int, agent: str
+    ) -> None:
         self.lock = threading.Lock()
+        self.agent = agent
         #: Streams known to hold more for this agent than it has claimed: stream -> newest seq.
-        self.behind: dict[str, int] = {}
+        self._behind: dict[str, int] = {}
         #: Streams whose log was read dry by this inbox (``None``: all the agent's streams).
         #: Until then a receive claims from the log before waiting: the deliveries of what is
         #: pending may never come (a consumer of the agent died holding them, and Redis hides
-        #: unacknowledged deliveries for an hour).
-        self.caught_up: set[str | None] = set()
+        #: unacknowledged deliveries for the visibility timeout).
+        self._caught_up: set[str | None] = set()
         #: The newest seq this inbox handed over, per stream: deliveries at or below it are
         #: stale and dropped without asking the store.
-        self.handed: dict[str, int] = {}
+        self._handed: dict[str, int] = {}
         self._connection = connection
-        self._buffer: deque[tuple[Any, KombuMessage]] = deque()
+        self._buffer: deque[Item] = deque()
         self._consumer = Consumer(
             connection.channel(),
             queues=[queue],
@@ -48,10 +73,12 @@ class Inbox:
         )
         self._consumer.consume()
 
+    # -- the broker side -----------------------------------------------------------------------
+
     def _on_message(self, body: Any, message: KombuMessage) -> None:
         self._buffer.append((body, message))
 
-    def next(self, timeout: float | None) -> tuple[Any, KombuMessage] | None:
+    def next(self, timeout: float | None) -> Item | None:
         """The next buffered delivery, waiting up to ``timeout`` seconds (``None``: forever)."""
         if not self._buffer:
             try:
@@ -60,9 +87,23 @@ class Inbox:
                 return None
         return self._buffer.popleft() if self._buffer else None
 
-    def put_back(self, item: tuple[Any, KombuMessage]) -> None:
-        """Return a delivery taken with :meth:`next` to the front of the buffer."""
-        self._buffer.appendleft(item)
+    def _delivery(self, item: Item) -> Delivery | None:
+        """The delivery in ``item``, or ``None`` (acknowledged) if it is none or is stale."""
+        payload, message = item
+        try:
+            delivery = parse_delivery(message.headers, payload)
+        except MessageDecodeError as exc:
+            logger.warning(
+                "dropping a message that is not a bus delivery from %s's queue: %s",
+                self.agent,
+                exc,
+            )
+            message.ack()
+            return None
+        if delivery.seq <= self._handed.get(delivery.stream, 0):
+            message.ack()  # handed over already: no store call needed
+            return None
+        return delivery
 
     def close(self) -> None:
         """Stop consuming; unacknowledged deliveries go back to the queue."""
@@ -73,3 +114,145 @@ class Inbox:
             logger.debug("closing inbox consumer failed", exc_info=True)
         finally:
             self._connection.release()
+
+    # -- the log side --------------------------------------------------------------------------
+
+    def _hand(self, stream: str, body: str) -> str:
+        seq = seq_of(body)
+        if seq > self._handed.get(stream, 0):
+            self._handed[stream] = seq
+        return body
+
+    def _mark_behind(self, stream: str, seq: int) -> None:
+        self._behind[stream] = max(self._behind.get(stream, 0), seq)
+
+    def _claim(self, store: Store, stream: str | None) -> tuple[str, str] | None:
+        if stream is None:
+            return store.claim_any(self.agent)
+        body = store.claim(self.agent, stream)
+        return None if body is None else (stream, body)
+
+    def _from_log(self, store: Store, stream: str | None) -> tuple[str, str] | None:
+        """Claim straight from the log: first from streams known to be behind, then, until the
+        log was once read dry, from any stream."""
+        for known, newest in list(self._behind.items()):
+            if stream is not None and known != stream:
+                continue
+            body = store.claim(self.agent, known)
+            if body is None or seq_of(body) >= newest:
+                del self._behind[known]
+            if body is not None:
+                return known, body
+        if None in self._caught_up or stream in self._caught_up:
+            return None
+        claimed = self._claim(store, stream)
+        if claimed is None:
+            self._caught_up.add(stream)
+        return claimed
+
+    def _retire_one(self) -> None:
+        """Keep the queue in step with the log: a message handed over from the log retires one
+        delivery that has already arrived, if it is stale, so deliveries never pile up."""
+        item = self.next(RETIRE_WAIT)
+        if item is None:
+            return
+        payload, message = item
+        try:
+            delivery = parse_delivery(message.headers, payload)
+        except MessageDecodeError:
+            message.ack()
+            return
+        if delivery.seq <= self._handed.get(delivery.stream, 0):
+            message.ack()
+        else:
+            self._buffer.appendleft(item)
+
+    def _take(self, store: Store, item: Item, stream: str | None) -> str | None:
+        """Hand over what a delivery signals: the next message of its stream, from the log."""
+        delivery = self._delivery(item)
+        if delivery is None:
+            return None
+        message = item[1]
+        if stream is not None and delivery.stream != stream:
+            self._mark_behind(delivery.stream, delivery.seq)
+            message.ack()
+            return None
+        fresh = store.claim(self.agent, delivery.stream)
+        message.ack()
+        if fresh is None:
+            return None  # handed over already (by another consumer), or the agent left
+        if seq_of(fresh) < delivery.seq:
+            self._mark_behind(delivery.stream, delivery.seq)
+        return self._hand(delivery.stream, fresh)
+
+    def receive(
+        self,
+        store: Store,
+        stream: str | None,
+        timeout: float | None,
+        stopping: Callable[[], bool],
+    ) -> str | None:
+        """The JSON of the agent's next message (from ``stream`` only, if given), or ``None``
+        once ``timeout`` seconds passed or ``stopping()`` is true."""
+        with self.lock:
+            claimed = self._from_log(store, stream)
+            if claimed is not None:
+                body = self._hand(*claimed)
+                self._retire_one()
+                return body
+            deadline = None if timeout is None else monotonic() + timeout
+            while not stopping():
+                remaining = None if deadline is None else max(0.0, deadline - monotonic())
+                wait = WAIT_SLICE if remaining is None else min(remaining, WAIT_SLICE)
+                item = self.next(wait)
+                if item is not None:
+                    taken = self._take(store, item, stream)
+                    if taken is not None:
+                        return taken
+                    continue
+                # Nothing came for a while. The log may still hold messages whose deliveries
+                # never arrived (a publisher died between append and publish, or a filtered
+                # receive dropped them): claim those before waiting on.
+                claimed = self._claim(store, stream)
+                if claimed is not None:
+                    self._caught_up.difference_update((None, stream))  # more may be pending
+                    return self._hand(*claimed)
+                if remaining is not None and remaining <= wait:
+                    return None
+            return None
+
+
+class Inboxes:
+    """The inboxes a bus opened in this process, one per agent, made on first receive."""
+
+    def __init__(self, open_inbox: Callable[[str], Inbox]) -> None:
+        self._open = open_inbox
+        self._lock = threading.Lock()
+        self._inboxes: dict[str, Inbox] = {}
+        self._stopping = threading.Event()
+
+    @property
+    def stopping(self) -> bool:
+        """Whether :meth:`close` was called (receives still waiting return ``None``)."""
+        return self._stopping.is_set()
+
+    def open(self) -> None:
+        """Accept receives again after :meth:`close`."""
+        self._stopping.clear()
+
+    def get(self, agent: str) -> Inbox:
+        """The agent's inbox, opened on first use."""
+        with self._lock:
+            inbox = self._inboxes.get(agent)
+            if inbox is None:
+                inbox = self._inboxes[agent] = self._open(agent)
+            return inbox
+
+    def close(self) -> None:
+        """Close every inbox; a receive waiting in another thread returns within a second."""
+        self._stopping.set()
+        with self._lock:
+            inboxes, self._inboxes = list(self._inboxes.values()), {}
+        for inbox in inboxes:
+            with inbox.lock:
+                inbox.close()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Self, TypedDict
 from uuid import UUID, uuid4
 
 from pydantic import (
@@ -20,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from bus.errors import MessageDecodeError
+from bus.errors import InvalidMessage, MessageDecodeError
 from bus.names import check_agent_name, check_channel_name
 
 
@@ -169,3 +170,48 @@ def decode_error(exc: ValidationError) -> MessageDecodeError:
     """A :class:`MessageDecodeError` that names every failing field."""
     errors = field_errors(exc)
     return MessageDecodeError(f"invalid message: {describe(errors)}", errors=errors)
+
+
+def build_message(**fields: Any) -> Message:
+    """A new message from its fields, validated.
+
+    ``attachments`` may be any iterable and ``metadata=None`` means none, as the publishing
+    methods accept them.
+
+    Raises:
+        InvalidMessage: a field is invalid; ``context['errors']`` names each one and why.
+    """
+    attachments = fields.get("attachments")
+    if isinstance(attachments, Iterable) and not isinstance(attachments, str | bytes | dict):
+        fields["attachments"] = tuple(attachments)
+    if "metadata" in fields and fields["metadata"] is None:
+        del fields["metadata"]
+    try:
+        return Message(**fields)
+    except ValidationError as exc:
+        errors = field_errors(exc)
+        raise InvalidMessage(
+            f"invalid message: {describe(errors)}",
+            errors=errors,
+            channel=fields.get("channel"),
+            agent=fields.get("recipient"),
+        ) from None
+
+
+class MessageFields(TypedDict, total=False):
+    """The optional fields of a message an agent publishes, sends or replies with."""
+
+    type: MessageType | str
+    priority: Priority | str
+    attachments: Iterable[Attachment | dict[str, Any]]
+    metadata: Metadata | dict[str, Any] | None
+    correlation_id: UUID | str | None
+    reply_to: str | None
+
+
+class HistoryFilters(TypedDict, total=False):
+    """The filters of :meth:`bus.Bus.history`: ``limit`` newest, seq ``after``, ``since`` a time."""
+
+    limit: int | None
+    after: int | None
+    since: datetime | None

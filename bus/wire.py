@@ -19,7 +19,7 @@ from uuid import uuid4
 from celery import Celery
 
 from bus.errors import MessageDecodeError
-from bus.store.base import channel_stream, direct_stream
+from bus.streams import Stream
 
 #: The Celery task name of a delivery.
 DELIVER_TASK = "bus.deliver"
@@ -41,9 +41,7 @@ class Delivery:
     @property
     def stream(self) -> str:
         """The stream whose order this delivery is part of."""
-        if self.channel is None:
-            return direct_stream(self.agent)
-        return channel_stream(self.channel)
+        return Stream.of(self.agent, self.channel).id
 
     def task_message(
         self, app: Celery, origin: str, task: str = DELIVER_TASK

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from bus.celery import create_app
+from bus.broker import create_app
 from bus.cli.health import CONNECT_TIMEOUT, check_store, probe_all
 from bus.cli.output import emit_json, show_agents, show_channels, show_dead_letters, show_messages
 from bus.core import Bus

@@ -16,7 +16,7 @@ from typing import Any
 from celery import Celery, Task, bootsteps
 
 from bus.core import Bus
-from bus.store.base import CHANNEL_STREAM
+from bus.streams import Stream
 from bus.urls import scheme_of
 from bus.wire import DELIVER_TASK, REPLAY_TASK, Delivery
 from bus.worker.agent import Agent
@@ -147,14 +147,7 @@ class HostAgents(bootsteps.StartStopStep):
                     self._last[key] = position
                     if not stuck:
                         continue
-                    channel = (
-                        stream[len(CHANNEL_STREAM) :] if stream.startswith(CHANNEL_STREAM) else None
-                    )
-                    exchange = (
-                        bus.topology.direct_exchange
-                        if channel is None
-                        else bus.topology.channel_exchange(channel)
-                    )
+                    channel = Stream.parse(stream).channel
                     logger.info(
                         "%s is behind on %s (%s < %s): delivering again",
                         agent,
@@ -162,6 +155,6 @@ class HostAgents(bootsteps.StartStopStep):
                         position,
                         head,
                     )
-                    bus._publish_deliveries(exchange, [Delivery(agent, channel, head)])
+                    bus.broker.publish([Delivery(agent, channel, head)])
         except Exception:
             logger.exception("sweeping for stalled streams failed")

@@ -24,7 +24,7 @@ def main(agent: str, channel: str, count: int) -> None:
             return
         print(message.seq, message.id, flush=True)
     # Reaching into the inbox is the only way to hold deliveries without claiming their messages.
-    inbox = bus._inbox(agent)
+    inbox = bus.inboxes.get(agent)
     held = 0
     while inbox.next(0.5) is not None:
         held += 1

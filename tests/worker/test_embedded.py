@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from bus import Bus, BusTimeout
-from bus.celery import create_app
+from bus.broker import create_app
 from bus.deadletters import list_dead_letters, replay
 from bus.message import Message
 from bus.worker import Agent, Context, EmbeddedWorker, install, load_agents

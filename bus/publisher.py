@@ -1,0 +1,77 @@
+"""Publishing: a message is appended to its stream's log, then one delivery per recipient.
+
+The store's append assigns the stream's next sequence number and names the recipients in one
+atomic step; the deliveries are published after it through :meth:`bus.broker.Broker.publish`.
+A direct message answering a pending request goes to the waiting caller instead (see
+:mod:`bus.requests`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bus.broker import Broker
+from bus.errors import MessageTooLarge
+from bus.message import Message
+from bus.registry import Registry
+from bus.store import Store
+from bus.streams import Stream
+from bus.wire import Delivery
+from config.settings import BusSettings
+
+
+class Publisher:
+    """Stores messages and publishes their deliveries.
+
+    Args:
+        settings: The bus's settings (``max_message_bytes``).
+        registry: Channel specs and agents, to validate destinations.
+        broker: Where deliveries are published.
+        store: Returns the started bus's store.
+    """
+
+    def __init__(
+        self,
+        settings: BusSettings,
+        registry: Registry,
+        broker: Broker,
+        store: Callable[[], Store],
+    ) -> None:
+        self._settings = settings
+        self._registry = registry
+        self._broker = broker
+        self._store = store
+
+    def post(self, message: Message, *, max_bytes: int | None = None) -> Message:
+        """See :meth:`bus.Bus.post`."""
+        body = message.model_dump_json(exclude={"seq"})
+        size = len(body.encode())
+        limit = max_bytes if max_bytes is not None else self._settings.max_message_bytes
+        if size > limit:
+            raise MessageTooLarge(
+                f"message is {size} bytes, the limit is {limit}",
+                size=size,
+                limit=limit,
+                channel=message.channel,
+                agent=message.recipient,
+            )
+        store = self._store()
+        if message.channel is not None:
+            retention = self._registry.spec(message.channel).retention
+            stream = Stream.of_channel(message.channel)
+        else:
+            assert message.recipient is not None  # a Message has one or the other
+            if message.correlation_id is not None and store.put_reply(
+                str(message.correlation_id), message.sender, message.model_dump_json()
+            ):
+                return message  # a reply someone is waiting for goes straight to them
+            self._registry.require_agent(message.recipient)
+            retention = self._registry.default_retention
+            stream = Stream.of_inbox(message.recipient)
+        now_ms = int(message.timestamp.timestamp() * 1000)
+        seq, recipients = store.append(stream.id, body, now_ms, retention)
+        message_id = str(message.id)
+        self._broker.publish(
+            [Delivery(agent, message.channel, seq, message_id) for agent in sorted(recipients)]
+        )
+        return message.model_copy(update={"seq": seq})
