@@ -43,17 +43,26 @@ class AsyncBus:
         bus: The bus to drive; ``Bus()`` (settings from the environment) by default.
         max_workers: Threads of the pool that runs the bus's calls; each receive that is
             waiting holds one, so allow one per agent receiving at once, plus a few.
+        executor: A pool to run the calls on instead (it is not shut down by :meth:`stop`).
 
     Use it started: ``async with AsyncBus(Bus(settings)) as bus: ...``.
     """
 
-    def __init__(self, bus: Bus | None = None, *, max_workers: int = DEFAULT_MAX_WORKERS) -> None:
+    def __init__(
+        self,
+        bus: Bus | None = None,
+        *,
+        max_workers: int = DEFAULT_MAX_WORKERS,
+        executor: ThreadPoolExecutor | None = None,
+    ) -> None:
         if max_workers < 1:
             raise InvalidArgument(f"max_workers must be at least 1, not {max_workers!r}")
         #: The synchronous bus every call goes to.
         self.bus = bus if bus is not None else Bus()
         self._max_workers = max_workers
-        self._executor: ThreadPoolExecutor | None = None
+        self._executor: ThreadPoolExecutor | None = executor
+        #: Whether :meth:`stop` shuts the pool down (not when it was given).
+        self._owns_executor = executor is None
         # Messages claimed by receives that were cancelled meanwhile: the agent's next ones.
         self._kept: dict[str, deque[Message]] = {}
         self._orphans: dict[str, set[Future[Message | None]]] = {}
@@ -65,7 +74,8 @@ class AsyncBus:
             self._executor = ThreadPoolExecutor(self._max_workers, thread_name_prefix="bus-aio")
         return self._executor
 
-    async def _call(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    async def call(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run a blocking ``function(*args, **kwargs)`` on the bus's threads and await it."""
         return await asyncio.wrap_future(self._pool().submit(function, *args, **kwargs))
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -77,14 +87,14 @@ class AsyncBus:
 
     async def start(self) -> Self:
         """See :meth:`bus.Bus.start`."""
-        await self._call(self.bus.start)
+        await self.call(self.bus.start)
         return self
 
     async def stop(self) -> None:
         """Stop the bus (see :meth:`bus.Bus.stop`) and let the pool's threads end. Safe twice."""
-        await self._call(self.bus.stop)
+        await self.call(self.bus.stop)
         executor, self._executor = self._executor, None
-        if executor is not None:
+        if executor is not None and self._owns_executor:
             executor.shutdown(wait=False, cancel_futures=True)
 
     async def __aenter__(self) -> Self:
@@ -103,39 +113,39 @@ class AsyncBus:
         retention: Retention | None = None,
     ) -> ChannelInfo:
         """See :meth:`bus.Bus.create_channel`."""
-        return await self._call(self.bus.create_channel, name, kind=kind, retention=retention)
+        return await self.call(self.bus.create_channel, name, kind=kind, retention=retention)
 
     async def get_channel(self, name: str) -> ChannelInfo:
         """See :meth:`bus.Bus.get_channel`."""
-        return await self._call(self.bus.get_channel, name)
+        return await self.call(self.bus.get_channel, name)
 
     async def list_channels(self) -> list[ChannelInfo]:
         """See :meth:`bus.Bus.list_channels`."""
-        return await self._call(self.bus.list_channels)
+        return await self.call(self.bus.list_channels)
 
     async def register_agent(self, agent: str, *, channels: Iterable[str] = ()) -> None:
         """See :meth:`bus.Bus.register_agent`."""
-        await self._call(self.bus.register_agent, agent, channels=list(channels))
+        await self.call(self.bus.register_agent, agent, channels=list(channels))
 
     async def agents(self) -> list[str]:
         """See :meth:`bus.Bus.agents`."""
-        return await self._call(self.bus.agents)
+        return await self.call(self.bus.agents)
 
     async def subscribe(self, agent: str, channel: str) -> bool:
         """See :meth:`bus.Bus.subscribe`."""
-        return await self._call(self.bus.subscribe, agent, channel)
+        return await self.call(self.bus.subscribe, agent, channel)
 
     async def unsubscribe(self, agent: str, channel: str) -> bool:
         """See :meth:`bus.Bus.unsubscribe`."""
-        return await self._call(self.bus.unsubscribe, agent, channel)
+        return await self.call(self.bus.unsubscribe, agent, channel)
 
     async def subscriptions(self, agent: str) -> list[str]:
         """See :meth:`bus.Bus.subscriptions`."""
-        return await self._call(self.bus.subscriptions, agent)
+        return await self.call(self.bus.subscriptions, agent)
 
     async def agent(self, name: str, *, channels: Iterable[str] = ()) -> AsyncAgentClient:
         """Register ``name`` and return its asyncio client; see :meth:`bus.Bus.agent`."""
-        client = await self._call(self.bus.agent, name, channels=list(channels))
+        client = await self.call(self.bus.agent, name, channels=list(channels))
         return AsyncAgentClient(self, client)
 
     # -- messages ------------------------------------------------------------------------------
@@ -144,13 +154,13 @@ class AsyncBus:
         self, channel: str, content: str, *, sender: str, **fields: Unpack[MessageFields]
     ) -> Message:
         """See :meth:`bus.Bus.publish`."""
-        return await self._call(self.bus.publish, channel, content, sender=sender, **fields)
+        return await self.call(self.bus.publish, channel, content, sender=sender, **fields)
 
     async def send(
         self, recipient: str, content: str, *, sender: str, **fields: Unpack[MessageFields]
     ) -> Message:
         """See :meth:`bus.Bus.send`."""
-        return await self._call(self.bus.send, recipient, content, sender=sender, **fields)
+        return await self.call(self.bus.send, recipient, content, sender=sender, **fields)
 
     async def request(
         self,
@@ -162,13 +172,13 @@ class AsyncBus:
         **fields: Unpack[MessageFields],
     ) -> Message:
         """See :meth:`bus.Bus.request`; the wait holds one thread of the pool."""
-        return await self._call(
+        return await self.call(
             self.bus.request, recipient, content, sender=sender, timeout=timeout, **fields
         )
 
     async def post(self, message: Message) -> Message:
         """See :meth:`bus.Bus.post`."""
-        return await self._call(self.bus.post, message)
+        return await self.call(self.bus.post, message)
 
     async def history(
         self,
@@ -179,7 +189,7 @@ class AsyncBus:
         since: datetime | None = None,
     ) -> list[Message]:
         """See :meth:`bus.Bus.history`."""
-        return await self._call(self.bus.history, channel, limit=limit, after=after, since=since)
+        return await self.call(self.bus.history, channel, limit=limit, after=after, since=since)
 
     async def direct_history(
         self,
@@ -190,7 +200,7 @@ class AsyncBus:
         since: datetime | None = None,
     ) -> list[Message]:
         """See :meth:`bus.Bus.direct_history`."""
-        return await self._call(
+        return await self.call(
             self.bus.direct_history, agent, limit=limit, after=after, since=since
         )
 
@@ -277,6 +287,11 @@ class AsyncAgentClient:
         self._client = client
 
     @property
+    def bus(self) -> AsyncBus:
+        """The asyncio bus this client acts on."""
+        return self._bus
+
+    @property
     def name(self) -> str:
         """The agent's name, the sender of everything this client publishes."""
         return self._client.name
@@ -286,17 +301,17 @@ class AsyncAgentClient:
 
     async def publish(self, channel: str, content: str, **fields: Unpack[MessageFields]) -> Message:
         """See :meth:`bus.agent.AgentClient.publish`."""
-        return await self._bus._call(self._client.publish, channel, content, **fields)
+        return await self._bus.call(self._client.publish, channel, content, **fields)
 
     async def send(self, recipient: str, content: str, **fields: Unpack[MessageFields]) -> Message:
         """See :meth:`bus.agent.AgentClient.send`."""
-        return await self._bus._call(self._client.send, recipient, content, **fields)
+        return await self._bus.call(self._client.send, recipient, content, **fields)
 
     async def reply(
         self, message: Message, content: str, **fields: Unpack[MessageFields]
     ) -> Message:
         """See :meth:`bus.agent.AgentClient.reply`."""
-        return await self._bus._call(self._client.reply, message, content, **fields)
+        return await self._bus.call(self._client.reply, message, content, **fields)
 
     async def request(
         self,
@@ -307,7 +322,7 @@ class AsyncAgentClient:
         **fields: Unpack[MessageFields],
     ) -> Message:
         """See :meth:`bus.agent.AgentClient.request`."""
-        return await self._bus._call(
+        return await self._bus.call(
             self._client.request, recipient, content, timeout=timeout, **fields
         )
 
@@ -319,20 +334,20 @@ class AsyncAgentClient:
 
     async def subscribe(self, channel: str) -> bool:
         """See :meth:`bus.agent.AgentClient.subscribe`."""
-        return await self._bus._call(self._client.subscribe, channel)
+        return await self._bus.call(self._client.subscribe, channel)
 
     async def unsubscribe(self, channel: str) -> bool:
         """See :meth:`bus.agent.AgentClient.unsubscribe`."""
-        return await self._bus._call(self._client.unsubscribe, channel)
+        return await self._bus.call(self._client.unsubscribe, channel)
 
     async def subscriptions(self) -> list[str]:
         """See :meth:`bus.agent.AgentClient.subscriptions`."""
-        return await self._bus._call(self._client.subscriptions)
+        return await self._bus.call(self._client.subscriptions)
 
     async def history(self, channel: str, **filters: Unpack[HistoryFilters]) -> list[Message]:
         """See :meth:`bus.agent.AgentClient.history`."""
-        return await self._bus._call(self._client.history, channel, **filters)
+        return await self._bus.call(self._client.history, channel, **filters)
 
     async def direct_history(self, **filters: Unpack[HistoryFilters]) -> list[Message]:
         """See :meth:`bus.agent.AgentClient.direct_history`."""
-        return await self._bus._call(self._client.direct_history, **filters)
+        return await self._bus.call(self._client.direct_history, **filters)

@@ -1,9 +1,11 @@
-"""Route received messages to handlers by type and priority.
+"""Route messages to handlers by type, priority, channel and directness.
 
 An agent registers handlers with :meth:`Dispatcher.on` and hands each message it receives to
 :meth:`Dispatcher.dispatch` (or :meth:`Dispatcher.adispatch` in asyncio code). Every matching
 handler runs, in registration order; one that raises does not stop the others, and the
-:class:`DispatchReport` says what ran and what failed, so the caller decides what a failure means.
+:class:`DispatchReport` says what ran, what each returned and what failed, so the caller decides
+what a failure means. Worker-hosted agents (:class:`bus.worker.Agent`) route with a dispatcher
+too: it is the one handler loop of bus.
 """
 
 from __future__ import annotations
@@ -11,30 +13,44 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from bus.errors import InvalidArgument
 from bus.message import Message, MessageType, Priority
+from bus.names import check_channel_name
 
 logger = logging.getLogger(__name__)
 
-#: A handler: ``def handle(message) -> Any`` or ``async def handle(message) -> Any``.
-Handler = Callable[[Message], Any]
+#: A handler: ``handle(message)`` or, with a context, ``handle(message, ctx)``; sync or async.
+Handler = Callable[..., Any]
 H = TypeVar("H", bound=Handler)
+#: Runs a sync handler somewhere that may block (a thread), for :meth:`Dispatcher.adispatch`.
+RunSync = Callable[[Callable[[], Any]], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
-class _Route:
+class Route:
+    """Which messages a handler takes."""
+
     handler: Handler
     name: str
     #: ``None`` matches every type.
     types: frozenset[MessageType] | None
     min_priority: Priority
     is_async: bool
+    #: ``True`` direct messages only, ``False`` channel messages only, ``None`` both.
+    direct: bool | None = None
+    #: ``None`` matches every channel.
+    channels: frozenset[str] | None = None
 
     def matches(self, message: Message) -> bool:
+        """Whether the handler takes ``message``."""
+        if self.direct is not None and self.direct != message.is_direct:
+            return False
+        if self.channels is not None and message.channel not in self.channels:
+            return False
         return (self.types is None or message.type in self.types) and (
             message.priority.rank >= self.min_priority.rank
         )
@@ -42,14 +58,16 @@ class _Route:
 
 @dataclass
 class DispatchReport:
-    """What happened to one message: which handlers ran, and which of them raised what."""
+    """What happened to one message: which handlers ran, what they returned, what they raised."""
 
     #: The message dispatched.
     message: Message
     #: Names of the handlers that ran (failed ones included), in the order they ran.
     ran: list[str] = field(default_factory=list)
     #: ``(handler name, exception)`` of each handler that raised, in the order they ran.
-    failed: list[tuple[str, Exception]] = field(default_factory=list)
+    failed: list[tuple[str, BaseException]] = field(default_factory=list)
+    #: What each handler that succeeded returned, in the order they ran.
+    results: list[Any] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -68,8 +86,28 @@ def _name(handler: Handler) -> str:
     return f"{module}.{qualname}" if module else qualname
 
 
+def _types(types: tuple[MessageType | str, ...]) -> frozenset[MessageType] | None:
+    try:
+        return frozenset(MessageType(kind) for kind in types) if types else None
+    except ValueError:
+        known = ", ".join(kind.value for kind in MessageType)
+        raise InvalidArgument(
+            f"unknown message type among {types!r}; known types: {known}"
+        ) from None
+
+
+def _priority(min_priority: Priority | str) -> Priority:
+    try:
+        return Priority(min_priority)
+    except ValueError:
+        known = ", ".join(level.value for level in Priority)
+        raise InvalidArgument(
+            f"unknown priority {min_priority!r}; known priorities: {known}"
+        ) from None
+
+
 class Dispatcher:
-    """Handlers by message type and minimum priority.
+    """Handlers by message type, minimum priority, channel and directness.
 
     Example::
 
@@ -82,65 +120,64 @@ class Dispatcher:
     """
 
     def __init__(self) -> None:
-        self._routes: list[_Route] = []
+        self._routes: list[Route] = []
 
     def on(
-        self, *types: MessageType | str, min_priority: Priority | str = Priority.LOW
+        self,
+        *types: MessageType | str,
+        min_priority: Priority | str = Priority.LOW,
+        channel: str | Iterable[str] | None = None,
+        direct: bool | None = None,
     ) -> Callable[[H], H]:
         """Register the decorated function for messages of ``types`` (every type when none is
-        given) whose priority is at least ``min_priority``. The function is returned unchanged.
+        given) whose priority is at least ``min_priority``, on ``channel`` (any if ``None``),
+        direct only (``direct=True``), channel messages only (``False``) or both (``None``).
+        The function is returned unchanged.
 
         Raises:
             InvalidArgument: a type or the priority is not one the bus knows.
+            InvalidName: a channel name is invalid.
         """
-        try:
-            wanted = frozenset(MessageType(kind) for kind in types) if types else None
-        except ValueError:
-            known = ", ".join(kind.value for kind in MessageType)
-            raise InvalidArgument(
-                f"unknown message type among {types!r}; known types: {known}"
-            ) from None
-        try:
-            floor = Priority(min_priority)
-        except ValueError:
-            known = ", ".join(level.value for level in Priority)
-            raise InvalidArgument(
-                f"unknown priority {min_priority!r}; known priorities: {known}"
-            ) from None
+        wanted, floor = _types(types), _priority(min_priority)
+        channels = None
+        if channel is not None:
+            names = [channel] if isinstance(channel, str) else list(channel)
+            channels = frozenset(check_channel_name(name) for name in names)
 
         def register(handler: H) -> H:
             self._routes.append(
-                _Route(
+                Route(
                     handler=handler,
                     name=_name(handler),
                     types=wanted,
                     min_priority=floor,
                     is_async=inspect.iscoroutinefunction(handler),
+                    direct=direct,
+                    channels=channels,
                 )
             )
             return handler
 
         return register
 
+    def routes_for(self, message: Message) -> list[Route]:
+        """The routes ``message`` would run, in the order it would run them."""
+        return [route for route in self._routes if route.matches(message)]
+
     def handlers_for(self, message: Message) -> list[str]:
         """Names of the handlers ``message`` would run, in the order it would run them."""
-        return [route.name for route in self._routes if route.matches(message)]
+        return [route.name for route in self.routes_for(message)]
 
-    def dispatch(self, message: Message) -> DispatchReport:
-        """Run every handler matching ``message``, in registration order; an exception in one
-        is recorded in the report (and logged) and the next one still runs.
-
-        ``async def`` handlers are run to completion with :func:`asyncio.run`, which needs no
-        event loop to be running in this thread.
-
-        Returns:
-            The report of the handlers that ran and those that failed.
+    def dispatch(self, message: Message, *context: Any) -> DispatchReport:
+        """Run every handler matching ``message`` (called with ``message, *context``), in
+        registration order; an exception in one is recorded in the report (and logged) and the
+        next one still runs. ``async def`` handlers are run with :func:`asyncio.run`.
 
         Raises:
             InvalidArgument: an ``async def`` handler matches and an event loop is running here
             (use :meth:`adispatch`); nothing has run then.
         """
-        routes = [route for route in self._routes if route.matches(message)]
+        routes = self.routes_for(message)
         if any(route.is_async for route in routes) and _loop_running():
             raise InvalidArgument(
                 "an async handler matches this message and an event loop is running: "
@@ -150,33 +187,67 @@ class Dispatcher:
         for route in routes:
             report.ran.append(route.name)
             try:
-                if route.is_async:
-                    asyncio.run(route.handler(message))
-                else:
-                    route.handler(message)
+                result = route.handler(message, *context)
+                if inspect.isawaitable(result):
+                    result = asyncio.run(_awaited(result))
+                report.results.append(result)
             except Exception as exc:
                 _record(report, route, exc)
         return report
 
-    async def adispatch(self, message: Message) -> DispatchReport:
+    async def adispatch(
+        self,
+        message: Message,
+        *,
+        context: Callable[[Route], Any] | None = None,
+        run_sync: RunSync | None = None,
+        timeout: float | None = None,
+    ) -> DispatchReport:
         """Like :meth:`dispatch`, awaiting ``async def`` handlers one after the other.
 
-        Plain handlers are called on the event loop's thread, so they should be quick; make a
-        slow one ``async`` (or have it hand its work to a thread).
-
-        Returns:
-            The report of the handlers that ran and those that failed.
+        Args:
+            context: Makes the second argument of each handler (``None``: handlers take the
+                message only); it is given the route, so sync and async handlers can get
+                different contexts.
+            run_sync: Where plain handlers run; ``None`` calls them on the loop's thread, so
+                they should then be quick.
+            timeout: Seconds an ``async def`` handler may run before it is cancelled and
+                recorded as failed with :class:`TimeoutError` (``None``: no limit).
         """
         report = DispatchReport(message)
-        for route in [route for route in self._routes if route.matches(message)]:
+        for route in self.routes_for(message):
             report.ran.append(route.name)
+            args = (message,) if context is None else (message, context(route))
             try:
-                result = route.handler(message)
-                if inspect.isawaitable(result):
-                    await result
+                report.results.append(await _call(route, args, run_sync, timeout))
+            except asyncio.CancelledError:
+                raise
             except Exception as exc:
                 _record(report, route, exc)
         return report
+
+
+async def _call(
+    route: Route, args: tuple[Any, ...], run_sync: RunSync | None, timeout: float | None
+) -> Any:
+    if route.is_async:
+        try:
+            async with asyncio.timeout(timeout):
+                return await route.handler(*args)
+        except TimeoutError:
+            raise TimeoutError(f"timed out after {timeout:g} s") from None
+    if run_sync is None:
+        result = route.handler(*args)
+    else:
+        result = await run_sync(lambda: route.handler(*args))
+    if inspect.isawaitable(result):  # a plain function that returned a coroutine
+        async with asyncio.timeout(timeout):
+            result = await result
+    return result
+
+
+async def _awaited(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
 
 
 def _loop_running() -> bool:
@@ -187,7 +258,7 @@ def _loop_running() -> bool:
     return True
 
 
-def _record(report: DispatchReport, route: _Route, exc: Exception) -> None:
+def _record(report: DispatchReport, route: Route, exc: BaseException) -> None:
     # The caller gets the exception in the report; the log keeps the traceback for people.
     logger.warning(
         "handler %s failed on message %s: %r", route.name, report.message.id, exc, exc_info=exc

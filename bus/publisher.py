@@ -41,6 +41,9 @@ class Publisher:
         self._registry = registry
         self._broker = broker
         self._store = store
+        #: Called as ``observer(message, recipients)`` after each message is stored and its
+        #: deliveries published (a worker starts the runs of the recipients it hosts).
+        self.observers: list[Callable[[Message, list[str]], None]] = []
 
     def post(self, message: Message, *, max_bytes: int | None = None) -> Message:
         """See :meth:`bus.Bus.post`."""
@@ -71,7 +74,11 @@ class Publisher:
         now_ms = int(message.timestamp.timestamp() * 1000)
         seq, recipients = store.append(stream.id, body, now_ms, retention)
         message_id = str(message.id)
+        ordered = sorted(recipients)
         self._broker.publish(
-            [Delivery(agent, message.channel, seq, message_id) for agent in sorted(recipients)]
+            [Delivery(agent, message.channel, seq, message_id) for agent in ordered]
         )
-        return message.model_copy(update={"seq": seq})
+        posted = message.model_copy(update={"seq": seq})
+        for observer in self.observers:
+            observer(posted, ordered)
+        return posted

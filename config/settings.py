@@ -62,8 +62,24 @@ class BusSettings(BaseSettings):
     retry_backoff_max: float = Field(default=60.0, ge=0)
     #: Channel that receives messages whose handlers kept failing.
     dead_letter_channel: str = "#dead-letters"
-    #: Seconds a worker may run a handler before Celery kills it (hard time limit).
+    #: Seconds an ``async def`` handler may run before it is cancelled and the attempt counts
+    #: as failed ("timed out after N s": retried, then dead-lettered); an agent can set its own
+    #: (``Agent(timeout=...)``). A sync handler cannot be stopped from outside its thread: one
+    #: that overruns is logged, and its stream waits for it (see docs/decisions/0002).
+    handler_timeout: float = Field(default=240.0, gt=0)
+    #: Prefork only: seconds a delivery task may run before Celery kills the child process
+    #: (Celery's hard time limit, which the threads and solo pools do not enforce).
     handler_time_limit: float = Field(default=300.0, gt=0)
+    #: Seconds SIGTERM gives running handlers to finish before they are cancelled (their
+    #: messages are handled again by the next worker: at-least-once).
+    shutdown_grace: float = Field(default=30.0, ge=0)
+    #: Pool threads of ``celery -A bus worker`` when ``--concurrency`` is not given. A delivery
+    #: task only starts its stream's handler run and waits for its own message, while handlers
+    #: run on the worker process's event loop, so threads are cheap and one per busy stream
+    #: lets every agent start at once (see docs/decisions/0002-agent-runtime.md).
+    worker_concurrency: PositiveInt = 256
+    #: Threads that run plain (sync) handlers in each worker process.
+    sync_handler_threads: PositiveInt = 64
     #: Redis only: seconds before a delivery whose worker vanished is delivered again. It must be
     #: longer than any handler runs, or a slow handler's delivery is handed out twice.
     visibility_timeout: float = Field(default=600.0, gt=0)
@@ -78,9 +94,11 @@ class BusSettings(BaseSettings):
     #: Whether workers send task events from the start, so Flower sees every delivery (Flower
     #: can also switch them on, but misses what ran before). Each event is one more publish.
     worker_events: bool = True
-    #: Worker pool for ``celery -A bus worker`` when none is given: ``threads`` on memory://
-    #: (a prefork child's publishes would land in its own memory), Celery's default otherwise.
-    worker_pool: str | None = None
+    #: Worker pool for ``celery -A bus worker`` when ``--pool`` is not given: ``threads`` (the
+    #: handlers of I/O-bound agents overlap on one event loop per process). ``prefork`` is for
+    #: CPU-bound agents (one loop per child process); never prefork on memory://, whose state
+    #: lives in one process.
+    worker_pool: str = Field(default="threads", pattern=r"^(threads|prefork|solo)$")
     #: Log lines as ``text`` (with agent, channel, seq and message id on delivery lines) or as
     #: ``json``, one object per line for log collectors (see :mod:`bus.logs`).
     log_format: str = Field(default="text", pattern=r"^(text|json)$")

@@ -2,8 +2,17 @@
 ``celery -A bus worker`` (or :class:`EmbeddedWorker` in this process on ``memory://``)."""
 
 from bus.worker.agent import Agent, load_agents
-from bus.worker.context import Context
+from bus.worker.context import AgentState, AsyncHandlerContext, Context, HandlerContext
 from bus.worker.embedded import EmbeddedWorker
 from bus.worker.hosting import install
 
-__all__ = ["Agent", "Context", "EmbeddedWorker", "install", "load_agents"]
+__all__ = [
+    "Agent",
+    "AgentState",
+    "AsyncHandlerContext",
+    "Context",
+    "EmbeddedWorker",
+    "HandlerContext",
+    "install",
+    "load_agents",
+]

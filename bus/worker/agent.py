@@ -1,61 +1,45 @@
-"""Declaring agents: a name, the channels it listens to, and its handlers.
+"""Declaring agents: a name, the channels it listens to, its handlers and lifecycle hooks.
 
     from bus.worker import Agent
 
     reviewer = Agent("reviewer", channels=["#code-review"])
 
+    @reviewer.on_startup
+    async def open_client(state):          # once per worker process, on its event loop
+        state.llm = httpx.AsyncClient()
+
     @reviewer.on("review_request", min_priority="normal")
-    def review(message, ctx):
-        ctx.reply("LGTM")
+    async def review(message, ctx):
+        answer = await ctx.state.llm.post(...)
+        await ctx.reply("LGTM")
 
-    @reviewer.on_direct()
-    async def answer(message, ctx):
-        ctx.reply(f"you said {message.content!r}")
+    @reviewer.on_shutdown
+    async def close_client(state):
+        await state.llm.aclose()
 
-Handlers take ``(message, ctx)`` and may be ``async def``. Agent modules live in ``workers/``;
-:func:`load_agents` imports the modules named by ``BUS_AGENT_MODULES``.
+Handlers take ``(message, ctx)``. ``async def`` handlers run on the worker process's event loop
+and get an :class:`~bus.worker.context.AsyncHandlerContext` (``await ctx.publish(...)``); plain
+ones run on a thread and get a :class:`~bus.worker.context.HandlerContext`. Agent modules live
+in ``workers/``; :func:`load_agents` imports the modules named by ``BUS_AGENT_MODULES``.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from typing import Any
 
+from bus.dispatch import Dispatcher, H, Route
 from bus.errors import ConfigurationError, InvalidArgument
 from bus.message import Message, MessageType, Priority
 from bus.names import check_agent_name, check_channel_name
 
-if TYPE_CHECKING:
-    from bus.worker.context import Context
-
-Handler = Callable[["Message", "Context"], Any | Awaitable[Any]]
+#: A lifecycle hook: ``hook(state)``, sync or async.
+Hook = Callable[[Any], Any]
 
 #: Every Agent defined so far in this process, by name.
 _defined: dict[str, Agent] = {}
-
-
-@dataclass(frozen=True)
-class Route:
-    """Which messages a handler takes."""
-
-    handler: Handler
-    direct: bool
-    channels: frozenset[str] | None
-    types: frozenset[MessageType] | None
-    min_rank: int
-
-    def matches(self, message: Message) -> bool:
-        """Whether the handler takes ``message``."""
-        if self.direct != message.is_direct:
-            return False
-        if self.channels is not None and message.channel not in self.channels:
-            return False
-        if self.types is not None and message.type not in self.types:
-            return False
-        return message.priority.rank >= self.min_rank
 
 
 class Agent:
@@ -65,16 +49,32 @@ class Agent:
         name: The agent's name (its queue is ``<namespace>.agent.<name>``).
         channels: Channels it subscribes to when a worker hosting it starts.
         description: What it does, for listings.
+        timeout: Seconds its ``async def`` handlers may run (``BUS_HANDLER_TIMEOUT`` if unset).
 
     Raises:
         InvalidName: a name is invalid. ConfigurationError: another agent has the same name.
+        InvalidArgument: ``timeout`` is not a positive number.
     """
 
-    def __init__(self, name: str, *, channels: Iterable[str] = (), description: str = "") -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        channels: Iterable[str] = (),
+        description: str = "",
+        timeout: float | None = None,
+    ) -> None:
         self.name = check_agent_name(name)
         self.channels = tuple(check_channel_name(channel) for channel in channels)
         self.description = description
-        self.routes: list[Route] = []
+        if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
+            raise InvalidArgument(f"timeout must be a number > 0, not {timeout!r}", agent=name)
+        self.timeout = timeout
+        #: Routes the agent's messages to its handlers.
+        self.dispatcher = Dispatcher()
+        #: Hooks run once per worker process, in registration order.
+        self.startup_hooks: list[Hook] = []
+        self.shutdown_hooks: list[Hook] = []
         #: The module that defined the agent: what :func:`load_agents` selects by.
         self.module: str = sys._getframe(1).f_globals.get("__name__", "")
         if name in _defined:
@@ -89,44 +89,36 @@ class Agent:
         *types: MessageType | str,
         channel: str | Iterable[str] | None = None,
         min_priority: Priority | str = Priority.LOW,
-    ) -> Callable[[Handler], Handler]:
+    ) -> Callable[[H], H]:
         """Register a handler for channel messages: of ``types`` (all if none), on ``channel``
         (any of the agent's channels if ``None``), of at least ``min_priority``."""
-        channels = None
-        if channel is not None:
-            names = [channel] if isinstance(channel, str) else list(channel)
-            channels = frozenset(check_channel_name(name) for name in names)
-        return self._register(types, min_priority, direct=False, channels=channels)
+        return self.dispatcher.on(*types, min_priority=min_priority, channel=channel, direct=False)
 
     def on_direct(
         self, *types: MessageType | str, min_priority: Priority | str = Priority.LOW
-    ) -> Callable[[Handler], Handler]:
+    ) -> Callable[[H], H]:
         """Register a handler for direct messages to this agent."""
-        return self._register(types, min_priority, direct=True, channels=None)
+        return self.dispatcher.on(*types, min_priority=min_priority, direct=True)
 
-    def _register(
-        self,
-        types: tuple[MessageType | str, ...],
-        min_priority: Priority | str,
-        *,
-        direct: bool,
-        channels: frozenset[str] | None,
-    ) -> Callable[[Handler], Handler]:
-        try:
-            kinds = frozenset(MessageType(kind) for kind in types) or None
-            rank = Priority(min_priority).rank
-        except ValueError as exc:
-            raise InvalidArgument(f"invalid handler filter for {self.name!r}: {exc}") from None
+    def on_startup(self, hook: Hook) -> Hook:
+        """Run ``hook(state)`` once per worker process before any handler (on the process's
+        event loop if it is ``async def``): open clients there, keep them on ``state``
+        (handlers read it as ``ctx.state``)."""
+        self.startup_hooks.append(hook)
+        return hook
 
-        def register(handler: Handler) -> Handler:
-            self.routes.append(Route(handler, direct, channels, kinds, rank))
-            return handler
+    def on_shutdown(self, hook: Hook) -> Hook:
+        """Run ``hook(state)`` once per worker process when it stops, after its handlers."""
+        self.shutdown_hooks.append(hook)
+        return hook
 
-        return register
+    def routes_for(self, message: Message) -> list[Route]:
+        """The routes that take ``message``, in registration order."""
+        return self.dispatcher.routes_for(message)
 
-    def handlers_for(self, message: Message) -> list[Handler]:
+    def handlers_for(self, message: Message) -> list[Callable[..., Any]]:
         """The handlers that take ``message``, in registration order."""
-        return [route.handler for route in self.routes if route.matches(message)]
+        return [route.handler for route in self.routes_for(message)]
 
 
 def load_agents(modules: Iterable[str], names: Iterable[str] = ()) -> dict[str, Agent]:

@@ -1,13 +1,21 @@
-"""What a handler gets besides the message: the bus, as the agent that handles it."""
+"""What a handler gets besides the message: the bus as the agent that handles it.
+
+A handler's ``ctx`` is the agent's client (:class:`~bus.agent.AgentClient`, or for an
+``async def`` handler :class:`~bus.aio.AsyncAgentClient`, whose calls are awaited) with the
+delivery's extras: the message being handled, the attempt, the Celery task id, and the agent's
+per-process :class:`AgentState`. Everything sent through it is sent as the agent.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, Unpack, overload
 
-from bus.errors import InvalidArgument, UnknownAgent
-from bus.message import Message
+from bus.agent import AgentClient
+from bus.aio import AsyncAgentClient, AsyncBus
+from bus.errors import UnknownAgent
+from bus.message import Message, MessageFields
 
 if TYPE_CHECKING:
     from bus.core import Bus
@@ -15,78 +23,103 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class Context:
-    """Publish, send, reply, request and read history as the agent handling a message.
+class AgentState(SimpleNamespace):
+    """What an agent's startup hooks made in this worker process (clients, pools, caches):
+    set attributes on it in ``@agent.on_startup``, read them as ``ctx.state`` in handlers."""
 
-    The sender of everything sent through a context is the agent: a handler cannot speak for
-    another agent.
-    """
+
+class HandlerContext(AgentClient):
+    """The ``ctx`` of a plain (sync) handler: an :class:`~bus.agent.AgentClient` for the agent
+    handling ``message``, plus the delivery's extras."""
 
     def __init__(
-        self, bus: Bus, agent: str, message: Message, *, task_id: str | None, attempt: int
+        self,
+        bus: Bus,
+        agent: str,
+        message: Message,
+        *,
+        task_id: str | None,
+        attempt: int,
+        state: AgentState | None = None,
     ) -> None:
-        self.bus = bus
-        #: The agent handling the message.
-        self.agent = agent
+        super().__init__(bus, agent)
         #: The message being handled.
         self.message = message
-        #: The Celery task id of the delivery (shown in Flower).
+        #: The Celery task id of the delivery that started this run (shown in Flower).
         self.task_id = task_id
         #: 1 on the first try, 2 on the first retry, ...
         self.attempt = attempt
+        #: What the agent's startup hooks made in this worker process.
+        self.state = state if state is not None else AgentState()
 
-    def _fields(self, fields: dict[str, Any]) -> dict[str, Any]:
-        if "sender" in fields:
-            raise InvalidArgument("a handler sends as its own agent; 'sender' cannot be set")
-        return fields
+    @property
+    def agent(self) -> str:
+        """The agent handling the message (its :attr:`name`)."""
+        return self.name
 
-    def publish(self, channel: str, content: str, **fields: Any) -> Message:
-        """Publish to ``channel`` as this agent (see :meth:`bus.Bus.publish`)."""
-        return self.bus.publish(channel, content, sender=self.agent, **self._fields(fields))
+    @overload
+    def reply(self, content: str, /, **fields: Unpack[MessageFields]) -> Message | None: ...
 
-    def send(self, recipient: str, content: str, **fields: Any) -> Message:
-        """Send a direct message as this agent (see :meth:`bus.Bus.send`)."""
-        return self.bus.send(recipient, content, sender=self.agent, **self._fields(fields))
+    @overload
+    def reply(
+        self, message: Message, content: str, /, **fields: Unpack[MessageFields]
+    ) -> Message: ...
 
-    def reply(self, content: str, **fields: Any) -> Message | None:
-        """Answer the message being handled: a direct message to its ``reply_to`` (or sender),
-        carrying its correlation id, so a waiting :meth:`bus.Bus.request` gets it.
+    def reply(self, *args: Any, **fields: Any) -> Message | None:
+        """Answer the message being handled (``ctx.reply("done")``), or another one
+        (``ctx.reply(message, "done")``), as :meth:`bus.agent.AgentClient.reply` does: to its
+        ``reply_to`` or sender, with its correlation id, type and priority.
 
         Returns:
-            The reply, or ``None`` if its addressee is neither waiting nor a registered agent
-            (a client whose request timed out): the handler is not failed for that.
+            The reply; ``None`` when answering the message being handled and its addressee is
+            neither waiting nor a registered agent (a client whose request timed out): the
+            handler is not failed for that.
         """
-        original = self.message
-        fields = self._fields(fields)
-        fields.setdefault("correlation_id", original.correlation_id or original.id)
-        fields.setdefault("type", original.type)
-        recipient = original.reply_to or original.sender
+        if len(args) == 2:
+            return super().reply(args[0], args[1], **fields)
+        (content,) = args
         try:
-            return self.bus.send(recipient, content, sender=self.agent, **fields)
+            return super().reply(self.message, content, **fields)
         except UnknownAgent:
             logger.warning(
                 "%s's reply to %s was dropped: %r no longer waits and is not an agent",
-                self.agent,
-                original.id,
-                recipient,
+                self.name,
+                self.message.id,
+                self.message.reply_to or self.message.sender,
             )
             return None
 
-    def request(
-        self, recipient: str, content: str, *, timeout: float = 30.0, **fields: Any
-    ) -> Message:
-        """Ask another agent and wait for its reply (see :meth:`bus.Bus.request`)."""
-        return self.bus.request(
-            recipient, content, sender=self.agent, timeout=timeout, **self._fields(fields)
-        )
 
-    def history(
-        self,
-        channel: str,
-        *,
-        limit: int | None = None,
-        after: int | None = None,
-        since: datetime | None = None,
-    ) -> list[Message]:
-        """A channel's history (see :meth:`bus.Bus.history`)."""
-        return self.bus.history(channel, limit=limit, after=after, since=since)
+class AsyncHandlerContext(AsyncAgentClient):
+    """The ``ctx`` of an ``async def`` handler: an :class:`~bus.aio.AsyncAgentClient` (every
+    bus call awaited, on the worker's I/O threads, never blocking the event loop), plus the
+    delivery's extras."""
+
+    def __init__(self, bus: AsyncBus, context: HandlerContext) -> None:
+        super().__init__(bus, context)
+        self._context = context
+        self.message = context.message
+        self.task_id = context.task_id
+        self.attempt = context.attempt
+        self.state = context.state
+
+    @property
+    def agent(self) -> str:
+        """The agent handling the message (its :attr:`name`)."""
+        return self.name
+
+    @overload
+    async def reply(self, content: str, /, **fields: Unpack[MessageFields]) -> Message | None: ...
+
+    @overload
+    async def reply(
+        self, message: Message, content: str, /, **fields: Unpack[MessageFields]
+    ) -> Message: ...
+
+    async def reply(self, *args: Any, **fields: Any) -> Message | None:
+        """See :meth:`HandlerContext.reply`, awaited."""
+        return await self.bus.call(self._context.reply, *args, **fields)
+
+
+#: The name worker code used before contexts became agent clients.
+Context = HandlerContext

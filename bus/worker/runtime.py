@@ -1,265 +1,243 @@
-"""Running deliveries in a worker: in sequence order, at least once, with retries.
+"""The agent runtime of one worker process: its event loop, its runs, its handlers.
 
-A delivery task for ``(agent, channel, seq)`` takes the agent's lease on the channel, then runs
-the handlers for every message after the agent's position up to ``seq`` — usually just ``seq``;
-more when the broker delivered out of order or lost a delivery — committing the position after
-each. So for each (agent, channel) handlers run one at a time, in sequence order, whatever the
-pool, prefetch or number of workers. A task that finds its seq already handled does nothing.
+One :class:`Runtime` per worker process (made after the fork in a prefork child), given the
+process's one :class:`~bus.Bus`. It owns:
 
-A failing handler is retried (Celery retry with exponential backoff) up to ``max_retries``;
-then the message becomes a dead letter and the agent moves on. Later messages of that channel
-wait for the failing one, as order requires, but never longer than its retries.
+- the event loop every ``async def`` handler runs on (:class:`~bus.worker.loop.EventLoopThread`),
+  where the agents' startup hooks ran, so loop-bound clients work on every message;
+- the stream runs (:mod:`bus.worker.runs`), many at once, one at a time per (agent, stream);
+- the threads that run plain handlers, and those that make blocking bus and store calls;
+- the lease keeper, which renews the leases of active runs.
+
+A message posted from this process to an agent it hosts starts that agent's run at once,
+without waiting for the broker's delivery (which then finds it handled): a handler that
+``request``\\s another agent of the same worker gets its answer whatever the pool's load.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import inspect
 import logging
 import os
+import socket
 import threading
-import time
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
-from celery import Task
-
+from bus.aio import AsyncBus
 from bus.core import Bus
-from bus.deadletters import DeadLetter, dead_letter
-from bus.errors import HandlerFailed, UnknownAgent
+from bus.dispatch import Route
+from bus.errors import UnknownAgent
 from bus.logs import install_worker_logging
 from bus.message import Message
-from bus.store.base import channel_stream, direct_stream
+from bus.streams import Stream
 from bus.worker.agent import Agent
-from bus.worker.context import Context
+from bus.worker.context import AgentState, AsyncHandlerContext, HandlerContext
 from bus.worker.leases import LeaseKeeper
-from config.settings import BusSettings
+from bus.worker.loop import EventLoopThread
+from bus.worker.runs import Outcome, Runs, Status
 
 logger = logging.getLogger("bus.delivery")
 install_worker_logging()  # `celery -A bus worker` lines carry agent, channel, seq, message id
 
-#: How long a delivery spins for another worker to give an agent's stream up (seconds), and
-#: how often it looks meanwhile. Kept short: a delivery that blocks holds a pool slot, and the
-#: holder may be waiting for a reply that needs that very slot. After it, the delivery is
-#: retried with a countdown, which waits in the worker's timer instead of the pool.
-LEASE_WAIT = 0.05
-LEASE_POLL = 0.005
-#: Countdown of such a retry (seconds), doubled at each further one up to LEASE_RETRY_MAX.
-LEASE_RETRY = 0.05
-LEASE_RETRY_MAX = 1.0
-#: Seconds past a failing message's backoff before a later delivery takes it over from the
-#: delivery that owns it.
-OWNER_GRACE = 2.0
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
+T = TypeVar("T")
 
 
 class Runtime:
-    """The worker side of a bus in one worker process (one per process, made on first use)."""
+    """Runs the handlers of the agents a worker process hosts (see the module doc)."""
 
-    def __init__(self, settings: BusSettings, agents: dict[str, Agent]) -> None:
-        self.settings = settings
+    def __init__(self, bus: Bus, agents: dict[str, Agent]) -> None:
+        self.bus = bus
+        self.settings = settings = bus.settings
         self.agents = agents
-        self._bus: Bus | None = None
-        self._lock = threading.Lock()
-        self._ttl_ms = int(settings.lease_seconds * 1000)
-        self._keeper = LeaseKeeper(self._renew, settings.lease_seconds)
+        self.identity = f"{socket.gethostname()}/{os.getpid()}"
+        self.lease_ms = int(settings.lease_seconds * 1000)
+        self.keeper = LeaseKeeper(self._renew, settings.lease_seconds)
+        self.states = {name: AgentState() for name in agents}
+        self.stopping = False
+        self._closing = threading.Lock()
+        self._io = ThreadPoolExecutor(settings.worker_concurrency, thread_name_prefix="bus-io")
+        self._sync = ThreadPoolExecutor(
+            settings.sync_handler_threads, thread_name_prefix="bus-handler"
+        )
+        self._async_bus = AsyncBus(bus, executor=self._io)
+        self._loop = EventLoopThread()
+        self._wake: asyncio.Event | None = None
+        self.runs = Runs(self)
+        bus.publisher.observers.append(self._posted)
+        self._loop.run(self._startup())
 
-    @property
-    def bus(self) -> Bus:
-        """This process's bus, started on first use (so after a prefork child forked)."""
-        with self._lock:
-            if self._bus is None:
-                self._bus = Bus(self.settings).start()
-            return self._bus
+    # -- lifecycle -----------------------------------------------------------------------------
 
-    def close(self) -> None:
-        """Stop the bus and the lease keeper."""
-        self._keeper.stop()
-        with self._lock:
-            if self._bus is not None:
-                self._bus.stop()
-                self._bus = None
+    async def _startup(self) -> None:
+        self._wake = asyncio.Event()
+        for agent in self.agents.values():
+            for hook in agent.startup_hooks:
+                await _call_hook(hook, self.states[agent.name])
+
+    def close(self, grace: float | None = None) -> None:
+        """Stop: let running handlers finish for up to ``grace`` seconds (``BUS_SHUTDOWN_GRACE``),
+        cancel the rest (their messages are handled again by the next worker), run the agents'
+        shutdown hooks, stop the loop. Safe to call twice."""
+        with self._closing:
+            if not self._loop.running:
+                return
+            self._close(grace)
+
+    def _close(self, grace: float | None) -> None:
+        self.stopping = True
+        wait = self.settings.shutdown_grace if grace is None else grace
+        try:
+            self._loop.run(self._shutdown(wait), timeout=wait + 30)
+        except Exception:
+            logger.exception("stopping the agents' runtime failed")
+        self._loop.stop()
+        self.keeper.stop()
+        self._io.shutdown(wait=False, cancel_futures=True)
+        self._sync.shutdown(wait=False, cancel_futures=True)
+
+    async def _shutdown(self, grace: float) -> None:
+        if self._wake is not None:
+            self._wake.set()  # wake runs pausing before a retry
+        active = self.runs.active
+        if active:
+            logger.info("waiting up to %s s for %s running handler(s)", grace, active)
+        await self.runs.drain(grace)
+        for agent in self.agents.values():
+            for hook in agent.shutdown_hooks:
+                try:
+                    await _call_hook(hook, self.states[agent.name])
+                except Exception:
+                    logger.exception("%s's shutdown hook %r failed", agent.name, hook)
+
+    # -- what runs need ------------------------------------------------------------------------
+
+    async def io(self, function: Callable[..., T], *args: Any) -> T:
+        """Run a blocking call (the store, the broker) on an I/O thread and await it."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._io, functools.partial(function, *args))
+
+    async def pause(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less if the worker starts stopping."""
+        assert self._wake is not None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait before retry number ``attempt`` (1, 2, ...)."""
-        return float(
-            min(self.settings.retry_backoff_max, self.settings.retry_backoff * 2 ** (attempt - 1))
-        )
+        settings = self.settings
+        return float(min(settings.retry_backoff_max, settings.retry_backoff * 2 ** (attempt - 1)))
 
     def _renew(self, agent: str, stream: str, token: str) -> bool:
-        # Only ever extend: a renewal racing the end of a delivery must not take the lease back
-        # after the delivery gave it up (it would sit orphaned, blocking the stream, for a TTL).
-        return self.bus.store.renew_lease(agent, stream, token, self._ttl_ms)
+        # Only ever extend: a renewal racing the end of a run must not take the lease back
+        # after the run gave it up (it would sit orphaned, blocking the stream, for a TTL).
+        return self.bus.store.renew_lease(agent, stream, token, self.lease_ms)
 
-    def deliver(self, task: Task, agent: str, channel: str | None, seq: int) -> dict[str, Any]:
-        """Run the handlers of ``agent`` for its stream up to ``seq``; see the module doc.
+    async def handle(
+        self, agent: Agent, message: Message, attempt: int, task_id: str | None
+    ) -> str | None:
+        """Run every handler of ``agent`` that takes ``message``; one failing does not stop the
+        others. A handler that returns a string answers a request with it.
 
         Returns:
-            What was handled: ``{"agent", "channel", "seq", "handled": [seqs]}``.
+            ``None`` if every handler succeeded, else what failed (each handler and why).
         """
-        definition = self._agent(agent)
-        store = self.bus.store
-        stream = direct_stream(agent) if channel is None else channel_stream(channel)
-        token = f"{task.request.hostname}/{os.getpid()}/{task.request.id}"
-        deadline = time.monotonic() + LEASE_WAIT
-        held, body, failure = store.begin(agent, stream, token, self._ttl_ms, seq)
-        while not held:
-            if time.monotonic() > deadline:
-                countdown = min(LEASE_RETRY_MAX, LEASE_RETRY * 2**task.request.retries)
-                raise task.retry(countdown=countdown, max_retries=None)
-            time.sleep(LEASE_POLL)
-            held, body, failure = store.begin(agent, stream, token, self._ttl_ms, seq)
-        handled: list[int] = []
-        self._keeper.hold(agent, stream, token)
-        try:
-            while body is not None:
-                message = Message.from_json(body)
-                assert message.seq is not None  # stored messages always carry one
-                attempts = 0
-                if failure is not None:
-                    attempts, not_before = failure
-                    # A failing message is retried by its own delivery (so Flower shows the
-                    # retries and the final state on it); a later delivery waits its turn and
-                    # takes the message over only if that retry seems lost.
-                    if message.seq != seq:
-                        not_before += int(OWNER_GRACE * 1000)
-                    if not_before > _now_ms():
-                        raise task.retry(
-                            countdown=(not_before - _now_ms()) / 1000, max_retries=None
-                        )
-                try:
-                    self.run_handlers(definition, message, task.request.id, attempts + 1)
-                except HandlerFailed as exc:
-                    attempts = store.record_failure(
-                        agent,
-                        stream,
-                        message.seq,
-                        _now_ms() + int(self.backoff(attempts + 1) * 1000),
-                    )
-                    if attempts <= self.settings.max_retries:
-                        logger.warning(
-                            "%s failed on %s #%s (attempt %s of %s), retrying in %.1f s: %s",
-                            agent,
-                            channel or "DM",
-                            message.seq,
-                            attempts,
-                            self.settings.max_retries + 1,
-                            self.backoff(attempts),
-                            exc,
-                        )
-                        raise task.retry(
-                            exc=exc, countdown=self.backoff(attempts), max_retries=None
-                        ) from None
-                    dead_letter(
-                        self.bus,
-                        DeadLetter(
-                            agent=agent,
-                            channel=channel,
-                            seq=message.seq,
-                            message=message,
-                            error=str(exc),
-                            attempts=attempts,
-                            task_id=task.request.id,
-                        ),
-                    )
-                    logger.error(
-                        "%s gave up on %s #%s after %s attempts: %s",
-                        agent,
-                        channel or "DM",
-                        message.seq,
-                        attempts,
-                        exc,
-                    )
-                    if message.seq == seq:
-                        store.advance(agent, stream, token, self._ttl_ms, message.seq, 0)
-                        raise
-                else:
-                    handled.append(message.seq)
-                    logger.info(
-                        "%s handled %s #%s",
-                        agent,
-                        channel or "DM",
-                        message.seq,
-                        extra={
-                            "agent": agent,
-                            "channel": channel,
-                            "seq": message.seq,
-                            "message_id": str(message.id),
-                        },
-                    )
-                held, body, failure = store.advance(
-                    agent, stream, token, self._ttl_ms, message.seq, seq
-                )
-        finally:
-            self._keeper.drop(agent, stream)
-            if body is not None:
-                store.release_lease(agent, stream, token)
-        return {"agent": agent, "channel": channel, "seq": seq, "handled": handled}
+        context = HandlerContext(
+            self.bus, agent.name, message, task_id=task_id, attempt=attempt,
+            state=self.states[agent.name],
+        )  # fmt: skip
+        async_context = AsyncHandlerContext(self._async_bus, context)
 
-    def replay(self, task: Task, agent: str, message: dict[str, Any]) -> dict[str, Any]:
-        """Run the agent's handlers once for a dead letter handed back (no order, no lease);
-        if they fail again, the message becomes a new dead letter."""
-        decoded = Message.from_dict(message)
-        try:
-            self.run_handlers(self._agent(agent), decoded, task.request.id, 1)
-        except HandlerFailed as exc:
-            dead_letter(
-                self.bus,
-                DeadLetter(
-                    agent=agent,
-                    channel=decoded.channel,
-                    seq=decoded.seq or 0,
-                    message=decoded,
-                    error=f"replay failed: {exc}",
-                    attempts=1,
-                    task_id=task.request.id,
-                ),
-            )
-            raise
-        return {"agent": agent, "replayed": str(decoded.id), "seq": decoded.seq}
+        def context_for(route: Route) -> HandlerContext | AsyncHandlerContext:
+            return async_context if route.is_async else context
 
-    def _agent(self, agent: str) -> Agent:
-        try:
-            return self.agents[agent]
-        except KeyError:
-            raise UnknownAgent(
-                f"this worker does not host agent {agent!r} (hosted: {', '.join(self.agents)})",
-                agent=agent,
-            ) from None
+        timeout = agent.timeout or self.settings.handler_timeout
+        report = await agent.dispatcher.adispatch(
+            message, context=context_for, run_sync=self._run_sync, timeout=timeout
+        )
+        for result in report.results:
+            if isinstance(result, str) and message.is_direct and message.correlation_id:
+                await self.io(context.reply, result)
+        if report.ok:
+            return None
+        return "; ".join(f"{name}: {type(exc).__name__}: {exc}" for name, exc in report.failed)
 
-    def run_handlers(
-        self, agent: Agent, message: Message, task_id: str | None, attempt: int
-    ) -> None:
-        """Run every handler of ``agent`` that takes ``message``; one failing does not stop the
-        others.
+    async def _run_sync(self, call: Callable[[], Any]) -> Any:
+        # A thread cannot be stopped from outside: a plain handler runs to its end, and its
+        # stream waits for it (running the next message beside it would break the order).
+        loop = asyncio.get_running_loop()
+        return await asyncio.shield(loop.run_in_executor(self._sync, call))
 
-        A handler may return a string: for a request (a direct message with a correlation id)
-        it is sent back as the reply.
+    def log_handled(self, agent: str, message: Message) -> None:
+        """The structured log line of a handled message."""
+        logger.info(
+            "%s handled %s #%s",
+            agent,
+            message.channel or "DM",
+            message.seq,
+            extra={
+                "agent": agent,
+                "channel": message.channel,
+                "seq": message.seq,
+                "message_id": str(message.id),
+            },
+        )
+
+    def _posted(self, message: Message, recipients: list[str]) -> None:
+        for name in recipients:
+            agent = self.agents.get(name)
+            if agent is not None and not self.stopping:
+                stream = Stream.of(name, message.channel)
+                self._loop.call_soon(self.runs.kick, agent, stream)
+
+    # -- what delivery tasks call --------------------------------------------------------------
+
+    def agent(self, name: str) -> Agent:
+        """The hosted agent called ``name``.
 
         Raises:
-            HandlerFailed: naming each handler that raised, and why.
+            UnknownAgent: this worker does not host it.
         """
-        failures: list[tuple[str, BaseException]] = []
-        for handler in agent.handlers_for(message):
-            context = Context(self.bus, agent.name, message, task_id=task_id, attempt=attempt)
-            try:
-                result = handler(message, context)
-                if inspect.isawaitable(result):
-                    result = asyncio.run(_awaited(result))
-                if isinstance(result, str) and message.is_direct and message.correlation_id:
-                    context.reply(result)
-            except Exception as exc:
-                failures.append((getattr(handler, "__qualname__", repr(handler)), exc))
-        if failures:
-            detail = "; ".join(f"{name}: {type(exc).__name__}: {exc}" for name, exc in failures)
-            raise HandlerFailed(
-                f"{agent.name}: {detail}",
-                agent=agent.name,
-                failures=[(name, repr(exc)) for name, exc in failures],
-            )
+        try:
+            return self.agents[name]
+        except KeyError:
+            raise UnknownAgent(
+                f"this worker does not host agent {name!r} (hosted: {', '.join(self.agents)})",
+                agent=name,
+            ) from None
+
+    def deliver(self, agent: str, channel: str | None, seq: int, task_id: str | None) -> Outcome:
+        """Start (or join) the run of ``agent``'s stream and wait for message ``seq``."""
+        definition = self.agent(agent)
+        stream = Stream.of(agent, channel)
+
+        async def outcome() -> Outcome:
+            return await asyncio.shield(self.runs.deliver(definition, stream, seq, task_id))
+
+        future = self._loop.submit(outcome())
+        # Not past the prefork hard time limit, nor Redis's visibility timeout: the run goes on
+        # without this task, which then reports the message as deferred to it.
+        wait = 0.9 * self.settings.handler_time_limit
+        try:
+            return future.result(timeout=wait)
+        except TimeoutError:
+            return Outcome(Status.DEFERRED)
+
+    def replay(self, agent: str, message: dict[str, Any], task_id: str | None) -> str | None:
+        """Run the agent's handlers once for a dead letter handed back (no order, no lease).
+
+        Returns:
+            ``None``, or what failed.
+        """
+        decoded = Message.from_dict(message)
+        return self._loop.run(self.handle(self.agent(agent), decoded, 1, task_id))
 
 
-async def _awaited(awaitable: Any) -> Any:
-    return await awaitable
+async def _call_hook(hook: Callable[[AgentState], Any], state: AgentState) -> None:
+    result = hook(state)
+    if inspect.isawaitable(result):
+        await result

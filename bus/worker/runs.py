@@ -1,0 +1,285 @@
+"""Stream runs: the handlers of one (agent, stream), one message at a time, in sequence order.
+
+A *run* takes the agent's lease on the stream in the store, then handles every message after the
+agent's position until the stream is drained, committing the position after each; the store
+gives the lease up in the same atomic step that finds nothing more to do, so a message appended
+while a run holds the lease is always handled by that run (or the next). Runs live on the worker
+process's event loop (:mod:`bus.worker.loop`): many at once, across agents and streams, none
+holding a pool thread while its handlers wait.
+
+A delivery task (:meth:`Runs.deliver`) starts the run of its stream if none is active in this
+process and waits for its own message's outcome, so Flower shows who handled what and each
+failure on the delivery of the failing message. A delivery that finds a run active with nobody
+waiting on it waits likewise; one that finds somebody waiting already returns at once: its message
+is handled by the run all the same, and the pool thread is free for other agents (a slow agent's
+backlog holds one thread, not all of them). A delivery that finds the lease held by another
+worker process returns at once too: that run drains the stream, this message included.
+
+A failing message is retried in the run after a backoff (the lease is kept and renewed), up to
+``max_retries``; then it becomes a dead letter and the run moves on. The failures are recorded in
+the store, so a run that takes over after a crash continues the count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from bus.deadletters import DeadLetter, dead_letter
+from bus.message import Message
+from bus.streams import Stream
+from bus.worker.agent import Agent
+
+if TYPE_CHECKING:
+    from bus.worker.runtime import Runtime
+
+logger = logging.getLogger("bus.delivery")
+
+#: A run drains its stream: it reads on past any particular delivery's seq.
+DRAIN = 2**62
+
+
+class Status(StrEnum):
+    """What became of the message a delivery task waited for."""
+
+    HANDLED = "handled"
+    #: Its handlers kept failing: it is a dead letter now.
+    FAILED = "failed"
+    #: Handled before the delivery came (a redelivery, a run that read ahead, or trimmed).
+    ALREADY = "already"
+    #: Handled by the active run; the delivery did not wait (somebody waits on the run already).
+    DEFERRED = "deferred"
+    #: Another worker process holds the stream's lease; its run handles the message.
+    ELSEWHERE = "elsewhere"
+    #: The worker is stopping, or the store failed: the message was not handled here.
+    INTERRUPTED = "interrupted"
+
+
+@dataclass
+class Outcome:
+    """What a delivery task reports."""
+
+    status: Status
+    #: Seqs the run handled while the delivery waited, its own included.
+    handled: list[int] = field(default_factory=list)
+    error: str | None = None
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Run:
+    """The handlers of one agent for one stream, on the event loop, until it is drained."""
+
+    def __init__(self, runtime: Runtime, agent: Agent, stream: Stream, task_id: str | None):
+        self.runtime = runtime
+        self.agent = agent
+        self.stream = stream
+        #: The delivery task that started the run (its id is the lease token's tail).
+        self.task_id = task_id
+        self.token = f"{runtime.identity}/{task_id or 'kick'}/{id(self):x}"
+        #: The last seq this run committed.
+        self.position = 0
+        #: True once the run stopped reading: new deliveries start a new run.
+        self.closing = False
+        self._handled: list[int] = []
+        self._waiters: dict[int, tuple[asyncio.Future[Outcome], int]] = {}
+
+    @property
+    def waited_on(self) -> bool:
+        """Whether a delivery task waits on this run."""
+        return bool(self._waiters)
+
+    def wait_for(self, seq: int) -> asyncio.Future[Outcome]:
+        """A future of what becomes of message ``seq``."""
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._waiters[seq] = (future, len(self._handled))
+        return future
+
+    def _settle(self, seq: int, status: Status, error: str | None = None) -> None:
+        """Tell every delivery waiting for ``seq`` or an earlier message."""
+        for waited in [waited for waited in self._waiters if waited <= seq]:
+            future, start = self._waiters.pop(waited)
+            if not future.done():
+                own = status if waited == seq else Status.ALREADY
+                future.set_result(Outcome(own, self._handled[start:], error))
+
+    def _settle_rest(self, status: Status, error: str | None = None) -> None:
+        for waited in list(self._waiters):
+            future, start = self._waiters.pop(waited)
+            if not future.done():
+                own = Status.ALREADY if waited <= self.position else status
+                future.set_result(Outcome(own, self._handled[start:], error))
+
+    async def run(self) -> None:
+        """Take the lease, drain the stream, give the lease up."""
+        runtime, store = self.runtime, self.runtime.bus.store
+        agent, stream_id, ttl = self.agent.name, self.stream.id, runtime.lease_ms
+        try:
+            held, body, failure = await runtime.io(
+                store.begin, agent, stream_id, self.token, ttl, DRAIN
+            )
+        except Exception as exc:
+            logger.exception("%s could not start on %s", agent, stream_id)
+            self.closing = True
+            self._settle_rest(Status.INTERRUPTED, f"store failed: {exc}")
+            return
+        if not held:
+            self.closing = True
+            self._settle_rest(Status.ELSEWHERE)
+            return
+        runtime.keeper.hold(agent, stream_id, self.token)
+        leased = True
+        status, error = Status.ALREADY, None
+        try:
+            while body is not None and not runtime.stopping:
+                held, body, failure = await self._one(Message.from_json(body), failure)
+            leased = body is not None  # the store gave the lease up when it found nothing more
+            if leased:
+                status = Status.INTERRUPTED
+        except asyncio.CancelledError:
+            status, error = Status.INTERRUPTED, "cancelled: the worker is stopping"
+            raise
+        except Exception as exc:
+            logger.exception("%s's run on %s failed", agent, stream_id)
+            status, error = Status.INTERRUPTED, f"{type(exc).__name__}: {exc}"
+        finally:
+            self.closing = True
+            runtime.keeper.drop(agent, stream_id)
+            self._settle_rest(status, error)
+            if leased:
+                await self._release()
+
+    async def _release(self) -> None:
+        try:
+            store = self.runtime.bus.store
+            await asyncio.shield(
+                self.runtime.io(store.release_lease, self.agent.name, self.stream.id, self.token)
+            )
+        except Exception:  # the lease lapses on its own within its TTL
+            logger.warning("could not give up the lease on %s", self.stream.id, exc_info=True)
+
+    async def _one(
+        self, message: Message, failure: tuple[int, int] | None
+    ) -> tuple[bool, str | None, tuple[int, int] | None]:
+        """Handle one message (or one attempt at it); what the store says comes next."""
+        runtime, store = self.runtime, self.runtime.bus.store
+        agent, stream_id, ttl = self.agent.name, self.stream.id, runtime.lease_ms
+        assert message.seq is not None  # stored messages always carry one
+        seq = message.seq
+        attempts, not_before = failure if failure is not None else (0, 0)
+        if not_before > _now_ms():
+            await runtime.pause((not_before - _now_ms()) / 1000)
+            if runtime.stopping:
+                return True, None, None
+        error = await runtime.handle(self.agent, message, attempts + 1, self.task_id)
+        if error is None:
+            self._handled.append(seq)
+            self.position = seq
+            self._settle(seq, Status.HANDLED)
+            runtime.log_handled(agent, message)
+            return await runtime.io(store.advance, agent, stream_id, self.token, ttl, seq, DRAIN)
+        backoff = runtime.backoff(attempts + 1)
+        attempts = await runtime.io(
+            store.record_failure, agent, stream_id, seq, _now_ms() + int(backoff * 1000)
+        )
+        if attempts <= runtime.settings.max_retries:
+            logger.warning(
+                "%s failed on %s #%s (attempt %s of %s), retrying in %.1f s: %s",
+                agent,
+                message.channel or "DM",
+                seq,
+                attempts,
+                runtime.settings.max_retries + 1,
+                backoff,
+                error,
+            )
+            # Read the same message again, with its failure count and when it may be retried.
+            return await runtime.io(store.begin, agent, stream_id, self.token, ttl, DRAIN)
+        await runtime.io(dead_letter, runtime.bus, self._letter(message, error, attempts))
+        logger.error(
+            "%s gave up on %s #%s after %s attempts: %s",
+            agent,
+            message.channel or "DM",
+            seq,
+            attempts,
+            error,
+        )
+        self.position = seq
+        self._settle(seq, Status.FAILED, error)
+        return await runtime.io(store.advance, agent, stream_id, self.token, ttl, seq, DRAIN)
+
+    def _letter(self, message: Message, error: str, attempts: int) -> DeadLetter:
+        assert message.seq is not None
+        return DeadLetter(
+            agent=self.agent.name,
+            channel=message.channel,
+            seq=message.seq,
+            message=message,
+            error=error,
+            attempts=attempts,
+            task_id=self.task_id,
+        )
+
+
+class Runs:
+    """The active runs of one worker process, by (agent, stream); used on the loop only."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._active: dict[tuple[str, str], Run] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _start(self, agent: Agent, stream: Stream, task_id: str | None) -> Run:
+        run = Run(self._runtime, agent, stream, task_id)
+        key = (agent.name, stream.id)
+        self._active[key] = run
+        task = asyncio.get_running_loop().create_task(run.run(), name=f"run {key}")
+        self._tasks.add(task)
+
+        def finished(task: asyncio.Task[None]) -> None:
+            self._tasks.discard(task)
+            if self._active.get(key) is run:
+                del self._active[key]
+
+        task.add_done_callback(finished)
+        return run
+
+    def deliver(
+        self, agent: Agent, stream: Stream, seq: int, task_id: str | None
+    ) -> asyncio.Future[Outcome]:
+        """What becomes of message ``seq``, starting the stream's run if need be."""
+        run = self._active.get((agent.name, stream.id))
+        if run is None or run.closing:
+            return self._start(agent, stream, task_id).wait_for(seq)
+        if seq <= run.position or run.waited_on:
+            done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+            status = Status.ALREADY if seq <= run.position else Status.DEFERRED
+            done.set_result(Outcome(status))
+            return done
+        return run.wait_for(seq)
+
+    def kick(self, agent: Agent, stream: Stream) -> None:
+        """Make sure the stream's run is active (a message was just posted to it here)."""
+        run = self._active.get((agent.name, stream.id))
+        if run is None or run.closing:
+            self._start(agent, stream, None)
+
+    @property
+    def active(self) -> int:
+        """How many runs are active."""
+        return len(self._tasks)
+
+    async def drain(self, grace: float) -> None:
+        """Wait up to ``grace`` seconds for the active runs to end, then cancel the rest."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=5)
