@@ -642,8 +642,8 @@ class Bus:
         if retention.max_age_seconds is not None:
             cutoff = int((datetime.now().timestamp() - retention.max_age_seconds) * 1000)
             since_ms = cutoff if since_ms is None else max(since_ms, cutoff)
-        bodies = self.store.history(stream, newest=limit, after=after, since_ms=since_ms)
-        return [Message.from_json(body) for body in bodies]
+        entries = self.store.history(stream, newest=limit, after=after, since_ms=since_ms)
+        return [Message.from_json(entry.json) for entry in entries]
 
     # -- agents' view --------------------------------------------------------------------------
 

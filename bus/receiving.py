@@ -16,6 +16,7 @@ from time import monotonic
 from bus.errors import MessageDecodeError
 from bus.inbox import Inbox
 from bus.store.base import Store
+from bus.store.results import Entry
 from bus.wire import parse_delivery
 
 logger = logging.getLogger(__name__)
@@ -28,20 +29,14 @@ WAIT_SLICE = 1.0
 RETIRE_WAIT = 0.001
 
 
-def seq_of(body: str) -> int:
-    """The seq of a stored message, which the store writes first (``{"seq":12,...``)."""
-    return int(body[7 : body.index(",", 7)])
+def _hand(inbox: Inbox, entry: Entry) -> str:
+    """Record that ``entry`` is handed over, and hand its JSON over."""
+    if entry.seq > inbox.handed.get(entry.stream, 0):
+        inbox.handed[entry.stream] = entry.seq
+    return entry.json
 
 
-def _hand(inbox: Inbox, stream: str, body: str) -> str:
-    """Record that ``body`` of ``stream`` is handed over, and hand it over."""
-    seq = seq_of(body)
-    if seq > inbox.handed.get(stream, 0):
-        inbox.handed[stream] = seq
-    return body
-
-
-def _from_log(store: Store, inbox: Inbox, agent: str, stream: str | None) -> tuple[str, str] | None:
+def _from_log(store: Store, inbox: Inbox, agent: str, stream: str | None) -> Entry | None:
     """Claim straight from the log: first from streams this inbox knows to be behind, then,
     until the log was once read dry, from any stream (the deliveries of what is pending may
     never come: a consumer of the agent died holding them, and Redis hides unacknowledged
@@ -49,11 +44,11 @@ def _from_log(store: Store, inbox: Inbox, agent: str, stream: str | None) -> tup
     for known, newest in list(inbox.behind.items()):
         if stream is not None and known != stream:
             continue
-        body = store.claim(agent, known)
-        if body is None or seq_of(body) >= newest:
+        entry = store.claim(agent, known)
+        if entry is None or entry.seq >= newest:
             del inbox.behind[known]
-        if body is not None:
-            return known, body
+        if entry is not None:
+            return entry
     if None in inbox.caught_up or stream in inbox.caught_up:
         return None
     claimed = _claim(store, agent, stream)
@@ -62,11 +57,8 @@ def _from_log(store: Store, inbox: Inbox, agent: str, stream: str | None) -> tup
     return claimed
 
 
-def _claim(store: Store, agent: str, stream: str | None) -> tuple[str, str] | None:
-    if stream is None:
-        return store.claim_any(agent)
-    body = store.claim(agent, stream)
-    return None if body is None else (stream, body)
+def _claim(store: Store, agent: str, stream: str | None) -> Entry | None:
+    return store.claim_any(agent) if stream is None else store.claim(agent, stream)
 
 
 def _retire_one(inbox: Inbox) -> None:
@@ -99,7 +91,7 @@ def receive_next(
     ``timeout`` seconds passed or ``stopping`` is set. The caller holds ``inbox.lock``."""
     claimed = _from_log(store, inbox, agent, stream)
     if claimed is not None:
-        body = _hand(inbox, *claimed)
+        body = _hand(inbox, claimed)
         _retire_one(inbox)
         return body
     deadline = None if timeout is None else monotonic() + timeout
@@ -114,7 +106,7 @@ def receive_next(
             claimed = _claim(store, agent, stream)
             if claimed is not None:
                 inbox.caught_up.difference_update((None, stream))  # more may be pending
-                return _hand(inbox, *claimed)
+                return _hand(inbox, claimed)
             if remaining is not None and remaining <= wait:
                 return None
             continue
@@ -138,7 +130,7 @@ def receive_next(
         message.ack()
         if fresh is None:
             continue  # handed over already (by another consumer), or the agent left
-        if seq_of(fresh) < delivery.seq:
+        if fresh.seq < delivery.seq:
             inbox.behind[delivery.stream] = max(inbox.behind.get(delivery.stream, 0), delivery.seq)
-        return _hand(inbox, delivery.stream, fresh)
+        return _hand(inbox, fresh)
     return None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from bus.store.base import Store, channel_stream, direct_stream
+from bus.store.base import Leases, Log, Registry, Replies, Store, channel_stream, direct_stream
+from bus.store.results import Appended, Entry, Failure, Lag, Step
 
 _memory_stores: dict[str, Store] = {}
 _memory_lock = threading.Lock()
@@ -31,4 +32,18 @@ def open_store(url: str, namespace: str) -> Store:
     return RedisStore(url, namespace)
 
 
-__all__ = ["Store", "channel_stream", "direct_stream", "open_store"]
+__all__ = [
+    "Appended",
+    "Entry",
+    "Failure",
+    "Lag",
+    "Leases",
+    "Log",
+    "Registry",
+    "Replies",
+    "Step",
+    "Store",
+    "channel_stream",
+    "direct_stream",
+    "open_store",
+]

@@ -115,7 +115,7 @@ class Runtime:
         self._keeper.hold(agent, stream, token)
         try:
             while body is not None:
-                message = Message.from_json(body)
+                message = Message.from_json(body.json)
                 assert message.seq is not None  # stored messages always carry one
                 attempts = 0
                 if failure is not None:
