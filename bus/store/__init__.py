@@ -1,4 +1,10 @@
-"""Where a bus keeps its state; :func:`open_store` picks the implementation by URL scheme."""
+"""Where a bus keeps its state; :func:`open_store` picks the implementation by URL scheme.
+
+:mod:`~bus.store.base` holds the contract (split by concern), :mod:`~bus.store.results` what
+its methods return; :mod:`~bus.store.memory` and :mod:`~bus.store.redis` implement it, the
+latter with the Lua of ``lua/*.lua`` (:mod:`~bus.store.scripts`) on the keys that
+:mod:`~bus.store.keys` names.
+"""
 
 from __future__ import annotations
 

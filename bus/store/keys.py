@@ -12,13 +12,13 @@ from __future__ import annotations
 
 
 class Keys:
-    """The key names of one namespace."""
+    """The key names of one namespace.
+
+    Args:
+        namespace: The bus's namespace (``BusSettings.namespace``: no braces).
+    """
 
     def __init__(self, namespace: str) -> None:
-        """Args:
-        namespace: The bus's namespace (``BusSettings.namespace``: no braces, no glob
-            characters).
-        """
         #: What every key starts with.
         self.prefix = f"{{{namespace}}}:"
         #: Hash: channel name -> spec JSON.

@@ -170,3 +170,13 @@ def test_an_agent_that_reads_nothing_has_no_backlog(store: Store) -> None:
     assert store.backlog("ghost") == []
     reader(store, "bob", "#news")  # joins at the head: nothing to catch up on
     assert store.backlog("bob") == []
+
+
+def test_destroy_forgets_leases_and_failures(store: Store) -> None:
+    pending(store)
+    store.begin("bob", NEWS, "w1", TTL, 3)
+    store.record_failure("bob", NEWS, 1, 5_000)
+    store.destroy()
+    pending(store)
+    assert store.begin("bob", NEWS, "w2", TTL, 3) == Step(True, Entry(NEWS, 1, body("m1")))
+    assert store.record_failure("bob", NEWS, 1, 5_000) == 1

@@ -90,3 +90,12 @@ def test_a_reply_that_arrived_outlives_the_box_it_came_through(store: Store) -> 
     store.put_reply("c1", "bob", "in time")
     time.sleep(3 * SHORT_TTL / 1000)
     assert store.wait_reply("c1", 0) == "in time"
+
+
+def test_destroy_forgets_open_boxes_and_their_replies(store: Store) -> None:
+    store.open_reply("c1", "bob", TTL)
+    store.put_reply("c1", "bob", "unread")
+    store.open_reply("c2", "bob", TTL)
+    store.destroy()
+    assert store.wait_reply("c1", 0) is None
+    assert store.put_reply("c2", "bob", "{}") is False
