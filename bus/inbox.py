@@ -21,7 +21,7 @@ from kombu import Connection, Consumer, Queue
 from kombu.message import Message as KombuMessage
 
 from bus.errors import MessageDecodeError
-from bus.store import Store
+from bus.store import Entry, Store
 from bus.wire import Delivery, parse_delivery
 
 logger = logging.getLogger(__name__)
@@ -34,11 +34,6 @@ WAIT_SLICE = 1.0
 RETIRE_WAIT = 0.001
 
 Item = tuple[Any, KombuMessage]
-
-
-def seq_of(body: str) -> int:
-    """The seq of a stored message, which the store writes first (``{"seq":12,...``)."""
-    return int(body[7 : body.index(",", 7)])
 
 
 class Inbox:
@@ -117,32 +112,30 @@ class Inbox:
 
     # -- the log side --------------------------------------------------------------------------
 
-    def _hand(self, stream: str, body: str) -> str:
-        seq = seq_of(body)
-        if seq > self._handed.get(stream, 0):
-            self._handed[stream] = seq
-        return body
+    def _hand(self, entry: Entry) -> str:
+        if entry.seq > self._handed.get(entry.stream, 0):
+            self._handed[entry.stream] = entry.seq
+        return entry.json
 
     def _mark_behind(self, stream: str, seq: int) -> None:
         self._behind[stream] = max(self._behind.get(stream, 0), seq)
 
-    def _claim(self, store: Store, stream: str | None) -> tuple[str, str] | None:
+    def _claim(self, store: Store, stream: str | None) -> Entry | None:
         if stream is None:
             return store.claim_any(self.agent)
-        body = store.claim(self.agent, stream)
-        return None if body is None else (stream, body)
+        return store.claim(self.agent, stream)
 
-    def _from_log(self, store: Store, stream: str | None) -> tuple[str, str] | None:
+    def _from_log(self, store: Store, stream: str | None) -> Entry | None:
         """Claim straight from the log: first from streams known to be behind, then, until the
         log was once read dry, from any stream."""
         for known, newest in list(self._behind.items()):
             if stream is not None and known != stream:
                 continue
-            body = store.claim(self.agent, known)
-            if body is None or seq_of(body) >= newest:
+            entry = store.claim(self.agent, known)
+            if entry is None or entry.seq >= newest:
                 del self._behind[known]
-            if body is not None:
-                return known, body
+            if entry is not None:
+                return entry
         if None in self._caught_up or stream in self._caught_up:
             return None
         claimed = self._claim(store, stream)
@@ -181,9 +174,9 @@ class Inbox:
         message.ack()
         if fresh is None:
             return None  # handed over already (by another consumer), or the agent left
-        if seq_of(fresh) < delivery.seq:
+        if fresh.seq < delivery.seq:
             self._mark_behind(delivery.stream, delivery.seq)
-        return self._hand(delivery.stream, fresh)
+        return self._hand(fresh)
 
     def receive(
         self,
@@ -197,7 +190,7 @@ class Inbox:
         with self.lock:
             claimed = self._from_log(store, stream)
             if claimed is not None:
-                body = self._hand(*claimed)
+                body = self._hand(claimed)
                 self._retire_one()
                 return body
             deadline = None if timeout is None else monotonic() + timeout
@@ -216,7 +209,7 @@ class Inbox:
                 claimed = self._claim(store, stream)
                 if claimed is not None:
                     self._caught_up.difference_update((None, stream))  # more may be pending
-                    return self._hand(*claimed)
+                    return self._hand(claimed)
                 if remaining is not None and remaining <= wait:
                     return None
             return None

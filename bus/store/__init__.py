@@ -1,10 +1,17 @@
-"""Where a bus keeps its state; :func:`open_store` picks the implementation by URL scheme."""
+"""Where a bus keeps its state; :func:`open_store` picks the implementation by URL scheme.
+
+:mod:`~bus.store.base` holds the contract (split by concern), :mod:`~bus.store.results` what
+its methods return; :mod:`~bus.store.memory` and :mod:`~bus.store.redis` implement it, the
+latter with the Lua of ``lua/*.lua`` (:mod:`~bus.store.scripts`) on the keys that
+:mod:`~bus.store.keys` names.
+"""
 
 from __future__ import annotations
 
 import threading
 
-from bus.store.base import Store, channel_stream, direct_stream
+from bus.store.base import Leases, Log, Registry, Replies, Store, channel_stream, direct_stream
+from bus.store.results import Appended, Entry, Failure, Lag, Step
 
 _memory_stores: dict[str, Store] = {}
 _memory_lock = threading.Lock()
@@ -31,4 +38,18 @@ def open_store(url: str, namespace: str) -> Store:
     return RedisStore(url, namespace)
 
 
-__all__ = ["Store", "channel_stream", "direct_stream", "open_store"]
+__all__ = [
+    "Appended",
+    "Entry",
+    "Failure",
+    "Lag",
+    "Leases",
+    "Log",
+    "Registry",
+    "Replies",
+    "Step",
+    "Store",
+    "channel_stream",
+    "direct_stream",
+    "open_store",
+]

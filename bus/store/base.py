@@ -1,42 +1,45 @@
-"""The store: channel registry, memberships, per-stream logs and consumer positions.
+"""The store contract: channel registry, memberships, per-stream logs, leases and reply boxes.
 
 A *stream* is what has one order: a channel (``c:<name>``) or an agent's direct-message inbox
-(``d:<agent>``). Each append gets the stream's next sequence number; each agent keeps a position
-per stream it reads, and :meth:`Store.claim` hands out the next message after it exactly once.
-Implementations: :class:`~bus.store.memory.MemoryStore` (one process) and
-:class:`~bus.store.redis.RedisStore` (shared by every process); the contract suite in
-``tests/store`` holds both to the same behaviour.
+(``d:<agent>``; :mod:`bus.streams` owns the format). Each append gets the stream's next
+sequence number; each agent keeps a position per stream it reads, and :meth:`Log.claim` hands
+out the next message after it exactly once.
+
+The contract is split by concern, one abstract class each: :class:`Registry` (channels, agents,
+memberships), :class:`Log` (appends, history, positions, claims), :class:`Leases` (what a worker
+needs to run an agent's handlers in order, at least once) and :class:`Replies` (request/reply
+boxes). :class:`Store` is all four. Implementations, :class:`~bus.store.memory.MemoryStore`
+(one process) and :class:`~bus.store.redis.RedisStore` (shared by every process), inherit the
+docstrings here; the contract suite in ``tests/store`` holds both to the same behaviour.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from abc import ABC, abstractmethod
 
 from bus.channels import ChannelSpec, Retention
+from bus.store.results import Appended, Entry, Lag, Step
 from bus.streams import CHANNEL_PREFIX as CHANNEL_STREAM
 from bus.streams import DIRECT_PREFIX as DIRECT_STREAM
 from bus.streams import channel_stream, direct_stream
 
-__all__ = ["CHANNEL_STREAM", "DIRECT_STREAM", "Store", "channel_stream", "direct_stream"]
+__all__ = [
+    "CHANNEL_STREAM",
+    "DIRECT_STREAM",
+    "Leases",
+    "Log",
+    "Registry",
+    "Replies",
+    "Store",
+    "channel_stream",
+    "direct_stream",
+]
 
 
-def splice_seq(body: str, seq: int) -> str:
-    """Put ``seq`` into a message's JSON, which was encoded without it (``{"id": ...}``)."""
-    return f'{{"seq":{seq},{body[1:]}'
+class Registry(ABC):
+    """Channels, agents and who is a member of what."""
 
-
-class Store(Protocol):
-    """What the bus needs from the place its state lives."""
-
-    def ping(self) -> None:
-        """Raise if the store cannot be reached."""
-
-    def close(self) -> None:
-        """Release connections."""
-
-    def destroy(self) -> None:
-        """Delete everything this store holds for its namespace."""
-
+    @abstractmethod
     def create_channel(self, spec: ChannelSpec) -> bool:
         """Record a channel; ``False`` if one with the same spec exists.
 
@@ -46,46 +49,65 @@ class Store(Protocol):
             ChannelExists: a channel of that name exists with a different spec.
         """
 
+    @abstractmethod
     def get_channel(self, name: str) -> ChannelSpec | None:
         """The channel's spec, or ``None``."""
 
+    @abstractmethod
     def list_channels(self) -> list[ChannelSpec]:
         """Every channel, sorted by name."""
 
+    @abstractmethod
     def register_agent(self, agent: str) -> bool:
-        """Record an agent, its inbox position and its membership of every broadcast channel;
-        ``False`` if it was registered already."""
+        """Record an agent, its inbox position (the inbox's head) and its membership of every
+        broadcast channel; ``False`` if it was registered already."""
 
+    @abstractmethod
     def is_agent(self, agent: str) -> bool:
         """Whether the agent is registered."""
 
+    @abstractmethod
     def agents(self) -> list[str]:
         """Every registered agent, sorted."""
 
+    @abstractmethod
     def subscribe(self, agent: str, channel: str) -> bool:
         """Make ``agent`` a member of ``channel`` from its current head; ``False`` if it was."""
 
+    @abstractmethod
     def unsubscribe(self, agent: str, channel: str) -> bool:
         """End the membership and forget the position; ``False`` if there was none."""
 
+    @abstractmethod
     def members(self, channel: str) -> list[str]:
         """The channel's members, sorted."""
 
+    @abstractmethod
     def subscriptions(self, agent: str) -> list[str]:
         """The channels ``agent`` is a member of, sorted."""
 
-    def append(
-        self, stream: str, body: str, now_ms: int, retention: Retention
-    ) -> tuple[int, list[str]]:
-        """Append a message (JSON encoded without ``seq``) and trim to ``retention``.
 
-        The stored JSON is ``body`` with ``"seq"`` spliced in (:func:`splice_seq`).
+class Log(ABC):
+    """Per-stream logs: numbered appends, retention, history, and each reader's position."""
+
+    @abstractmethod
+    def append(self, stream: str, body: str, now_ms: int, retention: Retention) -> Appended:
+        """Append a message and trim the stream to ``retention``.
+
+        Args:
+            stream: The stream id.
+            body: The message's JSON, an object encoded without ``seq``; kept as given.
+            now_ms: The append time (epoch ms): what age retention and ``since_ms`` read. A
+                stream's append times are expected not to go back (a binary search finds
+                ``since_ms``).
+            retention: How many messages, and for how long, the stream keeps: count first,
+                then age (a message exactly ``max_age_seconds`` old stays).
 
         Returns:
-            The message's seq, and the agents it goes to: the channel's members at that instant
-            (unsorted), or the inbox's owner if registered.
+            The message's seq and its recipients.
         """
 
+    @abstractmethod
     def history(
         self,
         stream: str,
@@ -93,76 +115,113 @@ class Store(Protocol):
         newest: int | None = None,
         after: int | None = None,
         since_ms: int | None = None,
-    ) -> list[str]:
-        """Retained messages oldest first: those after seq ``after``, at or after time
+    ) -> list[Entry]:
+        """Retained messages oldest first: those after seq ``after``, appended at or after
         ``since_ms``, and of those the ``newest`` last ones (each filter optional)."""
 
+    @abstractmethod
     def head(self, stream: str) -> int:
         """The stream's last sequence number (0 when nothing was ever appended)."""
 
+    @abstractmethod
     def retained(self, stream: str) -> int:
         """How many messages the stream keeps now."""
 
+    @abstractmethod
     def position(self, agent: str, stream: str) -> int | None:
         """The last seq handed to ``agent`` on ``stream``; ``None`` if it does not read it."""
 
-    def claim(self, agent: str, stream: str) -> str | None:
+    @abstractmethod
+    def claim(self, agent: str, stream: str) -> Entry | None:
         """Hand the next retained message after the agent's position to it, exactly once.
 
-        Atomically advances the position past it (skipping what retention trimmed) and returns
-        its JSON; ``None`` if nothing is pending or the agent does not read the stream.
+        Atomically advances the position past it (skipping what retention trimmed); ``None``
+        if nothing is pending or the agent does not read the stream.
         """
 
-    def claim_any(self, agent: str) -> tuple[str, str] | None:
-        """Like :meth:`claim`, over every stream the agent reads: the oldest pending message,
-        as ``(stream, json)``."""
+    @abstractmethod
+    def claim_any(self, agent: str) -> Entry | None:
+        """Like :meth:`claim`, over every stream the agent reads: the pending message appended
+        first (ties go to the smaller stream id)."""
 
-    # -- hosted agents: what a worker needs to run handlers in order, at least once ---------------
 
-    def begin(
-        self, agent: str, stream: str, token: str, ttl_ms: int, upto: int
-    ) -> tuple[bool, str | None, tuple[int, int] | None]:
+class Leases(ABC):
+    """What a worker needs to run an agent's handlers for a stream in order, at least once: a
+    lease per ``(agent, stream)``, the failed attempts at the next message, the backlog."""
+
+    @abstractmethod
+    def begin(self, agent: str, stream: str, token: str, ttl_ms: int, upto: int) -> Step:
         """Take the lease that lets one worker at a time run the agent's handlers for
-        ``stream`` (or extend it, if ``token`` holds it), and read what comes next.
+        ``stream`` for ``ttl_ms`` (or extend it, if ``token`` holds it), and read what comes
+        next.
 
         Returns:
-            ``(False, None, None)`` if another token holds the lease. Otherwise ``True``, the
-            next message after the agent's position if its seq is at most ``upto`` (else
-            ``None``, and the lease is given up), and ``(attempts, not_before_ms)`` if that
-            message failed before.
+            ``Step(False)`` if another token holds the lease. Otherwise ``held``, the next
+            message after the agent's position if its seq is at most ``upto`` (else ``None``,
+            and the lease is given up), and the earlier failed attempts at that message.
         """
 
+    @abstractmethod
     def advance(
         self, agent: str, stream: str, token: str, ttl_ms: int, seq: int, upto: int
-    ) -> tuple[bool, str | None, tuple[int, int] | None]:
-        """Move the agent's position on ``stream`` to ``seq`` (handled, or given up on), forget
-        its failures, then read on like :meth:`begin`."""
+    ) -> Step:
+        """Move the agent's position on ``stream`` up to ``seq`` (handled, or given up on;
+        never back), forget its failures, then read on like :meth:`begin`."""
 
+    @abstractmethod
     def release_lease(self, agent: str, stream: str, token: str) -> None:
         """Give the lease up, if ``token`` holds it."""
 
+    @abstractmethod
     def renew_lease(self, agent: str, stream: str, token: str, ttl_ms: int) -> bool:
-        """Extend the lease by ``ttl_ms`` if ``token`` still holds it (never take a free one);
-        ``False`` if it does not."""
+        """Make the lease last ``ttl_ms`` from now if ``token`` still holds it (never take a
+        free or expired one); ``False`` if it does not."""
 
+    @abstractmethod
     def record_failure(self, agent: str, stream: str, seq: int, not_before_ms: int) -> int:
         """Count a failed attempt at ``seq`` (the stream's next message) and when it may be
-        tried again; returns the number of attempts at ``seq`` so far."""
+        tried again; returns the number of attempts at ``seq`` so far (a failure at another
+        seq starts again from 1)."""
 
-    def backlog(self, agent: str) -> list[tuple[str, int, int]]:
-        """``(stream, position, head)`` of every stream where the agent is behind."""
+    @abstractmethod
+    def backlog(self, agent: str) -> list[Lag]:
+        """Every stream where the agent's position is behind the head, sorted by stream id."""
 
-    # -- request/reply ----------------------------------------------------------------------------
 
+class Replies(ABC):
+    """Request/reply boxes: a caller waits for one agent's reply to one request."""
+
+    @abstractmethod
     def open_reply(self, correlation_id: str, responder: str, ttl_ms: int) -> None:
         """Expect, for ``ttl_ms``, a reply to ``correlation_id`` sent by ``responder``."""
 
+    @abstractmethod
     def put_reply(self, correlation_id: str, sender: str, body: str) -> bool:
-        """Hand a reply from ``sender`` to its waiter; ``False`` if nobody waits for a reply to
-        ``correlation_id`` from ``sender`` (any more)."""
+        """Put a reply from ``sender`` in the box, where it stays for
+        :data:`~bus.store.results.REPLY_KEEP_MS`; ``False`` if no box is open (any more) for a
+        reply to ``correlation_id`` from ``sender``."""
 
+    @abstractmethod
     def wait_reply(self, correlation_id: str, timeout: float) -> str | None:
-        """Wait up to ``timeout`` seconds for the reply; ``None`` if it did not come."""
+        """Take the first reply in the box, waiting up to ``timeout`` seconds (``0``: do not
+        wait) for one; ``None`` if none came."""
 
+    @abstractmethod
     def close_reply(self, correlation_id: str) -> None:
-        """Stop expecting the reply."""
+        """Stop expecting the reply and drop what the box holds."""
+
+
+class Store(Registry, Log, Leases, Replies):
+    """What the bus needs from the place its state lives."""
+
+    @abstractmethod
+    def ping(self) -> None:
+        """Raise if the store cannot be reached."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+    @abstractmethod
+    def destroy(self) -> None:
+        """Delete everything this store holds for its namespace."""

@@ -1,28 +1,30 @@
-"""The in-process store: the default with ``memory://``; one process, no server."""
+"""The in-process store: the default with ``memory://``; one process, no server.
+
+It follows :class:`~bus.store.redis.RedisStore` step for step (the contract suite runs both),
+down to what Redis gives for free: leases and reply boxes expire, ``since`` is found by a
+binary search on append times, and ties between streams go to the smaller stream id.
+"""
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
+from bisect import bisect_left
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
 from bus.channels import ChannelKind, ChannelSpec, Retention
 from bus.errors import ChannelExists
-from bus.store.base import (
-    CHANNEL_STREAM,
-    DIRECT_STREAM,
-    channel_stream,
-    direct_stream,
-    splice_seq,
-)
+from bus.store.base import Store
+from bus.store.memory_replies import MemoryReplies
+from bus.store.results import Appended, Entry, Failure, Lag, Step
+from bus.streams import Stream
 
 
 @dataclass
 class _Log:
     head: int = 0
-    #: ``(seq, timestamp_ms, json)``, oldest first; seqs are contiguous.
+    #: ``(seq, append ms, json)``, oldest first; seqs are contiguous.
     entries: deque[tuple[int, int, str]] = field(default_factory=deque)
 
     def trim(self, retention: Retention, now_ms: int) -> None:
@@ -40,10 +42,11 @@ class _Log:
         return self.entries[max(seq + 1 - first, 0)]
 
 
-class MemoryStore:
+class MemoryStore(MemoryReplies, Store):
     """A :class:`~bus.store.base.Store` in this process's memory, safe across threads."""
 
     def __init__(self) -> None:
+        MemoryReplies.__init__(self)
         self._lock = threading.RLock()
         self._reset()
 
@@ -58,8 +61,7 @@ class MemoryStore:
         self._leases: dict[tuple[str, str], tuple[str, float]] = {}
         #: (agent, stream) -> (seq, attempts, not_before_ms)
         self._failures: dict[tuple[str, str], tuple[int, int, int]] = {}
-        #: correlation id -> (responder, where its reply goes)
-        self._replies: dict[str, tuple[str, queue.Queue[str]]] = {}
+        self._forget_replies()
 
     def ping(self) -> None:
         """Always reachable."""
@@ -68,12 +70,12 @@ class MemoryStore:
         """Nothing to release."""
 
     def destroy(self) -> None:
-        """Forget everything."""
         with self._lock:
             self._reset()
 
+    # -- registry -------------------------------------------------------------------------------
+
     def create_channel(self, spec: ChannelSpec) -> bool:
-        """See :meth:`bus.store.base.Store.create_channel`."""
         with self._lock:
             existing = self._channels.get(spec.name)
             if existing is not None:
@@ -91,38 +93,32 @@ class MemoryStore:
             return True
 
     def get_channel(self, name: str) -> ChannelSpec | None:
-        """See :meth:`bus.store.base.Store.get_channel`."""
         return self._channels.get(name)
 
     def list_channels(self) -> list[ChannelSpec]:
-        """See :meth:`bus.store.base.Store.list_channels`."""
         with self._lock:
             return sorted(self._channels.values(), key=lambda spec: spec.name)
 
     def register_agent(self, agent: str) -> bool:
-        """See :meth:`bus.store.base.Store.register_agent`."""
         with self._lock:
             if agent in self._agents:
                 return False
             self._agents.add(agent)
-            inbox = direct_stream(agent)
-            self._positions[agent][inbox] = self._logs[inbox].head
+            inbox = Stream.of_inbox(agent).id
+            self._positions[agent][inbox] = self.head(inbox)
             for spec in self._channels.values():
                 if spec.kind is ChannelKind.BROADCAST:
                     self._join(agent, spec.name)
             return True
 
     def is_agent(self, agent: str) -> bool:
-        """See :meth:`bus.store.base.Store.is_agent`."""
         return agent in self._agents
 
     def agents(self) -> list[str]:
-        """See :meth:`bus.store.base.Store.agents`."""
         with self._lock:
             return sorted(self._agents)
 
     def subscribe(self, agent: str, channel: str) -> bool:
-        """See :meth:`bus.store.base.Store.subscribe`."""
         with self._lock:
             return self._join(agent, channel)
 
@@ -130,44 +126,41 @@ class MemoryStore:
         if agent in self._members[channel]:
             return False
         self._members[channel].add(agent)
-        stream = channel_stream(channel)
-        self._positions[agent][stream] = self._logs[stream].head
+        stream = Stream.of_channel(channel).id
+        self._positions[agent][stream] = self.head(stream)
         return True
 
     def unsubscribe(self, agent: str, channel: str) -> bool:
-        """See :meth:`bus.store.base.Store.unsubscribe`."""
         with self._lock:
-            if agent not in self._members[channel]:
+            if agent not in self._members.get(channel, ()):
                 return False
             self._members[channel].discard(agent)
-            self._positions[agent].pop(channel_stream(channel), None)
+            self._positions[agent].pop(Stream.of_channel(channel).id, None)
             return True
 
     def members(self, channel: str) -> list[str]:
-        """See :meth:`bus.store.base.Store.members`."""
         with self._lock:
             return sorted(self._members.get(channel, ()))
 
     def subscriptions(self, agent: str) -> list[str]:
-        """See :meth:`bus.store.base.Store.subscriptions`."""
         with self._lock:
             return sorted(name for name, members in self._members.items() if agent in members)
 
-    def append(
-        self, stream: str, body: str, now_ms: int, retention: Retention
-    ) -> tuple[int, list[str]]:
-        """See :meth:`bus.store.base.Store.append`."""
+    # -- log ------------------------------------------------------------------------------------
+
+    def append(self, stream: str, body: str, now_ms: int, retention: Retention) -> Appended:
+        parsed = Stream(stream)
         with self._lock:
             log = self._logs[stream]
             log.head += 1
-            log.entries.append((log.head, now_ms, splice_seq(body, log.head)))
+            log.entries.append((log.head, now_ms, body))
             log.trim(retention, now_ms)
-            if stream.startswith(CHANNEL_STREAM):
-                recipients = list(self._members[stream[len(CHANNEL_STREAM) :]])
+            owner = parsed.owner
+            if owner is None:
+                recipients = list(self._members.get(parsed.channel or "", ()))
             else:
-                owner = stream[len(DIRECT_STREAM) :]
                 recipients = [owner] if owner in self._agents else []
-            return log.head, recipients
+            return Appended(log.head, recipients)
 
     def history(
         self,
@@ -176,86 +169,77 @@ class MemoryStore:
         newest: int | None = None,
         after: int | None = None,
         since_ms: int | None = None,
-    ) -> list[str]:
-        """See :meth:`bus.store.base.Store.history`."""
+    ) -> list[Entry]:
         with self._lock:
             log = self._logs.get(stream)
-            if log is None:
+            if log is None or not log.entries:
                 return []
-            picked = [
-                body
-                for seq, stamp, body in log.entries
-                if (after is None or seq > after) and (since_ms is None or stamp >= since_ms)
-            ]
-        if newest is not None:
-            picked = picked[-newest:] if newest > 0 else []
-        return picked
+            entries, first = log.entries, log.entries[0][0]
+            start = 0 if after is None else max(0, after + 1 - first)
+            if since_ms is not None and start < len(entries):
+                # A binary search, as the Redis script does: append times do not go back.
+                start = bisect_left(entries, since_ms, lo=start, key=lambda entry: entry[1])
+            if newest is not None:
+                start = max(start, len(entries) - newest)
+            picked = [entries[index] for index in range(start, len(entries))]
+        return [Entry(stream, seq, body) for seq, _, body in picked]
 
     def head(self, stream: str) -> int:
-        """See :meth:`bus.store.base.Store.head`."""
         log = self._logs.get(stream)
         return 0 if log is None else log.head
 
     def retained(self, stream: str) -> int:
-        """See :meth:`bus.store.base.Store.retained`."""
         log = self._logs.get(stream)
         return 0 if log is None else len(log.entries)
 
     def position(self, agent: str, stream: str) -> int | None:
-        """See :meth:`bus.store.base.Store.position`."""
         with self._lock:
             return self._positions.get(agent, {}).get(stream)
 
-    def claim(self, agent: str, stream: str) -> str | None:
-        """See :meth:`bus.store.base.Store.claim`."""
-        with self._lock:
-            position = self._positions.get(agent, {}).get(stream)
-            if position is None:
-                return None
-            entry = self._logs[stream].after(position)
-            if entry is None:
-                return None
-            self._positions[agent][stream] = entry[0]
-            return entry[2]
+    def _next(self, agent: str, stream: str) -> tuple[int, int, str] | None:
+        position = self._positions.get(agent, {}).get(stream)
+        log = self._logs.get(stream)
+        return None if position is None or log is None else log.after(position)
 
-    def claim_any(self, agent: str) -> tuple[str, str] | None:
-        """See :meth:`bus.store.base.Store.claim_any`."""
+    def claim(self, agent: str, stream: str) -> Entry | None:
+        with self._lock:
+            found = self._next(agent, stream)
+            if found is None:
+                return None
+            self._positions[agent][stream] = found[0]
+            return Entry(stream, found[0], found[2])
+
+    def claim_any(self, agent: str) -> Entry | None:
         with self._lock:
             pending = [
-                (entry[1], stream)
-                for stream, position in self._positions.get(agent, {}).items()
-                if (entry := self._logs[stream].after(position)) is not None
+                (found[1], stream)
+                for stream in self._positions.get(agent, {})
+                if (found := self._next(agent, stream)) is not None
             ]
-            if not pending:
-                return None
-            stream = min(pending)[1]
-            body = self.claim(agent, stream)
-            return None if body is None else (stream, body)
+            return self.claim(agent, min(pending)[1]) if pending else None
 
-    def begin(
-        self, agent: str, stream: str, token: str, ttl_ms: int, upto: int
-    ) -> tuple[bool, str | None, tuple[int, int] | None]:
-        """See :meth:`bus.store.base.Store.begin`."""
+    # -- leases ---------------------------------------------------------------------------------
+
+    def begin(self, agent: str, stream: str, token: str, ttl_ms: int, upto: int) -> Step:
         now = time.monotonic()
         with self._lock:
             held = self._leases.get((agent, stream))
             if held is not None and held[0] != token and held[1] > now:
-                return False, None, None
+                return Step(False)
+            found = self._next(agent, stream)
+            if found is None or found[0] > upto:
+                self._leases.pop((agent, stream), None)
+                return Step(True)
             self._leases[(agent, stream)] = (token, now + ttl_ms / 1000)
-            position = self._positions.get(agent, {}).get(stream)
-            entry = None if position is None else self._logs[stream].after(position)
-            if entry is None or entry[0] > upto:
-                del self._leases[(agent, stream)]
-                return True, None, None
+            entry = Entry(stream, found[0], found[2])
             failure = self._failures.get((agent, stream))
-            if failure is None or failure[0] != entry[0]:
-                return True, entry[2], None
-            return True, entry[2], (failure[1], failure[2])
+            if failure is None or failure[0] != found[0]:
+                return Step(True, entry)
+            return Step(True, entry, Failure(failure[1], failure[2]))
 
     def advance(
         self, agent: str, stream: str, token: str, ttl_ms: int, seq: int, upto: int
-    ) -> tuple[bool, str | None, tuple[int, int] | None]:
-        """See :meth:`bus.store.base.Store.advance`."""
+    ) -> Step:
         with self._lock:
             positions = self._positions.get(agent, {})
             position = positions.get(stream)
@@ -265,14 +249,12 @@ class MemoryStore:
             return self.begin(agent, stream, token, ttl_ms, upto)
 
     def release_lease(self, agent: str, stream: str, token: str) -> None:
-        """See :meth:`bus.store.base.Store.release_lease`."""
         with self._lock:
             held = self._leases.get((agent, stream))
             if held is not None and held[0] == token:
                 del self._leases[(agent, stream)]
 
     def renew_lease(self, agent: str, stream: str, token: str, ttl_ms: int) -> bool:
-        """See :meth:`bus.store.base.Store.renew_lease`."""
         now = time.monotonic()
         with self._lock:
             held = self._leases.get((agent, stream))
@@ -282,48 +264,16 @@ class MemoryStore:
             return True
 
     def record_failure(self, agent: str, stream: str, seq: int, not_before_ms: int) -> int:
-        """See :meth:`bus.store.base.Store.record_failure`."""
         with self._lock:
             previous = self._failures.get((agent, stream))
             attempts = previous[1] + 1 if previous is not None and previous[0] == seq else 1
             self._failures[(agent, stream)] = (seq, attempts, not_before_ms)
             return attempts
 
-    def backlog(self, agent: str) -> list[tuple[str, int, int]]:
-        """See :meth:`bus.store.base.Store.backlog`."""
+    def backlog(self, agent: str) -> list[Lag]:
         with self._lock:
             return sorted(
-                (stream, position, self._logs[stream].head)
+                Lag(stream, position, head)
                 for stream, position in self._positions.get(agent, {}).items()
-                if self._logs[stream].head > position
+                if (head := self.head(stream)) > position
             )
-
-    def open_reply(self, correlation_id: str, responder: str, ttl_ms: int) -> None:
-        """See :meth:`bus.store.base.Store.open_reply` (the waiter closes it; no expiry)."""
-        with self._lock:
-            self._replies[correlation_id] = (responder, queue.Queue())
-
-    def put_reply(self, correlation_id: str, sender: str, body: str) -> bool:
-        """See :meth:`bus.store.base.Store.put_reply`."""
-        with self._lock:
-            waiting = self._replies.get(correlation_id)
-        if waiting is None or waiting[0] != sender:
-            return False
-        waiting[1].put(body)
-        return True
-
-    def wait_reply(self, correlation_id: str, timeout: float) -> str | None:
-        """See :meth:`bus.store.base.Store.wait_reply`."""
-        with self._lock:
-            waiting = self._replies.get(correlation_id)
-        if waiting is None:
-            return None
-        try:
-            return waiting[1].get(timeout=timeout)
-        except queue.Empty:
-            return None
-
-    def close_reply(self, correlation_id: str) -> None:
-        """See :meth:`bus.store.base.Store.close_reply`."""
-        with self._lock:
-            self._replies.pop(correlation_id, None)

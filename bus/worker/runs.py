@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from bus.deadletters import DeadLetter, dead_letter
 from bus.message import Message
+from bus.store import Entry, Failure, Step
 from bus.streams import Stream
 from bus.worker.agent import Agent
 
@@ -121,15 +122,13 @@ class Run:
         runtime, store = self.runtime, self.runtime.bus.store
         agent, stream_id, ttl = self.agent.name, self.stream.id, runtime.lease_ms
         try:
-            held, body, failure = await runtime.io(
-                store.begin, agent, stream_id, self.token, ttl, DRAIN
-            )
+            step = await runtime.io(store.begin, agent, stream_id, self.token, ttl, DRAIN)
         except Exception as exc:
             logger.exception("%s could not start on %s", agent, stream_id)
             self.closing = True
             self._settle_rest(Status.INTERRUPTED, f"store failed: {exc}")
             return
-        if not held:
+        if not step.held:
             self.closing = True
             self._settle_rest(Status.ELSEWHERE)
             return
@@ -137,9 +136,9 @@ class Run:
         leased = True
         status, error = Status.ALREADY, None
         try:
-            while body is not None and not runtime.stopping:
-                held, body, failure = await self._one(Message.from_json(body), failure)
-            leased = body is not None  # the store gave the lease up when it found nothing more
+            while step.entry is not None and not runtime.stopping:
+                step = await self._one(step.entry, step.failure)
+            leased = step.entry is not None  # the store gave it up when it found nothing more
             if leased:
                 status = Status.INTERRUPTED
         except asyncio.CancelledError:
@@ -164,19 +163,16 @@ class Run:
         except Exception:  # the lease lapses on its own within its TTL
             logger.warning("could not give up the lease on %s", self.stream.id, exc_info=True)
 
-    async def _one(
-        self, message: Message, failure: tuple[int, int] | None
-    ) -> tuple[bool, str | None, tuple[int, int] | None]:
+    async def _one(self, entry: Entry, failure: Failure | None) -> Step:
         """Handle one message (or one attempt at it); what the store says comes next."""
         runtime, store = self.runtime, self.runtime.bus.store
         agent, stream_id, ttl = self.agent.name, self.stream.id, runtime.lease_ms
-        assert message.seq is not None  # stored messages always carry one
-        seq = message.seq
+        message, seq = Message.from_json(entry.json), entry.seq
         attempts, not_before = failure if failure is not None else (0, 0)
         if not_before > _now_ms():
             await runtime.pause((not_before - _now_ms()) / 1000)
             if runtime.stopping:
-                return True, None, None
+                return Step(True, entry, failure)  # not handled: the lease is given up
         error = await runtime.handle(self.agent, message, attempts + 1, self.task_id)
         if error is None:
             self._handled.append(seq)

@@ -1,0 +1,64 @@
+"""Every Redis key of one bus namespace, named in one place.
+
+All keys start with ``{<namespace>}:``. The braces are a Redis Cluster hash tag: every key of a
+namespace hashes to one slot, so each Lua script, which gets every key it touches through
+KEYS, runs on one node of a cluster and stays atomic. The trade: a bus lives on one cluster
+node (a cluster spreads buses, not one bus). A tag per stream would spread one bus, but
+registering an agent, creating a broadcast channel and :meth:`~bus.store.base.Log.claim_any`
+span streams, so they would stop being atomic single scripts.
+"""
+
+from __future__ import annotations
+
+
+class Keys:
+    """The key names of one namespace.
+
+    Args:
+        namespace: The bus's namespace (``BusSettings.namespace``: no braces).
+    """
+
+    def __init__(self, namespace: str) -> None:
+        #: What every key starts with.
+        self.prefix = f"{{{namespace}}}:"
+        #: Hash: channel name -> spec JSON.
+        self.channels = self.prefix + "channels"
+        #: Set: names of the broadcast channels.
+        self.broadcast = self.prefix + "broadcast"
+        #: Set: registered agents.
+        self.agents = self.prefix + "agents"
+        #: Hash: stream id -> last seq.
+        self.heads = self.prefix + "heads"
+
+    @property
+    def pattern(self) -> str:
+        """A SCAN pattern matching every key of the namespace."""
+        return "".join("\\" + c if c in "*?[]\\" else c for c in self.prefix) + "*"
+
+    def members(self, channel: str) -> str:
+        """Set: the channel's members."""
+        return f"{self.prefix}members:{channel}"
+
+    def positions(self, agent: str) -> str:
+        """Hash: stream id -> the last seq handed to the agent."""
+        return f"{self.prefix}pos:{agent}"
+
+    def log(self, stream: str) -> str:
+        """List: the stream's retained entries, ``"<append ms>:<json>"``, oldest first."""
+        return f"{self.prefix}log:{stream}"
+
+    def failures(self, agent: str) -> str:
+        """Hash: stream id -> ``"<seq>:<attempts>:<not before ms>"`` of the agent."""
+        return f"{self.prefix}fail:{agent}"
+
+    def lease(self, agent: str, stream: str) -> str:
+        """String with a TTL: the token holding the agent's lease on the stream."""
+        return f"{self.prefix}lease:{agent}:{stream}"
+
+    def waiter(self, correlation_id: str) -> str:
+        """String with a TTL: who may reply to the request."""
+        return f"{self.prefix}waiting:{correlation_id}"
+
+    def reply(self, correlation_id: str) -> str:
+        """List with a TTL: the replies that arrived."""
+        return f"{self.prefix}reply:{correlation_id}"

@@ -1,0 +1,5 @@
+-- Take the agent's lease on a stream and read the next message up to upto (see step.lua).
+-- KEYS[1] the lease, KEYS[2] the agent's positions, KEYS[3] heads, KEYS[4] the stream's log,
+--   KEYS[5] the agent's failures.
+-- ARGV[1] stream id, ARGV[2] token, ARGV[3] ttl ms, ARGV[4] upto.
+return step()

@@ -1,0 +1,29 @@
+-- Shared by begin and advance (the loader puts it, after next_after, before them).
+-- KEYS[1] the lease, KEYS[2] the agent's positions, KEYS[3] heads, KEYS[4] the stream's log,
+--   KEYS[5] the agent's failures.
+-- ARGV[1] stream id, ARGV[2] token, ARGV[3] ttl ms, ARGV[4] upto.
+
+-- Take (or extend) the lease and read the next message up to upto.
+-- Returns {0} if another token holds the lease; {1} if nothing is to do (lease given up);
+-- {1, seq, entry} or {1, seq, entry, attempts, not_before_ms} if it failed before.
+local function step()
+  local held = redis.call('GET', KEYS[1])
+  if held and held ~= ARGV[2] then return {0} end
+  local pos = redis.call('HGET', KEYS[2], ARGV[1])
+  local entry, seq = nil, nil
+  if pos then
+    local head = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
+    entry, seq = next_after(KEYS[4], head, tonumber(pos))
+  end
+  if not entry or seq > tonumber(ARGV[4]) then
+    if held then redis.call('DEL', KEYS[1]) end
+    return {1}
+  end
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  local failure = redis.call('HGET', KEYS[5], ARGV[1])
+  if failure then
+    local failed_seq, attempts, not_before = string.match(failure, '^(%d+):(%d+):(%d+)$')
+    if tonumber(failed_seq) == seq then return {1, seq, entry, attempts, not_before} end
+  end
+  return {1, seq, entry}
+end

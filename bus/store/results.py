@@ -1,0 +1,78 @@
+"""What store operations return: named results instead of anonymous tuples.
+
+They are :class:`~typing.NamedTuple` s, so a caller may still unpack them
+(``seq, recipients = store.append(...)``).
+
+The store keeps a message's JSON as it was given, encoded without ``seq`` (the seq is only known
+once the store numbers it), and hands the seq back beside it. :attr:`Entry.json` is the one place
+that puts the two together.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Appended(NamedTuple):
+    """A message just appended to a stream."""
+
+    #: The sequence number the stream gave it.
+    seq: int
+    #: The agents it goes to: the channel's members at that instant (unsorted), or the inbox's
+    #: owner if registered.
+    recipients: list[str]
+
+
+class Entry(NamedTuple):
+    """One retained message of a stream."""
+
+    #: The stream id (``c:<channel>`` or ``d:<agent>``).
+    stream: str
+    #: Its sequence number in the stream.
+    seq: int
+    #: Its JSON as appended: an object encoded without ``seq``.
+    body: str
+
+    @property
+    def json(self) -> str:
+        """The message's JSON with its ``seq`` (``{"seq":12,...}``), as
+        :meth:`bus.message.Message.from_json` reads it."""
+        rest = self.body[1:]
+        separator = "" if rest.lstrip().startswith("}") else ","
+        return f'{{"seq":{self.seq}{separator}{rest}'
+
+
+class Failure(NamedTuple):
+    """The failed attempts at a stream's next message."""
+
+    #: How many attempts failed so far.
+    attempts: int
+    #: When (epoch milliseconds) it may be tried again.
+    not_before_ms: int
+
+
+class Step(NamedTuple):
+    """What :meth:`~bus.store.base.Leases.begin` and :meth:`~bus.store.base.Leases.advance`
+    found."""
+
+    #: Whether the caller's token holds (or held, if there was nothing to do) the lease;
+    #: ``False`` if another token holds it.
+    held: bool
+    #: The next message to handle, or ``None`` (nothing up to ``upto``, or not held).
+    entry: Entry | None = None
+    #: Earlier failed attempts at ``entry``, if any.
+    failure: Failure | None = None
+
+
+class Lag(NamedTuple):
+    """A stream an agent is behind on."""
+
+    stream: str
+    #: The last seq handed to the agent.
+    position: int
+    #: The stream's last seq.
+    head: int
+
+
+#: How long a reply that arrived stays in its box for the waiter (milliseconds).
+REPLY_KEEP_MS = 60_000

@@ -1,0 +1,44 @@
+"""The Lua scripts of :class:`~bus.store.redis.RedisStore`, from ``bus/store/lua/*.lua``.
+
+Each store operation that must be atomic is one script, so it is also one round trip, and
+concurrent publishers and consumers in many processes agree on one order. Each script's header
+names its KEYS and ARGV; a script touches no key but those (see :mod:`bus.store.keys`).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.resources import files
+
+#: Scripts and the shared functions the loader puts before them (``lua/<name>.lua`` each).
+PRELUDES: dict[str, tuple[str, ...]] = {
+    "append": (),
+    "claim": ("next_after",),
+    "claim_any": ("next_after",),
+    "subscribe": (),
+    "unsubscribe": (),
+    "register_agent": (),
+    "create_channel": (),
+    "history": (),
+    "begin": ("next_after", "step"),
+    "advance": ("next_after", "step"),
+    "renew_lease": (),
+    "release_lease": (),
+    "record_failure": (),
+    "backlog": (),
+    "put_reply": (),
+}
+
+
+def _read(name: str) -> str:
+    return (files("bus.store") / "lua" / f"{name}.lua").read_text(encoding="utf-8")
+
+
+@cache
+def source(name: str) -> str:
+    """The Lua source of script ``name``, its shared functions first.
+
+    Raises:
+        KeyError: there is no such script.
+    """
+    return "\n".join(_read(part) for part in (*PRELUDES[name], name))

@@ -1,0 +1,182 @@
+"""The leases part of the store contract: leases, failed attempts and backlog."""
+
+from __future__ import annotations
+
+import time
+
+from bus.store import Entry, Failure, Lag, Step, Store, channel_stream, direct_stream
+from tests.store.support import KEEP_ALL, NEWS, append_many, body, reader
+
+TTL = 10_000
+#: A lease short enough to watch it expire.
+SHORT_TTL = 100
+
+
+def pending(store: Store, count: int = 3) -> None:
+    """bob reads #news, which holds ``count`` messages he has not handled."""
+    reader(store, "bob", "#news")
+    append_many(store, NEWS, count)
+
+
+def test_begin_takes_the_lease_and_reads_the_next_message(store: Store) -> None:
+    pending(store)
+    step = store.begin("bob", NEWS, "w1", TTL, 3)
+    assert step == Step(True, Entry(NEWS, 1, body("m1")), None)
+    assert store.begin("bob", NEWS, "w2", TTL, 3) == Step(False, None, None)
+    assert store.begin("bob", NEWS, "w1", TTL, 3).entry == step.entry  # the holder extends
+    assert store.position("bob", NEWS) == 0  # reading is not handling
+
+
+def test_begin_with_nothing_up_to_upto_gives_the_lease_up(store: Store) -> None:
+    pending(store)
+    assert store.begin("bob", NEWS, "w1", TTL, 0) == Step(True)
+    assert store.renew_lease("bob", NEWS, "w1", TTL) is False
+    reader(store, "ann", "#other")
+    assert store.begin("ann", channel_stream("#other"), "w1", TTL, 10) == Step(True)
+    assert store.begin("ghost", NEWS, "w1", TTL, 10) == Step(True)  # reads no stream
+    assert store.begin("bob", NEWS, "w2", TTL, 3).held is True  # w1 holds nothing
+
+
+def test_advance_moves_the_position_and_reads_on(store: Store) -> None:
+    pending(store)
+    store.begin("bob", NEWS, "w1", TTL, 3)
+    step = store.advance("bob", NEWS, "w1", TTL, 1, 3)
+    assert step == Step(True, Entry(NEWS, 2, body("m2")))
+    assert store.position("bob", NEWS) == 1
+    assert store.advance("bob", NEWS, "w1", TTL, 2, 2) == Step(True)  # upto reached: let go
+    assert store.position("bob", NEWS) == 2
+    assert store.begin("bob", NEWS, "w2", TTL, 3).entry == Entry(NEWS, 3, body("m3"))
+
+
+def test_advance_never_moves_the_position_back(store: Store) -> None:
+    pending(store)
+    store.begin("bob", NEWS, "w1", TTL, 3)
+    store.advance("bob", NEWS, "w1", TTL, 2, 3)
+    step = store.advance("bob", NEWS, "w1", TTL, 1, 3)
+    assert store.position("bob", NEWS) == 2
+    assert step.entry == Entry(NEWS, 3, body("m3"))
+
+
+def test_advance_past_the_head_ends_with_nothing_to_do(store: Store) -> None:
+    pending(store, 1)
+    store.begin("bob", NEWS, "w1", TTL, 1)
+    assert store.advance("bob", NEWS, "w1", TTL, 1, 5) == Step(True)
+    assert store.begin("bob", NEWS, "w2", TTL, 5) == Step(True)
+
+
+def test_renew_only_extends_a_lease_its_token_holds(store: Store) -> None:
+    pending(store)
+    assert store.renew_lease("bob", NEWS, "w1", TTL) is False  # never takes a free lease
+    assert store.begin("bob", NEWS, "w2", TTL, 3).held is True
+    assert store.renew_lease("bob", NEWS, "w1", TTL) is False
+    assert store.renew_lease("bob", NEWS, "w2", TTL) is True
+    store.release_lease("bob", NEWS, "w2")
+    assert store.renew_lease("bob", NEWS, "w2", TTL) is False
+
+
+def test_release_frees_the_lease_only_for_its_holder(store: Store) -> None:
+    pending(store)
+    store.begin("bob", NEWS, "w1", TTL, 3)
+    store.release_lease("bob", NEWS, "w2")
+    assert store.begin("bob", NEWS, "w2", TTL, 3).held is False
+    store.release_lease("bob", NEWS, "w1")
+    assert store.begin("bob", NEWS, "w2", TTL, 3).held is True
+    store.release_lease("bob", NEWS, "nobody")  # releasing what nobody holds is harmless
+
+
+def test_a_lease_expires_after_its_ttl_and_a_renewal_extends_it(store: Store) -> None:
+    pending(store)
+    store.begin("bob", NEWS, "w1", SHORT_TTL, 3)
+    assert store.renew_lease("bob", NEWS, "w1", TTL) is True
+    time.sleep(3 * SHORT_TTL / 1000)
+    assert store.begin("bob", NEWS, "w2", TTL, 3).held is False  # the renewal kept it
+    store.renew_lease("bob", NEWS, "w1", SHORT_TTL)
+    time.sleep(3 * SHORT_TTL / 1000)
+    assert store.renew_lease("bob", NEWS, "w1", TTL) is False
+    assert store.begin("bob", NEWS, "w2", TTL, 3).held is True
+
+
+def test_leases_are_per_agent_and_stream(store: Store) -> None:
+    reader(store, "ann", "#news")
+    pending(store)
+    store.append(direct_stream("bob"), body("dm"), 1000, KEEP_ALL)
+    store.begin("bob", NEWS, "w1", TTL, 3)
+    assert store.begin("ann", NEWS, "w2", TTL, 3).entry == Entry(NEWS, 1, body("m1"))
+    assert store.begin("bob", direct_stream("bob"), "w2", TTL, 3).entry is not None
+
+
+# -- failures ------------------------------------------------------------------------------------
+
+
+def test_failed_attempts_are_counted_and_shown_with_the_message(store: Store) -> None:
+    pending(store)
+    assert store.record_failure("bob", NEWS, 1, 5_000) == 1
+    assert store.record_failure("bob", NEWS, 1, 7_000) == 2
+    step = store.begin("bob", NEWS, "w1", TTL, 3)
+    assert step.failure == Failure(attempts=2, not_before_ms=7_000)
+    assert step.entry is not None
+    assert step.entry.seq == 1
+
+
+def test_a_failure_at_another_seq_starts_counting_again(store: Store) -> None:
+    pending(store)
+    store.record_failure("bob", NEWS, 1, 5_000)
+    assert store.record_failure("bob", NEWS, 2, 6_000) == 1
+    assert store.begin("bob", NEWS, "w1", TTL, 3).failure is None  # 2 is not next: 1 is
+
+
+def test_advancing_forgets_the_failures(store: Store) -> None:
+    pending(store)
+    store.record_failure("bob", NEWS, 1, 5_000)
+    store.begin("bob", NEWS, "w1", TTL, 3)
+    store.advance("bob", NEWS, "w1", TTL, 1, 3)
+    assert store.record_failure("bob", NEWS, 1, 5_000) == 1
+    store.record_failure("bob", NEWS, 2, 6_000)
+    step = store.advance("bob", NEWS, "w1", TTL, 2, 3)
+    assert step.failure is None
+    assert store.record_failure("bob", NEWS, 3, 7_000) == 1
+
+
+def test_failures_are_per_agent_and_stream(store: Store) -> None:
+    reader(store, "ann", "#news")
+    pending(store)
+    store.record_failure("bob", NEWS, 1, 5_000)
+    assert store.record_failure("ann", NEWS, 1, 5_000) == 1
+    assert store.record_failure("bob", direct_stream("bob"), 1, 5_000) == 1
+    assert store.begin("ann", NEWS, "w1", TTL, 3).failure == Failure(1, 5_000)
+
+
+# -- backlog -------------------------------------------------------------------------------------
+
+
+def test_backlog_lists_the_streams_an_agent_is_behind_on_by_stream_id(store: Store) -> None:
+    reader(store, "bob", "#news", "#quiet", "#a")
+    append_many(store, NEWS, 3)
+    append_many(store, direct_stream("bob"), 2)
+    append_many(store, channel_stream("#a"), 1)
+    store.claim("bob", NEWS)
+    assert store.backlog("bob") == [
+        Lag(channel_stream("#a"), 0, 1),
+        Lag(NEWS, 1, 3),
+        Lag(direct_stream("bob"), 0, 2),
+    ]
+    while store.claim_any("bob") is not None:
+        pass
+    assert store.backlog("bob") == []
+
+
+def test_an_agent_that_reads_nothing_has_no_backlog(store: Store) -> None:
+    append_many(store, NEWS, 2)
+    assert store.backlog("ghost") == []
+    reader(store, "bob", "#news")  # joins at the head: nothing to catch up on
+    assert store.backlog("bob") == []
+
+
+def test_destroy_forgets_leases_and_failures(store: Store) -> None:
+    pending(store)
+    store.begin("bob", NEWS, "w1", TTL, 3)
+    store.record_failure("bob", NEWS, 1, 5_000)
+    store.destroy()
+    pending(store)
+    assert store.begin("bob", NEWS, "w2", TTL, 3) == Step(True, Entry(NEWS, 1, body("m1")))
+    assert store.record_failure("bob", NEWS, 1, 5_000) == 1

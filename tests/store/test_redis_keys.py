@@ -1,0 +1,191 @@
+"""RedisStore on a Redis Cluster: every key comes through KEYS, and a namespace is one slot."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+import redis
+
+from bus.channels import Retention
+from bus.store import Store, channel_stream, direct_stream
+from bus.store import redis as redis_store
+from bus.store.keys import Keys
+from bus.store.redis import RedisStore
+from bus.store.scripts import PRELUDES, source
+from tests.brokers import REDIS_URL, new_namespace, require
+from tests.store.support import KEEP_ALL, body, broadcast, reader
+
+LUA = files("bus.store") / "lua"
+#: ``redis.call('CMD', <first argument>``: for every command the scripts use, a key.
+CALL = re.compile(r"redis\.call\('(\w+)',\s*([^,)]+)")
+#: The parameter of ``next_after``, which its callers give a KEYS entry.
+KEY_PARAMETERS = {"logkey"}
+
+
+def test_every_lua_file_is_a_script_or_a_prelude_of_one() -> None:
+    used = set(PRELUDES) | {part for parts in PRELUDES.values() for part in parts}
+    assert {path.name for path in LUA.iterdir()} == {f"{name}.lua" for name in used}
+
+
+@pytest.mark.parametrize("name", sorted(PRELUDES))
+def test_a_script_touches_only_keys_passed_through_keys(name: str) -> None:
+    text = source(name)
+    calls = CALL.findall(text)
+    assert calls, "a script that calls no Redis command is dead"
+    built = [
+        (command, key)
+        for command, key in calls
+        if not key.startswith("KEYS[") and key not in KEY_PARAMETERS
+    ]
+    assert built == []
+    for argument in re.findall(r"next_after\(([^,]+),", text):
+        assert argument.startswith("KEYS[") or argument in KEY_PARAMETERS
+
+
+@pytest.mark.parametrize("name", sorted(PRELUDES))
+def test_every_script_names_its_keys_and_arguments_in_its_header(name: str) -> None:
+    header = (LUA / f"{name}.lua").read_text().split("\n\n")[0]
+    assert "KEYS[1]" in header
+    assert "ARGV" in header or name == "backlog"
+    assert source(name).endswith((LUA / f"{name}.lua").read_text())
+
+
+def exercise(store: Store) -> None:
+    """Call every store method once, so every script and key is used."""
+    store.ping()
+    store.register_agent("ann")
+    store.create_channel(broadcast())
+    reader(store, "bob", "#news")
+    store.subscribe("ann", "#news")
+    news, inbox = channel_stream("#news"), direct_stream("bob")
+    aging = Retention(max_messages=2, max_age_seconds=1)
+    for stamp in (1000, 1001, 3000):
+        store.append(news, body("x"), stamp, aging)
+        store.append(inbox, body("dm"), stamp, KEEP_ALL)
+    assert store.history(news, after=0, since_ms=0, newest=5)
+    assert (store.head(news), store.retained(news)) == (3, 1)
+    assert store.claim("ann", news) is not None
+    assert store.claim_any("bob") is not None
+    assert store.backlog("bob")
+    step = store.begin("bob", inbox, "w", 10_000, 3)
+    assert step.entry is not None
+    store.record_failure("bob", inbox, step.entry.seq, 0)
+    assert store.renew_lease("bob", inbox, "w", 10_000)
+    store.advance("bob", inbox, "w", 10_000, step.entry.seq, 3)
+    store.release_lease("bob", inbox, "w")
+    store.open_reply("c1", "bob", 10_000)
+    assert store.put_reply("c1", "bob", "{}")
+    assert store.wait_reply("c1", 0.1) == "{}"
+    store.close_reply("c1")
+    assert store.unsubscribe("bob", "#news")
+    assert store.get_channel("#all") is not None
+    assert store.list_channels()
+    assert store.members("#all") == ["ann", "bob"]
+    assert store.subscriptions("ann") == ["#all", "#news"]
+    assert store.agents() == ["ann", "bob"]
+    assert store.is_agent("bob")
+    assert store.position("bob", inbox) is not None
+
+
+@pytest.mark.redis
+def test_every_key_of_a_namespace_carries_its_hash_tag() -> None:
+    require("redis")
+    namespace = new_namespace()
+    store = RedisStore(REDIS_URL, namespace)
+    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        exercise(store)
+        store.open_reply("c2", "bob", 10_000)  # leave keys of every kind behind
+        store.put_reply("c2", "bob", "{}")
+        keys = list(client.scan_iter(match=f"*{namespace}*", count=1000))
+        assert keys
+        assert [key for key in keys if not key.startswith(Keys(namespace).prefix)] == []
+        store.destroy()
+        assert list(client.scan_iter(match=f"*{namespace}*", count=1000)) == []
+    finally:
+        store.destroy()
+        store.close()
+        client.close()
+
+
+def free_port() -> int:
+    """A port free on loopback, whose cluster bus port (+10000) is free too."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        if port + 10000 < 65536:
+            with socket.socket() as bus_probe:
+                try:
+                    bus_probe.bind(("127.0.0.1", port + 10000))
+                except OSError:
+                    continue
+            return port
+    raise RuntimeError("no free port pair")
+
+
+@pytest.fixture
+def cluster_url(tmp_path: Path) -> Iterator[str]:
+    """A one-node Redis Cluster of our own that holds every slot."""
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    options = {
+        "port": str(port),
+        "bind": "127.0.0.1",
+        "cluster-enabled": "yes",
+        "cluster-config-file": str(tmp_path / "nodes.conf"),
+        "dir": str(tmp_path),
+        "save": "",
+        "appendonly": "no",
+    }
+    process = subprocess.Popen(
+        [server, *(part for name, value in options.items() for part in (f"--{name}", value))],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    client = redis.Redis(host="127.0.0.1", port=port, decode_responses=True)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.cluster("ADDSLOTSRANGE", "0", "16383")
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        while client.cluster("info")["cluster_state"] != "ok":
+            assert time.monotonic() < deadline, "the cluster did not come up"
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        client.close()
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_the_store_runs_on_a_cluster_that_refuses_cross_slot_scripts(
+    cluster_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A script with a shebang may not touch keys of two slots (Redis >= 7); the store's own
+    # scripts stay without one so that they also run on Redis 6.
+    monkeypatch.setattr(redis_store, "source", lambda name: "#!lua\n" + source(name))
+    store = RedisStore(cluster_url, new_namespace())
+    try:
+        exercise(store)
+        store.destroy()
+        assert store.agents() == []
+    finally:
+        store.close()
