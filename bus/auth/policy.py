@@ -84,7 +84,8 @@ class Policy(_Frozen):
     #: For channels no entry of :attr:`channels` matches, and actions an entry leaves out.
     default: Rule = Rule(publish=(EVERYONE,), subscribe=(EVERYONE,))
     #: Channel name or pattern -> rule. An exact name wins over patterns; of the patterns that
-    #: match, the one with the most literal characters (then the greatest) wins.
+    #: match, the one with the most literal characters (then the greatest) wins. An action a
+    #: rule leaves out (``None``) falls to the next rule that matches, then to the default.
     channels: dict[str, Rule] = {}
     #: Who may send direct messages.
     direct_send: tuple[str, ...] = (EVERYONE,)
@@ -97,22 +98,21 @@ class Policy(_Frozen):
         everywhere, except that only operators publish on ``#all-hands``."""
         return cls(channels={"#all-hands": Rule(publish=(OPERATORS,))})
 
-    def rule_key(self, channel: str) -> str | None:
-        """The key of :attr:`channels` whose rule covers ``channel``; ``None``: the default."""
-        if channel in self.channels:
-            return channel
-        candidates = [key for key in self.channels if "*" in key and matches(key, channel)]
-        if not candidates:
-            return None
-        return max(candidates, key=lambda key: (len(key.replace("*", "")), key))
+    def rule_keys(self, channel: str) -> list[str]:
+        """The keys of :attr:`channels` whose rules cover ``channel``, most specific first: the
+        exact name, then the patterns with the most literal characters (ties: the greatest)."""
+        patterns = [key for key in self.channels if "*" in key and matches(key, channel)]
+        patterns.sort(key=lambda key: (len(key.replace("*", "")), key), reverse=True)
+        return ([channel] if channel in self.channels else []) + patterns
 
     def principals(self, action: Action, channel: str) -> tuple[str, ...]:
-        """Who may do ``action`` on ``channel``, as listed."""
-        key = self.rule_key(channel)
-        listed = None if key is None else self.channels[key].of(action)
-        if listed is None:
-            listed = self.default.of(action)
-        return listed or ()
+        """Who may do ``action`` on ``channel``, as listed by the most specific rule that lists
+        the action (the default if none does)."""
+        for key in self.rule_keys(channel):
+            listed = self.channels[key].of(action)
+            if listed is not None:
+                return listed
+        return self.default.of(action) or ()
 
     def is_revoked(self, key_id: str) -> bool:
         """Whether the key is revoked."""
@@ -177,10 +177,10 @@ class Policy(_Frozen):
         return Policy.model_validate(values)
 
     def _edit(self, principal: str, action: Action, channel: str | None, grant: bool) -> Policy:
-        rule = self.default if channel is None else self.channels.get(channel, Rule())
-        listed = rule.of(action)
-        if listed is None:
-            listed = self.default.of(action) or ()
+        if channel is None:
+            rule, listed = self.default, self.default.of(action) or ()
+        else:
+            rule, listed = self.channels.get(channel, Rule()), self.principals(action, channel)
         add, remove = (principal, "!" + principal) if grant else ("!" + principal, principal)
         updated = (*(p for p in listed if p not in (add, remove)), add)
         new_rule = rule.model_copy(update={action: updated})
