@@ -104,7 +104,8 @@ def test_direct_message_history_is_for_recipient_sender_and_operators(
 
 def test_channel_history_follows_subscribe() -> None:
     post = Message(channel="#team-x", sender="team-a", content="plan")
-    assert POLICY.may_read(TEAM_B, post) and not POLICY.may_read(ALICE, post)
+    assert POLICY.may_read(TEAM_B, post)
+    assert not POLICY.may_read(ALICE, post)
 
 
 def test_a_revoked_key_may_do_nothing() -> None:
@@ -132,8 +133,9 @@ def test_a_direct_refusal_names_the_recipient() -> None:
     assert caught.value.context == {"identity": "alice", "action": "subscribe", "recipient": "bob"}
 
 
-def test_an_allowed_check_returns_quietly() -> None:
-    assert POLICY.check(CEO, "publish", "#all-hands") is None
+def test_an_allowed_check_raises_nothing() -> None:
+    POLICY.check(CEO, "publish", "#all-hands")
+    POLICY.check(BOB, "subscribe", Stream.of_inbox("bob"))
 
 
 def test_grant_adds_a_principal_and_keeps_who_could_already() -> None:

@@ -25,7 +25,7 @@ ENGINEERING = Stream.of_channel("#engineering")
 def post(sender: str = "alice", **fields: object) -> Message:
     values: dict[str, object] = {"channel": "#engineering", "content": "API draft is up"}
     values.update(fields)
-    return Message(sender=sender, **values)  # type: ignore[arg-type]
+    return Message(sender=sender, **values)
 
 
 def refused(message: Message, stream: Stream | str, trust: Trust) -> AuthenticationFailed:
@@ -47,7 +47,8 @@ def test_a_signed_message_verifies_after_the_store_splices_in_its_seq(
     )
     stored = splice_seq(signed.model_dump_json(exclude={"seq"}), 41)
     read = Message.from_json(stored)
-    assert read.seq == 41 and read.signature == signed.signature
+    assert read.seq == 41
+    assert read.signature == signed.signature
     assert verify(read, "c:#engineering", trust).name == "alice"
 
 
@@ -68,7 +69,8 @@ def test_signing_for_another_sender_is_refused(alice: Credentials) -> None:
 def test_the_errors_are_bus_errors_with_context(alice: Credentials, trust: Trust) -> None:
     error = refused(post(), ENGINEERING, trust)
     assert isinstance(error, BusError)
-    assert error.reason == "unsigned" and error.sender == "alice"
+    assert error.reason == "unsigned"
+    assert error.sender == "alice"
 
 
 Tamper = Callable[[Message], Message]

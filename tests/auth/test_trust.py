@@ -154,5 +154,5 @@ def test_expiry_in_the_past_is_refused_when_read(root: RootKey) -> None:
     stale = Policy(version=1, not_after=datetime.now(UTC) - timedelta(seconds=1))
     store.put_policy(SignedPolicy.sign(root, stale).model_dump_json(), 1, 0)
     with pytest.raises(AuthenticationFailed) as caught:
-        Trust(root.public_key, store).policy
+        _ = Trust(root.public_key, store).policy
     assert caught.value.reason == "no_policy"
