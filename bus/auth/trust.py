@@ -15,12 +15,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
+from redis.exceptions import RedisError
 
 from bus.auth.identity import Certificate, Identity
 from bus.auth.keys import Ed25519PublicKey, load_root_public_key
 from bus.auth.policy import Policy, SignedPolicy
 from bus.auth.storage import AuthStore
-from bus.errors import AuthenticationFailed, ConfigurationError
+from bus.errors import AuthenticationFailed, ConfigurationError, StoreUnavailable
 from config.settings import BusSettings
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ class Trust:
         Raises:
             AuthenticationFailed: ``reason='no_policy'``: no valid, unexpired signed policy was
                 ever read (everything is refused until an operator publishes one).
+            StoreUnavailable: the store does not answer and no policy was read before.
         """
         with self._lock:
             now = self._clock()
@@ -111,8 +113,20 @@ class Trust:
         return self.policy
 
     def _load(self) -> None:
-        """Adopt the stored policy if it is signed, unexpired and not older than the current."""
-        document = self.store.get_policy()
+        """Adopt the stored policy if it is signed, unexpired and not older than the current.
+
+        A store that does not answer leaves the current policy in force until the next read
+        (a revocation is then late by the outage); with none read yet, it is an error.
+        """
+        try:
+            document = self.store.get_policy()
+        except (RedisError, OSError) as exc:
+            if self._policy is None:
+                raise StoreUnavailable(
+                    f"cannot read the policy from the store: {exc}", reason=str(exc)
+                ) from None
+            log.warning("keeping policy version %d: %s", self._policy.version, exc)
+            return
         if document is None:
             return
         try:
@@ -158,12 +172,18 @@ class Trust:
             AuthenticationFailed: ``reason='unknown_key'``: no certificate is stored for it;
                 ``reason='bad_certificate'``: the stored one is not the root's, or is for
                 another key.
+            StoreUnavailable: it is not cached and the store does not answer.
         """
         with self._lock:
             cached = self._certificates.get(key_id)
         if cached is not None:
             return cached
-        stored = self.store.get_certificate(key_id)
+        try:
+            stored = self.store.get_certificate(key_id)
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(
+                f"cannot read the certificate of {key_id} from the store: {exc}", key_id=key_id
+            ) from None
         if stored is None:
             raise AuthenticationFailed(
                 f"no certificate for key {key_id}", reason="unknown_key", key_id=key_id

@@ -12,9 +12,9 @@ from bus.auth.identity import Credentials
 from bus.auth.keys import RootKey
 from bus.auth.policy import Policy, SignedPolicy
 from bus.auth.signing import sign, verify
-from bus.auth.storage import AuthStore, MemoryAuthStore
+from bus.auth.storage import AuthStore, MemoryAuthStore, RedisAuthStore
 from bus.auth.trust import Trust
-from bus.errors import AuthenticationFailed, ConfigurationError
+from bus.errors import AuthenticationFailed, ConfigurationError, StoreUnavailable
 from bus.message import Message
 from bus.streams import Stream
 from config.settings import BusSettings
@@ -156,3 +156,22 @@ def test_expiry_in_the_past_is_refused_when_read(root: RootKey) -> None:
     with pytest.raises(AuthenticationFailed) as caught:
         _ = Trust(root.public_key, store).policy
     assert caught.value.reason == "no_policy"
+
+
+@pytest.mark.redis
+def test_a_store_outage_keeps_the_policy_in_force(
+    root: RootKey, auth_store: AuthStore, alice: Credentials
+) -> None:
+    clock = Clock()
+    verifier = Trust(root.public_key, auth_store, refresh_seconds=1, clock=clock)
+    assert verifier.policy.version == 1
+    verifier.identity(alice.identity.key_id)
+    verifier.store = RedisAuthStore("redis://127.0.0.1:1/0", "nowhere")  # nothing listens
+    clock.now = 5
+    assert verifier.policy.version == 1
+    assert verifier.identity(alice.identity.key_id) == alice.identity  # cached before
+    with pytest.raises(StoreUnavailable):
+        verifier.identity("k-not-cached")
+    fresh = Trust(root.public_key, RedisAuthStore("redis://127.0.0.1:1/0", "nowhere"))
+    with pytest.raises(StoreUnavailable):
+        _ = fresh.policy
