@@ -100,3 +100,8 @@ class PermissionDenied(BusError):
 class RateLimited(BusError):
     """``context['identity']`` published faster than ``context['rate']`` messages/s allows; a
     token is back after ``context['retry_after']`` seconds."""
+
+
+class PolicyConflict(BusError):
+    """Other operators kept changing the policy during a change; ``context['attempts']`` says
+    how many tries were made."""

@@ -16,14 +16,10 @@ from bus.auth.identity import Certificate, Credentials, Role
 from bus.auth.keys import Ed25519PublicKey, RootKey
 from bus.auth.policy import Action, Policy, SignedPolicy
 from bus.auth.storage import AuthStore
-from bus.errors import AuthenticationFailed, BusError, UnknownAgent
+from bus.errors import AuthenticationFailed, PolicyConflict, UnknownAgent
 
 #: Times a policy change is retried when another operator changed the policy meanwhile.
 ATTEMPTS = 5
-
-
-class PolicyConflict(BusError):
-    """The policy kept changing under a change; ``context['attempts']`` says how often."""
 
 
 def create_root(path: str | os.PathLike[str]) -> RootKey:

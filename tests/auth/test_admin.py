@@ -13,7 +13,7 @@ from bus.auth.keys import RootKey
 from bus.auth.policy import Policy, SignedPolicy
 from bus.auth.storage import AuthStore, MemoryAuthStore
 from bus.auth.trust import Trust
-from bus.errors import AuthenticationFailed, UnknownAgent
+from bus.errors import AuthenticationFailed, PolicyConflict, UnknownAgent
 from tests.auth.conftest import Issue
 
 
@@ -112,7 +112,7 @@ def test_a_policy_that_keeps_changing_is_a_conflict(root: RootKey, auth_store: A
         admin.grant(root, auth_store, "bob", "publish", "#x")
         return policy.grant("alice", "publish", "#x")
 
-    with pytest.raises(admin.PolicyConflict) as caught:
+    with pytest.raises(PolicyConflict) as caught:
         admin.change_policy(auth_store, root, always_raced)
     assert caught.value.attempts == admin.ATTEMPTS
 
