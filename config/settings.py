@@ -98,8 +98,8 @@ class BusSettings(BaseSettings):
     #: a running process may still honour a revoked key or a withdrawn permission.
     auth_refresh_seconds: float = Field(default=5.0, gt=0)
     #: Messages per second one identity may publish, across all its processes (a token bucket
-    #: in the store); ``None``: no limit. Applies only when ``auth`` is ``required``.
-    publish_rate: float | None = Field(default=50.0, gt=0)
+    #: in the store); 0: no limit. Applies only when ``auth`` is ``required``.
+    publish_rate: float = Field(default=50.0, ge=0, allow_inf_nan=False)
     #: How many messages one identity may publish at once before ``publish_rate`` applies.
     publish_burst: PositiveInt = 100
 

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from bus.auth.storage import AUTH_PREFIX
 from bus.errors import RateLimited
+from config.settings import BusSettings
 
 # KEYS[1]: the bucket hash {tokens, ts}. ARGV: rate (tokens/s), burst, now in ms ('' = Redis
 # TIME). Returns 0 if a token was taken, else the milliseconds until one is there.
@@ -141,20 +142,17 @@ class PublishQuota:
     def __init__(self, buckets: Buckets, rate: float | None, burst: int) -> None:
         """Args:
         buckets: where the buckets live.
-        rate: messages per second per identity; ``None``: no limit.
+        rate: messages per second per identity; ``None`` or 0: no limit.
         burst: messages an identity may publish at once.
         """
         self.buckets = buckets
-        self.rate = rate
+        self.rate = rate or None
         self.burst = burst
 
     @classmethod
-    def from_settings(cls, settings: object, buckets: Buckets) -> PublishQuota:
-        """The quota of :class:`config.settings.BusSettings` (``publish_rate``,
-        ``publish_burst``)."""
-        return cls(
-            buckets, getattr(settings, "publish_rate", None), getattr(settings, "publish_burst", 1)
-        )
+    def from_settings(cls, settings: BusSettings, buckets: Buckets) -> PublishQuota:
+        """The quota the settings give (``publish_rate``, ``publish_burst``)."""
+        return cls(buckets, settings.publish_rate, settings.publish_burst)
 
     def charge(self, identity: str, now_ms: int | None = None) -> None:
         """Count one publish by ``identity``.

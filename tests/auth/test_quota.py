@@ -73,8 +73,9 @@ def test_without_a_caller_time_the_stores_clock_is_used(buckets: Buckets) -> Non
     assert [buckets.take("a", 0.5, 2) > 0 for _ in range(3)] == [False, False, True]
 
 
-def test_no_rate_means_no_limit(buckets: Buckets) -> None:
-    quota = PublishQuota(buckets, rate=None, burst=1)
+@pytest.mark.parametrize("rate", [None, 0.0])
+def test_no_rate_means_no_limit(buckets: Buckets, rate: float | None) -> None:
+    quota = PublishQuota(buckets, rate=rate, burst=1)
     for _ in range(50):
         quota.charge("looper", now_ms=T0)
 
@@ -100,3 +101,4 @@ def test_the_quota_comes_from_the_settings() -> None:
         BusSettings(publish_rate=3.5, publish_burst=7), open_buckets("memory://", new_namespace())
     )
     assert (quota.rate, quota.burst) == (3.5, 7)
+    assert PublishQuota.from_settings(BusSettings(publish_rate=0), MemoryBuckets()).rate is None
