@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bus.auth.identity import Certificate, Credentials, Role
@@ -67,7 +67,8 @@ def change_policy(
 
     Args:
         change: returns the new policy (one version higher: use the :class:`Policy` methods).
-        ttl_seconds: give the new policy an expiry this far ahead (``None``: none).
+        ttl_seconds: give the new policy an expiry this far after its issue (``None``: the
+            lifetime the stored policy had, if it had one).
 
     Returns:
         The stored policy.
@@ -80,15 +81,22 @@ def change_policy(
         current = current_policy(store, root.public_key)
         base = current if current is not None else Policy.initial()
         updated = change(base)
-        not_after = None
-        if ttl_seconds is not None:
-            not_after = datetime.now(UTC) + timedelta(seconds=ttl_seconds)
-        updated = updated.with_expiry(not_after)
+        lifetime = None if ttl_seconds is None else timedelta(seconds=ttl_seconds)
+        if lifetime is None and base.not_after is not None:
+            lifetime = base.not_after - base.issued_at  # an expiring policy keeps expiring
+        if lifetime is not None:
+            updated = updated.with_expiry(updated.issued_at + lifetime)
         document = SignedPolicy.sign(root, updated).model_dump_json(exclude_none=True)
         expected = 0 if current is None else current.version
         if store.put_policy(document, updated.version, expected):
             return updated
     raise PolicyConflict(f"the policy changed under {ATTEMPTS} attempts", attempts=ATTEMPTS)
+
+
+def renew_policy(store: AuthStore, root: RootKey, ttl_seconds: float | None = None) -> Policy:
+    """Sign the stored policy again, one version higher and unchanged otherwise: what an
+    operator runs before an expiring policy lapses."""
+    return change_policy(store, root, Policy.renewed, ttl_seconds=ttl_seconds)
 
 
 def ensure_policy(store: AuthStore, root: RootKey) -> Policy:

@@ -202,6 +202,10 @@ class Policy(_Frozen):
         """Revoke keys."""
         return self._next(revoked=tuple(sorted({*self.revoked, *key_ids})))
 
+    def renewed(self) -> Policy:
+        """The same rules, one version higher, issued now."""
+        return self._next()
+
     def with_expiry(self, not_after: datetime | None) -> Policy:
         """The same policy with another :attr:`not_after` (same version: sign it as part of a
         change)."""

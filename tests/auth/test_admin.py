@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,17 @@ def test_a_policy_can_be_issued_with_an_expiry(root: RootKey, auth_store: AuthSt
     policy = admin.change_policy(auth_store, root, lambda p: p.revoke("k1"), ttl_seconds=3600)
     assert policy.not_after is not None
     assert Trust(root.public_key, auth_store).policy.not_after == policy.not_after
+
+
+def test_an_expiring_policy_keeps_its_lifetime_through_changes_and_renewals(
+    root: RootKey, auth_store: AuthStore
+) -> None:
+    first = admin.change_policy(auth_store, root, lambda p: p.revoke("k1"), ttl_seconds=3600)
+    granted = admin.grant(root, auth_store, "bob", "publish", "#x")
+    renewed = admin.renew_policy(auth_store, root)
+    for policy in (first, granted, renewed):
+        assert policy.not_after is not None
+        assert policy.not_after - policy.issued_at == timedelta(seconds=3600)
+    assert renewed.version == granted.version + 1
+    assert renewed.channels == granted.channels
+    assert renewed.revoked == ("k1",)
