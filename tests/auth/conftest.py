@@ -20,13 +20,21 @@ from tests.brokers import REDIS_URL, new_namespace, require
         pytest.param("redis", marks=pytest.mark.redis),
     ]
 )
-def auth_store(request: pytest.FixtureRequest) -> Iterator[AuthStore]:
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """Each test that uses it runs on the in-process store, then on Redis."""
+    kind: str = request.param
+    if kind == "redis":
+        require("redis")
+    return kind
+
+
+@pytest.fixture
+def auth_store(store_kind: str) -> Iterator[AuthStore]:
     """An empty auth store of each kind, in a namespace of its own; deleted afterwards."""
     store: AuthStore
-    if request.param == "memory":
+    if store_kind == "memory":
         store = MemoryAuthStore()
     else:
-        require("redis")
         store = RedisAuthStore(REDIS_URL, new_namespace())
     try:
         yield store
