@@ -91,8 +91,8 @@ class Trust:
         with self._lock:
             now = self._clock()
             if self._read_at is None or now - self._read_at >= self.refresh_seconds:
+                self._load()  # raises only while nothing was read: try again next time
                 self._read_at = now
-                self._load()
             policy = self._policy
         if policy is None:
             raise AuthenticationFailed(
