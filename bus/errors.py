@@ -84,3 +84,24 @@ class StoreUnavailable(BusError):
 
 class HandlerFailed(BusError):
     """One or more of an agent's handlers raised; ``context['failures']`` names each."""
+
+
+class AuthenticationFailed(BusError):
+    """A message or credential cannot be trusted; ``context['reason']`` says why (``unsigned``,
+    ``bad_signature``, ``unknown_key``, ``bad_certificate``, ``wrong_sender``, ``wrong_stream``,
+    ``revoked``, ``expired``, ``no_policy``)."""
+
+
+class PermissionDenied(BusError):
+    """The policy does not let ``context['identity']`` do ``context['action']`` on
+    ``context['channel']`` (or to ``context['recipient']``)."""
+
+
+class RateLimited(BusError):
+    """``context['identity']`` published faster than ``context['rate']`` messages/s allows; a
+    token is back after ``context['retry_after']`` seconds."""
+
+
+class PolicyConflict(BusError):
+    """Other operators kept changing the policy during a change; ``context['attempts']`` says
+    how many tries were made."""

@@ -93,6 +93,15 @@ class Metadata(_Frozen):
     cost: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
 
 
+class Signature(_Frozen):
+    """Who signed a message and the signature (see :mod:`bus.auth.signing`)."""
+
+    #: The signer's key id, by which verifiers find its certificate.
+    key_id: NonBlank
+    #: The Ed25519 signature of the message's canonical bytes, base64.
+    value: NonBlank
+
+
 class Message(_Frozen):
     """One message on a channel, or one direct message to an agent.
 
@@ -113,6 +122,9 @@ class Message(_Frozen):
     seq: PositiveInt | None = None
     correlation_id: UUID | None = None
     reply_to: AgentName | None = None
+    #: Set by :func:`bus.auth.signing.sign` when authentication is on; ``None`` otherwise, and
+    #: then left out of the JSON, so unsigned messages travel exactly as before.
+    signature: Signature | None = Field(default=None, exclude_if=lambda value: value is None)
 
     @model_validator(mode="after")
     def _one_destination(self) -> Self:

@@ -6,7 +6,7 @@ pass it to :class:`bus.Bus`; nothing in bus reads the environment on its own.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import AliasChoices, Field, PositiveInt, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -102,6 +102,24 @@ class BusSettings(BaseSettings):
     #: Log lines as ``text`` (with agent, channel, seq and message id on delivery lines) or as
     #: ``json``, one object per line for log collectors (see :mod:`bus.logs`).
     log_format: str = Field(default="text", pattern=r"^(text|json)$")
+
+    # -- identity and access (docs/security.md) ------------------------------------------------
+    #: ``off``: senders are free strings (the quick start). ``required``: every message is signed
+    #: by its sender's credentials and verified by every consumer; permissions and quotas apply.
+    auth: Literal["off", "required"] = "off"
+    #: The operator root's Ed25519 public key: base64 of its 32 bytes, or the path of a file that
+    #: holds it. The anchor of all trust, so it comes from configuration, never from the store.
+    root_public_key: str | None = None
+    #: Path of this process's credentials file (one identity's private key and certificate).
+    credentials: str | None = None
+    #: Seconds between two reads of the signed policy (and revocations) from the store: how long
+    #: a running process may still honour a revoked key or a withdrawn permission.
+    auth_refresh_seconds: float = Field(default=5.0, gt=0)
+    #: Messages per second one identity may publish, across all its processes (a token bucket
+    #: in the store); 0: no limit. Applies only when ``auth`` is ``required``.
+    publish_rate: float = Field(default=50.0, ge=0, allow_inf_nan=False)
+    #: How many messages one identity may publish at once before ``publish_rate`` applies.
+    publish_burst: PositiveInt = 100
 
     @field_validator(
         "default_channels", "broadcast_channels", "agent_modules", "agents", mode="before"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bus.cli import commands
+from bus.cli import auth, commands
 from bus.cli.arguments import Parser, instant, non_negative, positive, seconds
 from bus.message import MessageType, Priority
 
@@ -249,6 +249,8 @@ def build_parser() -> Parser:
         json_flag,
     )
     p.set_defaults(run=commands.health)
+
+    auth.add_parser(sub, json_flag)
     return parser
 
 

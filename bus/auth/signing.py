@@ -1,0 +1,120 @@
+"""Message signatures: what a signature covers, signing, and verifying a message as read.
+
+The canonical bytes of a message are ``bus-message-v1``, a newline, then JSON (sorted keys, no
+whitespace, UTF-8) of ``{"key_id": ..., "message": ...}``, where the message leaves out ``seq``
+(assigned when it is appended, after signing), its ``signature``, and every field that is
+``None`` (so a new optional field does not invalidate old signatures). ``channel``,
+``recipient`` and ``sender`` are in it: a signed message cannot be moved or re-attributed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bus.auth.identity import Credentials, Identity
+from bus.auth.keys import b64decode, canonical, verifies
+from bus.auth.trust import Trust
+from bus.errors import AuthenticationFailed
+from bus.message import Message, Signature
+from bus.streams import Stream
+
+#: Domain of a message signature.
+MESSAGE_DOMAIN = "bus-message-v1"
+_UNSIGNED = {"seq", "signature"}
+
+
+def signed_bytes(message: Message, key_id: str) -> bytes:
+    """The bytes a signature of ``message`` by ``key_id`` covers."""
+    body = message.model_dump(mode="json", exclude=_UNSIGNED, exclude_none=True)
+    return canonical(MESSAGE_DOMAIN, {"key_id": key_id, "message": body})
+
+
+def sign(message: Message, credentials: Credentials) -> Message:
+    """``message`` with a signature by ``credentials``.
+
+    Raises:
+        AuthenticationFailed: ``reason='wrong_sender'``: ``message.sender`` is not the
+            credentials' name (stamp the sender from the identity before signing).
+    """
+    identity = credentials.identity
+    if message.sender != identity.name:
+        raise AuthenticationFailed(
+            f"{identity.name!r} cannot sign a message from {message.sender!r}",
+            reason="wrong_sender",
+            identity=identity.name,
+            sender=message.sender,
+        )
+    value = credentials.sign(signed_bytes(message, identity.key_id))
+    return message.model_copy(update={"signature": Signature(key_id=identity.key_id, value=value)})
+
+
+def _refuse(reason: str, text: str, message: Message, **context: object) -> AuthenticationFailed:
+    return AuthenticationFailed(
+        f"message {message.id} from {message.sender!r} refused: {text}",
+        reason=reason,
+        message_id=str(message.id),
+        sender=message.sender,
+        **context,
+    )
+
+
+def verify(message: Message, stream: Stream | str, trust: Trust) -> Identity:
+    """Check ``message``, as read from ``stream``, before handing it over.
+
+    Args:
+        message: as decoded from the log, the queue or a reply.
+        stream: the stream it was read from (a :class:`~bus.streams.Stream` or its id).
+        trust: the process's root key, policy and certificates.
+
+    Returns:
+        The signer's identity.
+
+    Raises:
+        AuthenticationFailed: with ``reason`` ``unsigned``, ``wrong_stream``, ``unknown_key``,
+            ``bad_certificate``, ``expired``, ``revoked``, ``wrong_sender``, ``bad_signature``
+            or ``no_policy`` (see docs/security.md).
+    """
+    signature = message.signature
+    if signature is None:
+        raise _refuse("unsigned", "it is not signed", message)
+    read_from = stream if isinstance(stream, Stream) else Stream.parse(stream)
+    addressed = (
+        Stream.of_inbox(message.recipient)
+        if message.recipient is not None
+        else Stream.of_channel(message.channel or "")
+    )
+    if read_from != addressed:
+        raise _refuse(
+            "wrong_stream",
+            f"it is addressed to {addressed} but was read from {read_from}",
+            message,
+            stream=read_from.id,
+        )
+    policy = trust.policy
+    identity = trust.identity(signature.key_id)
+    if identity.expired(datetime.now(UTC)):
+        raise _refuse("expired", f"key {identity.key_id} expired", message, key_id=identity.key_id)
+    if policy.is_revoked(identity.key_id):
+        raise _refuse(
+            "revoked", f"key {identity.key_id} is revoked", message, key_id=identity.key_id
+        )
+    if identity.name != message.sender:
+        raise _refuse(
+            "wrong_sender",
+            f"it is signed by {identity.name!r}",
+            message,
+            key_id=identity.key_id,
+            identity=identity.name,
+        )
+    try:
+        raw = b64decode(signature.value)
+    except ValueError:
+        raw = b""
+    if not verifies(identity.key, raw, signed_bytes(message, identity.key_id)):
+        raise _refuse(
+            "bad_signature",
+            "its signature does not match its content",
+            message,
+            key_id=identity.key_id,
+        )
+    return identity
