@@ -17,11 +17,12 @@ from celery import Celery
 from bus.agent import AgentClient
 from bus.broker import Broker
 from bus.channels import ChannelInfo, ChannelKind, Retention
-from bus.errors import BusNotStarted, InvalidArgument, NotSubscribed, StoreUnavailable
-from bus.history import read_history
+from bus.errors import AuthenticationFailed, BusNotStarted, StoreUnavailable
+from bus.guard import Guard, OpenGuard
 from bus.inbox import Inbox, Inboxes
 from bus.message import HistoryFilters, Message, MessageFields, MessageType, build_message
 from bus.publisher import Publisher
+from bus.reader import Reader
 from bus.registry import Registry
 from bus.requests import Requests
 from bus.store import Store, open_store
@@ -36,6 +37,7 @@ class Bus:
     Args:
         settings: What to connect to and how; ``BusSettings()`` (the environment) by default.
         app: The Celery app to publish through; one is made from ``settings`` by default.
+        guard: What every message and action passes; open (``BUS_AUTH=off``) by default.
 
     Raises:
         ConfigurationError: the settings cannot work (unsupported scheme, amqp without a store).
@@ -43,20 +45,30 @@ class Bus:
     Use it started: ``with Bus() as bus: ...`` or ``bus.start()`` ... ``bus.stop()``.
     """
 
-    def __init__(self, settings: BusSettings | None = None, *, app: Celery | None = None) -> None:
+    def __init__(
+        self,
+        settings: BusSettings | None = None,
+        *,
+        app: Celery | None = None,
+        guard: Guard | None = None,
+    ) -> None:
         self.settings = settings if settings is not None else BusSettings()
+        #: What every message and action passes (identities, signatures, permissions, quotas).
+        self.guard = guard if guard is not None else OpenGuard()
         self.store_url = resolve_store_url(self.settings.broker_url, self.settings.store_url)
         #: The Celery app and topology; publishes deliveries.
         self.broker = Broker(self.settings, app)
         self.app, self.topology = self.broker.app, self.broker.topology
         self._store: Store | None = None
         #: Channels, agents and subscriptions.
-        self.registry = Registry(self.settings, self.broker, lambda: self.store)
+        store = self._started_store
+        self.registry = Registry(self.settings, self.broker, store, self.guard)
         #: Appends messages and publishes their deliveries.
-        self.publisher = Publisher(self.settings, self.registry, self.broker, lambda: self.store)
-        self._requests = Requests(self.publisher, lambda: self.store)
+        self.publisher = Publisher(self.settings, self.registry, self.broker, store, self.guard)
+        self._requests = Requests(self.publisher, store)
         #: The inboxes of the agents that receive in this process.
         self.inboxes = Inboxes(self._open_inbox)
+        self._reader = Reader(self.registry, self.inboxes, store, self.guard, self._refused)
         self.default_retention = self.registry.default_retention
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -69,6 +81,9 @@ class Bus:
     @property
     def store(self) -> Store:
         """The store; only while started."""
+        return self._started_store()
+
+    def _started_store(self) -> Store:
         if self._store is None:
             raise BusNotStarted("the bus is not started: call bus.start() or use 'with bus:'")
         return self._store
@@ -248,31 +263,18 @@ class Bus:
         Raises:
             UnknownAgent; NotSubscribed: ``channel`` is given and the agent is not a member.
         """
-        store = self.store  # raises BusNotStarted before any connection is opened
-        self.registry.require_agent(agent)
-        if timeout is not None and (
-            not isinstance(timeout, int | float) or isinstance(timeout, bool) or not timeout >= 0
-        ):
-            raise InvalidArgument(
-                f"timeout must be a number >= 0 or None, not {timeout!r}",
-                field="timeout",
-                agent=agent,
-            )
-        stream = None
-        if channel is not None:
-            self.registry.spec(channel)
-            stream = Stream.of_channel(channel).id
-            if store.position(agent, stream) is None:
-                raise NotSubscribed(
-                    f"agent {agent!r} is not a member of {channel!r}", agent=agent, channel=channel
-                )
-        inboxes = self.inboxes
-        body = inboxes.get(agent).receive(store, stream, timeout, lambda: inboxes.stopping)
-        return None if body is None else Message.from_json(body)
+        return self._reader.receive(agent, channel, timeout)
 
     def _open_inbox(self, agent: str) -> Inbox:
         queue = self.topology.agent_queue(agent)
         return Inbox(self.app.connection_for_read(), queue, self.settings.prefetch_count, agent)
+
+    def _refused(
+        self, agent: str | None, message: Message, stream: Stream, error: AuthenticationFailed
+    ) -> None:
+        from bus.deadletters import refuse
+
+        refuse(self, agent, message, stream, error)
 
     def history(self, channel: str, **filters: Unpack[HistoryFilters]) -> list[Message]:
         """A channel's retained messages, oldest first: the newest ``limit``, those ``after`` a
@@ -281,8 +283,8 @@ class Bus:
         Raises:
             UnknownChannel; InvalidArgument for a negative number or a naive datetime.
         """
-        retention = self.registry.spec(channel).retention
-        return read_history(self.store, Stream.of_channel(channel).id, retention, **_all(filters))
+        self.registry.spec(channel)
+        return self._reader.history(Stream.of_channel(channel), agent=None, **_all(filters))
 
     def direct_history(self, agent: str, **filters: Unpack[HistoryFilters]) -> list[Message]:
         """The direct messages ``agent`` was sent that are retained, oldest first; filters as
@@ -292,8 +294,7 @@ class Bus:
             UnknownAgent; InvalidArgument.
         """
         self.registry.require_agent(agent)
-        stream = Stream.of_inbox(agent).id
-        return read_history(self.store, stream, self.default_retention, **_all(filters))
+        return self._reader.history(Stream.of_inbox(agent), agent=agent, **_all(filters))
 
     def agent(self, name: str, *, channels: Iterable[str] = ()) -> AgentClient:
         """Register ``name`` (idempotent) subscribed to ``channels``; return its client.

@@ -8,17 +8,21 @@ be told; :func:`list_dead_letters` reads them; :func:`replay` hands one to its a
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from bus.errors import InvalidArgument
+from bus.errors import AuthenticationFailed, InvalidArgument
 from bus.message import Attachment, Message, MessageType, Priority, build_message
+from bus.streams import Stream
 from bus.wire import REPLAY_TASK, Delivery
 
 if TYPE_CHECKING:
     from bus.core import Bus
+
+logger = logging.getLogger(__name__)
 
 #: Media type of the attachment that carries the :class:`DeadLetter` record.
 MEDIA_TYPE = "application/vnd.bus.dead-letter+json"
@@ -63,6 +67,26 @@ def dead_letter(bus: Bus, letter: DeadLetter) -> Message:
         ),
     )
     return bus.post(message, max_bytes=bus.settings.max_message_bytes * 2 + 65536)
+
+
+def refuse(
+    bus: Bus, agent: str | None, message: Message, stream: Stream, error: AuthenticationFailed
+) -> None:
+    """Set aside a message a consumer's guard refused: a dead letter naming why, for the agent
+    that read it (its position has moved past it); a history reader's refusals are logged."""
+    assert message.seq is not None  # read from a log: numbered
+    logger.warning("refused %s #%s of %s: %s", message.id, message.seq, stream.id, error)
+    if agent is None:
+        return
+    letter = DeadLetter(
+        agent=agent,
+        channel=stream.channel,
+        seq=message.seq,
+        message=message,
+        error=f"refused: {error}",
+        attempts=0,
+    )
+    dead_letter(bus, letter)
 
 
 def _letter_of(message: Message) -> DeadLetter | None:

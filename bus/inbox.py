@@ -112,10 +112,10 @@ class Inbox:
 
     # -- the log side --------------------------------------------------------------------------
 
-    def _hand(self, entry: Entry) -> str:
+    def _hand(self, entry: Entry) -> Entry:
         if entry.seq > self._handed.get(entry.stream, 0):
             self._handed[entry.stream] = entry.seq
-        return entry.json
+        return entry
 
     def _mark_behind(self, stream: str, seq: int) -> None:
         self._behind[stream] = max(self._behind.get(stream, 0), seq)
@@ -160,7 +160,7 @@ class Inbox:
         else:
             self._buffer.appendleft(item)
 
-    def _take(self, store: Store, item: Item, stream: str | None) -> str | None:
+    def _take(self, store: Store, item: Item, stream: str | None) -> Entry | None:
         """Hand over what a delivery signals: the next message of its stream, from the log."""
         delivery = self._delivery(item)
         if delivery is None:
@@ -184,15 +184,15 @@ class Inbox:
         stream: str | None,
         timeout: float | None,
         stopping: Callable[[], bool],
-    ) -> str | None:
-        """The JSON of the agent's next message (from ``stream`` only, if given), or ``None``
-        once ``timeout`` seconds passed or ``stopping()`` is true."""
+    ) -> Entry | None:
+        """The agent's next message (from ``stream`` only, if given), or ``None`` once
+        ``timeout`` seconds passed or ``stopping()`` is true."""
         with self.lock:
             claimed = self._from_log(store, stream)
             if claimed is not None:
-                body = self._hand(claimed)
+                entry = self._hand(claimed)
                 self._retire_one()
-                return body
+                return entry
             deadline = None if timeout is None else monotonic() + timeout
             while not stopping():
                 remaining = None if deadline is None else max(0.0, deadline - monotonic())

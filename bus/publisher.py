@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from bus.broker import Broker
 from bus.errors import MessageTooLarge
+from bus.guard import Guard
 from bus.message import Message
 from bus.registry import Registry
 from bus.store import Store
@@ -28,6 +29,7 @@ class Publisher:
         registry: Channel specs and agents, to validate destinations.
         broker: Where deliveries are published.
         store: Returns the started bus's store.
+        guard: What each outgoing message must pass (stamped, signed, rate-limited).
     """
 
     def __init__(
@@ -36,8 +38,10 @@ class Publisher:
         registry: Registry,
         broker: Broker,
         store: Callable[[], Store],
+        guard: Guard,
     ) -> None:
         self._settings = settings
+        self._guard = guard
         self._registry = registry
         self._broker = broker
         self._store = store
@@ -47,6 +51,15 @@ class Publisher:
 
     def post(self, message: Message, *, max_bytes: int | None = None) -> Message:
         """See :meth:`bus.Bus.post`."""
+        store = self._store()
+        if message.channel is not None:
+            retention = self._registry.spec(message.channel).retention
+            stream = Stream.of_channel(message.channel)
+        else:
+            assert message.recipient is not None  # a Message has one or the other
+            retention = self._registry.default_retention
+            stream = Stream.of_inbox(message.recipient)
+        message = self._guard.outgoing(message)
         body = message.model_dump_json(exclude={"seq"})
         size = len(body.encode())
         limit = max_bytes if max_bytes is not None else self._settings.max_message_bytes
@@ -58,26 +71,18 @@ class Publisher:
                 channel=message.channel,
                 agent=message.recipient,
             )
-        store = self._store()
-        if message.channel is not None:
-            retention = self._registry.spec(message.channel).retention
-            stream = Stream.of_channel(message.channel)
-        else:
-            assert message.recipient is not None  # a Message has one or the other
+        if message.recipient is not None:
             if message.correlation_id is not None and store.put_reply(
                 str(message.correlation_id), message.sender, message.model_dump_json()
             ):
                 return message  # a reply someone is waiting for goes straight to them
             self._registry.require_agent(message.recipient)
-            retention = self._registry.default_retention
-            stream = Stream.of_inbox(message.recipient)
         now_ms = int(message.timestamp.timestamp() * 1000)
         seq, recipients = store.append(stream.id, body, now_ms, retention)
         message_id = str(message.id)
         ordered = sorted(recipients)
-        self._broker.publish(
-            [Delivery(agent, message.channel, seq, message_id) for agent in ordered]
-        )
+        deliveries = [Delivery(agent, message.channel, seq, message_id) for agent in ordered]
+        self._broker.publish(deliveries)
         posted = message.model_copy(update={"seq": seq})
         for observer in self.observers:
             observer(posted, ordered)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from bus.broker import Broker
 from bus.channels import ChannelInfo, ChannelKind, ChannelSpec, Retention
 from bus.errors import InvalidArgument, UnknownAgent, UnknownChannel
+from bus.guard import Action, Guard
 from bus.names import check_agent_name, check_channel_name
 from bus.store import Store
 from bus.streams import Stream
@@ -26,10 +27,14 @@ class Registry:
         settings: The bus's settings (default retention, default channels).
         broker: Where exchanges, queues and bindings are declared.
         store: Returns the started bus's store (raises ``BusNotStarted`` otherwise).
+        guard: Who may subscribe whom to what.
     """
 
-    def __init__(self, settings: BusSettings, broker: Broker, store: Callable[[], Store]) -> None:
+    def __init__(
+        self, settings: BusSettings, broker: Broker, store: Callable[[], Store], guard: Guard
+    ) -> None:
         self._settings = settings
+        self._guard = guard
         self._broker = broker
         self._store = store
         #: Retention of channels created without one, and of direct-message inboxes.
@@ -153,6 +158,7 @@ class Registry:
         """See :meth:`bus.Bus.subscribe`."""
         self.require_agent(agent)
         self.spec(channel)
+        self._guard.check(Action.SUBSCRIBE, Stream.of_channel(channel), agent=agent)
         with self._broker.connection() as connection:
             self._broker.topology.bind(connection, agent, channel)
         return self._store().subscribe(agent, channel)

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from bus.deadletters import DeadLetter, dead_letter
+from bus.deadletters import DeadLetter, dead_letter, refuse
+from bus.errors import AuthenticationFailed
 from bus.message import Message
 from bus.store import Entry, Failure, Step
 from bus.streams import Stream
@@ -168,6 +169,13 @@ class Run:
         runtime, store = self.runtime, self.runtime.bus.store
         agent, stream_id, ttl = self.agent.name, self.stream.id, runtime.lease_ms
         message, seq = Message.from_json(entry.json), entry.seq
+        try:
+            runtime.bus.guard.admit(message, self.stream)
+        except AuthenticationFailed as exc:  # never handed to a handler; the run moves on
+            await runtime.io(refuse, runtime.bus, agent, message, self.stream, exc)
+            self.position = seq
+            self._settle(seq, Status.FAILED, f"refused: {exc}")
+            return await runtime.io(store.advance, agent, stream_id, self.token, ttl, seq, DRAIN)
         attempts, not_before = failure if failure is not None else (0, 0)
         if not_before > _now_ms():
             await runtime.pause((not_before - _now_ms()) / 1000)

@@ -62,7 +62,7 @@ def test_forgeries_written_into_the_log_are_refused_and_genuine_messages_pass_in
 
     handed_over, refused = [], []
     for stored in log_store.history(STREAM):
-        message = Message.from_json(stored)
+        message = Message.from_json(stored.json)
         try:
             verify(message, STREAM, trust)
         except AuthenticationFailed as exc:

@@ -15,7 +15,7 @@ from bus.auth.storage import AuthStore
 from bus.auth.trust import Trust
 from bus.errors import AuthenticationFailed, BusError
 from bus.message import Message, Priority, Signature
-from bus.store.base import splice_seq
+from bus.store import Entry
 from bus.streams import Stream
 from tests.auth.conftest import Issue
 
@@ -45,7 +45,7 @@ def test_a_signed_message_verifies_after_the_store_splices_in_its_seq(
     signed = sign(
         post(attachments=[{"name": "spec", "content": "é ✓"}], metadata={"cost": 0.1}), alice
     )
-    stored = splice_seq(signed.model_dump_json(exclude={"seq"}), 41)
+    stored = Entry("c:#engineering", 41, signed.model_dump_json(exclude={"seq"})).json
     read = Message.from_json(stored)
     assert read.seq == 41
     assert read.signature == signed.signature

@@ -1,0 +1,105 @@
+"""Reading: pull receive and history, each message let through the guard before it is handed over.
+
+A message the guard refuses (a forged sender, a changed field, a revoked key) is never handed
+over: it goes to ``refused`` (the bus makes it a dead letter with the reason) and the reader moves
+on to the next one, in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from time import monotonic
+
+from bus.errors import AuthenticationFailed, InvalidArgument, NotSubscribed
+from bus.guard import Action, Guard
+from bus.history import read_history
+from bus.inbox import Inboxes
+from bus.message import Message
+from bus.registry import Registry
+from bus.store import Store
+from bus.streams import Stream
+
+#: Called with the reading agent (``None``: a history reader), a refused message, the stream it
+#: was read from and why.
+Refused = Callable[[str | None, Message, Stream, AuthenticationFailed], None]
+
+
+def _check_timeout(timeout: float | None, agent: str) -> None:
+    if timeout is not None and (
+        not isinstance(timeout, int | float) or isinstance(timeout, bool) or not timeout >= 0
+    ):
+        raise InvalidArgument(
+            f"timeout must be a number >= 0 or None, not {timeout!r}", field="timeout", agent=agent
+        )
+
+
+class Reader:
+    """Pull receive and history of one bus."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        inboxes: Inboxes,
+        store: Callable[[], Store],
+        guard: Guard,
+        refused: Refused,
+    ) -> None:
+        self._registry = registry
+        self._inboxes = inboxes
+        self._store = store
+        self._guard = guard
+        self._refused = refused
+
+    def _admitted(self, agent: str | None, message: Message, stream: Stream) -> bool:
+        try:
+            self._guard.admit(message, stream)
+        except AuthenticationFailed as exc:
+            self._refused(agent, message, stream, exc)
+            return False
+        return True
+
+    def receive(self, agent: str, channel: str | None, timeout: float | None) -> Message | None:
+        """See :meth:`bus.Bus.receive`."""
+        store = self._store()  # raises BusNotStarted before any connection is opened
+        self._registry.require_agent(agent)
+        _check_timeout(timeout, agent)
+        self._guard.check(Action.SUBSCRIBE, Stream.of_inbox(agent), agent=agent)
+        stream = None
+        if channel is not None:
+            self._registry.spec(channel)
+            stream = Stream.of_channel(channel).id
+            if store.position(agent, stream) is None:
+                raise NotSubscribed(
+                    f"agent {agent!r} is not a member of {channel!r}", agent=agent, channel=channel
+                )
+        inboxes = self._inboxes
+        deadline = None if timeout is None else monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - monotonic())
+            entry = inboxes.get(agent).receive(store, stream, left, lambda: inboxes.stopping)
+            if entry is None:
+                return None
+            message = Message.from_json(entry.json)
+            if self._admitted(agent, message, Stream.parse(entry.stream)):
+                return message
+
+    def history(
+        self,
+        stream: Stream,
+        *,
+        agent: str | None,
+        limit: int | None,
+        after: int | None,
+        since: datetime | None,
+    ) -> list[Message]:
+        """The retained messages of ``stream`` that the guard admits, oldest first."""
+        if stream.channel is not None:
+            retention = self._registry.spec(stream.channel).retention
+        else:
+            retention = self._registry.default_retention
+        self._guard.check(Action.SUBSCRIBE, stream, agent=agent)
+        messages = read_history(
+            self._store(), stream.id, retention, limit=limit, after=after, since=since
+        )
+        return [message for message in messages if self._admitted(agent, message, stream)]
