@@ -7,16 +7,44 @@ never passes its own name around (and cannot send as someone else by mistake).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import Any, Protocol, Unpack
 
 from bus.errors import InvalidArgument
 from bus.message import HistoryFilters, Message, MessageFields
 from bus.names import check_agent_name
 
-if TYPE_CHECKING:
-    from bus.core import Bus
+__all__ = ["AgentClient", "BusAPI", "HistoryFilters", "MessageFields", "check_fields"]
 
-__all__ = ["AgentClient", "HistoryFilters", "MessageFields", "check_fields"]
+
+class BusAPI(Protocol):
+    """The part of :class:`bus.Bus` an agent client acts through (so this module needs no
+    import of the facade, which makes the clients)."""
+
+    def publish(
+        self, channel: str, content: str, *, sender: str, **fields: Unpack[MessageFields]
+    ) -> Message: ...
+
+    def send(
+        self, recipient: str, content: str, *, sender: str, **fields: Unpack[MessageFields]
+    ) -> Message: ...
+
+    def request(
+        self, recipient: str, content: str, *, sender: str, timeout: float = ..., **fields: Any
+    ) -> Message: ...
+
+    def receive(
+        self, agent: str, *, channel: str | None = ..., timeout: float | None = ...
+    ) -> Message | None: ...
+
+    def subscribe(self, agent: str, channel: str) -> bool: ...
+
+    def unsubscribe(self, agent: str, channel: str) -> bool: ...
+
+    def subscriptions(self, agent: str) -> list[str]: ...
+
+    def history(self, channel: str, **filters: Unpack[HistoryFilters]) -> list[Message]: ...
+
+    def direct_history(self, agent: str, **filters: Unpack[HistoryFilters]) -> list[Message]: ...
 
 
 def check_fields(fields: dict[str, Any]) -> None:
@@ -43,7 +71,7 @@ class AgentClient:
         InvalidName: ``name`` is not a valid agent name.
     """
 
-    def __init__(self, bus: Bus, name: str) -> None:
+    def __init__(self, bus: BusAPI, name: str) -> None:
         self._bus = bus
         self._name = check_agent_name(name)
 
@@ -53,8 +81,8 @@ class AgentClient:
         return self._name
 
     @property
-    def bus(self) -> Bus:
-        """The bus this client acts on."""
+    def bus(self) -> BusAPI:
+        """The bus this client acts on (a :class:`bus.Bus`)."""
         return self._bus
 
     def __repr__(self) -> str:

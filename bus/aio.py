@@ -18,7 +18,6 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime
 from time import monotonic
 from typing import Any, Self, TypeVar, Unpack
 
@@ -180,29 +179,13 @@ class AsyncBus:
         """See :meth:`bus.Bus.post`."""
         return await self.call(self.bus.post, message)
 
-    async def history(
-        self,
-        channel: str,
-        *,
-        limit: int | None = None,
-        after: int | None = None,
-        since: datetime | None = None,
-    ) -> list[Message]:
+    async def history(self, channel: str, **filters: Unpack[HistoryFilters]) -> list[Message]:
         """See :meth:`bus.Bus.history`."""
-        return await self.call(self.bus.history, channel, limit=limit, after=after, since=since)
+        return await self.call(self.bus.history, channel, **filters)
 
-    async def direct_history(
-        self,
-        agent: str,
-        *,
-        limit: int | None = None,
-        after: int | None = None,
-        since: datetime | None = None,
-    ) -> list[Message]:
+    async def direct_history(self, agent: str, **filters: Unpack[HistoryFilters]) -> list[Message]:
         """See :meth:`bus.Bus.direct_history`."""
-        return await self.call(
-            self.bus.direct_history, agent, limit=limit, after=after, since=since
-        )
+        return await self.call(self.bus.direct_history, agent, **filters)
 
     async def receive(
         self, agent: str, *, channel: str | None = None, timeout: float | None = None

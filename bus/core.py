@@ -20,6 +20,7 @@ from bus.channels import ChannelInfo, ChannelKind, Retention
 from bus.errors import AuthenticationFailed, BusNotStarted, StoreUnavailable
 from bus.guard import Guard, OpenGuard
 from bus.inbox import Inbox, Inboxes
+from bus.letters import post_refusal
 from bus.message import HistoryFilters, Message, MessageFields, MessageType, build_message
 from bus.publisher import Publisher
 from bus.reader import Reader
@@ -272,9 +273,7 @@ class Bus:
     def _refused(
         self, agent: str | None, message: Message, stream: Stream, error: AuthenticationFailed
     ) -> None:
-        from bus.deadletters import refuse
-
-        refuse(self, agent, message, stream, error)
+        post_refusal(self.publisher, self.settings, agent, message, stream, error)
 
     def history(self, channel: str, **filters: Unpack[HistoryFilters]) -> list[Message]:
         """A channel's retained messages, oldest first: the newest ``limit``, those ``after`` a

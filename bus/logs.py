@@ -87,11 +87,11 @@ def configure_logging(level: int | str = logging.INFO, json: bool = False) -> lo
     """
     root = logging.getLogger()
     for handler in list(root.handlers):
-        if getattr(handler, "_bus_handler", False):
+        if getattr(handler, "bus_installed", False):
             root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter(json))
-    handler._bus_handler = True  # type: ignore[attr-defined]
+    handler.bus_installed = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level if isinstance(level, int) else level.upper())
     return handler

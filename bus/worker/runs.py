@@ -25,19 +25,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import Any, Protocol, TypeVar
 
+from bus.core import Bus
 from bus.deadletters import DeadLetter, dead_letter, refuse
 from bus.errors import AuthenticationFailed
 from bus.message import Message
 from bus.store import Entry, Failure, Step
 from bus.streams import Stream
 from bus.worker.agent import Agent
+from bus.worker.leases import LeaseKeeper
+from config.settings import BusSettings
 
-if TYPE_CHECKING:
-    from bus.worker.runtime import Runtime
+T = TypeVar("T")
 
 logger = logging.getLogger("bus.delivery")
 
@@ -71,6 +74,36 @@ class Outcome:
     error: str | None = None
 
 
+class Host(Protocol):
+    """What a run needs from its process's runtime (:class:`bus.worker.runtime.Runtime`)."""
+
+    bus: Bus
+    settings: BusSettings
+    #: ``host/pid`` of the process, the head of every lease token it takes.
+    identity: str
+    lease_ms: int
+    keeper: LeaseKeeper
+    #: True once the worker is stopping: runs end after the message in hand.
+    stopping: bool
+
+    async def io(self, function: Callable[..., T], *args: Any) -> T:
+        """Run a blocking call on an I/O thread."""
+
+    async def pause(self, seconds: float) -> None:
+        """Sleep, or less if the worker starts stopping."""
+
+    async def handle(
+        self, agent: Agent, message: Message, attempt: int, task_id: str | None
+    ) -> str | None:
+        """Run the agent's handlers; ``None`` or what failed."""
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds before retry number ``attempt``."""
+
+    def log_handled(self, agent: str, message: Message) -> None:
+        """Log a handled message."""
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -78,7 +111,7 @@ def _now_ms() -> int:
 class Run:
     """The handlers of one agent for one stream, on the event loop, until it is drained."""
 
-    def __init__(self, runtime: Runtime, agent: Agent, stream: Stream, task_id: str | None):
+    def __init__(self, runtime: Host, agent: Agent, stream: Stream, task_id: str | None):
         self.runtime = runtime
         self.agent = agent
         self.stream = stream
@@ -234,7 +267,7 @@ class Run:
 class Runs:
     """The active runs of one worker process, by (agent, stream); used on the loop only."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Host) -> None:
         self._runtime = runtime
         self._active: dict[tuple[str, str], Run] = {}
         self._tasks: set[asyncio.Task[None]] = set()
