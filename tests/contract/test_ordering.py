@@ -22,7 +22,7 @@ from config.settings import BusSettings
 from tests.brokers import environment_for
 from tests.helpers.probe import delivery_of, inject, queue_depth, receive_all
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 #: Seconds a receive waits for a message that must come (never reached when all is well).
 ARRIVES = 15
 
