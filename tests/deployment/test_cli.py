@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from bus import Bus
+from bus.testing import worker_command
 from config.settings import BusSettings
 from tests.brokers import REDIS_URL, require, settings_for
 from tests.helpers.cli_support import (
@@ -435,20 +436,7 @@ def worker(request: pytest.FixtureRequest) -> Iterator[Worker]:
     env = cli_environment(
         settings, BUS_AGENT_MODULES="tests.helpers.echo_agents", BUS_MAX_RETRIES="0"
     )
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "bus",
-        "worker",
-        "--pool=solo",
-        "--loglevel=INFO",
-        "-n",
-        f"cli-{settings.namespace}@localhost",
-        "--without-mingle",
-        "--without-gossip",
-    ]
+    command = worker_command(hostname=f"cli-{settings.namespace}@localhost")
     output = Lines(command, env)
     try:
         output.wait_for(lambda line: " ready." in line, 60, "the worker to be ready")

@@ -11,7 +11,6 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 from functools import cache
 from typing import Any
 
@@ -19,12 +18,21 @@ import pytest
 import yaml
 
 from bus.cli import build_parser
+from bus.testing import celery_command
 from bus.urls import resolve_store_url, scheme_of
 from config.settings import BusSettings
 from tests.helpers.cli_support import ROOT
 
 COMPOSE = ROOT / "docker-compose.yml"
-SCHEMA = ROOT.parent / "shared" / "data" / "compose-spec.json"
+#: The schema, in the nearest ``shared/data`` above the checkout (a worktree sits one level deeper).
+SCHEMA = next(
+    (
+        candidate
+        for parent in ROOT.parents
+        if (candidate := parent / "shared" / "data" / "compose-spec.json").is_file()
+    ),
+    ROOT.parent / "shared" / "data" / "compose-spec.json",
+)
 AMQP_IN_COMPOSE = "amqp://guest:guest@rabbitmq:5672//"
 _VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?::-(?P<default>[^}]*))?\}")
 
@@ -71,7 +79,7 @@ def check_command(words: list[str]) -> None:
     if subcommand[:1] == ["inspect"]:
         subcommand = words[3:5]
     result = subprocess.run(
-        [sys.executable, "-m", "celery", "-A", "bus", *subcommand, "--help"],
+        celery_command("bus", *subcommand, "--help"),
         capture_output=True,
         text=True,
         timeout=60,
@@ -170,7 +178,7 @@ def test_one_variable_switches_the_transport_and_the_settings_accept_both(
             if key.startswith("BUS_")
         }
         assert set(fields) <= set(BusSettings.model_fields), f"unknown BUS_ variable in {name}"
-        settings = BusSettings(**fields)
+        settings = BusSettings(**fields)  # type: ignore[arg-type]  # strings, as from the environment
         assert resolve_store_url(settings.broker_url, settings.store_url) == "redis://redis:6379/0"
         assert scheme_of(settings.broker_url) == scheme_of(broker)
 
