@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import pytest
@@ -28,6 +29,7 @@ from bus import (
 from bus.errors import BusError
 from config.settings import BusSettings
 from tests.brokers import settings_for
+from tests.helpers.cases import Cases
 from tests.helpers.probe import receive_all, snapshot
 
 LIMIT = 2048
@@ -110,6 +112,13 @@ def failing_fields(err: BusError) -> set[str]:
     return {error["field"] for error in err.context["errors"]}
 
 
+@pytest.fixture
+def cases(bus: Bus, world: dict[str, Any]) -> Cases:
+    """Every case of a table is tried; after a failed one the baseline is taken again, so a
+    case that changed something is reported alone, not with every case after it."""
+    return Cases(after_failure=lambda: world.update(store=snapshot(bus, queues=False)))
+
+
 def assert_untouched(bus: Bus, world: dict[str, Any]) -> None:
     """Nothing was queued for anyone, and every agent still receives exactly what the world
     sent it, nothing else."""
@@ -120,128 +129,126 @@ def assert_untouched(bus: Bus, world: dict[str, Any]) -> None:
     assert got["carol"] == ["other"]
 
 
-def test_hostile_agent_names(bus: Bus, world: dict[str, Any]) -> None:
+#: Calls that take an agent name, each refusing a bad one with InvalidName naming the agent.
+AGENT_CALLS: list[tuple[str, Callable[[Bus, Any], object]]] = [
+    ("register_agent", lambda bus, name: bus.register_agent(name)),
+    ("register_agent+channels", lambda bus, name: bus.register_agent(name, channels=["#ok"])),
+    ("subscribe", lambda bus, name: bus.subscribe(name, "#ok")),
+    ("unsubscribe", lambda bus, name: bus.unsubscribe(name, "#ok")),
+    ("subscriptions", lambda bus, name: bus.subscriptions(name)),
+    ("receive", lambda bus, name: bus.receive(name, timeout=0)),
+]
+#: Message fields that take an agent name: (case, call, error context, the field it fails).
+AGENT_FIELDS: list[tuple[str, Callable[[Bus, Any], object], str]] = [
+    ("send to", lambda bus, name: bus.send(name, "hi", sender="bob"), "recipient"),
+    ("publish from", lambda bus, name: bus.publish("#ok", "hi", sender=name), "sender"),
+    (
+        "publish reply_to",
+        lambda bus, name: bus.publish("#ok", "hi", sender="bob", reply_to=name),
+        "reply_to",
+    ),
+]
+
+
+def test_hostile_agent_names(bus: Bus, world: dict[str, Any], cases: Cases) -> None:
     for name in BAD_AGENT_NAMES:
-        refuse(bus, world, lambda n=name: bus.register_agent(n), InvalidName, agent=name)
-        refuse(
-            bus,
-            world,
-            lambda n=name: bus.register_agent(n, channels=["#ok"]),
-            InvalidName,
-            agent=name,
-        )
-        refuse(bus, world, lambda n=name: bus.subscribe(n, "#ok"), InvalidName, agent=name)
-        refuse(bus, world, lambda n=name: bus.unsubscribe(n, "#ok"), InvalidName, agent=name)
-        refuse(bus, world, lambda n=name: bus.subscriptions(n), InvalidName, agent=name)
-        refuse(bus, world, lambda n=name: bus.receive(n, timeout=0), InvalidName, agent=name)
+        for label, call in AGENT_CALLS:
+            with cases.case(f"{label}({name!r})"):
+                refuse(bus, world, partial(call, bus, name), InvalidName, agent=name)
         # As a message field, a bad name is an invalid message that names the field.
-        err = refuse(
-            bus, world, lambda n=name: bus.send(n, "hi", sender="bob"), InvalidMessage, agent=name
-        )
-        # (No recipient at all is a message with no destination.)
-        assert failing_fields(err) == ({"(message)"} if name is None else {"recipient"})
-        err = refuse(
-            bus,
-            world,
-            lambda n=name: bus.publish("#ok", "hi", sender=n),
-            InvalidMessage,
-            channel="#ok",
-        )
-        assert failing_fields(err) == {"sender"}
-        if name is not None:  # no reply_to is fine
-            err = refuse(
-                bus,
-                world,
-                lambda n=name: bus.publish("#ok", "hi", sender="bob", reply_to=n),
-                InvalidMessage,
-                channel="#ok",
-            )
-            assert failing_fields(err) == {"reply_to"}
+        for label, call, field in AGENT_FIELDS:
+            if field == "reply_to" and name is None:
+                continue  # no reply_to is fine
+            with cases.case(f"{label} {name!r}"):
+                if field == "recipient":
+                    err = refuse(bus, world, partial(call, bus, name), InvalidMessage, agent=name)
+                else:
+                    err = refuse(
+                        bus, world, partial(call, bus, name), InvalidMessage, channel="#ok"
+                    )
+                # (No recipient at all is a message with no destination.)
+                expected = {"(message)"} if name is None and field == "recipient" else {field}
+                assert failing_fields(err) == expected, err.context
+    cases.verify()
     assert_untouched(bus, world)
 
 
-def test_hostile_channel_names(bus: Bus, world: dict[str, Any]) -> None:
+#: Calls that take a channel name, each refusing a bad one with InvalidName naming the channel.
+CHANNEL_CALLS: list[tuple[str, Callable[[Bus, Any], object]]] = [
+    ("create_channel", lambda bus, name: bus.create_channel(name)),
+    ("publish", lambda bus, name: bus.publish(name, "hi", sender="bob")),
+    ("subscribe", lambda bus, name: bus.subscribe("alice", name)),
+    ("unsubscribe", lambda bus, name: bus.unsubscribe("alice", name)),
+    ("history", lambda bus, name: bus.history(name)),
+    ("get_channel", lambda bus, name: bus.get_channel(name)),
+    ("receive", lambda bus, name: bus.receive("alice", channel=name, timeout=0)),
+    # Checked before anything changes: the agent is not registered half-way.
+    ("register_agent", lambda bus, name: bus.register_agent("dave", channels=["#ok", name])),
+]
+
+
+def test_hostile_channel_names(bus: Bus, world: dict[str, Any], cases: Cases) -> None:
     for name in BAD_CHANNEL_NAMES:
-        refuse(bus, world, lambda n=name: bus.create_channel(n), InvalidName, channel=name)
-        refuse(
-            bus, world, lambda n=name: bus.publish(n, "hi", sender="bob"), InvalidName, channel=name
-        )
-        refuse(bus, world, lambda n=name: bus.subscribe("alice", n), InvalidName, channel=name)
-        refuse(bus, world, lambda n=name: bus.unsubscribe("alice", n), InvalidName, channel=name)
-        refuse(bus, world, lambda n=name: bus.history(n), InvalidName, channel=name)
-        refuse(bus, world, lambda n=name: bus.get_channel(n), InvalidName, channel=name)
-        refuse(
-            bus,
-            world,
-            lambda n=name: bus.receive("alice", channel=n, timeout=0),
-            InvalidName,
-            channel=name,
-        )
-        # Checked before anything changes: the agent is not registered half-way.
-        refuse(
-            bus,
-            world,
-            lambda n=name: bus.register_agent("dave", channels=["#ok", n]),
-            InvalidName,
-            channel=name,
-        )
+        for label, call in CHANNEL_CALLS:
+            with cases.case(f"{label}({name!r})"):
+                refuse(bus, world, partial(call, bus, name), InvalidName, channel=name)
+    cases.verify()
     assert_untouched(bus, world)
 
 
-def test_unknown_channel(bus: Bus, world: dict[str, Any]) -> None:
-    ghost = "#nope"
-    refuse(
-        bus, world, lambda: bus.publish(ghost, "hi", sender="bob"), UnknownChannel, channel=ghost
-    )
-    refuse(
-        bus,
-        world,
-        lambda: bus.post(Message(channel=ghost, sender="bob", content="hi")),
-        UnknownChannel,
-        channel=ghost,
-    )
-    refuse(bus, world, lambda: bus.subscribe("alice", ghost), UnknownChannel, channel=ghost)
-    refuse(bus, world, lambda: bus.unsubscribe("alice", ghost), UnknownChannel, channel=ghost)
-    refuse(bus, world, lambda: bus.history(ghost), UnknownChannel, channel=ghost)
-    refuse(bus, world, lambda: bus.get_channel(ghost), UnknownChannel, channel=ghost)
-    refuse(
-        bus,
-        world,
-        lambda: bus.receive("alice", channel=ghost, timeout=0),
-        UnknownChannel,
-        channel=ghost,
-    )
-    refuse(
-        bus,
-        world,
-        lambda: bus.register_agent("dave", channels=["#ok", ghost]),
-        UnknownChannel,
-        channel=ghost,
-    )
+GHOST_CHANNEL = "#nope"
+#: Calls naming a channel that does not exist: (case, call, the channel the error names).
+UNKNOWN_CHANNEL_CALLS: list[tuple[str, Callable[[Bus], object], str]] = [
+    ("publish", lambda bus: bus.publish(GHOST_CHANNEL, "hi", sender="bob"), GHOST_CHANNEL),
+    (
+        "post",
+        lambda bus: bus.post(Message(channel=GHOST_CHANNEL, sender="bob", content="hi")),
+        GHOST_CHANNEL,
+    ),
+    ("subscribe", lambda bus: bus.subscribe("alice", GHOST_CHANNEL), GHOST_CHANNEL),
+    ("unsubscribe", lambda bus: bus.unsubscribe("alice", GHOST_CHANNEL), GHOST_CHANNEL),
+    ("history", lambda bus: bus.history(GHOST_CHANNEL), GHOST_CHANNEL),
+    ("get_channel", lambda bus: bus.get_channel(GHOST_CHANNEL), GHOST_CHANNEL),
+    (
+        "receive",
+        lambda bus: bus.receive("alice", channel=GHOST_CHANNEL, timeout=0),
+        GHOST_CHANNEL,
+    ),
+    (
+        "register_agent",
+        lambda bus: bus.register_agent("dave", channels=["#ok", GHOST_CHANNEL]),
+        GHOST_CHANNEL,
+    ),
     # Differs from a real channel only by case: still unknown.
-    refuse(
-        bus, world, lambda: bus.publish("#OK", "hi", sender="bob"), UnknownChannel, channel="#OK"
-    )
+    ("publish to #OK", lambda bus: bus.publish("#OK", "hi", sender="bob"), "#OK"),
+]
+
+
+def test_unknown_channel(bus: Bus, world: dict[str, Any], cases: Cases) -> None:
+    for label, call, channel in UNKNOWN_CHANNEL_CALLS:
+        with cases.case(label):
+            refuse(bus, world, partial(call, bus), UnknownChannel, channel=channel)
+    cases.verify()
     assert_untouched(bus, world)
 
 
-def test_unknown_agent(bus: Bus, world: dict[str, Any]) -> None:
-    ghost = "ghost"
-    refuse(bus, world, lambda: bus.send(ghost, "hi", sender="bob"), UnknownAgent, agent=ghost)
-    refuse(
-        bus,
-        world,
-        lambda: bus.post(Message(recipient=ghost, sender="bob", content="hi")),
-        UnknownAgent,
-        agent=ghost,
-    )
-    refuse(bus, world, lambda: bus.subscribe(ghost, "#ok"), UnknownAgent, agent=ghost)
-    refuse(bus, world, lambda: bus.unsubscribe(ghost, "#ok"), UnknownAgent, agent=ghost)
-    refuse(bus, world, lambda: bus.subscriptions(ghost), UnknownAgent, agent=ghost)
-    refuse(bus, world, lambda: bus.receive(ghost, timeout=0), UnknownAgent, agent=ghost)
-    refuse(
-        bus, world, lambda: bus.receive(ghost, channel="#ok", timeout=0), UnknownAgent, agent=ghost
-    )
+GHOST_AGENT = "ghost"
+UNKNOWN_AGENT_CALLS: list[tuple[str, Callable[[Bus], object]]] = [
+    ("send", lambda bus: bus.send(GHOST_AGENT, "hi", sender="bob")),
+    ("post", lambda bus: bus.post(Message(recipient=GHOST_AGENT, sender="bob", content="hi"))),
+    ("subscribe", lambda bus: bus.subscribe(GHOST_AGENT, "#ok")),
+    ("unsubscribe", lambda bus: bus.unsubscribe(GHOST_AGENT, "#ok")),
+    ("subscriptions", lambda bus: bus.subscriptions(GHOST_AGENT)),
+    ("receive", lambda bus: bus.receive(GHOST_AGENT, timeout=0)),
+    ("receive from #ok", lambda bus: bus.receive(GHOST_AGENT, channel="#ok", timeout=0)),
+]
+
+
+def test_unknown_agent(bus: Bus, world: dict[str, Any], cases: Cases) -> None:
+    for label, call in UNKNOWN_AGENT_CALLS:
+        with cases.case(label):
+            refuse(bus, world, partial(call, bus), UnknownAgent, agent=GHOST_AGENT)
+    cases.verify()
     assert_untouched(bus, world)
 
 
@@ -337,26 +344,29 @@ MALFORMED: list[tuple[dict[str, Any], str]] = [
 ]
 
 
-def test_malformed_messages(bus: Bus, world: dict[str, Any]) -> None:
+def test_malformed_messages(bus: Bus, world: dict[str, Any], cases: Cases) -> None:
     for fields, field in MALFORMED:
         values = {"content": "hi", **fields}
         content = values.pop("content")
-        err = refuse(
-            bus,
-            world,
-            lambda c=content, v=values: bus.publish("#ok", c, sender="bob", **v),
-            InvalidMessage,
-            channel="#ok",
-        )
-        assert failing_fields(err) == {field}, (fields, err.context)
-        err = refuse(
-            bus,
-            world,
-            lambda c=content, v=values: bus.send("alice", c, sender="bob", **v),
-            InvalidMessage,
-            agent="alice",
-        )
-        assert failing_fields(err) == {field}, (fields, err.context)
+        with cases.case(f"publish {fields!r}"):
+            err = refuse(
+                bus,
+                world,
+                partial(bus.publish, "#ok", content, sender="bob", **values),
+                InvalidMessage,
+                channel="#ok",
+            )
+            assert failing_fields(err) == {field}, err.context
+        with cases.case(f"send {fields!r}"):
+            err = refuse(
+                bus,
+                world,
+                partial(bus.send, "alice", content, sender="bob", **values),
+                InvalidMessage,
+                agent="alice",
+            )
+            assert failing_fields(err) == {field}, err.context
+    cases.verify()
     assert_untouched(bus, world)
 
 
@@ -378,61 +388,80 @@ BAD_JSON: list[tuple[str | bytes, str | None]] = [
 ]
 
 
-def test_bad_json_is_refused_before_the_bus(bus: Bus, world: dict[str, Any]) -> None:
+def post_json(bus: Bus, data: str | bytes) -> None:
+    bus.post(Message.from_json(data))
+
+
+def test_bad_json_is_refused_before_the_bus(bus: Bus, world: dict[str, Any], cases: Cases) -> None:
     """What comes from outside is decoded first; bad JSON never gets as far as a publish."""
     for data, field in BAD_JSON:
-        err = refuse(bus, world, lambda d=data: bus.post(Message.from_json(d)), MessageDecodeError)
-        if field is not None:
-            assert field in failing_fields(err), (data, err.context)
+        with cases.case(repr(data)):
+            err = refuse(bus, world, partial(post_json, bus, data), MessageDecodeError)
+            if field is not None:
+                assert field in failing_fields(err), err.context
+    cases.verify()
     assert_untouched(bus, world)
 
 
-def test_bad_arguments(bus: Bus, world: dict[str, Any]) -> None:
-    for timeout in (-1, -0.001, float("nan"), "soon", True, [1]):
-        refuse(
-            bus,
-            world,
-            lambda t=timeout: bus.receive("alice", timeout=t),
+#: Arguments of the wrong type or value: (case, call, error, error context).
+BAD_ARGUMENTS: list[tuple[str, Callable[[Bus], object], type[BusError], dict[str, Any]]] = [
+    *(
+        (
+            f"receive(timeout={timeout!r})",
+            partial(lambda bus, t: bus.receive("alice", timeout=t), t=timeout),
             InvalidArgument,
-            field="timeout",
+            {"field": "timeout"},
         )
-    for label, value in (
-        ("limit", -1),
-        ("after", -5),
-        ("limit", "3"),
-        ("after", 1.5),
-        ("limit", True),
-    ):
-        refuse(
-            bus,
-            world,
-            lambda k=label, v=value: bus.history("#ok", **{k: v}),
+        for timeout in (-1, -0.001, float("nan"), "soon", True, [1])
+    ),
+    *(
+        (
+            f"history({label}={value!r})",
+            partial(lambda bus, k, v: bus.history("#ok", **{k: v}), k=label, v=value),
             InvalidArgument,
-            field=label,
+            {"field": label},
         )
-    for since in (datetime.now(), "2024-01-01T00:00:00+00:00", 1700000000):
-        refuse(
-            bus, world, lambda s=since: bus.history("#ok", since=s), InvalidArgument, field="since"
+        for label, value in (
+            ("limit", -1),
+            ("after", -5),
+            ("limit", "3"),
+            ("after", 1.5),
+            ("limit", True),
         )
-    refuse(
-        bus,
-        world,
-        lambda: bus.create_channel("#new", kind="fanout"),
+    ),
+    *(
+        (
+            f"history(since={since!r})",
+            partial(lambda bus, s: bus.history("#ok", since=s), s=since),
+            InvalidArgument,
+            {"field": "since"},
+        )
+        for since in (datetime.now(), "2024-01-01T00:00:00+00:00", 1700000000)
+    ),
+    (
+        "create_channel(kind='fanout')",
+        lambda bus: bus.create_channel("#new", kind="fanout"),
         InvalidArgument,
-        channel="#new",
-    )
-    refuse(
-        bus,
-        world,
-        lambda: bus.create_channel("#ok", retention=Retention(max_messages=5)),
+        {"channel": "#new"},
+    ),
+    (
+        "create_channel(existing, other retention)",
+        lambda bus: bus.create_channel("#ok", retention=Retention(max_messages=5)),
         ChannelExists,
-        channel="#ok",
-    )
-    refuse(
-        bus,
-        world,
-        lambda: bus.create_channel("#ok", kind="broadcast"),
+        {"channel": "#ok"},
+    ),
+    (
+        "create_channel(existing, other kind)",
+        lambda bus: bus.create_channel("#ok", kind="broadcast"),
         ChannelExists,
-        channel="#ok",
-    )
+        {"channel": "#ok"},
+    ),
+]
+
+
+def test_bad_arguments(bus: Bus, world: dict[str, Any], cases: Cases) -> None:
+    for label, call, error, context in BAD_ARGUMENTS:
+        with cases.case(label):
+            refuse(bus, world, partial(call, bus), error, **context)
+    cases.verify()
     assert_untouched(bus, world)
