@@ -24,6 +24,7 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy --strict bus
+	$(BIN)/mypy bus tests bench
 
 check: lint typecheck test
 
