@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from bus.errors import BusTimeout, InvalidArgument
+from bus.errors import BusTimeout, InvalidArgument, UnknownAgent
 
 if TYPE_CHECKING:
     from bus.core import Bus
@@ -24,7 +24,9 @@ def join(bus: Bus, agent: str, timeout: float = 10.0, *, interval: float = 0.02)
     """Wait until ``agent``'s position is at the head of every stream it reads: each message
     published to its channels, or sent to it, was handled (or received) and acknowledged.
 
-    Messages published after :func:`join` returns are not waited for.
+    Messages published after :func:`join` returns are not waited for. An agent that a worker
+    has not registered yet has no backlog at all, so joining it is refused rather than answered
+    at once: wait for the registration first (e.g. until ``agent in bus.agents()``).
 
     Args:
         bus: a started bus on the store the agent's worker (or receiver) uses.
@@ -36,8 +38,13 @@ def join(bus: Bus, agent: str, timeout: float = 10.0, *, interval: float = 0.02)
         BusTimeout: the agent is still behind after ``timeout``; ``context`` has ``agent``,
             ``timeout`` and ``lag`` (``{stream: messages behind}``).
         InvalidArgument: ``timeout`` is negative or ``interval`` not positive.
+        UnknownAgent: no agent of that name is registered.
         BusNotStarted: ``bus`` is not started.
     """
+    if not bus.store.is_agent(agent):
+        raise UnknownAgent(
+            f"cannot join {agent!r}: no agent of that name is registered", agent=agent
+        )
     if timeout < 0 or interval <= 0:
         raise InvalidArgument(
             f"join needs timeout >= 0 and interval > 0, got {timeout} and {interval}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bus import Bus, BusTimeout
+from bus import Bus, BusTimeout, UnknownAgent
 from bus.streams import channel_stream, direct_stream
 from bus.testing import join, lag_of
 from tests.helpers.probe import receive_all
@@ -33,3 +33,10 @@ def test_join_times_out_naming_the_agent_and_its_lag(bus: Bus) -> None:
     assert info.value.context["agent"] == "ann"
     assert info.value.context["lag"] == {channel_stream("#jobs"): 1}
     assert str(info.value) == "ann is still behind after 0.1 s: c:#jobs by 1"
+
+
+def test_joining_an_agent_nobody_registered_is_refused(bus: Bus) -> None:
+    """It has no backlog yet; answering at once would let a test race its worker."""
+    with pytest.raises(UnknownAgent) as info:
+        join(bus, "nobody", timeout=0)
+    assert info.value.context["agent"] == "nobody"
