@@ -20,7 +20,12 @@ from bus.testing.brokers import (
     unreachable,
 )
 from bus.testing.join import join, lag_of
-from bus.testing.processes import celery_command, environment_for, worker_command
+from bus.testing.processes import (
+    celery_command,
+    environment_for,
+    settings_environment,
+    worker_command,
+)
 
 __all__ = [
     "TRANSPORTS",
@@ -32,6 +37,7 @@ __all__ = [
     "lag_of",
     "new_namespace",
     "redis_url",
+    "settings_environment",
     "settings_for",
     "store_url",
     "unreachable",
