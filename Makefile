@@ -25,6 +25,7 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy --strict bus
+	$(BIN)/mypy bus tests bench
 
 check: lint typecheck test
 

@@ -1,23 +1,22 @@
-"""What every benchmark shares: transports, namespaces, figure records, timing helpers."""
+"""What every benchmark shares: figure records and timing helpers; transports, namespaces and
+settings come from :mod:`bus.testing`, which the tests share."""
 
 from __future__ import annotations
 
-import functools
-import os
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from bus.cli.health import why_unreachable
+from bus import testing
 from config.settings import BusSettings
 
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-AMQP_URL = os.environ.get("BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
-TRANSPORTS = ("memory", "redis", "amqp")
+#: The servers: ``BUS_TEST_REDIS_URL`` and ``BUS_TEST_AMQP_URL``, as for the tests.
+REDIS_URL = testing.redis_url()
+AMQP_URL = testing.amqp_url()
+TRANSPORTS = testing.TRANSPORTS
 #: Poll interval of the memory:// transport; the bus's default, used by the raw baselines too.
 MEMORY_POLL = BusSettings().polling_interval
 #: Bytes of each benchmark message's content.
@@ -25,10 +24,8 @@ PAYLOAD_BYTES = 512
 
 Figure = dict[str, Any]
 
-
-def broker_url(transport: str) -> str:
-    """The broker URL of ``transport``."""
-    return {"memory": "memory://", "redis": REDIS_URL, "amqp": AMQP_URL}[transport]
+broker_url = testing.broker_url
+unreachable = testing.unreachable
 
 
 def transport_options(transport: str) -> dict[str, Any]:
@@ -36,29 +33,17 @@ def transport_options(transport: str) -> dict[str, Any]:
     return {"polling_interval": MEMORY_POLL} if transport == "memory" else {}
 
 
-@functools.cache
-def unreachable(transport: str) -> str | None:
-    """Why ``transport`` cannot be benchmarked, or ``None`` if its servers answer."""
-    if transport == "memory":
-        return None
-    return why_unreachable(REDIS_URL, AMQP_URL if transport == "amqp" else None)
-
-
 def new_namespace(prefix: str = "bench") -> str:
     """A namespace no other run uses (bus's pattern: ``[a-z][a-z0-9_-]{0,31}``)."""
-    return f"{prefix}{uuid.uuid4().hex[:10]}"
+    return testing.new_namespace(prefix)
 
 
 def bus_settings(transport: str, namespace: str, **overrides: Any) -> BusSettings:
-    """Settings of a benchmark bus: no default channels, a namespace of its own."""
-    values: dict[str, Any] = {
-        "broker_url": broker_url(transport),
-        "store_url": REDIS_URL if transport == "amqp" else None,
-        "namespace": namespace,
-        "default_channels": (),
-    }
-    values.update(overrides)
-    return BusSettings(**values)
+    """Settings of a benchmark bus: no default channels (unless overridden), a namespace of its
+    own."""
+    return testing.settings_for(
+        transport, **{"namespace": namespace, "default_channels": (), **overrides}
+    )
 
 
 @dataclass

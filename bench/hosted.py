@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import redis
@@ -28,6 +28,7 @@ from bench.common import REDIS_URL, Figure, Run, bus_settings, figure, payload, 
 from bench.raw_celery import ROOT
 from bus import Bus
 from bus.broker import create_app
+from bus.testing import environment_for, worker_command
 from bus.worker import EmbeddedWorker, install, load_agents
 from config.settings import BusSettings
 
@@ -90,40 +91,18 @@ def _hosted(transport: str, settings: BusSettings, key: str, expect: int) -> Ite
             yield bus
             bus.destroy()
         return
-    env = dict(
-        os.environ,
-        BUS_BROKER_URL=settings.broker_url,
-        BUS_NAMESPACE=settings.namespace,
-        BUS_DEFAULT_CHANNELS=",".join(CHANNELS),
-        BUS_AGENT_MODULES="bench.hosted_agents",
-        BUS_WORKER_EVENTS="false",  # like the raw Celery baseline (Celery's default)
-        BUS_RETENTION_MAX_MESSAGES=str(settings.retention_max_messages),
-        BENCH_REDIS_URL=REDIS_URL,
-        BENCH_KEY=key,
-        BENCH_EXPECT=str(expect),
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    # The settings name the agent modules, channels and retention; environment_for passes
+    # every setting that differs from its default on.
+    env = environment_for(
+        settings,
+        pythonpath=[ROOT],
+        extra={"BENCH_REDIS_URL": REDIS_URL, "BENCH_KEY": key, "BENCH_EXPECT": str(expect)},
     )
-    if settings.store_url:
-        env["BUS_STORE_URL"] = settings.store_url
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "bus",
-        "worker",
-        "--pool",
-        "solo",
-        "--concurrency",
-        "1",
-        "--without-heartbeat",
-        "--without-mingle",
-        "--without-gossip",
-        "--loglevel",
-        os.environ.get("BENCH_CELERY_LOGLEVEL", "WARNING"),
-        "--hostname",
-        f"{settings.namespace}@%h",
-    ]
+    command = worker_command(
+        loglevel=os.environ.get("BENCH_CELERY_LOGLEVEL", "WARNING"),
+        hostname=f"{settings.namespace}@%h",
+        without=("heartbeat", "mingle", "gossip"),
+    )
     log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in finally)
     worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -216,7 +195,7 @@ def latency(transport: str, run: Run, samples: int = 300) -> list[Figure]:
                 start = time.time()
                 seq = bus.publish(hosted_agents.LATENCY_CHANNEL, text, sender="bench").seq
                 assert seq is not None
-                began = _wait(lambda seq=seq: progress.started(seq), 30, f"handler of #{seq}")
+                began = _wait(partial(progress.started, seq), 30, f"handler of #{seq}")
                 if index >= WARM:
                     waits.append((began - start) * 1000)
     finally:

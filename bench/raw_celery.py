@@ -23,6 +23,7 @@ from kombu import Exchange, Queue
 
 from bench.common import REDIS_URL, Figure, Run, broker_url, figure, payload
 from bench.raw_celery_app import TASK, Tally, build_app
+from bus.testing import worker_command
 from config.settings import BusSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,27 +140,13 @@ def _subprocess(transport: str, run: Run) -> list[Figure]:
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     )
     app = build_app(broker_url(transport), namespace, Tally(0, 0))
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
+    command = worker_command(
         "bench.raw_celery_app",
-        "worker",
-        "--pool",
-        "solo",
-        "--concurrency",
-        "1",
-        "--without-heartbeat",
-        "--without-mingle",
-        "--without-gossip",
-        "--loglevel",
-        LOGLEVEL,
-        "-Q",
-        app.conf.task_default_queue,
-        "--hostname",
-        f"{namespace}@%h",
-    ]
+        loglevel=LOGLEVEL,
+        hostname=f"{namespace}@%h",
+        queues=[app.conf.task_default_queue],
+        without=("heartbeat", "mingle", "gossip"),
+    )
     log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in finally); not a pipe: a chatty worker must never block on it
     worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 

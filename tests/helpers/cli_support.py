@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bus.testing import environment_for
 from config.settings import BusSettings
-from tests.brokers import environment_for
 
 ROOT = Path(__file__).resolve().parents[2]
 _script = shutil.which("bus", path=str(Path(sys.executable).parent))
@@ -25,10 +25,7 @@ BUS: list[str] = [_script] if _script else [sys.executable, "-m", "bus"]
 
 def cli_environment(settings: BusSettings, **extra: str) -> dict[str, str]:
     """The environment of a ``bus`` (or worker) subprocess on the bus of ``settings``."""
-    env = environment_for(settings)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env.update(extra)
-    return env
+    return environment_for(settings, pythonpath=[ROOT], extra=extra)
 
 
 def run_bus(
@@ -124,4 +121,4 @@ class Lines:
         self._reader.join(5)
         while self._queue.qsize() and self._drain(0):
             pass
-        return self.process.returncode
+        return int(self.process.returncode)

@@ -1,7 +1,7 @@
 """Publish ``COUNT`` messages to ``CHANNEL`` as ``SENDER``, from a process of its own.
 
 Usage: ``python -m tests.helpers.publisher CHANNEL SENDER COUNT``, with the bus described by the
-``BUS_*`` environment (:func:`tests.brokers.environment_for`). Prints ``ready`` once connected,
+``BUS_*`` environment (:func:`bus.testing.environment_for`). Prints ``ready`` once connected,
 waits for a line on stdin (so several publishers start at the same instant), publishes messages
 whose content is ``SENDER:<i>``, prints ``done`` and exits.
 """

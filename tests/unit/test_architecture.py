@@ -18,37 +18,15 @@ MAX_LINES = 350
 STDLIB_PRIVATE = frozenset({"_getframe", "_SubParsersAction"})
 
 
-def _cycles() -> list[list[str]]:
+def _cycles() -> list[tuple[str, str]]:
+    """Each import ``a -> b`` for which ``b`` also leads back to ``a``."""
     graph = grimp.build_graph(*PACKAGES)  # every import, lazy and TYPE_CHECKING ones included
-    edges = {module: graph.find_modules_directly_imported_by(module) for module in graph.modules}
-    order: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    cycles: list[list[str]] = []
-
-    def visit(module: str) -> None:  # Tarjan's strongly connected components
-        order[module] = low[module] = len(order)
-        stack.append(module)
-        for imported in edges[module]:
-            if imported not in order:
-                visit(imported)
-                low[module] = min(low[module], low[imported])
-            elif imported in stack:
-                low[module] = min(low[module], order[imported])
-        if low[module] == order[module]:
-            component = []
-            while True:
-                top = stack.pop()
-                component.append(top)
-                if top == module:
-                    break
-            if len(component) > 1:
-                cycles.append(sorted(component))
-
-    for module in sorted(edges):
-        if module not in order:
-            visit(module)
-    return cycles
+    return sorted(
+        (module, imported)
+        for module in graph.modules
+        for imported in graph.find_modules_directly_imported_by(module)
+        if graph.chain_exists(importer=imported, imported=module)
+    )
 
 
 def test_no_module_imports_itself_through_others() -> None:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import redis
 
+from bus.testing import environment_for, worker_command
 from config.settings import BusSettings
-from tests.brokers import REDIS_URL, environment_for
+from tests.brokers import REDIS_URL
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Settings every worker test uses: fast retries, short leases and sweeps, and (Redis) a short
@@ -32,19 +34,12 @@ def worker_environment(
     settings: BusSettings, modules: str = "tests.helpers.recorder_agents"
 ) -> dict[str, str]:
     """Environment for a worker hosting the agents of ``modules``."""
-    env = environment_for(settings)
-    env.update(
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
-        BUS_AGENT_MODULES=modules,
-        BUS_TEST_RECORD_URL=REDIS_URL,
-        BUS_RETRY_BACKOFF=str(settings.retry_backoff),
-        BUS_MAX_RETRIES=str(settings.max_retries),
-        BUS_LEASE_SECONDS=str(settings.lease_seconds),
-        BUS_SWEEP_INTERVAL=str(settings.sweep_interval),
-        BUS_HANDLER_TIME_LIMIT=str(settings.handler_time_limit),
-        BUS_VISIBILITY_TIMEOUT=str(settings.visibility_timeout),
+    # The FAST settings differ from the defaults, so environment_for passes them on.
+    return environment_for(
+        settings,
+        pythonpath=[ROOT],
+        extra={"BUS_AGENT_MODULES": modules, "BUS_TEST_RECORD_URL": REDIS_URL},
     )
-    return env
 
 
 class WorkerProcess:
@@ -61,21 +56,7 @@ class WorkerProcess:
     ) -> None:
         self.name = f"w{uuid.uuid4().hex[:8]}@localhost"
         self.log = log
-        command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "bus",
-            "worker",
-            f"--pool={pool}",
-            f"--concurrency={concurrency}",
-            "--loglevel=INFO",
-            "-n",
-            self.name,
-            "--without-mingle",
-            "--without-gossip",
-        ]
+        command = worker_command(pool=pool, concurrency=concurrency, hostname=self.name)
         self._log_file = log.open("ab")
         self.process = subprocess.Popen(
             command,
@@ -119,10 +100,13 @@ class WorkerProcess:
 def runs(settings: BusSettings) -> list[list[str]]:
     """The recorder's records so far, split into fields."""
     client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
-    return [line.split() for line in client.lrange(f"{settings.namespace}:test:runs", 0, -1)]
+    lines = cast(list[str], client.lrange(f"{settings.namespace}:test:runs", 0, -1))
+    return [line.split() for line in lines]
 
 
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.1) -> None:  # type: ignore[no-untyped-def]
+def wait_for(
+    predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.1
+) -> None:
     """Poll ``predicate`` until it is true; fail naming ``what`` otherwise."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -25,8 +25,8 @@ STORY = (
 
 
 def _assert_story(out: str) -> None:
-    for line in STORY:
-        assert line in out, f"missing {line!r} in:\n{out}"
+    missing = [line for line in STORY if line not in out]
+    assert missing == [], f"missing {missing} in:\n{out}"
     assert "history per channel" in out
 
 

@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 
 from bus import Bus
+from bus.testing import celery_command
 from config.settings import BusSettings
 from tests.worker.harness import ROOT, WorkerProcess, wait_for, worker_environment
 
@@ -52,16 +52,7 @@ def test_flower_reports_each_delivery_with_its_state(
     # Flower 2 serves its HTTP API only with authentication, or with this set (loopback here).
     env = {**worker_environment(broker_settings), "FLOWER_UNAUTHENTICATED_API": "true"}
     flower = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "bus",
-            "flower",
-            f"--port={port}",
-            "--address=127.0.0.1",
-        ],
+        celery_command("bus", "flower", f"--port={port}", "--address=127.0.0.1"),
         cwd=ROOT,
         env=env,
         stdout=log,

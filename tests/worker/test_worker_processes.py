@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bus import Bus
+from bus.testing import join
 from config.settings import BusSettings
 from tests.worker.harness import WorkerProcess, runs, wait_for
 
@@ -28,9 +29,16 @@ def _by_agent(settings: BusSettings, phase: str) -> dict[str, list[int]]:
     return seqs
 
 
-def _all_done(settings: BusSettings, total: int) -> bool:
-    done = _by_agent(settings, "done")
-    return all(set(done.get(agent, ())) >= set(range(1, total + 1)) for agent in AGENTS)
+def _join(settings: BusSettings, timeout: float) -> None:
+    """Wait until each agent's worker has handled (or dead-lettered) all it was sent."""
+    with Bus(settings) as bus:
+        for agent in AGENTS:
+            join(bus, agent, timeout)
+
+
+def _each(seqs: dict[str, list[int]]) -> dict[str, list[int]]:
+    """Each agent's sequence numbers, so one comparison shows every agent that is wrong."""
+    return {agent: seqs[agent] for agent in AGENTS}
 
 
 def _publish(settings: BusSettings, contents: list[str]) -> None:
@@ -51,13 +59,12 @@ def test_handlers_run_in_channel_order_whatever_the_pool(
         worker.wait_ready()
         total = 40
         _publish(broker_settings, [f"m{i}" for i in range(total)])
-        wait_for(lambda: _all_done(broker_settings, total), 90, f"{total} deliveries per agent")
+        _join(broker_settings, 90)
     finally:
         worker.stop()
-    for phase in ("start", "done"):
-        seqs = _by_agent(broker_settings, phase)
-        for agent in AGENTS:
-            assert seqs[agent] == list(range(1, total + 1)), (phase, agent)
+    in_order = {agent: list(range(1, total + 1)) for agent in AGENTS}
+    assert _each(_by_agent(broker_settings, "start")) == in_order
+    assert _each(_by_agent(broker_settings, "done")) == in_order
 
 
 def test_two_worker_processes_on_the_same_agents_keep_channel_order(
@@ -72,13 +79,12 @@ def test_two_worker_processes_on_the_same_agents_keep_channel_order(
             worker.wait_ready()
         total = 40
         _publish(broker_settings, ["sleep:0.01" if i % 5 else f"m{i}" for i in range(total)])
-        wait_for(lambda: _all_done(broker_settings, total), 90, f"{total} deliveries per agent")
+        _join(broker_settings, 90)
     finally:
         for worker in workers:
             worker.stop()
-    seqs = _by_agent(broker_settings, "start")
-    for agent in AGENTS:
-        assert seqs[agent] == list(range(1, total + 1)), agent
+    in_order = {agent: list(range(1, total + 1)) for agent in AGENTS}
+    assert _each(_by_agent(broker_settings, "start")) == in_order
     pids = {record[5] for record in runs(broker_settings)}
     assert len(pids) >= 2, "both workers' processes should have handled deliveries"
 
@@ -97,16 +103,16 @@ def test_a_worker_killed_mid_handler_loses_nothing_and_keeps_order(
         killed_at = {agent: len(seqs) for agent, seqs in _by_agent(broker_settings, "done").items()}
         second = WorkerProcess(broker_settings, pool="solo", log=tmp_path / "second.log")
         second.wait_ready()
-        wait_for(lambda: _all_done(broker_settings, total), 90, "every delivery after the crash")
+        _join(broker_settings, 90)  # every delivery, after the crash
     finally:
         first.kill()
         if second is not None:
             second.stop()
     done = _by_agent(broker_settings, "done")
     starts = _by_agent(broker_settings, "start")
-    for agent in AGENTS:
-        assert done[agent] == list(range(1, total + 1)), agent  # no gap, no duplicate, in order
-        # At least one handler was cut short by the kill and ran again from the start.
-        assert len(starts[agent]) >= total, agent
-        assert starts[agent] == sorted(starts[agent]), agent
+    # No gap, no duplicate, in order.
+    assert _each(done) == {agent: list(range(1, total + 1)) for agent in AGENTS}
+    # At least one handler was cut short by the kill and ran again from the start.
+    assert {agent: len(starts[agent]) >= total for agent in AGENTS} == dict.fromkeys(AGENTS, True)
+    assert _each(starts) == {agent: sorted(starts[agent]) for agent in AGENTS}
     assert any(count < total for count in killed_at.values()), "the kill came too late"

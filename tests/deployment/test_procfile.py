@@ -118,8 +118,8 @@ def test_the_procfile_fleet_handles_cli_messages_shows_them_in_flower_and_stops_
     try:
         honcho.wait_for(lambda line: " ready." in line and "worker" in line, 60, "the worker")
         for line in honcho.lines:
-            if started := re.search(r"(\w+)\.\d+ started \(pid=(\d+)\)", line):
-                session_ids.add(int(started[2]))
+            if launched := re.search(r"(\w+)\.\d+ started \(pid=(\d+)\)", line):
+                session_ids.add(int(launched[2]))
         assert len(session_ids) == 4, honcho.lines  # honcho + worker, flower, watch
         eventually(lambda: flower_get(port, "/api/workers?refresh=1"), 30, "Flower's API")
 

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from bus import Bus
+from bus.testing import worker_command
 from config.settings import BusSettings
 from tests.brokers import REDIS_URL, require, settings_for
 from tests.helpers.cli_support import (
@@ -260,29 +261,38 @@ def test_tail_exits_0_on_sigterm(redis_env: dict[str, str]) -> None:
 # -- errors ------------------------------------------------------------------------------------
 
 
-def test_an_unknown_channel_is_one_line_and_exit_2(redis_env: dict[str, str]) -> None:
-    for args in (("history", "#nope"), ("publish", "#nope", "hi"), ("tail", "#nope")):
-        assert_one_line_error(run_bus(redis_env, *args), 2, "no channel named '#nope'")
+@pytest.mark.parametrize(
+    "args",
+    [("history", "#nope"), ("publish", "#nope", "hi"), ("tail", "#nope")],
+    ids=" ".join,
+)
+def test_an_unknown_channel_is_one_line_and_exit_2(
+    redis_env: dict[str, str], args: tuple[str, ...]
+) -> None:
+    assert_one_line_error(run_bus(redis_env, *args), 2, "no channel named '#nope'")
 
 
-def test_malformed_input_is_one_line_and_exit_2(redis_env: dict[str, str]) -> None:
-    assert_one_line_error(
-        run_bus(redis_env, "publish", "#engineering", "  "), 2, "content", "blank"
-    )
-    assert_one_line_error(
-        run_bus(redis_env, "publish", "#engineering", "hi", "--type", "gossip"),
-        2,
-        "--type",
-        "invalid choice: 'gossip'",
-    )
-    assert_one_line_error(run_bus(redis_env, "send", "nobody", "hi"), 2, "'nobody'")
-    assert_one_line_error(run_bus(redis_env, "publish", "engineering", "hi"), 2)
-    assert_one_line_error(run_bus(redis_env, "history", "#design", "--limit", "-1"), 2, "--limit")
-    assert_one_line_error(
-        run_bus(redis_env, "history", "#design", "--since", "noon"), 2, "ISO 8601"
-    )
-    assert_one_line_error(run_bus(redis_env, "publish", "#design"), 2, "TEXT")
-    assert_one_line_error(run_bus(redis_env, "frobnicate"), 2, "frobnicate")
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        pytest.param(("publish", "#engineering", "  "), ("content", "blank"), id="blank content"),
+        pytest.param(
+            ("publish", "#engineering", "hi", "--type", "gossip"),
+            ("--type", "invalid choice: 'gossip'"),
+            id="unknown type",
+        ),
+        pytest.param(("send", "nobody", "hi"), ("'nobody'",), id="unknown agent"),
+        pytest.param(("publish", "engineering", "hi"), (), id="channel without #"),
+        pytest.param(("history", "#design", "--limit", "-1"), ("--limit",), id="negative limit"),
+        pytest.param(("history", "#design", "--since", "noon"), ("ISO 8601",), id="bad since"),
+        pytest.param(("publish", "#design"), ("TEXT",), id="no text"),
+        pytest.param(("frobnicate",), ("frobnicate",), id="unknown command"),
+    ],
+)
+def test_malformed_input_is_one_line_and_exit_2(
+    redis_env: dict[str, str], args: tuple[str, ...], fragments: tuple[str, ...]
+) -> None:
+    assert_one_line_error(run_bus(redis_env, *args), 2, *fragments)
 
 
 def test_invalid_settings_are_one_line_and_exit_2(redis_env: dict[str, str]) -> None:
@@ -299,25 +309,26 @@ def test_invalid_settings_are_one_line_and_exit_2(redis_env: dict[str, str]) -> 
     assert_one_line_error(run_bus(amqp_without_store, "health"), 2, "BUS_STORE_URL")
 
 
+@pytest.mark.parametrize("args", [("publish", "#engineering", "hi"), ("channels",)], ids=" ".join)
 @pytest.mark.parametrize(
     ("broker", "store", "shown"),
     [
         ("redis://:s3cret@127.0.0.1:1/0", None, "redis://:**@127.0.0.1:1/0"),
         ("amqp://guest:s3cret@127.0.0.1:1//", REDIS_URL, "amqp://guest:**@127.0.0.1:1//"),
     ],
+    ids=["redis", "amqp"],
 )
 def test_an_unreachable_broker_fails_fast_naming_the_url_tried(
-    redis_env: dict[str, str], broker: str, store: str | None, shown: str
+    redis_env: dict[str, str], broker: str, store: str | None, shown: str, args: tuple[str, ...]
 ) -> None:
     env = {**redis_env, "BUS_BROKER_URL": broker}
     env.pop("BUS_STORE_URL", None)
     if store:
         env["BUS_STORE_URL"] = store
-    for args in (("publish", "#engineering", "hi"), ("channels",)):
-        started = time.monotonic()
-        line = assert_one_line_error(run_bus(env, *args), 1, "cannot reach", shown)
-        assert time.monotonic() - started < 10
-        assert "s3cret" not in line
+    started = time.monotonic()
+    line = assert_one_line_error(run_bus(env, *args), 1, "cannot reach", shown)
+    assert time.monotonic() - started < 10
+    assert "s3cret" not in line
 
 
 # -- health ------------------------------------------------------------------------------------
@@ -435,20 +446,7 @@ def worker(request: pytest.FixtureRequest) -> Iterator[Worker]:
     env = cli_environment(
         settings, BUS_AGENT_MODULES="tests.helpers.echo_agents", BUS_MAX_RETRIES="0"
     )
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "bus",
-        "worker",
-        "--pool=solo",
-        "--loglevel=INFO",
-        "-n",
-        f"cli-{settings.namespace}@localhost",
-        "--without-mingle",
-        "--without-gossip",
-    ]
+    command = worker_command(hostname=f"cli-{settings.namespace}@localhost")
     output = Lines(command, env)
     try:
         output.wait_for(lambda line: " ready." in line, 60, "the worker to be ready")

@@ -25,11 +25,11 @@ from bus import (
 WAIT = 5.0
 
 
-def run(bus: Bus, scenario: Callable[[AsyncBus], Awaitable[None]], **options: int) -> None:
+def run(bus: Bus, scenario: Callable[[AsyncBus], Awaitable[None]], max_workers: int = 32) -> None:
     """Run ``scenario`` on an AsyncBus driving ``bus``, in a fresh event loop."""
 
     async def main() -> None:
-        async with AsyncBus(bus, **options) as abus:
+        async with AsyncBus(bus, max_workers=max_workers) as abus:
             await scenario(abus)
 
     asyncio.run(main())

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,11 +18,11 @@ import pytest
 
 from bus import Bus, Message
 from bus.store import channel_stream
+from bus.testing import environment_for
 from config.settings import BusSettings
-from tests.brokers import environment_for
 from tests.helpers.probe import delivery_of, inject, queue_depth, receive_all
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 #: Seconds a receive waits for a message that must come (never reached when all is well).
 ARRIVES = 15
 
@@ -105,6 +105,64 @@ def test_direct_messages_keep_the_inbox_order(bus: Bus) -> None:
     assert all(message.recipient == "ann" and message.channel is None for message in got)
 
 
+def start_consumers(
+    bus: Bus, agents: list[str], channel: str, total: int
+) -> tuple[list[threading.Thread], dict[str, list[Message]]]:
+    """A thread per agent receiving from ``channel`` until it has ``total`` messages (or one
+    does not come in time); what each received."""
+    received: dict[str, list[Message]] = {}
+
+    def consume(agent: str) -> None:
+        got: list[Message] = []
+        while len(got) < total:
+            message = bus.receive(agent, channel=channel, timeout=ARRIVES)
+            if message is None:
+                break
+            got.append(message)
+        received[agent] = got
+
+    threads = [threading.Thread(target=consume, args=(agent,), daemon=True) for agent in agents]
+    for thread in threads:
+        thread.start()
+    return threads, received
+
+
+def publish_in_threads(bus: Bus, channel: str, senders: list[str], each: int) -> None:
+    """``each`` messages from each sender, the senders publishing at once in threads."""
+    start = threading.Barrier(len(senders))
+
+    def publish(sender: str) -> None:
+        start.wait()
+        for index in range(each):
+            bus.publish(channel, f"{sender}:{index}", sender=sender)
+
+    threads = [threading.Thread(target=publish, args=(sender,)) for sender in senders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+
+def publish_in_processes(
+    settings: BusSettings, channel: str, senders: list[str], each: int
+) -> None:
+    """``each`` messages from each sender, each a publisher process, all told to go at once."""
+    with ExitStack() as stack:
+        processes = [
+            stack.enter_context(helper(settings, "publisher", channel, sender, each))
+            for sender in senders
+        ]
+        for process in processes:
+            assert read_line(process) == "ready"
+        for process in processes:
+            assert process.stdin is not None
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        for process in processes:
+            assert read_line(process) == "done"
+            assert process.wait(timeout=30) == 0
+
+
 @pytest.mark.slow
 def test_concurrent_publishers_one_order_for_all(
     bus: Bus, settings: BusSettings, transport: str
@@ -114,60 +172,20 @@ def test_concurrent_publishers_one_order_for_all(
     On memory:// the store lives in one process (another process cannot share it), so the
     publishers are threads of this process there; on Redis and RabbitMQ they are processes.
     """
-    publishers, each = 3, 30
-    total = publishers * each
+    senders, each = ["p0", "p1", "p2"], 30
+    total = len(senders) * each
     bus.create_channel("#orders")
     agents = ["ann", "bob", "cy"]
     for agent in agents:
         bus.register_agent(agent, channels=["#orders"])
-
-    received: dict[str, list[Message]] = {}
-
-    def consume(agent: str) -> None:
-        got: list[Message] = []
-        while len(got) < total:
-            message = bus.receive(agent, channel="#orders", timeout=ARRIVES)
-            if message is None:
-                break
-            got.append(message)
-        received[agent] = got
-
-    consumers = [threading.Thread(target=consume, args=(agent,), daemon=True) for agent in agents]
-    for thread in consumers:
-        thread.start()
-
+    consumers, received = start_consumers(bus, agents, "#orders", total)
     if transport == "memory":
-        start = threading.Barrier(publishers)
-
-        def publish(sender: str) -> None:
-            start.wait()
-            for index in range(each):
-                bus.publish("#orders", f"{sender}:{index}", sender=sender)
-
-        threads = [threading.Thread(target=publish, args=(f"p{n}",)) for n in range(publishers)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        publish_in_threads(bus, "#orders", senders, each)
     else:
-        with (
-            helper(settings, "publisher", "#orders", "p0", each) as p0,
-            helper(settings, "publisher", "#orders", "p1", each) as p1,
-            helper(settings, "publisher", "#orders", "p2", each) as p2,
-        ):
-            processes = [p0, p1, p2]
-            for process in processes:
-                assert read_line(process) == "ready"
-            for process in processes:
-                assert process.stdin is not None
-                process.stdin.write("go\n")
-                process.stdin.flush()
-            for process in processes:
-                assert read_line(process) == "done"
-                assert process.wait(timeout=30) == 0
-
+        publish_in_processes(settings, "#orders", senders, each)
     for thread in consumers:
         thread.join(60)
+
     history = bus.history("#orders")
     assert seqs(history) == list(range(1, total + 1))
     for agent in agents:
@@ -175,9 +193,9 @@ def test_concurrent_publishers_one_order_for_all(
         assert ids(received[agent]) == ids(history), agent
         assert bus.receive(agent, timeout=0) is None
     # Each publisher's own messages keep the order it published them in.
-    for n in range(publishers):
-        mine = [m.content for m in history if m.sender == f"p{n}"]
-        assert mine == [f"p{n}:{index}" for index in range(each)]
+    for sender in senders:
+        mine = [m.content for m in history if m.sender == sender]
+        assert mine == [f"{sender}:{index}" for index in range(each)]
 
 
 @pytest.mark.slow

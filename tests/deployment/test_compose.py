@@ -11,7 +11,6 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 from functools import cache
 from typing import Any
 
@@ -19,12 +18,21 @@ import pytest
 import yaml
 
 from bus.cli import build_parser
+from bus.testing import celery_command
 from bus.urls import resolve_store_url, scheme_of
 from config.settings import BusSettings
 from tests.helpers.cli_support import ROOT
 
 COMPOSE = ROOT / "docker-compose.yml"
-SCHEMA = ROOT.parent / "shared" / "data" / "compose-spec.json"
+#: The schema, in the nearest ``shared/data`` above the checkout (a worktree sits one level deeper).
+SCHEMA = next(
+    (
+        candidate
+        for parent in ROOT.parents
+        if (candidate := parent / "shared" / "data" / "compose-spec.json").is_file()
+    ),
+    ROOT.parent / "shared" / "data" / "compose-spec.json",
+)
 AMQP_IN_COMPOSE = "amqp://guest:guest@rabbitmq:5672//"
 _VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?::-(?P<default>[^}]*))?\}")
 
@@ -71,7 +79,7 @@ def check_command(words: list[str]) -> None:
     if subcommand[:1] == ["inspect"]:
         subcommand = words[3:5]
     result = subprocess.run(
-        [sys.executable, "-m", "celery", "-A", "bus", *subcommand, "--help"],
+        celery_command("bus", *subcommand, "--help"),
         capture_output=True,
         text=True,
         timeout=60,
@@ -117,10 +125,13 @@ def test_the_worker_scales_no_container_name_and_no_fixed_host_port() -> None:
 def test_servers_have_healthchecks_that_the_others_wait_for() -> None:
     assert services()["redis"]["healthcheck"]["test"][-2:] == ["redis-cli", "ping"]
     assert "rabbitmq-diagnostics" in services()["rabbitmq"]["healthcheck"]["test"]
-    for name in ("worker", "flower", "demo"):
-        depends = services()[name]["depends_on"]
-        for server in ("redis", "rabbitmq"):
-            assert depends[server] == {"condition": "service_healthy"}, (name, server)
+    waits = {
+        f"{name} on {server}": services()[name]["depends_on"].get(server)
+        for name in ("worker", "flower", "demo")
+        for server in ("redis", "rabbitmq")
+    }
+    healthy = {"condition": "service_healthy"}
+    assert {case: wait for case, wait in waits.items() if wait != healthy} == {}
     assert services()["demo"]["depends_on"]["worker"] == {"condition": "service_healthy"}
 
 
@@ -151,28 +162,29 @@ def test_every_procfile_command_exists_in_the_project(name: str) -> None:
     check_command(shlex.split(interpolate(procfile()[name], {})))
 
 
+@pytest.mark.parametrize("name", ["worker", "flower", "demo"])
 @pytest.mark.parametrize(
     ("variables", "broker"),
     [({}, "redis://redis:6379/0"), ({"BUS_BROKER_URL": AMQP_IN_COMPOSE}, AMQP_IN_COMPOSE)],
+    ids=["redis", "amqp"],
 )
 def test_one_variable_switches_the_transport_and_the_settings_accept_both(
-    variables: dict[str, str], broker: str
+    variables: dict[str, str], broker: str, name: str
 ) -> None:
-    for name in ("worker", "flower", "demo"):
-        environment = {
-            key: interpolate(str(value), variables)
-            for key, value in services()[name]["environment"].items()
-        }
-        assert environment["BUS_BROKER_URL"] == broker
-        fields = {
-            key.removeprefix("BUS_").lower(): value
-            for key, value in environment.items()
-            if key.startswith("BUS_")
-        }
-        assert set(fields) <= set(BusSettings.model_fields), f"unknown BUS_ variable in {name}"
-        settings = BusSettings(**fields)
-        assert resolve_store_url(settings.broker_url, settings.store_url) == "redis://redis:6379/0"
-        assert scheme_of(settings.broker_url) == scheme_of(broker)
+    environment = {
+        key: interpolate(str(value), variables)
+        for key, value in services()[name]["environment"].items()
+    }
+    assert environment["BUS_BROKER_URL"] == broker
+    fields = {
+        key.removeprefix("BUS_").lower(): value
+        for key, value in environment.items()
+        if key.startswith("BUS_")
+    }
+    assert set(fields) - set(BusSettings.model_fields) == set(), "unknown BUS_ variables"
+    settings = BusSettings(**fields)  # type: ignore[arg-type]  # strings, as from the environment
+    assert resolve_store_url(settings.broker_url, settings.store_url) == "redis://redis:6379/0"
+    assert scheme_of(settings.broker_url) == scheme_of(broker)
 
 
 def test_compose_and_procfile_agree_on_the_worker_and_the_flower_port() -> None:
@@ -215,8 +227,8 @@ def test_the_readme_names_the_same_ports_and_variables() -> None:
         pytest.skip("README.md has no compose section yet")
     flower = re.search(r"--port=(\d+)", " ".join(command_of(services()["flower"])))
     assert flower is not None
-    for needed in (flower[1], "15672", "BUS_BROKER_URL", "--scale worker=", "honcho"):
-        assert needed in section, f"README's compose section does not mention {needed}"
+    needed = (flower[1], "15672", "BUS_BROKER_URL", "--scale worker=", "honcho")
+    assert [word for word in needed if word not in section] == [], "missing in README's section"
     variables = set(re.findall(r"\b(BUS_[A-Z_]+|FLOWER_[A-Z_]+)\b", section))
     defined = set(compose()["x-bus-environment"]) | {"FLOWER_UNAUTHENTICATED_API", "FLOWER_PORT"}
     assert variables <= defined | {f"BUS_{name.upper()}" for name in BusSettings.model_fields}
@@ -241,5 +253,6 @@ def test_docker_compose_config_accepts_the_file(variables: dict[str, str]) -> No
     assert result.returncode == 0, result.stderr
     resolved = yaml.safe_load(result.stdout)
     broker = variables.get("BUS_BROKER_URL", "redis://redis:6379/0")
-    for name in ("worker", "flower", "demo"):
-        assert resolved["services"][name]["environment"]["BUS_BROKER_URL"] == broker
+    names = ("worker", "flower", "demo")
+    brokers = {name: resolved["services"][name]["environment"]["BUS_BROKER_URL"] for name in names}
+    assert brokers == dict.fromkeys(names, broker)

@@ -12,6 +12,7 @@ import pytest
 from bus import (
     BrokerUnavailable,
     Bus,
+    BusError,
     BusSettings,
     ChannelKind,
     ConfigurationError,
@@ -21,6 +22,7 @@ from bus import (
     StoreUnavailable,
 )
 from tests.brokers import AMQP_URL, REDIS_URL, new_namespace, settings_for
+from tests.helpers.cases import Cases
 from tests.helpers.probe import queue_depth, receive_all
 
 #: Seconds a receive waits for a message that must come (never reached when all is well).
@@ -174,15 +176,16 @@ def test_unsubscribing_from_a_broadcast_channel_is_refused(bus: Bus) -> None:
 # -- configuration ------------------------------------------------------------------------------
 
 
-def test_unsupported_broker_scheme_names_the_supported_ones() -> None:
+@pytest.mark.parametrize("url", ["kafka://127.0.0.1:9092", "localhost:6379", "sqs://", ""])
+def test_unsupported_broker_scheme_names_the_supported_ones(url: str) -> None:
     """Transport-independent: the URL is refused before anything connects."""
-    for url in ("kafka://127.0.0.1:9092", "localhost:6379", "sqs://", ""):
-        with pytest.raises(ConfigurationError) as info:
-            Bus(BusSettings(broker_url=url, namespace=new_namespace()))
-        message = str(info.value)
-        for scheme in ("memory://", "redis://", "amqp://"):
-            assert scheme in message
-        assert info.value.context["setting"] == "BUS_BROKER_URL"
+    with pytest.raises(ConfigurationError) as info:
+        Bus(BusSettings(broker_url=url, namespace=new_namespace()))
+    message = str(info.value)
+    assert [
+        scheme for scheme in ("memory://", "redis://", "amqp://") if scheme not in message
+    ] == []
+    assert info.value.context["setting"] == "BUS_BROKER_URL"
 
 
 def test_store_url_rules(transport: str) -> None:
@@ -237,23 +240,26 @@ def test_celery_broker_url_is_honoured(transport: str, monkeypatch: pytest.Monke
 def test_unreachable_broker_or_store_at_start(transport: str) -> None:
     """A closed loopback port: start() says which URL does not answer. memory:// has no broker
     that can be unreachable; its bus is tested with an unreachable Redis store instead."""
-    cases: list[tuple[str, str | None, type[Exception]]] = [
+    table: list[tuple[str, str | None, type[BusError]]] = [
         (settings_for(transport).broker_url, f"redis://{CLOSED}/0", StoreUnavailable),
     ]
     if transport == "redis":
-        cases += [
+        table += [
             (f"redis://{CLOSED}/0", None, StoreUnavailable),  # the broker's Redis is the store
             (f"redis://{CLOSED}/0", REDIS_URL, BrokerUnavailable),
         ]
     elif transport == "amqp":
-        cases.append((AMQP_URL.replace("127.0.0.1:5672", CLOSED), REDIS_URL, BrokerUnavailable))
-    for broker, store, error in cases:
-        bus = Bus(BusSettings(broker_url=broker, store_url=store, namespace=new_namespace()))
-        with pytest.raises(error) as info:
-            bus.start()
-        assert CLOSED in info.value.context["url"], (broker, store)
-        assert CLOSED in str(info.value)
-        assert not bus.started
+        table.append((AMQP_URL.replace("127.0.0.1:5672", CLOSED), REDIS_URL, BrokerUnavailable))
+    cases = Cases()
+    for broker, store, error in table:
+        with cases.case(f"broker {broker}, store {store}"):
+            bus = Bus(BusSettings(broker_url=broker, store_url=store, namespace=new_namespace()))
+            with pytest.raises(error) as info:
+                bus.start()
+            assert CLOSED in info.value.context["url"]
+            assert CLOSED in str(info.value)
+            assert not bus.started
+    cases.verify()
 
 
 # -- receive ------------------------------------------------------------------------------------

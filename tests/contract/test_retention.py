@@ -12,6 +12,7 @@ from bus import Bus, Retention
 from bus.store import channel_stream, direct_stream
 from config.settings import BusSettings
 from tests.brokers import settings_for
+from tests.helpers.cases import Cases
 from tests.helpers.probe import queue_depth, receive_all
 
 KEEP = 5
@@ -40,15 +41,19 @@ def test_count_retention_default_and_per_channel(bus: Bus) -> None:
         live += [m.seq or 0 for m in receive_all(bus, "live", channel="#default", wait=0)]
 
     assert live == list(range(1, total + 1))
+    cases = Cases()
     for channel, keep in (("#default", KEEP), ("#three", 3), ("#many", 100)):
-        kept = min(keep, total)
-        info = bus.get_channel(channel)
-        assert info.last_seq == total
-        assert info.retained == kept == bus.store.retained(channel_stream(channel))
-        assert [m.seq for m in bus.history(channel)] == list(range(total - kept + 1, total + 1))
-        # One that comes late gets what is still retained, in order, and nothing trimmed.
-        late = receive_all(bus, "late", channel=channel, wait=0.1)
-        assert [m.seq for m in late] == list(range(total - kept + 1, total + 1))
+        with cases.case(f"{channel} keeping {keep}"):
+            kept = min(keep, total)
+            info = bus.get_channel(channel)
+            assert info.last_seq == total
+            assert info.retained == kept == bus.store.retained(channel_stream(channel))
+            expected = list(range(total - kept + 1, total + 1))
+            assert [m.seq for m in bus.history(channel)] == expected
+            # One that comes late gets what is still retained, in order, and nothing trimmed.
+            late = receive_all(bus, "late", channel=channel, wait=0.1)
+            assert [m.seq for m in late] == expected
+    cases.verify()
     # Direct-message inboxes keep the bus-wide default too.
     assert bus.store.retained(direct_stream("live")) == KEEP
     assert bus.store.head(direct_stream("live")) == total
