@@ -30,7 +30,7 @@ from bus.topology import Topology
 from bus.urls import scheme_of
 from bus.wire import DELIVER_TASK, REPLAY_TASK, Delivery
 from bus.worker.agent import Agent
-from bus.worker.runs import Status
+from bus.worker.outcomes import Status
 from bus.worker.runtime import Runtime
 from config.settings import BusSettings
 

@@ -26,8 +26,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
 from bus.core import Bus
@@ -38,6 +36,7 @@ from bus.store import Entry, Failure, Step
 from bus.streams import Stream
 from bus.worker.agent import Agent
 from bus.worker.leases import LeaseKeeper
+from bus.worker.outcomes import Outcome, Remembered, Status
 from config.settings import BusSettings
 
 T = TypeVar("T")
@@ -46,32 +45,6 @@ logger = logging.getLogger("bus.delivery")
 
 #: A run drains its stream: it reads on past any particular delivery's seq.
 DRAIN = 2**62
-
-
-class Status(StrEnum):
-    """What became of the message a delivery task waited for."""
-
-    HANDLED = "handled"
-    #: Its handlers kept failing: it is a dead letter now.
-    FAILED = "failed"
-    #: Handled before the delivery came (a redelivery, a run that read ahead, or trimmed).
-    ALREADY = "already"
-    #: Handled by the active run; the delivery did not wait (somebody waits on the run already).
-    DEFERRED = "deferred"
-    #: Another worker process holds the stream's lease; its run handles the message.
-    ELSEWHERE = "elsewhere"
-    #: The worker is stopping, or the store failed: the message was not handled here.
-    INTERRUPTED = "interrupted"
-
-
-@dataclass
-class Outcome:
-    """What a delivery task reports."""
-
-    status: Status
-    #: Seqs the run handled while the delivery waited, its own included.
-    handled: list[int] = field(default_factory=list)
-    error: str | None = None
 
 
 class Host(Protocol):
@@ -111,8 +84,16 @@ def _now_ms() -> int:
 class Run:
     """The handlers of one agent for one stream, on the event loop, until it is drained."""
 
-    def __init__(self, runtime: Host, agent: Agent, stream: Stream, task_id: str | None):
+    def __init__(
+        self,
+        runtime: Host,
+        agent: Agent,
+        stream: Stream,
+        task_id: str | None,
+        gave_up: Remembered,
+    ) -> None:
         self.runtime = runtime
+        self._gave_up = gave_up
         self.agent = agent
         self.stream = stream
         #: The delivery task that started the run (its id is the lease token's tail).
@@ -136,20 +117,29 @@ class Run:
         self._waiters[seq] = (future, len(self._handled))
         return future
 
+    def _outcome(self, seq: int, status: Status, start: int, error: str | None) -> Outcome:
+        if status is Status.ALREADY:  # a message this process gave up on stays a failure
+            gave_up = self._gave_up.get((self.agent.name, self.stream.id, seq))
+            if gave_up is not None:
+                return Outcome(Status.FAILED, self._handled[start:], gave_up)
+        return Outcome(status, self._handled[start:], error)
+
     def _settle(self, seq: int, status: Status, error: str | None = None) -> None:
         """Tell every delivery waiting for ``seq`` or an earlier message."""
+        if status is Status.FAILED:
+            self._gave_up.remember((self.agent.name, self.stream.id, seq), error or "failed")
         for waited in [waited for waited in self._waiters if waited <= seq]:
             future, start = self._waiters.pop(waited)
             if not future.done():
                 own = status if waited == seq else Status.ALREADY
-                future.set_result(Outcome(own, self._handled[start:], error))
+                future.set_result(self._outcome(waited, own, start, error))
 
     def _settle_rest(self, status: Status, error: str | None = None) -> None:
         for waited in list(self._waiters):
             future, start = self._waiters.pop(waited)
             if not future.done():
                 own = Status.ALREADY if waited <= self.position else status
-                future.set_result(Outcome(own, self._handled[start:], error))
+                future.set_result(self._outcome(waited, own, start, error))
 
     async def run(self) -> None:
         """Take the lease, drain the stream, give the lease up."""
@@ -271,9 +261,10 @@ class Runs:
         self._runtime = runtime
         self._active: dict[tuple[str, str], Run] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._gave_up = Remembered()
 
     def _start(self, agent: Agent, stream: Stream, task_id: str | None) -> Run:
-        run = Run(self._runtime, agent, stream, task_id)
+        run = Run(self._runtime, agent, stream, task_id, self._gave_up)
         key = (agent.name, stream.id)
         self._active[key] = run
         task = asyncio.get_running_loop().create_task(run.run(), name=f"run {key}")
@@ -297,7 +288,9 @@ class Runs:
         if seq <= run.position or run.waited_on:
             done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
             status = Status.ALREADY if seq <= run.position else Status.DEFERRED
-            done.set_result(Outcome(status))
+            gave_up = self._gave_up.get((agent.name, stream.id, seq))
+            failed = status is Status.ALREADY and gave_up is not None
+            done.set_result(Outcome(Status.FAILED, [], gave_up) if failed else Outcome(status))
             return done
         return run.wait_for(seq)
 

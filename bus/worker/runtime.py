@@ -39,7 +39,8 @@ from bus.worker.agent import Agent
 from bus.worker.context import AgentState, AsyncHandlerContext, HandlerContext
 from bus.worker.leases import LeaseKeeper
 from bus.worker.loop import EventLoopThread
-from bus.worker.runs import Outcome, Runs, Status
+from bus.worker.outcomes import Outcome, Status
+from bus.worker.runs import Runs
 
 logger = logging.getLogger("bus.delivery")
 install_worker_logging()  # `celery -A bus worker` lines carry agent, channel, seq, message id

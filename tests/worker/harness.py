@@ -31,14 +31,16 @@ FAST = {
 
 
 def worker_environment(
-    settings: BusSettings, modules: str = "tests.helpers.recorder_agents"
+    settings: BusSettings,
+    modules: str = "tests.helpers.recorder_agents",
+    extra: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """Environment for a worker hosting the agents of ``modules``."""
     # The FAST settings differ from the defaults, so environment_for passes them on.
     return environment_for(
         settings,
         pythonpath=[ROOT],
-        extra={"BUS_AGENT_MODULES": modules, "BUS_TEST_RECORD_URL": REDIS_URL},
+        extra={"BUS_AGENT_MODULES": modules, "BUS_TEST_RECORD_URL": REDIS_URL, **(extra or {})},
     )
 
 
@@ -49,10 +51,11 @@ class WorkerProcess:
         self,
         settings: BusSettings,
         *,
-        pool: str = "solo",
-        concurrency: int = 1,
+        pool: str | None = "solo",
+        concurrency: int | None = 1,
         log: Path,
         modules: str = "tests.helpers.recorder_agents",
+        env: dict[str, str] | None = None,
     ) -> None:
         self.name = f"w{uuid.uuid4().hex[:8]}@localhost"
         self.log = log
@@ -61,7 +64,7 @@ class WorkerProcess:
         self.process = subprocess.Popen(
             command,
             cwd=ROOT,
-            env=worker_environment(settings, modules),
+            env=worker_environment(settings, modules, env),
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -84,6 +87,11 @@ class WorkerProcess:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(10)
         self._log_file.close()
+
+    def terminate(self) -> None:
+        """SIGTERM the worker's main process only (what a supervisor sends), without waiting."""
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
 
     def stop(self, timeout: float = 20.0) -> None:
         """Warm shutdown (SIGTERM), SIGKILL if it does not end in time."""

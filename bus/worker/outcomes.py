@@ -1,0 +1,46 @@
+"""What became of a message a delivery task waited for (reported in its result, in Flower)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """What became of the message a delivery task waited for."""
+
+    HANDLED = "handled"
+    #: Its handlers kept failing: it is a dead letter now.
+    FAILED = "failed"
+    #: Handled before the delivery came (a redelivery, a run that read ahead, or trimmed).
+    ALREADY = "already"
+    #: Handled by the active run; the delivery did not wait (somebody waits on the run already).
+    DEFERRED = "deferred"
+    #: Another worker process holds the stream's lease; its run handles the message.
+    ELSEWHERE = "elsewhere"
+    #: The worker is stopping, or the store failed: the message was not handled here.
+    INTERRUPTED = "interrupted"
+
+
+@dataclass
+class Outcome:
+    """What a delivery task reports."""
+
+    status: Status
+    #: Seqs the run handled while the delivery waited, its own included.
+    handled: list[int] = field(default_factory=list)
+    error: str | None = None
+
+
+class Remembered(OrderedDict[tuple[str, str, int], str]):
+    """The latest messages this process gave up on (dead-lettered), and why: a delivery that
+    comes after its message was given up on still reports the failure (Flower shows it)."""
+
+    LIMIT = 10_000
+
+    def remember(self, key: tuple[str, str, int], error: str) -> None:
+        """Keep ``key``'s failure, forgetting the oldest beyond :attr:`LIMIT`."""
+        self[key] = error
+        while len(self) > self.LIMIT:
+            self.popitem(last=False)
