@@ -47,6 +47,8 @@ class StreamFigures:
     #: Handled although its publish raised (stored, deliveries failed): not lost, not acked.
     handled_unacknowledged: int
     lost_seqs: tuple[int, ...] = ()
+    #: The first few violations, as (highest seq handled so far, seq handled after it).
+    violation_samples: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,8 @@ class Report:
             )
             if row.lost_seqs:
                 lines.append(f"  lost seqs: {list(row.lost_seqs)[:20]}")
+            if row.violation_samples:
+                lines.append(f"  order violations (after, seq): {list(row.violation_samples)}")
         lines.append(f"refused publishes: {dict(self.refused) or 0}")
         lines.append(f"raw errors: {dict(self.raw_errors) or 0}")
         return "\n".join(lines)
@@ -149,9 +153,12 @@ class Ledger:
             seen: set[int] = set()
             highest = 0
             violations = 0
+            samples: list[tuple[int, int]] = []
             for seq in seqs:
                 if seq not in seen and seq < highest:
                     violations += 1
+                    if len(samples) < 5:
+                        samples.append((highest, seq))
                 seen.add(seq)
                 highest = max(highest, seq)
             lost = sorted(acknowledged - seen)
@@ -167,6 +174,7 @@ class Ledger:
                     order_violations=violations,
                     handled_unacknowledged=len(seen - acknowledged),
                     lost_seqs=tuple(lost),
+                    violation_samples=tuple(samples),
                 )
             )
         return Report(title, tuple(rows), dict(self.refused), dict(self.raw_errors))
