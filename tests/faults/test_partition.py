@@ -14,10 +14,13 @@ What a partitioned worker still running a handler can and cannot be prevented fr
   cannot stop a process it cannot reach. So a message whose handler was cut off may take
   effect twice (once there, once on the host that took over): handlers whose effects leave the
   bus must be idempotent (key them on ``message.id``) — delivery is at least once.
-- It *cannot* commit its position once its lease has moved: the commit is an atomic step in the
-  store that checks the lease token, so the host that took over owns the stream's order, and
-  the cut-off worker's late commit is refused. Nor can it publish or reach the store while
-  partitioned; once healed it finds the lease gone and the stream already past its message.
+- It *cannot* reach the store or the broker while partitioned (no publish, no commit, no lease
+  renewal), so its lease lapses and the other host takes the stream over and owns its order.
+- It *must not* commit its position once its lease has moved. Today it still can, if it comes
+  back before the new owner has passed that seq: the store's ADVANCE step moves the position
+  before it checks the lease token (tests/faults/test_stale_commit.py, xfail). That is not a
+  loss (it commits only a seq it handled) but it is outside the lease; the fix checks the
+  token first. Once healed it finds the lease gone and stops handling that stream.
 
 This test kills the cut-off worker before healing, so the ledger counts only what went through
 the bus.
