@@ -38,10 +38,9 @@ from bus import Bus
 from config.settings import BusSettings
 from tests.brokers import new_namespace
 from tests.faults.ledger import Ledger, Publisher, records
-from tests.faults.workers import HostWorker
+from tests.faults.workers import HostWorker, fast_settings
 from tests.support.process import end_process_group, wait_until
-from tests.support.servers import Hosts, RedisServer
-from tests.worker.harness import FAST
+from tests.support.servers import Hosts, RabbitNode, RedisServer
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
 AGENTS = ("rec-a", "rec-b")
@@ -70,22 +69,58 @@ def _handled_elsewhere(rows: list[list[str]], agent: str, after: int, pid: str) 
     return any(r[0] == "done" and r[1] == agent and r[5] != pid and int(r[3]) > after for r in rows)
 
 
+@pytest.fixture(params=["redis", pytest.param("amqp", marks=pytest.mark.amqp)])
+def bridged_settings(
+    request: pytest.FixtureRequest, hosts: Hosts, bridged_redis: RedisServer, tmp_path: Path
+) -> Iterator[tuple[BusSettings, BusSettings]]:
+    """Settings for the hosts (servers at the bridge address) and for the test (loopback).
+
+    Redis: the private Redis is broker and store. amqp: a RabbitMQ node of the test's own that
+    listens on the bridge too (not the session's node: the bridge did not exist when it started),
+    with the private Redis as store.
+    """
+    namespace = new_namespace()
+    if request.param == "redis":
+        yield (
+            fast_settings(bridged_redis.url_for(hosts.gateway), namespace=namespace),
+            fast_settings(bridged_redis.url, namespace=namespace),
+        )
+        return
+    node = RabbitNode(tmp_path / "rabbit", listen=(hosts.gateway,))
+    try:
+        node.start()
+        yield (
+            fast_settings(
+                node.url_for(hosts.gateway),
+                store_url=bridged_redis.url_for(hosts.gateway),
+                namespace=namespace,
+            ),
+            fast_settings(node.url, store_url=bridged_redis.url, namespace=namespace),
+        )
+    finally:
+        node.close()
+
+
 def test_a_host_cut_off_mid_stream_hands_its_streams_over_within_the_lease(
-    hosts: Hosts, bridged_redis: RedisServer, tmp_path: Path
+    hosts: Hosts,
+    bridged_redis: RedisServer,
+    bridged_settings: tuple[BusSettings, BusSettings],
+    tmp_path: Path,
 ) -> None:
     hosts.add("w1")
     hosts.add("w2")
-    namespace = new_namespace()
-    remote = BusSettings(
-        broker_url=bridged_redis.url_for(hosts.gateway), namespace=namespace, **FAST
-    )
-    local = BusSettings(broker_url=bridged_redis.url, namespace=namespace, **FAST)
+    remote, local = bridged_settings
+    namespace = local.namespace
     client = bridged_redis.client()
     ledger = Ledger()
     began = time.monotonic()
     workers = {
         name: HostWorker(
-            hosts, name, remote, record_url=remote.broker_url, log=tmp_path / f"{name}.log"
+            hosts,
+            name,
+            remote,
+            record_url=bridged_redis.url_for(hosts.gateway),
+            log=tmp_path / f"{name}.log",
         )
         for name in ("w1", "w2")
     }
@@ -139,7 +174,8 @@ def test_a_host_cut_off_mid_stream_hands_its_streams_over_within_the_lease(
         publisher.stop_event.set()
         publisher.join(30)
         client.close()
-    report = ledger.report("worker host w1 cut off mid-stream, w2 takes over", AGENTS, CHANNEL)
+    title = f"{local.broker_url.split(':')[0]}: worker host w1 cut off mid-stream, w2 takes over"
+    report = ledger.report(title, AGENTS, CHANNEL)
     print(report)
     print(
         f"w1 held {sorted(held_by_w1) or 'no stream'} at the cut; take-over after the cut: "

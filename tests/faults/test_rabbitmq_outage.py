@@ -16,11 +16,12 @@ import pytest
 import redis
 
 from bus import Bus
-from config.settings import BusSettings
-from tests.brokers import REDIS_URL, new_namespace
+from tests.brokers import REDIS_URL
 from tests.faults.ledger import Ledger, Publisher, records
+from tests.faults.workers import fast_settings
+from tests.support.process import wait_until
 from tests.support.servers import RabbitNode
-from tests.worker.harness import FAST, WorkerProcess
+from tests.worker.harness import WorkerProcess
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow, pytest.mark.amqp]
 AGENTS = ("rec-a", "rec-b")
@@ -32,21 +33,10 @@ def _hosted(bus: Bus) -> bool:
     return all(a in agents and CHANNEL in bus.subscriptions(a) for a in AGENTS)
 
 
-def _wait(predicate, timeout: float, what: str) -> float:  # type: ignore[no-untyped-def]
-    start = time.monotonic()
-    while not predicate():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.1)
-    return time.monotonic() - start
-
-
 def test_a_worker_loses_nothing_acknowledged_when_rabbitmq_stops_for_five_seconds(
     rabbit_node: RabbitNode, shared_redis: None, tmp_path: Path
 ) -> None:
-    settings = BusSettings(
-        broker_url=rabbit_node.url, store_url=REDIS_URL, namespace=new_namespace(), **FAST
-    )
+    settings = fast_settings(rabbit_node.url, store_url=REDIS_URL)
     recorder = redis.Redis.from_url(REDIS_URL)
     ledger = Ledger()
     worker = WorkerProcess(settings, pool="solo", log=tmp_path / "worker.log")
@@ -55,9 +45,9 @@ def test_a_worker_loses_nothing_acknowledged_when_rabbitmq_stops_for_five_second
     try:
         worker.wait_ready()
         with Bus(settings) as bus:
-            _wait(lambda: _hosted(bus), 30, "the worker to register its agents")
+            wait_until(lambda: _hosted(bus), 30, "the worker to register its agents")
         publisher.start()
-        _wait(lambda: len(ledger.acknowledged.get(CHANNEL, ())) >= 300, 60, "300 acks")
+        wait_until(lambda: len(ledger.acknowledged.get(CHANNEL, ())) >= 300, 60, "300 acks")
         stopped_at = time.monotonic()
         rabbit_node.stop_app()
         time.sleep(5)
@@ -69,7 +59,7 @@ def test_a_worker_loses_nothing_acknowledged_when_rabbitmq_stops_for_five_second
             ledger.read_handled(records(recorder, settings.namespace))
             return ledger.all_handled(AGENTS, CHANNEL)
 
-        catch_up = _wait(caught_up, 120, "every acknowledged message to be handled")
+        catch_up = wait_until(caught_up, 120, "every acknowledged message to be handled")
         time.sleep(1)  # late duplicates, if any, would land now
         ledger.read_handled(records(recorder, settings.namespace))
         assert worker.process.poll() is None, "the worker exited"

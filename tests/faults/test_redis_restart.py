@@ -25,12 +25,12 @@ import pytest
 import redis
 
 from bus import Bus
-from config.settings import BusSettings
-from tests.brokers import REDIS_URL, new_namespace
+from tests.brokers import REDIS_URL
 from tests.faults.ledger import Ledger, Publisher, records
+from tests.faults.workers import fast_settings
 from tests.support.process import wait_until
 from tests.support.servers import RedisServer
-from tests.worker.harness import FAST, WorkerProcess
+from tests.worker.harness import WorkerProcess
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow, pytest.mark.redis]
 AGENTS = ("rec-a", "rec-b")
@@ -55,7 +55,7 @@ def _hosted(bus: Bus) -> bool:
 def test_redis_restarted_empty_is_detected_and_the_worker_keeps_consuming(
     redis_server: RedisServer, shared_redis: None, tmp_path: Path
 ) -> None:
-    settings = BusSettings(broker_url=redis_server.url, namespace=new_namespace(), **FAST)
+    settings = fast_settings(redis_server.url)
     recorder = redis.Redis.from_url(REDIS_URL)
     before, after = Ledger(), Ledger()
     log = tmp_path / "worker.log"

@@ -8,8 +8,23 @@ import uuid
 from pathlib import Path
 
 from config.settings import BusSettings
+from tests.brokers import new_namespace
 from tests.support.servers import Hosts
-from tests.worker.harness import ROOT, worker_environment
+from tests.worker.harness import FAST, ROOT, worker_environment
+
+
+def fast_settings(
+    broker_url: str, *, store_url: str | None = None, namespace: str | None = None
+) -> BusSettings:
+    """Settings of a fault test: a fresh namespace (unless given) and the worker tests' short
+    leases, sweeps, retries and visibility timeout (tests/worker/harness.py ``FAST``)."""
+    values: dict[str, object] = {
+        **FAST,
+        "broker_url": broker_url,
+        "store_url": store_url,
+        "namespace": namespace or new_namespace(),
+    }
+    return BusSettings.model_validate(values)
 
 
 class HostWorker:

@@ -55,7 +55,7 @@ class RabbitNode:
         self.log = self.directory / "server.log"
         self.process: subprocess.Popen[bytes] | None = None
         for sub in ("mnesia", "log", "home"):
-            (self.directory / sub).mkdir(exist_ok=True)
+            (self.directory / sub).mkdir(parents=True, exist_ok=True)
         (self.directory / "enabled_plugins").write_text("[].\n")
         (self.directory / "rabbitmq-env.conf").write_text("")  # not /etc/rabbitmq's NODENAME
         listeners = "".join(
