@@ -26,6 +26,7 @@ import redis
 
 from bus import Bus
 from tests.brokers import REDIS_URL
+from tests.faults import channel_agents
 from tests.faults.ledger import Ledger, Publisher, records
 from tests.faults.workers import fast_settings
 from tests.support.process import wait_until
@@ -108,3 +109,61 @@ def test_redis_restarted_empty_is_detected_and_the_worker_keeps_consuming(
     assert second.order_violations == 0
     # The loss is reported once, loudly: a log line of the worker names the reset.
     assert re.search(r"(WARNING|ERROR|CRITICAL).*reset", text, re.IGNORECASE)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "issue 10: after the empty restart publishes to the vanished #rd keep 'succeeding' "
+        "(cached spec; 774 of 774 acknowledged, 0 handled in a run here) and the worker exits "
+        "with 'Unrecoverable error: UnknownChannel(no channel named #rd)' raised by "
+        "register_agent in HostAgents.start (bus/worker/hosting.py) when it reconnects"
+    ),
+)
+def test_a_worker_hosting_an_agent_on_a_created_channel_survives_redis_restarted_empty(
+    redis_server: RedisServer, shared_redis: None, tmp_path: Path
+) -> None:
+    settings = fast_settings(redis_server.url)
+    recorder = redis.Redis.from_url(REDIS_URL)
+    before, after = Ledger(), Ledger()
+    log = tmp_path / "worker.log"
+    with Bus(settings) as bus:
+        bus.create_channel(channel_agents.CHANNEL)
+    worker = WorkerProcess(settings, pool="solo", log=log, modules="tests.faults.channel_agents")
+    publisher = Publisher(
+        settings, before, channel_agents.CHANNEL, count=1000, interval=0.005, timeout=60
+    )
+    began = time.monotonic()
+    try:
+        worker.wait_ready()
+        with Bus(settings) as bus:
+            wait_until(lambda: "rec-rd" in bus.agents(), 30, "the worker to register rec-rd")
+        publisher.start()
+        wait_until(
+            lambda: len(before.acknowledged.get(channel_agents.CHANNEL, ())) >= 200, 60, "acks"
+        )
+        redis_server.restart(empty=True)
+        publisher.ledger = after
+        publisher.finish(timeout=90)
+        time.sleep(10)  # a worker that crash-loops has exited by now (12 s seen in issue 10)
+        worker_alive = worker.process.poll() is None
+        before.read_handled(records(recorder, settings.namespace))
+    finally:
+        publisher.stop_event.set()
+        worker.stop()
+        recorder.delete(f"{settings.namespace}:test:runs")
+        recorder.close()
+    second = after.report("Redis restart empty, agent on #rd: after", ["rec-rd"], "#rd")
+    print(before.report("Redis restart empty, agent on #rd: before", ["rec-rd"], "#rd"))
+    print(second)
+    text = log.read_text(errors="replace")
+    crash = re.findall(r"^.*(?:Unrecoverable error|exited|UnknownChannel).*$", text, re.MULTILINE)
+    print(
+        f"worker alive at the end: {worker_alive}; {crash[:3]}; "
+        f"whole test {time.monotonic() - began:.1f} s"
+    )
+    assert second.raw_errors == {}, "raw errors reached publishers"
+    # #rd vanished with the store: publishing to it must fail, not "succeed" to nobody.
+    assert second.streams[0].acknowledged == 0, "publishes into the vanished #rd succeeded"
+    assert set(second.refused) & {"StoreReset", "UnknownChannel"}
+    assert worker_alive, "the worker exited after the restart"
