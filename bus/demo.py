@@ -70,7 +70,8 @@ def run_demo(settings: BusSettings, out: TextIO = sys.stdout, timeout: float = 6
         while not done and time.monotonic() < deadline:
             done = _finished(bus, since)
             for message in _new_messages(bus, since, cast, seen):
-                print(_line(message), file=out, flush=True)
+                out.write(_line(message) + "\n")
+                out.flush()
             if not done:
                 time.sleep(0.05)
         _summary(bus, out)
@@ -108,7 +109,9 @@ class _Retries(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         stamp = datetime.fromtimestamp(record.created).strftime("%H:%M:%S.%f")[:-3]
-        print(f"{stamp}  {'(worker)':<14}      {record.getMessage()}", file=self.out, flush=True)
+        # One write per line: the worker's threads and the transcript print at once.
+        self.out.write(f"{stamp}  {'(worker)':<14}      {record.getMessage()}\n")
+        self.out.flush()
 
 
 @contextlib.contextmanager

@@ -202,6 +202,7 @@ class Dispatcher:
         context: Callable[[Route], Any] | None = None,
         run_sync: RunSync | None = None,
         timeout: float | None = None,
+        log_failures: bool = True,
     ) -> DispatchReport:
         """Like :meth:`dispatch`, awaiting ``async def`` handlers one after the other.
 
@@ -213,6 +214,8 @@ class Dispatcher:
                 they should then be quick.
             timeout: Seconds an ``async def`` handler may run before it is cancelled and
                 recorded as failed with :class:`TimeoutError` (``None``: no limit).
+            log_failures: Log each failure with its traceback (a caller that reports failures
+                its own way, as the worker does, turns it off).
         """
         report = DispatchReport(message)
         for route in self.routes_for(message):
@@ -223,7 +226,7 @@ class Dispatcher:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                _record(report, route, exc)
+                _record(report, route, exc, log=log_failures)
         return report
 
 
@@ -258,9 +261,10 @@ def _loop_running() -> bool:
     return True
 
 
-def _record(report: DispatchReport, route: Route, exc: BaseException) -> None:
+def _record(report: DispatchReport, route: Route, exc: BaseException, log: bool = True) -> None:
     # The caller gets the exception in the report; the log keeps the traceback for people.
-    logger.warning(
-        "handler %s failed on message %s: %r", route.name, report.message.id, exc, exc_info=exc
-    )
+    if log:
+        logger.warning(
+            "handler %s failed on message %s: %r", route.name, report.message.id, exc, exc_info=exc
+        )
     report.failed.append((route.name, exc))

@@ -158,13 +158,21 @@ class Runtime:
 
         timeout = agent.timeout or self.settings.handler_timeout
         report = await agent.dispatcher.adispatch(
-            message, context=context_for, run_sync=self._run_sync, timeout=timeout
+            message,
+            context=context_for,
+            run_sync=self._run_sync,
+            timeout=timeout,
+            log_failures=False,
         )
         for result in report.results:
             if isinstance(result, str) and message.is_direct and message.correlation_id:
                 await self.io(context.reply, result)
         if report.ok:
             return None
+        for name, exc in report.failed:  # the run logs the outcome; this is for debugging
+            logger.info(
+                "%s's handler %s raised on #%s", agent.name, name, message.seq, exc_info=exc
+            )
         return "; ".join(f"{name}: {type(exc).__name__}: {exc}" for name, exc in report.failed)
 
     async def _run_sync(self, call: Callable[[], Any]) -> Any:
