@@ -13,7 +13,8 @@ variant (name ``agents_<N>x<L>s_<fixed|heavy>_...``):
   the run could start, its agent's previous run done, to its start);
 - ``llm_max_in_flight``: the most requests the fake LLM held at once (how many overlapped);
 - ``peer_*``: the same agents on a plain asyncio loop in one process (:mod:`bench.cases.peer`),
-  against the same fake LLM, in the same run.
+  against the same fake LLM, in the same run; ``peer_raw_*`` the same with a bare HTTP/1.1
+  connection per agent instead of the shared httpx client (what the client itself costs).
 
 Variants: N=20, L=0.2 s and N=200, L=1 s, each with a fixed latency and with a heavy-tailed one
 (lognormal, median L, sigma 1, capped at 10 L).
@@ -119,7 +120,8 @@ class AgentsCase:
                 t_end = end_of(runs, expected, min(time.time(), deadline), set(agents))
                 stats = llm_stats(url)
             hosted = summarize(runs, t0, t_end, set(agents))
-            peer, peer_rss = self._peer(variant, m, url, budget)
+            peer, peer_rss = self._peer(variant, m, url, budget, "httpx")
+            raw, raw_rss = self._peer(variant, m, url, budget, "raw")
         common = {
             "agents": variant.agents,
             "latency": variant.distribution.median,
@@ -164,10 +166,23 @@ class AgentsCase:
             worker="asyncio peer: one process, a queue and a task per agent",
             **common,
         )
+        figures += _rows(
+            f"{variant.label}_peer_raw",
+            transport,
+            raw,
+            limit,
+            expected,
+            raw_rss,
+            worker="asyncio peer, a bare HTTP/1.1 connection per agent instead of httpx",
+            **common,
+        )[:2]
         return figures
 
-    def _peer(self, variant: Variant, m: int, url: str, budget: float) -> tuple[Summary, float]:
+    def _peer(
+        self, variant: Variant, m: int, url: str, budget: float, client: str
+    ) -> tuple[Summary, float]:
         command = [sys.executable, "-m", "bench.cases.peer", "--agents", str(variant.agents)]
+        command += ["--client", client]
         command += ["--messages", str(m), "--url", url, "--seconds", str(budget)]
         done = subprocess.run(
             command, cwd=ROOT, capture_output=True, text=True, timeout=budget + 60, check=False
@@ -226,20 +241,19 @@ def _rows(
             n=expected,
             target=300.0 if "200x" in label else None,
         ),
-        Figure(
-            f"{label}_delay_p50",
-            summary.delay_p50,
-            "ms",
-            transport,
-            n=summary.runs,
-            extra={"ready_p50_ms": round(summary.ready_p50, 3)},
-        ),
-        Figure(
-            f"{label}_delay_p99",
-            summary.delay_p99,
-            "ms",
-            transport,
-            n=summary.runs,
-            extra={"ready_p99_ms": round(summary.ready_p99, 3)},
+        *(
+            Figure(
+                f"{label}_delay_{tail}",
+                delay if summary.runs else None,
+                "ms",
+                transport,
+                n=summary.runs,
+                error=None if summary.runs else "no handler run ended within the budget",
+                extra={f"ready_{tail}_ms": round(ready, 3)},
+            )
+            for tail, delay, ready in (
+                ("p50", summary.delay_p50, summary.ready_p50),
+                ("p99", summary.delay_p99, summary.ready_p99),
+            )
         ),
     ]

@@ -6,7 +6,7 @@
 
 A worker hosts some of them (``BUS_AGENTS``). Every handler records one run: agent, seq, the
 message's publish time, handler start and end (wall clock, seconds): to Redis
-(``BENCH_REDIS_URL``, list ``<BENCH_KEY>:runs``) from a worker subprocess, to :data:`LOCAL` in
+(``BENCH_REDIS_URL``, the list ``BENCH_KEY``) from a worker subprocess, to :data:`LOCAL` in
 this process.
 
 The handlers run on today's runtime (a new event loop per async handler call) and on the
@@ -72,7 +72,7 @@ def _record(agent: str, message: Message, started: float) -> None:
         import redis
 
         client = _redis[os.getpid()] = redis.Redis.from_url(os.environ["BENCH_REDIS_URL"])
-    client.rpush(f"{key}:runs", f"{agent} {message.seq} {sent!r} {started!r} {ended!r}")
+    client.rpush(key, f"{agent} {message.seq} {sent!r} {started!r} {ended!r}")
 
 
 def _new_client() -> httpx.AsyncClient:
