@@ -75,6 +75,20 @@ def test_a_request_can_ask_for_a_heavy_tailed_latency(llm: FakeLLM) -> None:
     assert max(served) <= 0.02
 
 
+def test_a_keyed_request_gets_the_latency_of_its_key_in_every_run() -> None:
+    latency = Latency(median=0.001, sigma=1.0, cap=0.01)
+    served: list[list[float]] = []
+    for _ in range(2):  # two servers, the keys asked in opposite orders
+        with FakeLLM(latency=latency, seed=5) as llm, httpx.Client(base_url=llm.url) as client:
+            keys = [f"llm-{i:03d}/1" for i in range(10)]
+            order = keys if not served else keys[::-1]
+            got = {k: client.post(f"{CHAT}?key={k}", json=_ask()).json()["latency"] for k in order}
+            served.append([got[k] for k in keys])
+    assert served[0] == served[1]
+    assert served[0] == [round(latency.for_key(5, key), 6) for key in keys]
+    assert len(set(served[0])) > 1
+
+
 def test_fifty_concurrent_requests_are_in_flight_at_once() -> None:
     # A latency far above the time 50 requests take to send: all of them wait together.
     with FakeLLM(latency=2.0) as llm:

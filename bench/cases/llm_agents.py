@@ -35,6 +35,7 @@ from bench.cases.workload import (
     LLM_CHANNEL,
     SLOW_SECONDS,
     chat_body,
+    chat_path,
 )
 from bus.message import Message
 from bus.worker import Agent
@@ -98,30 +99,31 @@ async def close_client(state: Any) -> None:
         _shared["client"] = None
 
 
-async def ask_llm(message: Message, ctx: Any) -> None:
+async def ask_llm(agent: str, message: Message, ctx: Any) -> None:
     """Await the fake LLM once (the shared client if startup made one, else one per call)."""
+    path = chat_path(agent, message.seq or 0)
     client = getattr(getattr(ctx, "state", None), "llm", None)
     if client is not None:
-        reply = await client.post("/v1/chat/completions", json=chat_body(message.content))
+        reply = await client.post(path, json=chat_body(message.content))
     else:
         async with _new_client() as own:
-            reply = await own.post("/v1/chat/completions", json=chat_body(message.content))
+            reply = await own.post(path, json=chat_body(message.content))
     reply.raise_for_status()
 
 
-async def slow(message: Message, ctx: Any) -> None:
+async def slow(agent: str, message: Message, ctx: Any) -> None:
     """A 50 ms handler."""
     await asyncio.sleep(SLOW_SECONDS)
 
 
-async def instant(message: Message, ctx: Any) -> None:
+async def instant(agent: str, message: Message, ctx: Any) -> None:
     """A handler that returns at once."""
 
 
-def _recorded(agent: str, work: Callable[[Message, Any], Awaitable[None]]) -> Any:
+def _recorded(agent: str, work: Callable[[str, Message, Any], Awaitable[None]]) -> Any:
     async def handler(message: Message, ctx: Any) -> None:
         started = time.time()
-        await work(message, ctx)
+        await work(agent, message, ctx)
         _record(agent, message, started)
 
     handler.__qualname__ = f"{agent}.{work.__name__}"

@@ -24,9 +24,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from bench.cases.workload import LIMITS, LLM_AGENTS, chat_body
+from bench.cases.workload import LIMITS, LLM_AGENTS, chat_body, chat_path
 
-Ask = Callable[[str], Awaitable[str]]
+Ask = Callable[[str, str], Awaitable[str]]
 
 
 class RawConnection:
@@ -37,14 +37,14 @@ class RawConnection:
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
-    async def ask(self, content: str) -> str:
+    async def ask(self, path: str, content: str) -> str:
         """POST a chat completion; returns the answer's content."""
         if self._streams is None:
             self._streams = await asyncio.open_connection(self.host, self.port)
         reader, writer = self._streams
         body = json.dumps(chat_body(content)).encode()
         writer.write(
-            f"POST /v1/chat/completions HTTP/1.1\r\nHost: {self.host}\r\n"
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
             + body
         )
@@ -74,8 +74,8 @@ async def run(
     runs: list[tuple[str, int, float, float, float]] = []  # measure.RunRecord
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=LIMITS) as shared:
 
-        async def shared_ask(content: str) -> str:
-            reply = await shared.post("/v1/chat/completions", json=chat_body(content))
+        async def shared_ask(path: str, content: str) -> str:
+            reply = await shared.post(path, json=chat_body(content))
             reply.raise_for_status()
             answer: str = reply.json()["choices"][0]["message"]["content"]
             return answer
@@ -87,7 +87,7 @@ async def run(
                 while True:
                     seq, sent, content = await queue.get()
                     started = time.time()
-                    await ask(content)
+                    await ask(chat_path(name, seq), content)
                     runs.append((name, seq, sent, started, time.time()))
                     queue.task_done()
             finally:

@@ -19,3 +19,15 @@ LIMITS = httpx.Limits(max_connections=MAX_AGENTS + 56, max_keepalive_connections
 def chat_body(content: str) -> dict[str, object]:
     """The chat-completions request every agent sends."""
     return {"model": "fake-1", "messages": [{"role": "user", "content": content}]}
+
+
+def request_key(agent: str, seq: int) -> str:
+    """The fake LLM's key of ``agent``'s request for message ``seq``: the same key gets the
+    same latency in the hosted run, in the peer's, and in the case's arithmetic
+    (``Latency.for_key``)."""
+    return f"{agent}/{seq}"
+
+
+def chat_path(agent: str, seq: int) -> str:
+    """The request path of ``agent``'s run for message ``seq`` (keyed)."""
+    return f"/v1/chat/completions?key={request_key(agent, seq)}"

@@ -6,7 +6,9 @@ API, and this stands in for one without a network. It speaks the OpenAI chat-com
 
 - a fixed latency: the server's default, or ``?latency=0.2`` on the request;
 - a heavy-tailed one: lognormal with a median, a spread ``sigma`` and a cap, drawn from a
-  seeded generator (``?median=0.2&sigma=1&cap=5``, or the server's default).
+  seeded generator (``?median=0.2&sigma=1&cap=5``, or the server's default). With
+  ``&key=<any string>`` the draw depends on the server's seed and the key alone
+  (:meth:`Latency.for_key`), so two runs give the same request the same latency.
 
 ``GET /stats`` reports requests answered, requests in flight now and at most, and the latency
 served, so a test can prove that requests overlapped; ``POST /stats/reset`` zeroes them.

@@ -48,6 +48,11 @@ class Latency:
             return self.median
         return min(self.cap, rng.lognormvariate(math.log(self.median), self.sigma))
 
+    def for_key(self, seed: int, key: str) -> float:
+        """The latency of the request with ``key`` (``?key=...``) on a server seeded ``seed``:
+        a function of the two, so every run, and a benchmark's own arithmetic, agree on it."""
+        return self.sample(random.Random(f"{seed}/{key}"))
+
     def mean(self, samples: int = 100_000, seed: int = 0) -> float:
         """The mean latency (estimated from ``samples`` draws when it is random)."""
         if self.sigma == 0 or self.median == 0:
@@ -92,6 +97,7 @@ class FakeLLMServer:
     def __init__(self, latency: float | Latency = 0.2, *, seed: int = 0) -> None:
         self.latency = latency if isinstance(latency, Latency) else Latency(median=latency)
         self.stats = Stats()
+        self.seed = seed
         self._rng = random.Random(seed)
         self._lock = threading.Lock()  # stats are read from other threads (FakeLLM.stats)
 
@@ -189,7 +195,7 @@ class FakeLLMServer:
 
         try:
             if "latency" in query:
-                return Latency(median=number("latency", 0.0), cap=math.inf).sample(self._rng)
+                return Latency(median=number("latency", 0.0), cap=math.inf).median
             if {"median", "sigma", "cap"} & set(query):
                 default = self.latency
                 chosen = Latency(
@@ -197,10 +203,16 @@ class FakeLLMServer:
                     number("sigma", default.sigma),
                     number("cap", default.cap),
                 )
-                return chosen.sample(self._rng)
+                return self._draw(chosen, query)
         except ValueError as exc:  # Latency refused the values
             raise _BadRequest(400, str(exc)) from None
-        return self.latency.sample(self._rng)
+        return self._draw(self.latency, query)
+
+    def _draw(self, latency: Latency, query: dict[str, list[str]]) -> float:
+        # A keyed request's latency depends on (seed, key) alone, not on arrival order.
+        if "key" in query:
+            return latency.for_key(self.seed, query["key"][-1])
+        return latency.sample(self._rng)
 
     async def _complete(self, body: bytes, query: dict[str, list[str]]) -> dict[str, Any]:
         try:
