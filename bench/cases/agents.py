@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from bench.cases.base import CaseArgs, Figure
 from bench.cases.hosting import HostedWorker, fake_llm, llm_stats
-from bench.cases.measure import Summary, end_of, summarize
+from bench.cases.measure import RunRecord, Summary, end_of, summarize
 from bench.cases.workload import LLM_AGENTS, LLM_CHANNEL, request_key
 from bench.raw_celery import ROOT
 from bus.fake_llm import Latency
@@ -144,7 +144,7 @@ class AgentsCase:
             "messages": m,
             "budget_s": budget,
         }
-        worker = (
+        host = (
             "EmbeddedWorker defaults (threads, 2)"
             if transport == "memory"
             else "one `celery -A bus worker`, no --pool/--concurrency"
@@ -156,7 +156,7 @@ class AgentsCase:
             limit,
             expected,
             rss,
-            worker=worker,
+            worker=host,
             client=_client_mode(),
             llm_max_in_flight=stats["max_in_flight"],
             **common,
@@ -205,9 +205,12 @@ class AgentsCase:
         if done.returncode != 0:
             raise RuntimeError(f"the asyncio peer failed: {done.stderr[-800:]}")
         result = json.loads(done.stdout.strip().splitlines()[-1])
-        runs = [tuple(run) for run in result["runs"]]
+        runs: list[RunRecord] = [
+            (str(a), int(seq), float(sent), float(start), float(end))
+            for a, seq, sent, start, end in result["runs"]
+        ]
         agents = set(LLM_AGENTS[: variant.agents])
-        return summarize(runs, result["t0"], result["t_end"], agents), result["rss_mb"]  # type: ignore[arg-type]
+        return summarize(runs, result["t0"], result["t_end"], agents), float(result["rss_mb"])
 
 
 def _rows(

@@ -106,7 +106,7 @@ class HostedWorker:
             retention_max_messages=100_000,  # the whole burst: the publisher runs ahead
         )
         self.env = env
-        self.bus: Bus = Bus(self.settings)
+        self._bus: Bus | None = None
         self.pid = os.getpid()
         self._embedded: EmbeddedWorker | None = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -115,17 +115,28 @@ class HostedWorker:
 
     def __enter__(self) -> HostedWorker:
         llm_agents.LOCAL.reset()
-        if self.transport == "memory":
-            os.environ.update(self.env)  # the handlers read BUS_FAKE_LLM_URL when they run
-            app = create_app(self.settings)
-            install(app, self.settings, load_agents((MODULE,), self.agents))
-            self.bus = Bus(self.settings, app=app).start()
-            self._embedded = EmbeddedWorker(app).start()  # the defaults: threads, 2
-        else:
-            self.bus.start()
-            self._spawn()
-        self._wait_registered(90 + len(self.agents) / 2)
+        try:
+            if self.transport == "memory":
+                os.environ.update(self.env)  # the handlers read BUS_FAKE_LLM_URL when they run
+                app = create_app(self.settings)
+                install(app, self.settings, load_agents((MODULE,), self.agents))
+                self._bus = Bus(self.settings, app=app).start()
+                self._embedded = EmbeddedWorker(app).start()  # the defaults: threads, 2
+            else:
+                self._bus = Bus(self.settings).start()
+                self._spawn()
+            self._wait_registered(90 + len(self.agents) / 2)
+        except BaseException:
+            self.__exit__()  # a worker that never registered must not outlive the case
+            raise
         return self
+
+    @property
+    def bus(self) -> Bus:
+        """The started bus the case publishes with."""
+        if self._bus is None:
+            raise RuntimeError("the hosted worker is not started")
+        return self._bus
 
     def _spawn(self) -> None:
         settings = self.settings
@@ -187,7 +198,8 @@ class HostedWorker:
         lines = self._redis.lrange(self.key, 0, -1)
         out: list[RunRecord] = []
         for line in lines:
-            agent, seq, sent, started, ended = line.decode().split()
+            text = line.decode() if isinstance(line, bytes) else str(line)
+            agent, seq, sent, started, ended = text.split()
             out.append((agent, int(seq), float(sent), float(started), float(ended)))
         return out
 
@@ -210,7 +222,8 @@ class HostedWorker:
                     self._process.wait(5)
         finally:
             try:
-                self.bus.destroy()
+                if self._bus is not None and self._bus.started:
+                    self._bus.destroy()
             finally:
                 if self._redis is not None:
                     self._redis.delete(self.key)

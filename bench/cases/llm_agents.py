@@ -133,8 +133,10 @@ def _recorded(agent: str, work: Callable[[str, Message, Any], Awaitable[None]]) 
 for _name in LLM_AGENTS:
     _agent = Agent(_name, channels=[LLM_CHANNEL])
     _agent.on()(_recorded(_name, ask_llm))
-    if hasattr(_agent, "on_startup"):  # the issue 9 runtime
-        _agent.on_startup(open_client)
-        _agent.on_shutdown(close_client)
+    _startup = getattr(_agent, "on_startup", None)  # the issue 9 runtime's hooks, if there
+    _shutdown = getattr(_agent, "on_shutdown", None)
+    if _startup is not None and _shutdown is not None:
+        _startup(open_client)
+        _shutdown(close_client)
 Agent("iso-slow", channels=[ISO_CHANNEL]).on()(_recorded("iso-slow", slow))
 Agent("iso-fast", channels=[ISO_CHANNEL]).on()(_recorded("iso-fast", instant))
