@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.cases.registry import NAMES as CASE_NAMES
+from bench.cases.registry import run_cases
 from bench.common import TRANSPORTS, Figure, Run, sweep_redis, unreachable
 from bench.report import environment, markdown
 from bench.runner import STEPS, Plan, run_steps
@@ -48,13 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         default=None,
-        help="comma-separated figures to run (e.g. bus_hosted,raw_celery); default all",
+        help="comma-separated figures or cases to run (e.g. bus_hosted,raw_celery,agents); "
+        "default all",
     )
     args = parser.parse_args(argv)
     only = tuple(name.strip() for name in args.only.split(",")) if args.only else None
-    unknown_figures = sorted(set(only or ()) - {name for name, _ in STEPS})
+    known = [name for name, _ in STEPS] + list(CASE_NAMES)
+    unknown_figures = sorted(set(only or ()) - set(known))
     if unknown_figures:
-        parser.error(f"unknown figures {unknown_figures}; choose from {[n for n, _ in STEPS]}")
+        parser.error(f"unknown figures {unknown_figures}; choose from {known}")
     wanted = [name.strip() for name in args.transports.split(",") if name.strip()]
     unknown = [name for name in wanted if name not in TRANSPORTS]
     if unknown:
@@ -97,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 continue
             run_steps(transport, run, plan, emit, only=only)
+            run_cases(transport, run, plan.quick, emit, only=only)
     if any(name != "memory" and name not in skipped for name in wanted):
         left = sweep_redis(run.namespace)
         print(f"[bench] deleted {left} Redis keys bus.destroy() left behind", file=sys.stderr)

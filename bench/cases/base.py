@@ -1,0 +1,122 @@
+"""The case interface: a benchmark case is a name, a group and ``run(transport, args)``.
+
+A case measures one workload on one transport and returns :class:`Figure` records: typed, with
+the baseline they are compared with and the ratio to it, so a table can show "0.09 of the
+limit" without knowing the case. ``Figure.record()`` gives the JSON-line dict the rest of the
+benchmark (``bench.report``) reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bench.common import Run
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured figure.
+
+    Args:
+        name: What is measured, e.g. ``agents_20x0.2s_fixed_runs_per_s``.
+        value: The measurement (``None`` when it could not be made; ``error`` says why).
+        unit: Its unit, e.g. ``runs/s``, ``ms``, ``MB``.
+        transport: ``memory``, ``redis``, ``amqp``, or ``asyncio`` for an in-process peer.
+        n: Messages (or handler runs) the figure is over.
+        baseline: What the value is compared with (a figure's name, or e.g. ``limit N/L``).
+        baseline_value: That baseline's value, in the same unit.
+        ratio: ``value / baseline_value``.
+        target: The ratio (or value) the issue asks for, if any.
+        error: Why the figure is missing.
+        extra: Anything else worth keeping in the JSON line (sizes, percentiles, settings).
+    """
+
+    name: str
+    value: float | None
+    unit: str
+    transport: str
+    n: int | None = None
+    baseline: str | None = None
+    baseline_value: float | None = None
+    ratio: float | None = None
+    target: float | None = None
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def against(
+        cls,
+        name: str,
+        value: float,
+        unit: str,
+        transport: str,
+        *,
+        baseline: str,
+        baseline_value: float,
+        **fields: Any,
+    ) -> Figure:
+        """A figure with its ratio to ``baseline_value`` filled in."""
+        ratio = value / baseline_value if baseline_value else None
+        return cls(
+            name,
+            value,
+            unit,
+            transport,
+            baseline=baseline,
+            baseline_value=baseline_value,
+            ratio=ratio,
+            **fields,
+        )
+
+    def record(self) -> dict[str, Any]:
+        """The JSON-line form of :mod:`bench.common` (transport, figure, value, unit, n, ...)."""
+        out: dict[str, Any] = {
+            "transport": self.transport,
+            "figure": self.name,
+            "value": _round(self.value),
+            "unit": self.unit,
+            "n": self.n,
+        }
+        for key in ("baseline", "baseline_value", "ratio", "target", "error"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = _round(value) if isinstance(value, float) else value
+        out.update(self.extra)
+        return out
+
+
+def _round(value: float | None) -> float | None:
+    if value is None:
+        return None
+    return round(value, 3) if abs(value) >= 1 else round(value, 6)
+
+
+@dataclass(frozen=True)
+class CaseArgs:
+    """What a run gives every case: its sizes and its namespaces.
+
+    Args:
+        run: The run (namespace; ``run.ns(figure)`` gives a figure its own).
+        quick: Small sizes, for a smoke run.
+        messages: Overrides the case's message count, if set.
+        seconds: Overrides the case's time budget per measurement, if set.
+    """
+
+    run: Run
+    quick: bool = False
+    messages: int | None = None
+    seconds: float | None = None
+
+
+class Case(Protocol):
+    """A benchmark case (see the module doc)."""
+
+    #: Unique, used by ``--only``.
+    name: str
+    #: Which part of the system it measures, e.g. ``runtime``.
+    group: str
+
+    def run(self, transport: str, args: CaseArgs) -> list[Figure]:
+        """Measure on ``transport``; a figure that fails carries ``error`` instead of a value."""
+        ...

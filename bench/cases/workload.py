@@ -1,0 +1,33 @@
+"""The LLM-shaped workload's constants, shared by the hosted agents and the asyncio peer (which
+must not import the bus: its RSS is the plain model's)."""
+
+from __future__ import annotations
+
+import httpx
+
+LLM_CHANNEL = "#llm"
+ISO_CHANNEL = "#iso"
+MAX_AGENTS = 200
+LLM_AGENTS = tuple(f"llm-{index:03d}" for index in range(MAX_AGENTS))
+#: Seconds a slow isolation handler takes.
+SLOW_SECONDS = 0.05
+#: Connections a shared client may hold: one per agent awaiting at once (httpx's default of
+#: 100 would cap 200 agents at half their rate).
+LIMITS = httpx.Limits(max_connections=MAX_AGENTS + 56, max_keepalive_connections=MAX_AGENTS + 56)
+
+
+def chat_body(content: str) -> dict[str, object]:
+    """The chat-completions request every agent sends."""
+    return {"model": "fake-1", "messages": [{"role": "user", "content": content}]}
+
+
+def request_key(agent: str, seq: int) -> str:
+    """The fake LLM's key of ``agent``'s request for message ``seq``: the same key gets the
+    same latency in the hosted run, in the peer's, and in the case's arithmetic
+    (``Latency.for_key``)."""
+    return f"{agent}/{seq}"
+
+
+def chat_path(agent: str, seq: int) -> str:
+    """The request path of ``agent``'s run for message ``seq`` (keyed)."""
+    return f"/v1/chat/completions?key={request_key(agent, seq)}"
