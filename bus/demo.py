@@ -123,7 +123,7 @@ def _workers(app: Celery, settings: BusSettings, out: TextIO) -> Iterator[bool]:
         delivery_log.addHandler(handler)
         delivery_log.propagate = False
         try:
-            with EmbeddedWorker(app, pool="threads", concurrency=4):
+            with EmbeddedWorker(app):
                 yield True
         finally:
             delivery_log.removeHandler(handler)

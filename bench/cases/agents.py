@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from bench.cases.base import CaseArgs, Figure
 from bench.cases.hosting import HostedWorker, fake_llm, llm_stats
@@ -116,25 +117,13 @@ class AgentsCase:
         budget = args.seconds or max(15.0 if args.quick else 60.0, 1.5 * ideal + 2)
         agents = list(LLM_AGENTS[: variant.agents])
         limit = variant.agents * m / ideal
+        expected = variant.agents * m
         namespace = args.run.ns(f"a{variant.agents}{'h' if variant.heavy else 'f'}")
         with fake_llm(variant.distribution, SEED) as url:
-            with HostedWorker(
-                transport, namespace, agents, LLM_CHANNEL, BUS_FAKE_LLM_URL=url
-            ) as worker:
-                t0 = time.time()
-                for index in range(m):
-                    worker.bus.publish(
-                        LLM_CHANNEL, f"question {index}", sender="bench", type="question"
-                    )
-                expected, deadline, rss = variant.agents * m, t0 + budget, worker.rss_mb()
-                while time.time() < deadline and worker.count() < expected:
-                    worker.check_alive()
-                    rss = max(rss, worker.rss_mb())
-                    time.sleep(0.25)
-                runs = worker.runs()
-                t_end = end_of(runs, expected, min(time.time(), deadline), set(agents))
-                stats = llm_stats(url)
-            hosted = summarize(runs, t0, t_end, set(agents))
+            hosted, rss, stats = self._hosted(transport, namespace, agents, url, m, budget)
+            hosted_raw, raw_rss_hosted, _ = self._hosted(
+                transport, namespace + "r", agents, url, m, budget, BENCH_LLM_CLIENT="raw"
+            )
             peer, peer_rss = self._peer(variant, m, url, budget, "httpx")
             raw, raw_rss = self._peer(variant, m, url, budget, "raw")
         common = {
@@ -145,7 +134,7 @@ class AgentsCase:
             "budget_s": budget,
         }
         host = (
-            "EmbeddedWorker defaults (threads, 2)"
+            "EmbeddedWorker defaults (threads, BUS_WORKER_CONCURRENCY)"
             if transport == "memory"
             else "one `celery -A bus worker`, no --pool/--concurrency"
         )
@@ -172,6 +161,16 @@ class AgentsCase:
             )
         )
         figures += _rows(
+            f"{variant.label}_raw_client",
+            transport,
+            hosted_raw,
+            limit,
+            expected,
+            raw_rss_hosted,
+            worker=f"{host}; a bare HTTP/1.1 connection per agent instead of httpx",
+            **common,
+        )[:2]
+        figures += _rows(
             f"{variant.label}_peer",
             transport,
             peer,
@@ -192,6 +191,35 @@ class AgentsCase:
             **common,
         )[:2]
         return figures
+
+    def _hosted(
+        self,
+        transport: str,
+        namespace: str,
+        agents: list[str],
+        url: str,
+        m: int,
+        budget: float,
+        **env: str,
+    ) -> tuple[Summary, float, dict[str, Any]]:
+        """Publish ``m`` questions to the hosted agents; wait for every run or the budget."""
+        with HostedWorker(
+            transport, namespace, agents, LLM_CHANNEL, BUS_FAKE_LLM_URL=url, **env
+        ) as worker:
+            t0 = time.time()
+            for index in range(m):
+                worker.bus.publish(
+                    LLM_CHANNEL, f"question {index}", sender="bench", type="question"
+                )
+            expected, deadline, rss = len(agents) * m, t0 + budget, worker.rss_mb()
+            while time.time() < deadline and worker.count() < expected:
+                worker.check_alive()
+                rss = max(rss, worker.rss_mb())
+                time.sleep(0.25)
+            runs = worker.runs()
+            t_end = end_of(runs, expected, min(time.time(), deadline), set(agents))
+            stats = llm_stats(url)
+        return summarize(runs, t0, t_end, set(agents)), rss, stats
 
     def _peer(
         self, variant: Variant, m: int, url: str, budget: float, client: str

@@ -106,6 +106,7 @@ class HostedWorker:
             retention_max_messages=100_000,  # the whole burst: the publisher runs ahead
         )
         self.env = env
+        self._saved_env: dict[str, str | None] = {}
         self._bus: Bus | None = None
         self.pid = os.getpid()
         self._embedded: EmbeddedWorker | None = None
@@ -117,11 +118,13 @@ class HostedWorker:
         llm_agents.LOCAL.reset()
         try:
             if self.transport == "memory":
-                os.environ.update(self.env)  # the handlers read BUS_FAKE_LLM_URL when they run
+                # The handlers read BUS_FAKE_LLM_URL (and BENCH_LLM_CLIENT) when they run.
+                self._saved_env = {key: os.environ.get(key) for key in self.env}
+                os.environ.update(self.env)
                 app = create_app(self.settings)
                 install(app, self.settings, load_agents((MODULE,), self.agents))
                 self._bus = Bus(self.settings, app=app).start()
-                self._embedded = EmbeddedWorker(app).start()  # the defaults: threads, 2
+                self._embedded = EmbeddedWorker(app).start()  # defaults, as a user's would be
             else:
                 self._bus = Bus(self.settings).start()
                 self._spawn()
@@ -230,3 +233,8 @@ class HostedWorker:
                     self._redis.close()
                 if self._log is not None:
                     self._log.close()
+                for key, value in self._saved_env.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value

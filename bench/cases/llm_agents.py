@@ -84,7 +84,14 @@ def _new_client() -> httpx.AsyncClient:
 
 
 async def open_client(state: Any) -> None:
-    """Startup hook: one client per worker process, shared by every agent it hosts."""
+    """Startup hook: one client per worker process, shared by every agent it hosts; with
+    ``BENCH_LLM_CLIENT=raw``, a bare keep-alive connection per agent instead (the peer's
+    ``raw`` client), to measure the runtime without httpx's per-request pool cost."""
+    if os.environ.get("BENCH_LLM_CLIENT") == "raw":
+        from bench.cases.peer import RawConnection
+
+        state.raw = RawConnection(os.environ["BUS_FAKE_LLM_URL"])
+        return
     if _shared["client"] is None or _shared["client"].is_closed:
         _shared["client"] = _new_client()
     _shared["users"] += 1
@@ -93,6 +100,10 @@ async def open_client(state: Any) -> None:
 
 async def close_client(state: Any) -> None:
     """Shutdown hook: close the shared client once the last agent using it stops."""
+    raw = getattr(state, "raw", None)
+    if raw is not None:
+        raw.close()
+        return
     _shared["users"] -= 1
     if _shared["users"] <= 0 and _shared["client"] is not None:
         await _shared["client"].aclose()
@@ -102,6 +113,10 @@ async def close_client(state: Any) -> None:
 async def ask_llm(agent: str, message: Message, ctx: Any) -> None:
     """Await the fake LLM once (the shared client if startup made one, else one per call)."""
     path = chat_path(agent, message.seq or 0)
+    raw = getattr(getattr(ctx, "state", None), "raw", None)
+    if raw is not None:
+        await raw.ask(path, message.content)
+        return
     client = getattr(getattr(ctx, "state", None), "llm", None)
     if client is not None:
         reply = await client.post(path, json=chat_body(message.content))

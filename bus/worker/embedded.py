@@ -27,18 +27,24 @@ class EmbeddedWorker:
     Args:
         app: A worker app (see :func:`bus.worker.hosting.install`).
         pool: ``threads`` (default) or ``solo``; never prefork in-process.
-        concurrency: Threads in the pool.
+        concurrency: Threads in the pool; by default the app's ``worker_concurrency``
+            (``BUS_WORKER_CONCURRENCY`` once :func:`~bus.worker.install` made it a worker app).
         loglevel: The worker's log level.
     """
 
     def __init__(
-        self, app: Celery, *, pool: str = "threads", concurrency: int = 2, loglevel: str = "WARNING"
+        self,
+        app: Celery,
+        *,
+        pool: str = "threads",
+        concurrency: int | None = None,
+        loglevel: str = "WARNING",
     ) -> None:
         self.app = app
         self.controller = _Controller(
             app=app,
             pool=pool,
-            concurrency=concurrency,
+            concurrency=concurrency or app.conf.worker_concurrency or 2,
             loglevel=loglevel,
             hostname=f"embedded-{id(self):x}@localhost",
             without_heartbeat=True,
