@@ -1,14 +1,19 @@
-"""``bus demo``: the agent company of ``workers/company.py`` at work, as a transcript.
+"""``bus demo``: the agent company of ``workers/company.py`` (and the researcher of
+``workers/researcher.py``, which asks an LLM) at work, as a transcript.
 
-On ``memory://`` everything runs in this process (an embedded worker hosts the agents). On
-Redis or RabbitMQ the agents run in ``celery -A bus worker`` processes and this is the producer
-side: it registers the cast, posts the CEO's kickoff and follows what happens.
+On ``memory://`` everything runs in this process: an embedded worker hosts the agents, and the
+researcher asks a local fake LLM (:mod:`bus.fake_llm`) unless ``LLM_BASE_URL`` names an
+endpoint. On Redis or RabbitMQ the agents run in ``celery -A bus worker`` processes (whose
+``LLM_BASE_URL`` must reach an LLM endpoint, e.g. ``python -m bus.fake_llm --port 8089``)
+and this is the producer side: it registers the cast, posts the CEO's kickoff and follows what
+happens.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -19,13 +24,18 @@ from celery import Celery
 
 from bus.celery import create_worker_app
 from bus.core import Bus
+from bus.errors import BusError
+from bus.fake_llm import FakeLLM
 from bus.message import Message
+from bus.testing import join
 from bus.urls import scheme_of
 from bus.worker import EmbeddedWorker, load_agents
 from config.settings import BusSettings
 
 #: Modules that define the cast.
-CAST = ("workers.company",)
+CAST = ("workers.company", "workers.researcher")
+#: Seconds the fake LLM of a ``memory://`` demo takes to answer.
+LLM_LATENCY = 0.3
 
 
 def _line(message: Message) -> str:
@@ -37,8 +47,10 @@ def _line(message: Message) -> str:
 
 def _finished(bus: Bus, since: datetime) -> bool:
     approved = any(m.type == "approval" for m in bus.history("#code-review", since=since))
-    eta = any(m.type == "status_report" for m in bus.history("#engineering", since=since))
-    return approved and eta
+    engineering = bus.history("#engineering", since=since)
+    eta = any(m.type == "status_report" and m.sender == "bob" for m in engineering)
+    researched = any(m.sender == "researcher" for m in engineering)
+    return approved and eta and researched
 
 
 def run_demo(settings: BusSettings, out: TextIO = sys.stdout, timeout: float = 60.0) -> int:
@@ -74,6 +86,7 @@ def run_demo(settings: BusSettings, out: TextIO = sys.stdout, timeout: float = 6
                 out.flush()
             if not done:
                 time.sleep(0.05)
+        _settle(bus, cast)
         _summary(bus, out)
         if not done:
             print(f"\nthe story did not finish within {timeout:.0f} s", file=out)
@@ -87,6 +100,13 @@ def _new_messages(bus: Bus, since: datetime, cast: Iterable[str], seen: set[str]
     fresh = [m for m in messages if str(m.id) not in seen]
     seen.update(str(m.id) for m in fresh)
     return sorted(fresh, key=lambda m: m.timestamp)
+
+
+def _settle(bus: Bus, cast: Iterable[str]) -> None:
+    """Let the agents finish what the story set off, so the worker stops quiet."""
+    for agent in cast:
+        with contextlib.suppress(BusError):
+            join(bus, agent, timeout=5)
 
 
 def _summary(bus: Bus, out: TextIO) -> None:
@@ -123,7 +143,7 @@ def _workers(app: Celery, settings: BusSettings, out: TextIO) -> Iterator[bool]:
         delivery_log.addHandler(handler)
         delivery_log.propagate = False
         try:
-            with EmbeddedWorker(app):
+            with _llm(), EmbeddedWorker(app):
                 yield True
         finally:
             delivery_log.removeHandler(handler)
@@ -131,3 +151,17 @@ def _workers(app: Celery, settings: BusSettings, out: TextIO) -> Iterator[bool]:
         return
     replies = app.control.ping(timeout=2.0)
     yield bool(replies)
+
+
+@contextlib.contextmanager
+def _llm() -> Iterator[None]:
+    """A fake LLM for the researcher, unless ``LLM_BASE_URL`` names one already."""
+    if os.environ.get("LLM_BASE_URL"):
+        yield
+        return
+    with FakeLLM(latency=LLM_LATENCY) as llm:
+        os.environ["LLM_BASE_URL"] = llm.url  # read by the researcher's startup hook
+        try:
+            yield
+        finally:
+            del os.environ["LLM_BASE_URL"]

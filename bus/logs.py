@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 #: The record attributes that place a log line: which agent, channel, sequence number, message.
-CONTEXT_FIELDS = ("agent", "channel", "seq", "message_id")
+CONTEXT_FIELDS = ("agent", "channel", "seq", "message_id", "task_id", "task_name")
 #: The text format when none is given (the worker keeps Celery's own).
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 #: Names of the log formats ``BUS_LOG_FORMAT`` accepts.
@@ -65,8 +65,8 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "process": record.processName,
         }
+        entry.update(_task())  # the Celery task of this thread, unless the record names one
         entry.update(_context(record))
-        entry.update(_task())
         if record.exc_info:
             entry["exc_info"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)

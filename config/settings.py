@@ -51,7 +51,7 @@ class BusSettings(BaseSettings):
 
     # -- workers -------------------------------------------------------------------------------
     #: Modules that define the agents workers host (comma-separated in the environment).
-    agent_modules: Annotated[tuple[str, ...], NoDecode] = ("workers.company",)
+    agent_modules: Annotated[tuple[str, ...], NoDecode] = ("workers.company", "workers.researcher")
     #: Agents this worker hosts, by name; empty hosts every agent the modules define.
     agents: Annotated[tuple[str, ...], NoDecode] = ()
     #: Retries of a failing handler before its message goes to the dead-letter channel.

@@ -1,4 +1,5 @@
-"""A small agent company, the demo's cast: a CEO, two engineers and a reviewer.
+"""A small agent company, the demo's cast: a CEO, two engineers and a reviewer (and the
+researcher of workers/researcher.py, whom alice asks a question).
 
 The CEO's kickoff on #all-hands sets off a chain: alice delegates in #engineering, bob takes
 the task, asks alice for an ETA (a request/reply from inside a handler) and asks carol for a
@@ -24,6 +25,11 @@ def alice_kicks_off(message: Message, ctx: Context) -> None:
             "#engineering",
             "Kickoff is on. I'll take the API; bob, can you take the worker pool?",
             type="delegation",
+        )
+        ctx.publish(
+            "#engineering",
+            "researcher: what p99 should an agent bus aim for?",
+            type="question",
         )
 
 

@@ -5,7 +5,7 @@ opens ONE ``httpx.AsyncClient`` per worker process when the worker starts, on th
 event loop, and every handler reuses it (its connection pool, keep-alive, limits); the worker
 closes it on shutdown. While one handler awaits the LLM, the worker runs the others.
 
-The endpoint is ``BUS_FAKE_LLM_URL`` (default ``http://127.0.0.1:8089``: start the local fake
+The endpoint is ``LLM_BASE_URL`` (default ``http://127.0.0.1:8089``: start the local fake
 with ``python -m bus.fake_llm --port 8089 --latency 0.5``); any OpenAI-compatible server works.
 
 This module uses the runtime's lifecycle hooks (``on_startup``/``on_shutdown``, ``state``) and
@@ -22,7 +22,7 @@ import httpx
 from bus.message import Message
 from bus.worker import Agent, Context
 
-#: The endpoint when ``BUS_FAKE_LLM_URL`` is not set: the local fake's default port.
+#: The endpoint when ``LLM_BASE_URL`` is not set: the local fake's default port.
 DEFAULT_URL = "http://127.0.0.1:8089"
 MODEL = "fake-1"
 
@@ -38,7 +38,7 @@ async def open_client(state: Any) -> None:
     """Open the HTTP client every handler of this worker process shares."""
     # Many agents' handlers await at once: let the pool hold that many connections.
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    url = os.environ.get("BUS_FAKE_LLM_URL", DEFAULT_URL)  # read when the worker starts
+    url = os.environ.get("LLM_BASE_URL", DEFAULT_URL)  # read when the worker starts
     state.llm = httpx.AsyncClient(base_url=url, timeout=60, limits=limits)
 
 

@@ -204,7 +204,7 @@ class AgentsCase:
     ) -> tuple[Summary, float, dict[str, Any]]:
         """Publish ``m`` questions to the hosted agents; wait for every run or the budget."""
         with HostedWorker(
-            transport, namespace, agents, LLM_CHANNEL, BUS_FAKE_LLM_URL=url, **env
+            transport, namespace, agents, LLM_CHANNEL, LLM_BASE_URL=url, **env
         ) as worker:
             t0 = time.time()
             for index in range(m):

@@ -118,7 +118,7 @@ class HostedWorker:
         llm_agents.LOCAL.reset()
         try:
             if self.transport == "memory":
-                # The handlers read BUS_FAKE_LLM_URL (and BENCH_LLM_CLIENT) when they run.
+                # The handlers read LLM_BASE_URL (and BENCH_LLM_CLIENT) when they run.
                 self._saved_env = {key: os.environ.get(key) for key in self.env}
                 os.environ.update(self.env)
                 app = create_app(self.settings)

@@ -1,7 +1,7 @@
 """Agents of the runtime cases (``BUS_AGENT_MODULES=bench.cases.llm_agents``).
 
 - ``llm-000`` ... ``llm-199`` on ``#llm``: each handler awaits the fake LLM
-  (``BUS_FAKE_LLM_URL``) through an ``httpx.AsyncClient``;
+  (``LLM_BASE_URL``) through an ``httpx.AsyncClient``;
 - ``iso-slow`` (50 ms handlers) and ``iso-fast`` (instant) on ``#iso``.
 
 A worker hosts some of them (``BUS_AGENTS``). Every handler records one run: agent, seq, the
@@ -79,7 +79,7 @@ def _record(agent: str, message: Message, started: float) -> None:
 def _new_client() -> httpx.AsyncClient:
     if not _ssl:
         _ssl.append(ssl.create_default_context())
-    url = os.environ["BUS_FAKE_LLM_URL"]
+    url = os.environ["LLM_BASE_URL"]
     return httpx.AsyncClient(base_url=url, timeout=120, limits=LIMITS, verify=_ssl[0])
 
 
@@ -90,7 +90,7 @@ async def open_client(state: Any) -> None:
     if os.environ.get("BENCH_LLM_CLIENT") == "raw":
         from bench.cases.peer import RawConnection
 
-        state.raw = RawConnection(os.environ["BUS_FAKE_LLM_URL"])
+        state.raw = RawConnection(os.environ["LLM_BASE_URL"])
         return
     if _shared["client"] is None or _shared["client"].is_closed:
         _shared["client"] = _new_client()

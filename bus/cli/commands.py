@@ -186,6 +186,13 @@ def demo(args: argparse.Namespace, settings: BusSettings) -> int:
     return run_demo(settings, timeout=args.timeout)
 
 
+def fake_llm(args: argparse.Namespace, settings: BusSettings) -> int:
+    """``bus fake-llm``: serve the local fake LLM (bus.fake_llm) until interrupted."""
+    from bus.fake_llm.__main__ import serve
+
+    return serve(args)
+
+
 def health(args: argparse.Namespace, settings: BusSettings) -> int:
     """``bus health``: 0 only if broker and store both answer."""
     probes = probe_all(settings)

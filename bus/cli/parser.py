@@ -7,6 +7,7 @@ import sys
 
 from bus.cli import auth, commands
 from bus.cli.arguments import Parser, instant, non_negative, positive, seconds
+from bus.fake_llm.__main__ import add_arguments as add_fake_llm_arguments
 from bus.message import MessageType, Priority
 
 DESCRIPTION = """\
@@ -249,6 +250,16 @@ def build_parser() -> Parser:
         json_flag,
     )
     p.set_defaults(run=commands.health)
+
+    p = _sub(
+        sub,
+        "fake-llm",
+        "serve a local fake LLM (OpenAI-shaped chat completions after a latency) until stopped",
+        "  bus fake-llm --port 8089 --latency 0.5\n  bus fake-llm --latency 0.5 --sigma 1 --cap 10",
+        json_flag,
+    )
+    add_fake_llm_arguments(p)
+    p.set_defaults(run=commands.fake_llm)
 
     auth.add_parser(sub, json_flag)
     return parser

@@ -26,22 +26,32 @@ async def _serve(server: FakeLLMServer, host: str, port: int) -> None:
         await stopped.wait()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the fake LLM server until interrupted; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m bus.fake_llm", description=__doc__)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``python -m bus.fake_llm`` and ``bus fake-llm``."""
     parser.add_argument("--host", default="127.0.0.1", help="address (default loopback)")
     parser.add_argument("--port", type=int, default=8089, help="port; 0 picks a free one")
     parser.add_argument("--latency", type=float, default=0.2, help="median latency, seconds")
     parser.add_argument("--sigma", type=float, default=0.0, help="lognormal spread; 0: fixed")
     parser.add_argument("--cap", type=float, default=60.0, help="largest latency, seconds")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random latencies")
-    args = parser.parse_args(argv)
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Serve with the parsed options until interrupted; the exit status (2: bad options)."""
     try:
         latency = Latency(args.latency, args.sigma, args.cap)
     except ValueError as exc:
-        parser.error(str(exc))
+        print(f"fake LLM: {exc}", file=sys.stderr)
+        return 2
     asyncio.run(_serve(FakeLLMServer(latency, seed=args.seed), args.host, args.port))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the fake LLM server until interrupted; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m bus.fake_llm", description=__doc__)
+    add_arguments(parser)
+    return serve(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

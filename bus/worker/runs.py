@@ -73,7 +73,7 @@ class Host(Protocol):
     def backoff(self, attempt: int) -> float:
         """Seconds before retry number ``attempt``."""
 
-    def log_handled(self, agent: str, message: Message) -> None:
+    def log_handled(self, agent: str, message: Message, task_id: str | None = None) -> None:
         """Log a handled message."""
 
 
@@ -104,6 +104,8 @@ class Run:
         #: True once the run stopped reading: new deliveries start a new run.
         self.closing = False
         self._handled: list[int] = []
+        #: The delivery task waiting for each seq: what its log line names.
+        self._task_ids: dict[int, str] = {}
         self._waiters: dict[int, tuple[asyncio.Future[Outcome], int]] = {}
 
     @property
@@ -111,8 +113,10 @@ class Run:
         """Whether a delivery task waits on this run."""
         return bool(self._waiters)
 
-    def wait_for(self, seq: int) -> asyncio.Future[Outcome]:
-        """A future of what becomes of message ``seq``."""
+    def wait_for(self, seq: int, task_id: str | None = None) -> asyncio.Future[Outcome]:
+        """A future of what becomes of message ``seq`` (for delivery task ``task_id``)."""
+        if task_id is not None:
+            self._task_ids[seq] = task_id
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._waiters[seq] = (future, len(self._handled))
         return future
@@ -209,7 +213,7 @@ class Run:
             self._handled.append(seq)
             self.position = seq
             self._settle(seq, Status.HANDLED)
-            runtime.log_handled(agent, message)
+            runtime.log_handled(agent, message, self._task_ids.pop(seq, self.task_id))
             return await runtime.io(store.advance, agent, stream_id, self.token, ttl, seq, DRAIN)
         backoff = runtime.backoff(attempts + 1)
         attempts = await runtime.io(
@@ -284,7 +288,7 @@ class Runs:
         """What becomes of message ``seq``, starting the stream's run if need be."""
         run = self._active.get((agent.name, stream.id))
         if run is None or run.closing:
-            return self._start(agent, stream, task_id).wait_for(seq)
+            return self._start(agent, stream, task_id).wait_for(seq, task_id)
         if seq <= run.position or run.waited_on:
             done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
             status = Status.ALREADY if seq <= run.position else Status.DEFERRED
@@ -292,7 +296,7 @@ class Runs:
             failed = status is Status.ALREADY and gave_up is not None
             done.set_result(Outcome(Status.FAILED, [], gave_up) if failed else Outcome(status))
             return done
-        return run.wait_for(seq)
+        return run.wait_for(seq, task_id)
 
     def kick(self, agent: Agent, stream: Stream) -> None:
         """Make sure the stream's run is active (a message was just posted to it here)."""

@@ -35,6 +35,7 @@ from bus.errors import UnknownAgent
 from bus.logs import install_worker_logging
 from bus.message import Message
 from bus.streams import Stream
+from bus.wire import DELIVER_TASK
 from bus.worker.agent import Agent
 from bus.worker.context import AgentState, AsyncHandlerContext, HandlerContext
 from bus.worker.leases import LeaseKeeper
@@ -181,8 +182,9 @@ class Runtime:
         loop = asyncio.get_running_loop()
         return await asyncio.shield(loop.run_in_executor(self._sync, call))
 
-    def log_handled(self, agent: str, message: Message) -> None:
-        """The structured log line of a handled message."""
+    def log_handled(self, agent: str, message: Message, task_id: str | None = None) -> None:
+        """The structured log line of a handled message (with the delivery task that started
+        its run: handlers run on the event loop, outside the task's thread)."""
         logger.info(
             "%s handled %s #%s",
             agent,
@@ -193,6 +195,8 @@ class Runtime:
                 "channel": message.channel,
                 "seq": message.seq,
                 "message_id": str(message.id),
+                "task_id": task_id,
+                "task_name": DELIVER_TASK,
             },
         )
 

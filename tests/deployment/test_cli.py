@@ -250,7 +250,15 @@ def test_tail_follows_new_messages_only_from_now(redis_env: dict[str, str]) -> N
 def test_tail_exits_0_on_sigterm(redis_env: dict[str, str]) -> None:
     tail = Lines([*BUS, "tail", "#all-hands", "#incidents"], redis_env)
     try:
-        time.sleep(1.5)  # connected and polling
+        # Connected and polling (its SIGTERM handler set) once it prints what is published.
+        deadline = time.monotonic() + 60
+        while True:
+            run_bus(redis_env, "publish", "#incidents", "is anyone tailing?")
+            try:
+                tail.wait_for(lambda line: "is anyone tailing?" in line, 3, "the message")
+                break
+            except AssertionError:
+                assert time.monotonic() < deadline, tail.lines
         assert tail.process.poll() is None, tail.lines
     finally:
         code = tail.stop()

@@ -108,8 +108,8 @@ def test_the_compose_file_is_valid_against_the_compose_specification() -> None:
     assert not validator.is_valid(broken)
 
 
-def test_the_services_are_redis_rabbitmq_worker_flower_and_demo() -> None:
-    assert set(services()) == {"redis", "rabbitmq", "worker", "flower", "demo"}
+def test_the_services_are_redis_rabbitmq_worker_llm_flower_and_demo() -> None:
+    assert set(services()) == {"redis", "rabbitmq", "worker", "llm", "flower", "demo"}
     assert services()["rabbitmq"]["image"] == "rabbitmq:3-management"
     assert "127.0.0.1:15672:15672" in services()["rabbitmq"]["ports"]
     assert any(str(port).endswith(":5555") for port in services()["flower"]["ports"])

@@ -101,10 +101,12 @@ def test_the_procfile_fleet_handles_cli_messages_shows_them_in_flower_and_stops_
     require("redis")
     assert REDIS_URL.startswith("redis://")
     settings = settings_for("redis")
-    port = free_port()
+    port, llm_port = free_port(), free_port()
     env = cli_environment(
         settings,
         FLOWER_PORT=str(port),
+        LLM_PORT=str(llm_port),
+        LLM_BASE_URL=f"http://127.0.0.1:{llm_port}",
         # Flower 2 serves its API only with authentication or this (it listens on 127.0.0.1).
         FLOWER_UNAUTHENTICATED_API="true",
         BUS_LOG_FORMAT="json",
@@ -120,7 +122,7 @@ def test_the_procfile_fleet_handles_cli_messages_shows_them_in_flower_and_stops_
         for line in honcho.lines:
             if launched := re.search(r"(\w+)\.\d+ started \(pid=(\d+)\)", line):
                 session_ids.add(int(launched[2]))
-        assert len(session_ids) == 4, honcho.lines  # honcho + worker, flower, watch
+        assert len(session_ids) == 5, honcho.lines  # honcho + worker, llm, flower, watch
         eventually(lambda: flower_get(port, "/api/workers?refresh=1"), 30, "Flower's API")
 
         answer = run_bus(env, "request", "alice", "When will the API be ready?", "--timeout", "20")
@@ -176,5 +178,5 @@ def test_the_procfile_fleet_handles_cli_messages_shows_them_in_flower_and_stops_
     stopped_in = time.monotonic() - started
     assert stopped_in < 30, f"the fleet took {stopped_in:.1f} s to stop"
     assert code in (0, 143, -signal.SIGTERM), honcho.lines[-20:]
-    for name in ("worker", "flower", "watch"):
+    for name in ("worker", "llm", "flower", "watch"):
         assert any(f"{name}.1 stopped" in line for line in honcho.lines), honcho.lines[-20:]

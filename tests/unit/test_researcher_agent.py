@@ -48,7 +48,7 @@ def test_the_researcher_answers_a_question_through_its_shared_client(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with FakeLLM(latency=0.01) as llm:
-        monkeypatch.setenv("BUS_FAKE_LLM_URL", llm.url)
+        monkeypatch.setenv("LLM_BASE_URL", llm.url)
         researcher = importlib.import_module("workers.researcher")
         questions = [
             Message(channel="#engineering", sender="bob", type="question", content=f"q{i}?")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bus.demo import run_demo
+from bus.fake_llm import FakeLLM
 from config.settings import BusSettings
 from tests.brokers import settings_for
 from tests.worker.harness import WorkerProcess
@@ -21,6 +22,8 @@ STORY = (
     "alice says the API lands Friday, with tests.",
     "PR #42 approved (attempt 2",
     "Review done",
+    "researcher: what p99",
+    "(fake answer after",  # the researcher asked the fake LLM through its one client
 )
 
 
@@ -42,17 +45,19 @@ def test_the_demo_plays_out_in_one_process_on_memory() -> None:
 def test_the_demo_drives_agents_hosted_by_worker_processes(
     broker_settings: BusSettings, tmp_path: Path
 ) -> None:
-    worker = WorkerProcess(
-        broker_settings,
-        pool="prefork",
-        concurrency=2,
-        log=tmp_path / "w.log",
-        modules="workers.company",
-    )
-    try:
-        worker.wait_ready()
-        out = io.StringIO()
-        assert run_demo(broker_settings, out=out, timeout=60) == 0, out.getvalue()
-    finally:
-        worker.stop()
+    with FakeLLM(latency=0.2) as llm:
+        worker = WorkerProcess(
+            broker_settings,
+            pool="prefork",
+            concurrency=2,
+            log=tmp_path / "w.log",
+            modules="workers.company,workers.researcher",
+            env={"LLM_BASE_URL": llm.url},
+        )
+        try:
+            worker.wait_ready()
+            out = io.StringIO()
+            assert run_demo(broker_settings, out=out, timeout=60) == 0, out.getvalue()
+        finally:
+            worker.stop()
     _assert_story(out.getvalue())
