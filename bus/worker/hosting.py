@@ -48,25 +48,39 @@ class Hosting:
         self._bus: Bus | None = None
         self._runtime: Runtime | None = None
         self._pid = 0
+        self._closed = False
 
     def _forked(self) -> None:
         if self._pid != os.getpid():  # a prefork child: what the parent made is not ours
             self._bus, self._runtime, self._pid = None, None, os.getpid()
+            self._closed = False
 
     @property
     def bus(self) -> Bus:
-        """This process's bus, started on first use."""
+        """This process's bus, started on first use.
+
+        Raises:
+            Reject: the process is stopping; a delivery goes back to the broker.
+        """
         with self._lock:
             self._forked()
+            if self._closed:
+                raise Reject("the worker is stopping", requeue=True)
             if self._bus is None:
                 self._bus = Bus(self.settings, app=self.app).start()
             return self._bus
 
     @property
     def runtime(self) -> Runtime:
-        """This process's runtime (its startup hooks run when it is made)."""
+        """This process's runtime (its startup hooks run when it is made).
+
+        Raises:
+            Reject: the process is stopping; a delivery goes back to the broker.
+        """
         bus = self.bus
         with self._lock:
+            if self._closed:
+                raise Reject("the worker is stopping", requeue=True)
             if self._runtime is None:
                 self._runtime = Runtime(bus, self.agents)
             return self._runtime
@@ -76,6 +90,7 @@ class Hosting:
         with self._lock:
             self._forked()
             runtime, bus, self._runtime, self._bus = self._runtime, self._bus, None, None
+            self._closed = True
         if runtime is not None:
             runtime.close()
         if bus is not None:

@@ -227,6 +227,8 @@ class Runtime:
         """Start (or join) the run of ``agent``'s stream and wait for message ``seq``."""
         definition = self.agent(agent)
         stream = Stream.of(agent, channel)
+        if self.stopping:
+            return Outcome(Status.INTERRUPTED, error="the worker is stopping")
 
         async def outcome() -> Outcome:
             return await asyncio.shield(self.runs.deliver(definition, stream, seq, task_id))
