@@ -18,7 +18,7 @@ from bus.agent import AgentClient
 from bus.broker import Broker
 from bus.channels import ChannelInfo, ChannelKind, Retention
 from bus.errors import AuthenticationFailed, BusNotStarted, StoreUnavailable
-from bus.guard import Guard, OpenGuard
+from bus.guard import Guard, open_guard
 from bus.inbox import Inbox, Inboxes
 from bus.message import HistoryFilters, Message, MessageFields, MessageType, build_message
 from bus.publisher import Publisher
@@ -54,7 +54,7 @@ class Bus:
     ) -> None:
         self.settings = settings if settings is not None else BusSettings()
         #: What every message and action passes (identities, signatures, permissions, quotas).
-        self.guard = guard if guard is not None else OpenGuard()
+        self.guard = guard if guard is not None else open_guard(self.settings)
         self.store_url = resolve_store_url(self.settings.broker_url, self.settings.store_url)
         #: The Celery app and topology; publishes deliveries.
         self.broker = Broker(self.settings, app)
@@ -65,7 +65,7 @@ class Bus:
         self.registry = Registry(self.settings, self.broker, store, self.guard)
         #: Appends messages and publishes their deliveries.
         self.publisher = Publisher(self.settings, self.registry, self.broker, store, self.guard)
-        self._requests = Requests(self.publisher, store)
+        self._requests = Requests(self.publisher, store, self.guard)
         #: The inboxes of the agents that receive in this process.
         self.inboxes = Inboxes(self._open_inbox)
         self._reader = Reader(self.registry, self.inboxes, store, self.guard, self._refused)

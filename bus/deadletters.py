@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from bus.errors import AuthenticationFailed, InvalidArgument
+from bus.errors import AuthenticationFailed, InvalidArgument, PermissionDenied, RateLimited
 from bus.message import Attachment, Message, MessageType, Priority, build_message
 from bus.streams import Stream
 from bus.wire import REPLAY_TASK, Delivery
@@ -56,7 +56,7 @@ def dead_letter(bus: Bus, letter: DeadLetter) -> Message:
     )
     message = build_message(
         channel=bus.settings.dead_letter_channel,
-        sender=SENDER,
+        sender=bus.guard.identity or SENDER,  # signed by whoever moves it when auth is on
         content=summary[:2000],
         type=MessageType.ESCALATION,
         priority=Priority.HIGH,
@@ -86,7 +86,10 @@ def refuse(
         error=f"refused: {error}",
         attempts=0,
     )
-    dead_letter(bus, letter)
+    try:
+        dead_letter(bus, letter)
+    except (PermissionDenied, RateLimited) as exc:  # a flood of forgeries must not stop the reader
+        logger.error("could not dead-letter refused %s of %s: %s", message.id, stream.id, exc)
 
 
 def _letter_of(message: Message) -> DeadLetter | None:
