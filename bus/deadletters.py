@@ -83,7 +83,7 @@ def refuse(
         channel=stream.channel,
         seq=message.seq,
         message=message,
-        error=f"refused: {error}",
+        error=f"refused ({error.context.get('reason', 'unknown')}): {error}",
         attempts=0,
     )
     try:

@@ -166,6 +166,18 @@ class SignedGuard(Guard):
                 ``recipient``). AuthenticationFailed: ``no_policy``.
         """
         identity = self._acting(agent)
+        if agent is not None and agent != identity.name and not identity.is_operator:
+            where = {"recipient": stream.owner} if stream.is_direct else {"channel": stream.channel}
+            raise self._refused(
+                PermissionDenied(
+                    f"{identity.name!r} may not {action.value} for agent {agent!r}: only an "
+                    "operator acts for other agents",
+                    identity=identity.name,
+                    action=action.value,
+                    agent=agent,
+                    **where,
+                )
+            )
         try:
             self.trust.policy.check(identity, action.value, stream)
         except BusError as exc:
