@@ -3,6 +3,7 @@ pull receive and history refuse when a store or broker writer goes around the AP
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,11 +77,11 @@ def test_a_message_is_signed_by_its_sender_and_verified_by_the_receiver(
     alice, bob = deployment.bus_as("alice"), deployment.bus_as("bob")
     sent = _engineering(alice, "hello", "alice")
     got = bob.receive("bob", timeout=10)
-    assert got is not None and got.id == sent.id and got.sender == "alice"
-    assert (
-        got.signature is not None
-        and got.signature.key_id == deployment.credentials["alice"].identity.key_id
-    )
+    assert got is not None
+    assert got.id == sent.id
+    assert got.sender == "alice"
+    assert got.signature is not None
+    assert got.signature.key_id == deployment.credentials["alice"].identity.key_id
 
 
 def test_forgeries_in_the_log_and_the_queue_are_dead_lettered_and_the_next_messages_arrive_in_order(
@@ -114,7 +115,8 @@ def test_a_direct_message_forged_into_an_inbox_is_refused(deployment: Deployment
     inject(ops, Message(recipient="bob", sender="alice", content="wire me money"), deliver_to="bob")
     alice.send("bob", "genuine", sender="alice")
     got = bob.receive("bob", timeout=10)
-    assert got is not None and got.content == "genuine"
+    assert got is not None
+    assert got.content == "genuine"
     assert [letter.seq for letter in list_dead_letters(ops)] == [1]
 
 
@@ -134,7 +136,8 @@ def test_a_stored_message_changed_after_signing_is_refused(
         stamp, _, body = client.lindex(key, 0).partition(":")  # type: ignore[union-attr]
         client.lset(key, 0, f"{stamp}:{body.replace('pay 10', 'pay 99')}")
     kept = [m.content for m in bob.history("#engineering")]
-    assert "pay 10000" not in kept and "pay 99" not in kept
+    assert "pay 10000" not in kept
+    assert "pay 99" not in kept
     assert kept == ([] if transport != "memory" else [original.content])
 
 
@@ -238,3 +241,30 @@ def test_a_rate_limited_identity_gets_rate_limited_and_others_are_unaffected(
     for index in range(3):
         _engineering(bob, f"b{index}", "bob")
     assert ops.get_channel("#engineering").last_seq == 6
+
+
+def test_a_reply_forged_into_a_reply_box_is_skipped_and_the_genuine_reply_returned(
+    deployment: Deployment, ops: Bus
+) -> None:
+    alice, bob = deployment.bus_as("alice"), deployment.bus_as("bob")
+    mallory_key = deployment.credentials["mallory"]
+    answers: list[Message] = []
+    asking = threading.Thread(
+        target=lambda: answers.append(alice.request("bob", "2+2?", sender="alice", timeout=20))
+    )
+    asking.start()
+    question = bob.receive("bob", timeout=10)
+    assert question is not None
+    cid = str(question.correlation_id)
+    # A store writer puts replies in the box first: unsigned, and signed by mallory as bob.
+    for forged in (
+        Message(recipient="alice", sender="bob", content="5", correlation_id=cid),
+        sign(
+            Message(recipient="alice", sender="mallory", content="6", correlation_id=cid),
+            mallory_key,
+        ).model_copy(update={"sender": "bob"}),
+    ):
+        assert ops.store.put_reply(cid, "bob", forged.model_dump_json())
+    bob.send("alice", "4", sender="bob", correlation_id=cid)
+    asking.join(20)
+    assert [answer.content for answer in answers] == ["4"]

@@ -58,6 +58,7 @@ class WorkerProcess:
         concurrency: int = 1,
         log: Path,
         modules: str = "tests.helpers.recorder_agents",
+        env: dict[str, str] | None = None,
     ) -> None:
         self.name = f"w{uuid.uuid4().hex[:8]}@localhost"
         self.log = log
@@ -80,7 +81,7 @@ class WorkerProcess:
         self.process = subprocess.Popen(
             command,
             cwd=ROOT,
-            env=worker_environment(settings, modules),
+            env={**worker_environment(settings, modules), **(env or {})},
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
