@@ -32,15 +32,18 @@ _checked: dict[tuple[str, bytes, bytes], None] = {}
 _CHECKED_MAX = 4096
 
 
+def _remember(key_id: str, raw: bytes, data: bytes) -> None:
+    if len(_checked) >= _CHECKED_MAX:
+        _checked.clear()
+    _checked[(key_id, raw, data)] = None
+
+
 def _signature_holds(identity: Identity, raw: bytes, data: bytes) -> bool:
-    key = (identity.key_id, raw, data)
-    if key in _checked:
+    if (identity.key_id, raw, data) in _checked:
         return True
     if not verifies(identity.key, raw, data):
         return False
-    if len(_checked) >= _CHECKED_MAX:
-        _checked.clear()
-    _checked[key] = None
+    _remember(identity.key_id, raw, data)
     return True
 
 
@@ -65,7 +68,12 @@ def sign(message: Message, credentials: Credentials) -> Message:
             identity=identity.name,
             sender=message.sender,
         )
-    value = credentials.sign(signed_bytes(message, identity.key_id))
+    data = signed_bytes(message, identity.key_id)
+    value = credentials.sign(data)
+    # A signature just made with this key over these bytes holds: a consumer in this process
+    # (an embedded worker, a reply waiter) need not check it again; it still checks the rest.
+    if getattr(credentials, "checked_key_id", None) == identity.key_id:
+        _remember(identity.key_id, b64decode(value), data)
     return message.model_copy(update={"signature": Signature(key_id=identity.key_id, value=value)})
 
 
