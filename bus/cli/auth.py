@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,6 +18,7 @@ from bus.auth.identity import Role
 from bus.auth.keys import Ed25519PublicKey, RootKey, load_root_public_key
 from bus.auth.storage import AuthStore, open_auth_store
 from bus.cli.arguments import Parser
+from bus.cli.auth_setup import SETUP_EXAMPLES, SETUP_HELP, add_setup_parser
 from bus.cli.health import check_store
 from bus.cli.output import table
 from bus.errors import ConfigurationError, InvalidArgument
@@ -128,40 +128,6 @@ def change(args: argparse.Namespace, settings: BusSettings) -> int:
             "allowed": args.auth_command == "grant",
         },
         f"policy version {policy.version}: {args.principal} {verb} {args.action} on {where}",
-    )
-    return 0
-
-
-def setup(args: argparse.Namespace, settings: BusSettings) -> int:
-    """``bus auth setup --dir DIR``."""
-    from bus.auth.provision import provision
-
-    if args.agents is not None:
-        agents = [name for name in args.agents.split(",") if name]
-    else:
-        from bus.worker import load_agents
-
-        agents = sorted(load_agents(settings.agent_modules, settings.agents))
-    with _store(settings) as store:
-        done = provision(
-            store,
-            args.dir,
-            root_key=args.root_key,
-            operator=args.operator,
-            worker=args.worker,
-            agents=agents,
-            flower_basic_auth=os.environ.get("FLOWER_BASIC_AUTH") or None,
-        )
-    _print(
-        args,
-        {
-            "directory": str(done.directory),
-            "env_file": str(done.env_file),
-            "issued": done.issued,
-            "credentials": {name: str(path) for name, path in done.credentials.items()},
-        },
-        f"credentials in {done.directory} (issued now: {', '.join(done.issued) or 'none'}); "
-        f"variables in {done.env_file}",
     )
     return 0
 
@@ -289,21 +255,7 @@ def add_parser(sub: argparse._SubParsersAction[Parser], json_flag: argparse.Argu
         root_key(p)
         p.set_defaults(run=change)
 
-    p = command(
-        actions,
-        "setup",
-        "make or complete a deployment's credentials (idempotent; compose and make fleet)",
-        "  bus auth setup --dir .bus-credentials\n"
-        "  bus auth setup --dir /credentials --root-key /root/root.json --agents alice,bob",
-    )
-    p.add_argument("--dir", required=True, metavar="DIR", help="where credentials are written")
-    p.add_argument("--operator", default="cli", metavar="NAME", help="operator (default: cli)")
-    p.add_argument("--worker", default="worker", metavar="NAME", help="workers' identity")
-    p.add_argument(
-        "--agents", metavar="A,B", help="hosted agents (default: those of BUS_AGENT_MODULES)"
-    )
-    root_key(p, required=False)
-    p.set_defaults(run=setup)
+    add_setup_parser(command(actions, "setup", SETUP_HELP, SETUP_EXAMPLES), root_key)
 
     p = command(
         actions,

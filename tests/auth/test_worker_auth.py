@@ -124,11 +124,14 @@ def test_forged_messages_and_replays_never_reach_a_handler_and_the_agent_moves_o
 ) -> None:
     tester, ops = hosted.tester, hosted.ops
     mallory = hosted.deployment.credentials["mallory"]
+    tester_key = hosted.deployment.credentials["tester"]
     tester.publish("#engineering", "one", sender="tester")
     unsigned = Message(channel="#engineering", sender="tester", content="unsigned")
     inject(ops, unsigned, deliver_to="rec-a")
     forged = sign(Message(channel="#engineering", sender="mallory", content="x"), mallory)
     inject(ops, forged.model_copy(update={"sender": "tester"}), deliver_to="rec-a")
+    genuine = sign(Message(channel="#engineering", sender="tester", content="pay 10"), tester_key)
+    inject(ops, genuine.model_copy(update={"content": "pay 10000"}), deliver_to="rec-a")
     # A replay carries its message: one injected into rec-a's queue with a forged one, and one
     # with a genuine message addressed to another agent's inbox.
     fake = Message(channel="#engineering", sender="tester", content="replayed", seq=2)
@@ -138,13 +141,13 @@ def test_forged_messages_and_replays_never_reach_a_handler_and_the_agent_moves_o
             "rec-a", None, message.seq or 0, str(message.id), message.model_dump(mode="json")
         )
         ops.broker.publish([delivery], REPLAY_TASK, direct=True)
-    tester.publish("#engineering", "four", sender="tester")
     tester.publish("#engineering", "five", sender="tester")
+    tester.publish("#engineering", "six", sender="tester")
 
     for agent in AGENTS:
-        wait_for(lambda agent=agent: hosted.done(agent) == [1, 4, 5], 30, f"{agent}'s handlers")
-    wait_for(lambda: len(hosted.letters()) >= 6, 30, "the dead letters")
-    assert sorted(set(hosted.started("rec-a"))) == [1, 4, 5]  # nothing refused was started
+        wait_for(lambda agent=agent: hosted.done(agent) == [1, 5, 6], 30, f"{agent}'s handlers")
+    wait_for(lambda: len(hosted.letters()) >= 8, 30, "the dead letters")
+    assert sorted(set(hosted.started("rec-a"))) == [1, 5, 6]  # nothing refused was started
     refused = {
         (letter.agent, letter.seq, letter.error.split(")")[0]) for letter in hosted.letters()
     }
@@ -153,6 +156,8 @@ def test_forged_messages_and_replays_never_reach_a_handler_and_the_agent_moves_o
         ("rec-a", 3, "refused (wrong_sender"),
         ("rec-b", 2, "refused (unsigned"),
         ("rec-b", 3, "refused (wrong_sender"),
+        ("rec-a", 4, "refused (bad_signature"),
+        ("rec-b", 4, "refused (bad_signature"),
         ("rec-a", 1, "refused (wrong_stream"),
     } <= refused
     replayed = [letter for letter in hosted.letters() if letter.message.content == "replayed"]
