@@ -76,7 +76,7 @@ def hosted(transport: str, tmp_path: Path) -> Iterator[Hosted]:
 
     recorder_agents.RUNS.clear()
     deployment = Deployment(settings_for(transport, **FAST), tmp_path)
-    deployment.issue("host", "operator")
+    deployment.issue("host")
     deployment.issue("ops", "operator")
     for name in AGENTS:
         deployment.issue(name, into="hosted")
