@@ -6,8 +6,11 @@ side by side with auth off, in one run:
 Per transport and mode (``off``, ``required``): ``publish`` (messages/s posted by one bus to a
 channel with one member), ``pull`` (messages/s that one agent then drains with ``receive``) and
 ``hosted`` (deliveries/s handled by a worker hosting 2 agents, pool solo, as ``bench.hosted``
-measures them). With auth required the quota is on (a rate no run reaches, so every publish
-pays its token-bucket step) and the worker signs nothing but verifies every message. One JSON
+measures them), each also per CPU second (``*_per_cpu_s``: of this process for publish and
+pull, of the worker process for hosted, of this whole process on memory://), which load from
+other processes on a shared machine disturbs much less than the rates. With auth required
+the quota is on (a rate no run reaches, so every publish pays its token-bucket step) and the
+worker signs nothing but verifies every message. One JSON
 line per figure, then a table of the medians with the ratio required/off. The modes alternate
 ``--repeat`` times (off, required, off, required, ...), so that load from other processes on a
 shared machine falls on both alike.
@@ -87,39 +90,58 @@ def auth_for(settings: BusSettings, mode: str) -> Iterator[BusSettings]:
             store.close()
 
 
+def _children_cpu() -> float:
+    """CPU seconds (user + system) used so far by this process's child processes (a worker)."""
+    total = 0
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        for pid in (task / "children").read_text().split():
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def publish_and_pull(transport: str, mode: str, n: int) -> dict[str, float]:
-    """Messages/s published to a channel with one member, then drained by it."""
+    """Messages per second, and per CPU second of this process, published to a channel with
+    one member, then drained by it."""
     settings = bus_settings(transport, new_namespace("authp"), retention_max_messages=n + 10)
     with auth_for(settings, mode) as settings, Bus(settings) as bus:
         bus.create_channel("#bench")
         bus.register_agent("agent-1", channels=["#bench"])
         text = payload()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for _ in range(n):
             bus.publish("#bench", text, sender="bench")
-        published = time.perf_counter() - start
+        published, published_cpu = time.perf_counter() - start, time.process_time() - cpu
         reader = bus if transport == "memory" else Bus(settings).start()
         try:
-            start, got = time.perf_counter(), 0
+            start, cpu, got = time.perf_counter(), time.process_time(), 0
             while got < n and reader.receive("agent-1", timeout=10) is not None:
                 got += 1
-            pulled = time.perf_counter() - start
+            pulled, pulled_cpu = time.perf_counter() - start, time.process_time() - cpu
         finally:
             if reader is not bus:
                 reader.stop()
         if got != n:
             raise RuntimeError(f"pull with auth {mode}: {got} of {n} received")
         bus.destroy()
-    return {"publish": n / published, "pull": n / pulled}
+    return {
+        "publish": n / published,
+        "publish_per_cpu_s": n / published_cpu,
+        "pull": n / pulled,
+        "pull_per_cpu_s": n / pulled_cpu,
+    }
 
 
-def hosted_deliveries(transport: str, mode: str, n: int) -> float:
-    """Deliveries/s handled by a worker hosting 2 agents (as ``bench.hosted``)."""
+def hosted_deliveries(transport: str, mode: str, n: int) -> dict[str, float]:
+    """Deliveries per second handled by a worker hosting 2 agents (as ``bench.hosted``), and
+    per CPU second of the worker process (memory://: of this process, publisher included)."""
     namespace = new_namespace("authh")
     settings = hosted._settings(transport, namespace, keep=max(1000, 2 * (n + hosted.WARM)))
     progress = hosted._Progress(transport, f"{namespace}:hosted")
     total = 2 * (hosted.WARM + n)
     progress.expect(total)
+    cpu = time.process_time if transport == "memory" else _children_cpu
     try:
         with (
             auth_for(settings, mode) as settings,
@@ -128,13 +150,14 @@ def hosted_deliveries(transport: str, mode: str, n: int) -> float:
             text = payload()
             for _ in range(hosted.WARM):
                 bus.publish(THROUGHPUT_CHANNEL, text, sender="bench")
-            start = time.time()
+            start, used = time.time(), cpu()
             for _ in range(n):
                 bus.publish(THROUGHPUT_CHANNEL, text, sender="bench")
             done_at = hosted._wait(progress.done_at, 120 + n / 20, f"{total} deliveries")
+            used = cpu() - used
     finally:
         progress.close()
-    return float(2 * n / (done_at - start))
+    return {"hosted": 2 * n / (done_at - start), "hosted_per_cpu_s": 2 * n / used}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             for mode in ("off", "required"):
                 print(f"{transport}, auth {mode}, run {attempt + 1}", file=sys.stderr, flush=True)
                 figures = publish_and_pull(transport, mode, args.n)
-                figures["hosted"] = hosted_deliveries(transport, mode, args.n)
+                figures.update(hosted_deliveries(transport, mode, args.n))
                 for name, value in figures.items():
                     samples.setdefault((transport, name, mode), []).append(value)
                     row = {"transport": transport, "auth": mode, "figure": name, "run": attempt}
