@@ -16,7 +16,12 @@ COPY config ./config
 COPY workers ./workers
 # Flower is not a runtime dependency of the library; the image runs it too.
 RUN pip install . "flower>=2" \
-    && useradd --create-home --uid 10001 --shell /usr/sbin/nologin bus
+    && useradd --create-home --uid 10001 --shell /usr/sbin/nologin bus \
+    && mkdir -p /credentials /root-key \
+    && chown bus:bus /credentials /root-key \
+    && chmod 700 /credentials /root-key
+# /credentials and /root-key are mount points of named volumes: a new volume takes this
+# ownership, so the auth-setup service (user bus) can write the credentials into it.
 
 # Celery refuses nothing as root but warns; nothing here needs root.
 USER bus

@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint typecheck check bench bench-quick clean
+.PHONY: install demo test lint typecheck check bench bench-quick fleet credentials clean
+#: Where `make credentials` keeps the fleet's keys (the root key too: a developer's machine only).
+CREDENTIALS ?= .bus-credentials
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +30,13 @@ typecheck: install
 	$(BIN)/mypy bus tests bench
 
 check: lint typecheck test
+
+# The Procfile fleet with BUS_AUTH=required (needs BUS_BROKER_URL, e.g. in .env).
+credentials: install
+	set -a; [ ! -f .env ] || . ./.env; set +a; $(BIN)/bus auth setup --dir $(CREDENTIALS)
+
+fleet: credentials
+	$(BIN)/honcho start -e .env,$(CREDENTIALS)/auth.env
 
 bench: install
 	$(BIN)/python -m bench

@@ -18,7 +18,7 @@ from bus.agent import AgentClient
 from bus.broker import Broker
 from bus.channels import ChannelInfo, ChannelKind, Retention
 from bus.errors import AuthenticationFailed, BusNotStarted, StoreUnavailable
-from bus.guard import Guard, OpenGuard
+from bus.guard import Guard, open_guard
 from bus.inbox import Inbox, Inboxes
 from bus.letters import post_refusal
 from bus.message import HistoryFilters, Message, MessageFields, MessageType, build_message
@@ -55,7 +55,7 @@ class Bus:
     ) -> None:
         self.settings = settings if settings is not None else BusSettings()
         #: What every message and action passes (identities, signatures, permissions, quotas).
-        self.guard = guard if guard is not None else OpenGuard()
+        self.guard = guard if guard is not None else open_guard(self.settings)
         self.store_url = resolve_store_url(self.settings.broker_url, self.settings.store_url)
         #: The Celery app and topology; publishes deliveries.
         self.broker = Broker(self.settings, app)
@@ -66,7 +66,7 @@ class Bus:
         self.registry = Registry(self.settings, self.broker, store, self.guard)
         #: Appends messages and publishes their deliveries.
         self.publisher = Publisher(self.settings, self.registry, self.broker, store, self.guard)
-        self._requests = Requests(self.publisher, store)
+        self._requests = Requests(self.publisher, store, self.guard)
         #: The inboxes of the agents that receive in this process.
         self.inboxes = Inboxes(self._open_inbox)
         self._reader = Reader(self.registry, self.inboxes, store, self.guard, self._refused)
@@ -273,7 +273,9 @@ class Bus:
     def _refused(
         self, agent: str | None, message: Message, stream: Stream, error: AuthenticationFailed
     ) -> None:
-        post_refusal(self.publisher, self.settings, agent, message, stream, error)
+        post_refusal(
+            self.publisher, self.settings, agent, message, stream, error, sender=self.guard.identity
+        )
 
     def history(self, channel: str, **filters: Unpack[HistoryFilters]) -> list[Message]:
         """A channel's retained messages, oldest first: the newest ``limit``, those ``after`` a

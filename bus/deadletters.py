@@ -29,14 +29,16 @@ __all__ = [
 
 def dead_letter(bus: Bus, letter: DeadLetter) -> Message:
     """Publish ``letter`` on the dead-letter channel."""
-    return post_dead_letter(bus.publisher, bus.settings, letter)
+    return post_dead_letter(bus.publisher, bus.settings, letter, sender=bus.guard.identity)
 
 
 def refuse(
     bus: Bus, agent: str | None, message: Message, stream: Stream, error: AuthenticationFailed
 ) -> None:
     """Set aside a message a consumer's guard refused (see :func:`bus.letters.post_refusal`)."""
-    post_refusal(bus.publisher, bus.settings, agent, message, stream, error)
+    post_refusal(
+        bus.publisher, bus.settings, agent, message, stream, error, sender=bus.guard.identity
+    )
 
 
 def list_dead_letters(

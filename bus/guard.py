@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from bus.message import Message
 from bus.streams import Stream
+from config.settings import BusSettings
 
 
 class Action(StrEnum):
@@ -44,9 +45,24 @@ class Guard:
         """Raise unless this process may do ``action`` on ``stream`` (for ``agent``: the agent
         subscribed, or whose inbox is read)."""
 
-    def admit(self, message: Message, stream: Stream) -> None:
-        """Raise unless ``message``, read from ``stream``, is genuine and may be handed over."""
+    def admit(self, message: Message, stream: Stream, *, agent: str | None = None) -> None:
+        """Raise unless ``message``, read from ``stream``, is genuine and may be handed over
+        (to ``agent``: the agent it is read for; ``None``: this process's own identity)."""
 
 
 class OpenGuard(Guard):
     """The guard of a bus with ``BUS_AUTH=off``: everything passes."""
+
+
+def open_guard(settings: BusSettings) -> Guard:
+    """The guard ``settings`` ask for: :class:`OpenGuard` with ``BUS_AUTH=off``, else
+    :class:`bus.auth.guard.SignedGuard` (imported only then: auth off costs no import).
+
+    Raises:
+        ConfigurationError: ``BUS_AUTH=required`` without usable root key or credentials.
+    """
+    if settings.auth == "off":
+        return OpenGuard()
+    from bus.auth.guard import SignedGuard
+
+    return SignedGuard.from_settings(settings)

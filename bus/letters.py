@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from bus.errors import AuthenticationFailed
+from bus.errors import AuthenticationFailed, PermissionDenied, RateLimited
 from bus.message import Attachment, Message, MessageType, Priority, build_message
 from bus.publisher import Publisher
 from bus.streams import Stream
@@ -44,9 +44,12 @@ class DeadLetter(BaseModel):
     dead_letter_seq: int | None = None
 
 
-def post_dead_letter(publisher: Publisher, settings: BusSettings, letter: DeadLetter) -> Message:
+def post_dead_letter(
+    publisher: Publisher, settings: BusSettings, letter: DeadLetter, *, sender: str | None = None
+) -> Message:
     """Publish ``letter`` on the dead-letter channel (it may be up to twice the message limit:
-    it carries a whole message plus the error)."""
+    it carries a whole message plus the error), as ``sender``: with auth on, the identity of the
+    process that moves it, which signs it; else :data:`SENDER`."""
     where = letter.channel or "direct messages"
     summary = (
         f"{letter.agent} gave up on {where} #{letter.seq} after {letter.attempts} attempts: "
@@ -54,7 +57,7 @@ def post_dead_letter(publisher: Publisher, settings: BusSettings, letter: DeadLe
     )
     message = build_message(
         channel=settings.dead_letter_channel,
-        sender=SENDER,
+        sender=sender or SENDER,
         content=summary[:2000],
         type=MessageType.ESCALATION,
         priority=Priority.HIGH,
@@ -74,9 +77,13 @@ def post_refusal(
     message: Message,
     stream: Stream,
     error: AuthenticationFailed,
+    *,
+    sender: str | None = None,
 ) -> None:
     """Set aside a message a consumer's guard refused: a dead letter naming why, for the agent
-    that read it (its position has moved past it); a history reader's refusals are logged."""
+    that read it (its position has moved past it); a history reader's refusals are logged. A
+    flood of forgeries must not stop the reader: a dead letter that cannot be sent (permission,
+    quota) is logged instead."""
     assert message.seq is not None  # read from a log: numbered
     logger.warning("refused %s #%s of %s: %s", message.id, message.seq, stream.id, error)
     if agent is None:
@@ -86,10 +93,13 @@ def post_refusal(
         channel=stream.channel,
         seq=message.seq,
         message=message,
-        error=f"refused: {error}",
+        error=f"refused ({error.context.get('reason', 'unknown')}): {error}",
         attempts=0,
     )
-    post_dead_letter(publisher, settings, letter)
+    try:
+        post_dead_letter(publisher, settings, letter, sender=sender)
+    except (PermissionDenied, RateLimited) as exc:
+        logger.error("could not dead-letter refused %s of %s: %s", message.id, stream.id, exc)
 
 
 def letter_of(message: Message) -> DeadLetter | None:

@@ -53,7 +53,7 @@ class Reader:
 
     def _admitted(self, agent: str | None, message: Message, stream: Stream) -> bool:
         try:
-            self._guard.admit(message, stream)
+            self._guard.admit(message, stream, agent=agent)
         except AuthenticationFailed as exc:
             self._refused(agent, message, stream, exc)
             return False

@@ -112,6 +112,9 @@ class BusSettings(BaseSettings):
     root_public_key: str | None = None
     #: Path of this process's credentials file (one identity's private key and certificate).
     credentials: str | None = None
+    #: A directory of credentials files, one per agent this process may also speak as (a worker
+    #: hosting several agents signs each agent's messages with that agent's own key).
+    credentials_dir: str | None = None
     #: Seconds between two reads of the signed policy (and revocations) from the store: how long
     #: a running process may still honour a revoked key or a withdrawn permission.
     auth_refresh_seconds: float = Field(default=5.0, gt=0)

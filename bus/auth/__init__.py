@@ -11,6 +11,9 @@ consumers and the registry call it; it calls none of them.
 - :mod:`bus.auth.storage`: where certificates and the policy are kept (nothing there is trusted).
 - :mod:`bus.auth.quota`: per-identity publish token buckets.
 - :mod:`bus.auth.admin`: what an operator does (``bus auth ...``).
+- :mod:`bus.auth.provision`: a fleet's credentials in one idempotent step (``bus auth setup``).
+- :mod:`bus.auth.guard`: :class:`SignedGuard`, the :class:`bus.guard.Guard` of
+  ``BUS_AUTH=required``, which the publisher, consumers and registry call.
 """
 
 from __future__ import annotations

@@ -178,6 +178,9 @@ class Credentials:
             )
         self.private_key = private_key
         self.certificate = certificate
+        #: The key id the private key was checked to belong to (what a signature made with it
+        #: can be trusted to verify under without checking it; see bus.auth.signing).
+        self.checked_key_id: str | None = certificate.identity.key_id
 
     @property
     def identity(self) -> Identity:

@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Any, Protocol
 
-from bus.auth.storage import AUTH_PREFIX
+from bus.auth.storage import auth_prefix, scan_pattern
 from bus.errors import RateLimited
 from config.settings import BusSettings
 
@@ -97,13 +97,13 @@ class MemoryBuckets:
 
 
 class RedisBuckets:
-    """:class:`Buckets` in Redis, under ``<namespace>:auth:bucket:``."""
+    """:class:`Buckets` in Redis, under ``{<namespace>}:auth:bucket:``."""
 
     def __init__(self, url: str, namespace: str) -> None:
         import redis
 
         self._redis = redis.Redis.from_url(url, decode_responses=True)
-        self._prefix = f"{namespace}:{AUTH_PREFIX}bucket:"
+        self._prefix = auth_prefix(namespace) + "bucket:"
         self._take = self._redis.register_script(TAKE)
 
     def take(self, name: str, rate: float, burst: int, now_ms: int | None = None) -> float:
@@ -114,7 +114,7 @@ class RedisBuckets:
 
     def destroy(self) -> None:
         """See :meth:`Buckets.destroy`."""
-        keys = list(self._redis.scan_iter(match=self._prefix + "*", count=1000))
+        keys = list(self._redis.scan_iter(match=scan_pattern(self._prefix), count=1000))
         if keys:
             self._redis.delete(*keys)
 

@@ -10,8 +10,22 @@ from __future__ import annotations
 import threading
 from typing import Any, Protocol, cast
 
-#: Key prefix of everything auth keeps, after ``<namespace>:``.
+from bus.store.keys import Keys
+
+#: Key prefix of everything auth keeps, after the namespace's ``{<namespace>}:`` (its hash tag:
+#: the keys share the store's slot and :meth:`bus.Bus.destroy` removes them with the rest).
 AUTH_PREFIX = "auth:"
+
+
+def auth_prefix(namespace: str) -> str:
+    """What every auth key of ``namespace`` starts with."""
+    return Keys(namespace).prefix + AUTH_PREFIX
+
+
+def scan_pattern(prefix: str) -> str:
+    """A SCAN pattern for the keys starting with ``prefix`` (glob characters escaped)."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in prefix) + "*"
+
 
 # KEYS[1]: the policy hash {version, document}. ARGV: expected version (0: none yet), new
 # version, new document. Compare-and-set, so two operators editing at once lose nothing.
@@ -99,13 +113,13 @@ class MemoryAuthStore:
 
 
 class RedisAuthStore:
-    """An :class:`AuthStore` in Redis, under ``<namespace>:auth:``."""
+    """An :class:`AuthStore` in Redis, under ``{<namespace>}:auth:``."""
 
     def __init__(self, url: str, namespace: str) -> None:
         import redis
 
         self._redis = redis.Redis.from_url(url, decode_responses=True)
-        self._prefix = f"{namespace}:{AUTH_PREFIX}"
+        self._prefix = auth_prefix(namespace)
         self._policy_key = self._prefix + "policy"
         self._put_policy = self._redis.register_script(PUT_POLICY)
 
@@ -123,7 +137,7 @@ class RedisAuthStore:
     def key_ids(self) -> list[str]:
         """See :meth:`AuthStore.key_ids`."""
         start = len(self._prefix + "cert:")
-        keys = self._redis.scan_iter(match=self._prefix + "cert:*", count=1000)
+        keys = self._redis.scan_iter(match=scan_pattern(self._prefix + "cert:"), count=1000)
         return sorted(key[start:] for key in keys)
 
     def get_policy(self) -> str | None:
@@ -137,7 +151,7 @@ class RedisAuthStore:
 
     def destroy(self) -> None:
         """See :meth:`AuthStore.destroy`."""
-        keys = list(self._redis.scan_iter(match=self._prefix + "*", count=1000))
+        keys = list(self._redis.scan_iter(match=scan_pattern(self._prefix), count=1000))
         if keys:
             self._redis.delete(*keys)
 

@@ -18,6 +18,7 @@ from bus.auth.identity import Role
 from bus.auth.keys import Ed25519PublicKey, RootKey, load_root_public_key
 from bus.auth.storage import AuthStore, open_auth_store
 from bus.cli.arguments import Parser
+from bus.cli.auth_setup import SETUP_EXAMPLES, SETUP_HELP, add_setup_parser
 from bus.cli.health import check_store
 from bus.cli.output import table
 from bus.errors import ConfigurationError, InvalidArgument
@@ -253,6 +254,8 @@ def add_parser(sub: argparse._SubParsersAction[Parser], json_flag: argparse.Argu
         p.add_argument("--default", action="store_true", help="change the default rule")
         root_key(p)
         p.set_defaults(run=change)
+
+    add_setup_parser(command(actions, "setup", SETUP_HELP, SETUP_EXAMPLES), root_key)
 
     p = command(
         actions,

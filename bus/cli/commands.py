@@ -43,6 +43,12 @@ def _text(value: str) -> str:
     return sys.stdin.read().rstrip("\n") if value == "-" else value
 
 
+def _sender(args: argparse.Namespace, bus: Bus) -> str:
+    """``--sender``, else who this process acts as (auth on), else ``cli``."""
+    sender: str = args.sender or bus.guard.identity or "cli"
+    return sender
+
+
 def _report(message: Message, as_json: bool, verb: str) -> None:
     if as_json:
         emit_json(message)
@@ -57,7 +63,7 @@ def publish(args: argparse.Namespace, settings: BusSettings) -> int:
         message = bus.publish(
             args.channel,
             _text(args.text),
-            sender=args.sender,
+            sender=_sender(args, bus),
             type=args.type,
             priority=args.priority,
         )
@@ -71,7 +77,7 @@ def send(args: argparse.Namespace, settings: BusSettings) -> int:
         message = bus.send(
             args.agent,
             _text(args.text),
-            sender=args.sender,
+            sender=_sender(args, bus),
             type=args.type,
             priority=args.priority,
         )
@@ -85,7 +91,7 @@ def request(args: argparse.Namespace, settings: BusSettings) -> int:
         reply = bus.request(
             args.agent,
             _text(args.text),
-            sender=args.sender,
+            sender=_sender(args, bus),
             timeout=args.timeout,
             type=args.type,
             priority=args.priority,

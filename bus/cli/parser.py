@@ -56,7 +56,10 @@ def _message_options(sender_help: str, kind: MessageType) -> argparse.ArgumentPa
     kinds = [member.value for member in MessageType]
     levels = [level.value for level in Priority]
     options.add_argument(
-        "--sender", metavar="AGENT", default="cli", help=f"{sender_help} (default: cli)"
+        "--sender",
+        metavar="AGENT",
+        default=None,
+        help=f"{sender_help} (default: the identity of BUS_CREDENTIALS with auth on, else cli)",
     )
     options.add_argument(
         "--type",

@@ -196,12 +196,21 @@ def install(app: Celery, settings: BusSettings, agents: dict[str, Agent]) -> Hos
 
 
 def _replay(hosting: Hosting, task_id: str, agent: str, message: dict[str, Any]) -> dict[str, Any]:
-    from bus.deadletters import DeadLetter, dead_letter
+    from bus.deadletters import DeadLetter, dead_letter, refuse
+    from bus.errors import AuthenticationFailed
     from bus.message import Message
 
     runtime = hosting.runtime
-    error = runtime.replay(agent, message, task_id)
     decoded = Message.from_dict(message)
+    stream = Stream.of(agent, decoded.channel)
+    try:  # a replay carries its message: anyone who can write the queue could have made it
+        runtime.bus.guard.admit(decoded, stream, agent=agent)
+    except AuthenticationFailed as exc:
+        if decoded.seq is not None:
+            refuse(runtime.bus, agent, decoded, stream, exc)
+        logger.warning("refused a replay to %s: %s", agent, exc)
+        return {"agent": agent, "refused": exc.context.get("reason"), "seq": decoded.seq}
+    error = runtime.replay(agent, message, task_id)
     if error is not None:
         letter = DeadLetter(
             agent=agent,

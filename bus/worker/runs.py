@@ -197,7 +197,7 @@ class Run:
         agent, stream_id, ttl = self.agent.name, self.stream.id, runtime.lease_ms
         message, seq = Message.from_json(entry.json), entry.seq
         try:
-            runtime.bus.guard.admit(message, self.stream)
+            runtime.bus.guard.admit(message, self.stream, agent=agent)
         except AuthenticationFailed as exc:  # never handed to a handler; the run moves on
             await runtime.io(refuse, runtime.bus, agent, message, self.stream, exc)
             self.position = seq

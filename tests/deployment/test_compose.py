@@ -108,8 +108,16 @@ def test_the_compose_file_is_valid_against_the_compose_specification() -> None:
     assert not validator.is_valid(broken)
 
 
-def test_the_services_are_redis_rabbitmq_worker_llm_flower_and_demo() -> None:
-    assert set(services()) == {"redis", "rabbitmq", "worker", "llm", "flower", "demo"}
+def test_the_services_are_redis_rabbitmq_auth_setup_worker_llm_flower_and_demo() -> None:
+    assert set(services()) == {
+        "redis",
+        "rabbitmq",
+        "auth-setup",
+        "worker",
+        "llm",
+        "flower",
+        "demo",
+    }
     assert services()["rabbitmq"]["image"] == "rabbitmq:3-management"
     assert "127.0.0.1:15672:15672" in services()["rabbitmq"]["ports"]
     assert any(str(port).endswith(":5555") for port in services()["flower"]["ports"])
@@ -133,10 +141,49 @@ def test_servers_have_healthchecks_that_the_others_wait_for() -> None:
     healthy = {"condition": "service_healthy"}
     assert {case: wait for case, wait in waits.items() if wait != healthy} == {}
     assert services()["demo"]["depends_on"]["worker"] == {"condition": "service_healthy"}
+    assert services()["auth-setup"]["depends_on"]["redis"] == {"condition": "service_healthy"}
+
+
+def test_every_bus_process_runs_with_auth_required_after_the_setup_step() -> None:
+    setup = services()["auth-setup"]
+    assert command_of(setup)[:3] == ["bus", "auth", "setup"]
+    assert setup["restart"] == "no"
+    for name in ("worker", "flower", "demo"):
+        service = services()[name]
+        environment = service["environment"]
+        assert environment["BUS_AUTH"] == "required", name
+        assert environment["BUS_ROOT_PUBLIC_KEY"].startswith("/credentials/")
+        assert environment["BUS_CREDENTIALS"].startswith("/credentials/")
+        assert service["depends_on"]["auth-setup"] == {
+            "condition": "service_completed_successfully"
+        }
+        assert service["volumes"] == ["bus-credentials:/credentials:ro"], name
+    # The worker acts as an agent identity of its own, the CLI and the demo as the operator.
+    assert services()["worker"]["environment"]["BUS_CREDENTIALS"] == "/credentials/worker.json"
+    # The root private key is on a volume only the setup step mounts.
+    mounts = {name: service.get("volumes", []) for name, service in services().items()}
+    assert [name for name, volumes in mounts.items() if any("bus-root" in v for v in volumes)] == [
+        "auth-setup"
+    ]
+
+
+def test_flower_is_behind_basic_auth_from_the_environment_and_never_unauthenticated() -> None:
+    flower = services()["flower"]
+    assert "FLOWER_UNAUTHENTICATED_API" not in flower["environment"]
+    assert "FLOWER_UNAUTHENTICATED_API" not in COMPOSE.read_text()
+    assert any(word.startswith("--basic-auth=${FLOWER_BASIC_AUTH:?") for word in command_of(flower))
+    entry = procfile()["flower"]
+    assert "--basic-auth=${FLOWER_BASIC_AUTH:?" in entry
+    assert "FLOWER_UNAUTHENTICATED_API" not in (ROOT / "Procfile").read_text()
 
 
 def test_data_that_must_survive_a_restart_is_on_named_volumes() -> None:
-    assert set(compose()["volumes"]) == {"redis-data", "rabbitmq-data"}
+    assert set(compose()["volumes"]) == {
+        "redis-data",
+        "rabbitmq-data",
+        "bus-credentials",
+        "bus-root",
+    }
     assert "redis-data:/data" in services()["redis"]["volumes"]
     assert "--appendonly" in command_of(services()["redis"])
     assert "rabbitmq-data:/var/lib/rabbitmq" in services()["rabbitmq"]["volumes"]
@@ -144,9 +191,9 @@ def test_data_that_must_survive_a_restart_is_on_named_volumes() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["worker", "flower", "demo"])
+@pytest.mark.parametrize("name", ["auth-setup", "worker", "flower", "demo"])
 def test_every_service_command_exists_in_the_project(name: str) -> None:
-    check_command(command_of(services()[name]))
+    check_command([interpolate(word, {}) for word in command_of(services()[name])])
 
 
 @pytest.mark.slow
@@ -230,7 +277,7 @@ def test_the_readme_names_the_same_ports_and_variables() -> None:
     needed = (flower[1], "15672", "BUS_BROKER_URL", "--scale worker=", "honcho")
     assert [word for word in needed if word not in section] == [], "missing in README's section"
     variables = set(re.findall(r"\b(BUS_[A-Z_]+|FLOWER_[A-Z_]+)\b", section))
-    defined = set(compose()["x-bus-environment"]) | {"FLOWER_UNAUTHENTICATED_API", "FLOWER_PORT"}
+    defined = set(compose()["x-bus-environment"]) | {"FLOWER_BASIC_AUTH", "FLOWER_PORT"}
     assert variables <= defined | {f"BUS_{name.upper()}" for name in BusSettings.model_fields}
 
 
@@ -241,7 +288,7 @@ def test_docker_compose_config_accepts_the_file(variables: dict[str, str]) -> No
     if binary is None:
         pytest.skip("docker-compose is not installed")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BUS_", "COMPOSE_"))}
-    env.update(variables)
+    env.update(variables, FLOWER_BASIC_AUTH="admin:secret")
     result = subprocess.run(
         [binary, "-f", str(COMPOSE), "config"],
         capture_output=True,

@@ -1,6 +1,9 @@
 """The Procfile, run for real with honcho: a worker, Flower and a `bus tail`, driven by the CLI.
 
-One test, because the fleet takes seconds to start: it proves that the Procfile's worker hosts
+It runs as ``make fleet`` does: ``bus auth setup`` first, then honcho with the env file it wrote
+(``BUS_AUTH=required``, the credentials, ``FLOWER_BASIC_AUTH``). One test, because the fleet
+takes seconds to start: it proves that Flower refuses an anonymous request and answers with the
+configured credentials, that the CLI cannot publish what the policy forbids, that the worker hosts
 the demo company and handles what the CLI sends (a request answered, the whole demo story
 played, the replies in history), that `watch` prints the traffic, that Flower's HTTP API lists
 the deliveries as ``bus.deliver`` tasks that succeeded, that the worker's log lines are JSON
@@ -10,6 +13,7 @@ honcho stops every process it started, within a bounded time.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -19,6 +23,7 @@ import signal
 import socket
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -68,9 +73,31 @@ def settle(session_ids: set[int], timeout: float) -> list[str]:
     return left
 
 
-def flower_get(port: int, path: str) -> Any:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+FLOWER_USER = "admin:" + base64.urlsafe_b64encode(os.urandom(9)).decode()
+
+
+def flower_get(port: int, path: str, credentials: str | None = FLOWER_USER) -> Any:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
+    if credentials is not None:
+        token = base64.b64encode(credentials.encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    with urllib.request.urlopen(request, timeout=5) as response:
         return json.load(response)
+
+
+def flower_status(port: int, path: str, credentials: str | None) -> int:
+    """The HTTP status Flower answers ``path`` with."""
+    try:
+        flower_get(port, path, credentials)
+    except urllib.error.HTTPError as error:
+        return error.code
+    return 200
+
+
+def env_file(path: Path) -> dict[str, str]:
+    """``KEY=value`` lines, as honcho reads them."""
+    pairs = (line.partition("=") for line in path.read_text().splitlines() if "=" in line)
+    return {key: value for key, _, value in pairs}
 
 
 def eventually(check: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -105,17 +132,32 @@ def test_the_procfile_fleet_handles_cli_messages_shows_them_in_flower_and_stops_
     env = cli_environment(
         settings,
         FLOWER_PORT=str(port),
+        FLOWER_BASIC_AUTH=FLOWER_USER,
         LLM_PORT=str(llm_port),
         LLM_BASE_URL=f"http://127.0.0.1:{llm_port}",
-        # Flower 2 serves its API only with authentication or this (it listens on 127.0.0.1).
-        FLOWER_UNAUTHENTICATED_API="true",
         BUS_LOG_FORMAT="json",
     )
+    # What `make credentials` runs: the credentials and the env file of the fleet.
+    setup = run_bus(env, "auth", "setup", "--dir", str(tmp_path / "credentials"))
+    assert setup.returncode == 0, setup.stderr
+    auth_env = tmp_path / "credentials" / "auth.env"
+    assert env_file(auth_env)["BUS_AUTH"] == "required"
+    assert env_file(auth_env)["FLOWER_BASIC_AUTH"] == FLOWER_USER
     empty = tmp_path / "empty.env"  # a developer's .env must not override the test's settings
     empty.write_text("")
     honcho = Lines(
-        [*HONCHO, "-f", str(ROOT / "Procfile"), "-e", str(empty), "--no-colour", "start"], env
+        [
+            *HONCHO,
+            "-f",
+            str(ROOT / "Procfile"),
+            "-e",
+            f"{empty},{auth_env}",
+            "--no-colour",
+            "start",
+        ],
+        env,
     )
+    env = {**env, **env_file(auth_env)}  # the CLI below acts as the fleet's operator
     session_ids = {honcho.process.pid}
     try:
         honcho.wait_for(lambda line: " ready." in line and "worker" in line, 60, "the worker")
@@ -124,6 +166,13 @@ def test_the_procfile_fleet_handles_cli_messages_shows_them_in_flower_and_stops_
                 session_ids.add(int(launched[2]))
         assert len(session_ids) == 5, honcho.lines  # honcho + worker, llm, flower, watch
         eventually(lambda: flower_get(port, "/api/workers?refresh=1"), 30, "Flower's API")
+        assert flower_status(port, "/api/workers", None) == 401
+        assert flower_status(port, "/api/workers", "admin:wrong") == 401
+        assert flower_status(port, "/", None) == 401
+
+        refused = run_bus(env, "publish", "#all-hands", "I run this now", "--sender", "carol")
+        assert refused.returncode != 0
+        assert "PermissionDenied" in refused.stderr or "may not publish" in refused.stderr
 
         answer = run_bus(env, "request", "alice", "When will the API be ready?", "--timeout", "20")
         assert (answer.returncode, answer.stdout) == (0, "Friday, with tests.\n"), answer.stderr

@@ -1,0 +1,200 @@
+"""Workers with ``BUS_AUTH=required``: an embedded worker on memory, a real ``celery -A bus
+worker`` on Redis and RabbitMQ. The worker acts as an operator identity (``host``) and signs
+each hosted agent's messages with that agent's key (``BUS_CREDENTIALS_DIR``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bus import Bus
+from bus.auth.signing import sign
+from bus.broker import create_app
+from bus.deadletters import DeadLetter, list_dead_letters
+from bus.message import Message
+from bus.wire import REPLAY_TASK, Delivery
+from bus.worker import EmbeddedWorker, install, load_agents
+from tests.auth.deploy import Deployment, inject
+from tests.helpers import recorder_agents
+from tests.worker.harness import FAST, WorkerProcess, runs, wait_for
+
+AGENTS = ("rec-a", "rec-b")
+
+
+@dataclass
+class Hosted:
+    """A running worker hosting the recorder agents, and buses acting as others."""
+
+    deployment: Deployment
+    tester: Bus
+    ops: Bus
+    transport: str
+
+    def done(self, agent: str, where: str = "#engineering") -> list[int]:
+        lines = (
+            list(recorder_agents.RUNS)
+            if self.transport == "memory"
+            else [" ".join(fields) for fields in runs(self.deployment.settings)]
+        )
+        return [
+            int(fields[3])
+            for fields in (line.split() for line in lines)
+            if fields[0] == "done" and fields[1] == agent and fields[2] == where
+        ]
+
+    def started(self, agent: str) -> list[int]:
+        lines = (
+            list(recorder_agents.RUNS)
+            if self.transport == "memory"
+            else [" ".join(fields) for fields in runs(self.deployment.settings)]
+        )
+        return [int(f[3]) for f in (line.split() for line in lines) if f[:2] == ["start", agent]]
+
+    def letters(self) -> list[DeadLetter]:
+        return list_dead_letters(self.ops)
+
+
+def _worker_env(deployment: Deployment, hosted: Path) -> dict[str, str]:
+    settings = deployment.settings
+    return {
+        "BUS_AUTH": "required",
+        "BUS_ROOT_PUBLIC_KEY": settings.root_public_key or "",
+        "BUS_CREDENTIALS": str(deployment.directory / "host.json"),
+        "BUS_CREDENTIALS_DIR": str(hosted),
+        "BUS_AUTH_REFRESH_SECONDS": str(settings.auth_refresh_seconds),
+        "BUS_PUBLISH_RATE": "0",
+    }
+
+
+@pytest.fixture
+def hosted(transport: str, tmp_path: Path) -> Iterator[Hosted]:
+    from tests.brokers import settings_for
+
+    recorder_agents.RUNS.clear()
+    deployment = Deployment(settings_for(transport, **FAST), tmp_path)
+    deployment.issue("host")
+    deployment.issue("ops", "operator")
+    for name in AGENTS:
+        deployment.issue(name, into="hosted")
+    deployment.issue("tester")
+    deployment.issue("mallory")
+    worker_settings = deployment.settings_as("host", credentials_dir=str(tmp_path / "hosted"))
+    try:
+        if transport == "memory":
+            app = create_app(worker_settings)
+            install(app, worker_settings, load_agents(["tests.helpers.recorder_agents"]))
+            with EmbeddedWorker(app, pool="threads", concurrency=2):
+                yield _started(deployment, transport, app)
+        else:
+            worker = WorkerProcess(
+                deployment.settings,
+                log=tmp_path / "worker.log",
+                env=_worker_env(deployment, tmp_path / "hosted"),
+            )
+            try:
+                worker.wait_ready()
+                yield _started(deployment, transport, None)
+            finally:
+                worker.stop()
+    finally:
+        deployment.close()
+
+
+def _done_is(hosted: Hosted, agent: str, seqs: list[int]) -> Callable[[], bool]:
+    return lambda: hosted.done(agent) == seqs
+
+
+def _started(deployment: Deployment, transport: str, app: object) -> Hosted:
+    tester = Bus(deployment.settings_as("tester"), app=app).start()
+    deployment._buses.append(tester)
+    ops = deployment.bus_as("ops")
+    wait_for(
+        lambda: (
+            set(AGENTS) <= set(ops.agents())
+            and all("#engineering" in ops.subscriptions(agent) for agent in AGENTS)
+        ),
+        30,
+        "the worker to register its agents",
+    )
+    return Hosted(deployment, tester, ops, transport)
+
+
+def test_forged_messages_and_replays_never_reach_a_handler_and_the_agent_moves_on_in_order(
+    hosted: Hosted,
+) -> None:
+    tester, ops = hosted.tester, hosted.ops
+    mallory = hosted.deployment.credentials["mallory"]
+    tester_key = hosted.deployment.credentials["tester"]
+    tester.publish("#engineering", "one", sender="tester")
+    unsigned = Message(channel="#engineering", sender="tester", content="unsigned")
+    inject(ops, unsigned, deliver_to="rec-a")
+    forged = sign(Message(channel="#engineering", sender="mallory", content="x"), mallory)
+    inject(ops, forged.model_copy(update={"sender": "tester"}), deliver_to="rec-a")
+    genuine = sign(Message(channel="#engineering", sender="tester", content="pay 10"), tester_key)
+    inject(ops, genuine.model_copy(update={"content": "pay 10000"}), deliver_to="rec-a")
+    # A replay carries its message: one injected into rec-a's queue with a forged one, and one
+    # with a genuine message addressed to another agent's inbox.
+    fake = Message(channel="#engineering", sender="tester", content="replayed", seq=2)
+    elsewhere = tester.send("rec-b", "for rec-b only", sender="tester")
+    for message in (fake, elsewhere):
+        delivery = Delivery(
+            "rec-a", None, message.seq or 0, str(message.id), message.model_dump(mode="json")
+        )
+        ops.broker.publish([delivery], REPLAY_TASK, direct=True)
+    tester.publish("#engineering", "five", sender="tester")
+    tester.publish("#engineering", "six", sender="tester")
+
+    for agent in AGENTS:
+        wait_for(_done_is(hosted, agent, [1, 5, 6]), 30, f"{agent}'s handlers")
+    wait_for(lambda: len(hosted.letters()) >= 8, 30, "the dead letters")
+    assert sorted(set(hosted.started("rec-a"))) == [1, 5, 6]  # nothing refused was started
+    refused = {
+        (letter.agent, letter.seq, letter.error.split(")")[0]) for letter in hosted.letters()
+    }
+    assert {
+        ("rec-a", 2, "refused (unsigned"),
+        ("rec-a", 3, "refused (wrong_sender"),
+        ("rec-b", 2, "refused (unsigned"),
+        ("rec-b", 3, "refused (wrong_sender"),
+        ("rec-a", 4, "refused (bad_signature"),
+        ("rec-b", 4, "refused (bad_signature"),
+        ("rec-a", 1, "refused (wrong_stream"),
+    } <= refused
+    replayed = [letter for letter in hosted.letters() if letter.message.content == "replayed"]
+    assert [(letter.agent, letter.seq) for letter in replayed] == [("rec-a", 2)]
+    assert "(unsigned)" in replayed[0].error
+
+
+def test_a_running_worker_refuses_a_revoked_agents_new_messages_within_seconds(
+    hosted: Hosted,
+) -> None:
+    tester, ops, deployment = hosted.tester, hosted.ops, hosted.deployment
+    tester.publish("#engineering", "before", sender="tester")
+    wait_for(lambda: hosted.done("rec-a") == [1], 30, "the first message")
+    deployment.revoke("tester")
+    time.sleep(deployment.settings.auth_refresh_seconds + 0.5)
+    late = sign(
+        Message(channel="#engineering", sender="tester", content="after"),
+        deployment.credentials["tester"],
+    )
+    inject(ops, late, deliver_to="rec-a")
+    ops.publish("#engineering", "genuine", sender="ops")
+    wait_for(lambda: hosted.done("rec-a") == [1, 3], 30, "the genuine message after it")
+    assert 2 not in hosted.started("rec-a")
+    wait_for(
+        lambda: any(d.seq == 2 and "(revoked)" in d.error for d in hosted.letters()),
+        30,
+        "the dead letter of the revoked key's message",
+    )
+
+
+def test_a_request_to_a_hosted_agent_gets_its_signed_reply(hosted: Hosted) -> None:
+    reply = hosted.tester.request("rec-a", "ping", sender="tester", timeout=20)
+    assert reply.sender == "rec-a"
+    assert reply.content == "rec-a got ping"
+    assert reply.signature is not None
+    assert reply.signature.key_id == hosted.deployment.credentials["rec-a"].identity.key_id
