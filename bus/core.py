@@ -14,11 +14,12 @@ from typing import Any, Self, Unpack
 
 from celery import Celery
 
+from bus.access import open_guard
 from bus.agent import AgentClient
 from bus.broker import Broker
 from bus.channels import ChannelInfo, ChannelKind, Retention
 from bus.errors import AuthenticationFailed, BusNotStarted, StoreUnavailable
-from bus.guard import Guard, open_guard
+from bus.guard import Guard
 from bus.inbox import Inbox, Inboxes
 from bus.letters import post_refusal
 from bus.message import HistoryFilters, Message, MessageFields, MessageType, build_message

@@ -15,7 +15,6 @@ from enum import StrEnum
 
 from bus.message import Message
 from bus.streams import Stream
-from config.settings import BusSettings
 
 
 class Action(StrEnum):
@@ -52,17 +51,3 @@ class Guard:
 
 class OpenGuard(Guard):
     """The guard of a bus with ``BUS_AUTH=off``: everything passes."""
-
-
-def open_guard(settings: BusSettings) -> Guard:
-    """The guard ``settings`` ask for: :class:`OpenGuard` with ``BUS_AUTH=off``, else
-    :class:`bus.auth.guard.SignedGuard` (imported only then: auth off costs no import).
-
-    Raises:
-        ConfigurationError: ``BUS_AUTH=required`` without usable root key or credentials.
-    """
-    if settings.auth == "off":
-        return OpenGuard()
-    from bus.auth.guard import SignedGuard
-
-    return SignedGuard.from_settings(settings)

@@ -9,35 +9,19 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from bus.auth import admin
 from bus.auth.identity import Role
 from bus.auth.keys import Ed25519PublicKey, RootKey, load_root_public_key
-from bus.auth.storage import AuthStore, open_auth_store
 from bus.cli.arguments import Parser
 from bus.cli.auth_setup import SETUP_EXAMPLES, SETUP_HELP, add_setup_parser
-from bus.cli.health import check_store
+from bus.cli.auth_support import auth_store, print_result
 from bus.cli.output import table
 from bus.errors import ConfigurationError, InvalidArgument
-from bus.urls import resolve_store_url
 from config.settings import BusSettings
 
 HELP = "identity and access: the root key, credentials, permissions (docs/security.md)"
-
-
-@contextmanager
-def _store(settings: BusSettings) -> Iterator[AuthStore]:
-    check_store(settings)
-    store = open_auth_store(
-        resolve_store_url(settings.broker_url, settings.store_url), settings.namespace
-    )
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 def _root(args: argparse.Namespace) -> RootKey:
@@ -54,10 +38,6 @@ def _root_public(args: argparse.Namespace, settings: BusSettings) -> Ed25519Publ
     )
 
 
-def _print(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
-    print(json.dumps(data, ensure_ascii=False) if args.json else text, flush=True)
-
-
 def init_root(args: argparse.Namespace, settings: BusSettings) -> int:
     """``bus auth init-root --root-key FILE``."""
     try:
@@ -66,7 +46,7 @@ def init_root(args: argparse.Namespace, settings: BusSettings) -> int:
         raise ConfigurationError(
             f"{args.root_key} exists; a root key is never overwritten", path=args.root_key
         ) from None
-    _print(
+    print_result(
         args,
         {"root_key": args.root_key, "root_public_key": root.public_key_b64},
         f"root key written to {args.root_key} (keep it off the agents' machines)\n"
@@ -78,7 +58,7 @@ def init_root(args: argparse.Namespace, settings: BusSettings) -> int:
 def add_identity(args: argparse.Namespace, settings: BusSettings) -> int:
     """``bus auth add-agent NAME --root-key FILE --out FILE [--operator]``."""
     role: Role = "operator" if args.operator else "agent"
-    with _store(settings) as store:
+    with auth_store(settings) as store:
         try:
             credentials = admin.issue_credentials(
                 _root(args), store, args.name, role=role, path=args.out
@@ -86,7 +66,7 @@ def add_identity(args: argparse.Namespace, settings: BusSettings) -> int:
         except FileExistsError:
             raise ConfigurationError(f"{args.out} exists", path=args.out) from None
     identity = credentials.identity
-    _print(
+    print_result(
         args,
         {"name": identity.name, "role": role, "key_id": identity.key_id, "credentials": args.out},
         f"{role} {identity.name}: key {identity.key_id}, credentials in {args.out} "
@@ -99,13 +79,13 @@ def revoke(args: argparse.Namespace, settings: BusSettings) -> int:
     """``bus auth revoke NAME`` or ``bus auth revoke --key-id KEY_ID``."""
     if (args.name is None) == (args.key_id is None):
         raise InvalidArgument("give exactly one of NAME and --key-id")
-    with _store(settings) as store:
+    with auth_store(settings) as store:
         if args.key_id is not None:
             admin.revoke_key(_root(args), store, args.key_id)
             key_ids = [args.key_id]
         else:
             key_ids = admin.revoke_identity(_root(args), store, args.name)
-    _print(args, {"revoked": key_ids}, "revoked " + ", ".join(key_ids))
+    print_result(args, {"revoked": key_ids}, "revoked " + ", ".join(key_ids))
     return 0
 
 
@@ -114,11 +94,11 @@ def change(args: argparse.Namespace, settings: BusSettings) -> int:
     if (args.channel is None) == (not args.default):
         raise InvalidArgument("give exactly one of CHANNEL and --default")
     edit = admin.grant if args.auth_command == "grant" else admin.deny
-    with _store(settings) as store:
+    with auth_store(settings) as store:
         policy = edit(_root(args), store, args.principal, args.action, args.channel)
     where = "channels no rule names" if args.channel is None else args.channel
     verb = "may" if args.auth_command == "grant" else "may not"
-    _print(
+    print_result(
         args,
         {
             "version": policy.version,
@@ -134,7 +114,7 @@ def change(args: argparse.Namespace, settings: BusSettings) -> int:
 
 def show(args: argparse.Namespace, settings: BusSettings) -> int:
     """``bus auth show``."""
-    with _store(settings) as store:
+    with auth_store(settings) as store:
         shown = admin.show(store, _root_public(args, settings))
     if args.json:
         print(json.dumps(shown, ensure_ascii=False), flush=True)

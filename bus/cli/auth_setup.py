@@ -21,7 +21,7 @@ SETUP_EXAMPLES = (
 def setup(args: argparse.Namespace, settings: BusSettings) -> int:
     """``bus auth setup --dir DIR``."""
     from bus.auth.provision import provision
-    from bus.cli.auth import _print, _store
+    from bus.cli.auth_support import auth_store, print_result
 
     if args.agents is not None:
         agents = [name for name in args.agents.split(",") if name]
@@ -29,7 +29,7 @@ def setup(args: argparse.Namespace, settings: BusSettings) -> int:
         from bus.worker import load_agents
 
         agents = sorted(load_agents(settings.agent_modules, settings.agents))
-    with _store(settings) as store:
+    with auth_store(settings) as store:
         done = provision(
             store,
             args.dir,
@@ -39,7 +39,7 @@ def setup(args: argparse.Namespace, settings: BusSettings) -> int:
             agents=agents,
             flower_basic_auth=os.environ.get("FLOWER_BASIC_AUTH") or None,
         )
-    _print(
+    print_result(
         args,
         {
             "directory": str(done.directory),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bus.access import open_guard
 from bus.auth import admin
 from bus.auth.guard import SignedGuard, load_credentials
 from bus.auth.identity import Credentials
@@ -16,7 +17,7 @@ from bus.auth.quota import MemoryBuckets, PublishQuota
 from bus.auth.storage import AuthStore
 from bus.auth.trust import Trust
 from bus.errors import AuthenticationFailed, ConfigurationError, PermissionDenied
-from bus.guard import Action, open_guard
+from bus.guard import Action
 from bus.message import Message
 from bus.streams import Stream
 from config.settings import BusSettings
