@@ -1,0 +1,1 @@
+"""Tests that cause real server and network faults (marker ``fault``)."""

@@ -1,0 +1,1 @@
+"""Reusable real-server helpers for tests that cause faults: private servers, test hosts."""
