@@ -27,7 +27,7 @@ from bus.registry import Registry
 from bus.requests import Requests
 from bus.store import Store, open_store
 from bus.streams import Stream
-from bus.urls import resolve_store_url
+from bus.urls import mask, resolve_store_url
 from config.settings import BusSettings
 
 
@@ -100,9 +100,12 @@ class Bus:
         try:
             try:
                 store.ping()
+            except StoreUnavailable:
+                raise
             except Exception as exc:
                 raise StoreUnavailable(
-                    f"cannot reach the store at {self.store_url}: {exc}", url=self.store_url
+                    f"cannot reach the store at {mask(self.store_url)}: {exc}",
+                    url=mask(self.store_url),
                 ) from exc
             self.broker.check()
         except BaseException:

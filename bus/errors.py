@@ -82,6 +82,17 @@ class StoreUnavailable(BusError):
     """The store at ``context['url']`` cannot be reached."""
 
 
+class StoreReset(BusError):
+    """The store at ``context['url']`` lost its state (restarted empty, failed over to an empty
+    replica, flushed): ``context['expected']`` is the epoch this process knew, ``context['found']``
+    the store's now (``None``: not re-established yet). Nothing was stored by the call."""
+
+
+class PublishRejected(BusError):
+    """A channel with ``overflow=reject-publish`` refused a message: ``context['lagging']`` names
+    the members whose unread messages it would have trimmed."""
+
+
 class HandlerFailed(BusError):
     """One or more of an agent's handlers raised; ``context['failures']`` names each."""
 

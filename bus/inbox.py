@@ -13,14 +13,16 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from time import monotonic
 from typing import Any
 
 from kombu import Connection, Consumer, Queue
 from kombu.message import Message as KombuMessage
 
-from bus.errors import MessageDecodeError
+from bus.broker import broker_errors
+from bus.errors import BrokerUnavailable, MessageDecodeError
 from bus.store import Entry, Store
 from bus.wire import Delivery, parse_delivery
 
@@ -59,14 +61,21 @@ class Inbox:
         self._handed: dict[str, int] = {}
         self._connection = connection
         self._buffer: deque[Item] = deque()
-        self._consumer = Consumer(
-            connection.channel(),
-            queues=[queue],
-            callbacks=[self._on_message],
-            accept=["json"],
-            prefetch_count=prefetch_count,
-        )
-        self._consumer.consume()
+        #: Whether the broker connection failed: :class:`Inboxes` opens a new inbox instead.
+        self.broken = False
+        try:
+            with broker_errors(connection, "consume from"):
+                self._consumer = Consumer(
+                    connection.channel(),
+                    queues=[queue],
+                    callbacks=[self._on_message],
+                    accept=["json"],
+                    prefetch_count=prefetch_count,
+                )
+                self._consumer.consume()
+        except BaseException:
+            connection.release()
+            raise
 
     # -- the broker side -----------------------------------------------------------------------
 
@@ -76,11 +85,26 @@ class Inbox:
     def next(self, timeout: float | None) -> Item | None:
         """The next buffered delivery, waiting up to ``timeout`` seconds (``None``: forever)."""
         if not self._buffer:
-            try:
-                self._connection.drain_events(timeout=timeout)
-            except TimeoutError:
-                return None
+            with self._broker("receive from"):
+                try:
+                    self._connection.drain_events(timeout=timeout)
+                except TimeoutError:  # an OSError too: caught first, it is no failure
+                    return None
         return self._buffer.popleft() if self._buffer else None
+
+    @contextmanager
+    def _broker(self, doing: str) -> Iterator[None]:
+        """Broker failures in the block are :class:`BrokerUnavailable`, and break the inbox."""
+        try:
+            with broker_errors(self._connection, doing):
+                yield
+        except BrokerUnavailable:
+            self.broken = True
+            raise
+
+    def _ack(self, message: KombuMessage) -> None:
+        with self._broker("acknowledge to"):
+            message.ack()
 
     def _delivery(self, item: Item) -> Delivery | None:
         """The delivery in ``item``, or ``None`` (acknowledged) if it is none or is stale."""
@@ -93,10 +117,10 @@ class Inbox:
                 self.agent,
                 exc,
             )
-            message.ack()
+            self._ack(message)
             return None
         if delivery.seq <= self._handed.get(delivery.stream, 0):
-            message.ack()  # handed over already: no store call needed
+            self._ack(message)  # handed over already: no store call needed
             return None
         return delivery
 
@@ -153,10 +177,10 @@ class Inbox:
         try:
             delivery = parse_delivery(message.headers, payload)
         except MessageDecodeError:
-            message.ack()
+            self._ack(message)
             return
         if delivery.seq <= self._handed.get(delivery.stream, 0):
-            message.ack()
+            self._ack(message)
         else:
             self._buffer.appendleft(item)
 
@@ -168,10 +192,10 @@ class Inbox:
         message = item[1]
         if stream is not None and delivery.stream != stream:
             self._mark_behind(delivery.stream, delivery.seq)
-            message.ack()
+            self._ack(message)
             return None
         fresh = store.claim(self.agent, delivery.stream)
-        message.ack()
+        self._ack(message)
         if fresh is None:
             return None  # handed over already (by another consumer), or the agent left
         if fresh.seq < delivery.seq:
@@ -237,6 +261,11 @@ class Inboxes:
         """The agent's inbox, opened on first use."""
         with self._lock:
             inbox = self._inboxes.get(agent)
+            if inbox is not None and inbox.broken:
+                # Its connection failed: the broker requeued what it held; consume afresh.
+                with inbox.lock:
+                    inbox.close()
+                inbox = None
             if inbox is None:
                 inbox = self._inboxes[agent] = self._open(agent)
             return inbox

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
@@ -13,13 +12,7 @@ from pydantic import BaseModel
 from bus.channels import ChannelInfo, Retention
 from bus.deadletters import DeadLetter
 from bus.message import Message, Priority
-
-_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^@\s]+)@")
-
-
-def mask(text: str) -> str:
-    """``text`` with the password of every URL in it replaced by ``**`` (as kombu does)."""
-    return _PASSWORD.sub(lambda match: f"{match['head']}**@", text)
+from bus.urls import mask as mask  # re-exported: the CLI masks with it
 
 
 def emit_json(value: BaseModel | dict[str, Any], out: TextIO = sys.stdout) -> None:

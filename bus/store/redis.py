@@ -12,11 +12,10 @@ from __future__ import annotations
 import threading
 from typing import Any, cast
 
-import redis
-
 from bus.channels import ChannelKind, ChannelSpec, Retention
 from bus.errors import ChannelExists
 from bus.store.base import Store
+from bus.store.client import connect
 from bus.store.keys import Keys
 from bus.store.results import REPLY_KEEP_MS, Appended, Entry, Failure, Lag, Step
 from bus.store.scripts import PRELUDES, source
@@ -35,7 +34,8 @@ class RedisStore(Store):
     """A :class:`~bus.store.base.Store` in Redis."""
 
     def __init__(self, url: str, namespace: str) -> None:
-        self._redis = redis.Redis.from_url(url, decode_responses=True)
+        self._redis = connect(url)
+        self.url = self._redis.url
         self._keys = Keys(namespace)
         self._scripts = {name: self._redis.register_script(source(name)) for name in PRELUDES}
         #: agent -> the streams it read at its last claim_any: the keys that script needs.
