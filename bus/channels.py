@@ -30,13 +30,16 @@ class Retention(BaseModel):
 
 
 class ChannelSpec(BaseModel):
-    """A channel as it is created: name, kind and retention. Immutable once created."""
+    """A channel's name, kind and retention, and the version of that spec: each change
+    (:meth:`bus.Bus.update_channel`) makes a new version, and the store appends only for a
+    publisher holding the current one (an out-of-date one re-reads it and retries)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: Annotated[str, AfterValidator(check_channel_name)]
     kind: ChannelKind = ChannelKind.TOPIC
     retention: Retention = Retention()
+    version: PositiveInt = 1
 
 
 class ChannelInfo(BaseModel):

@@ -111,6 +111,9 @@ class Bus:
         except BaseException:
             store.close()
             raise
+        store.watch(self.registry.store_reset)
+        store.watch(self.inboxes.store_reset)
+        store.establish()
         self._store = store
         self.inboxes.open()
         self.registry.create_defaults()
@@ -209,30 +212,48 @@ class Bus:
     # -- messages ------------------------------------------------------------------------------
 
     def publish(
-        self, channel: str, content: str, *, sender: str, **fields: Unpack[MessageFields]
+        self,
+        channel: str,
+        content: str,
+        *,
+        sender: str,
+        idempotency_key: str | None = None,
+        **fields: Unpack[MessageFields],
     ) -> Message:
         """Publish to a channel; returns the message with its sequence number.
 
+        Once it returns, the message is stored (its deliveries are repaired by catch-up if the
+        broker failed). With ``idempotency_key``, a retry with the same key within
+        ``BUS_DEDUPE_WINDOW_SECONDS`` stores nothing and returns the first publish's seq.
+
         Raises:
             UnknownChannel. InvalidMessage: a field is invalid (each is named in
-            ``context['errors']``). MessageTooLarge. Nothing is stored or sent then.
+            ``context['errors']``). MessageTooLarge. StoreReset, StoreUnavailable. Nothing is
+            stored or sent then.
         """
         self.registry.spec(channel)
         fields.setdefault("type", MessageType.ANNOUNCEMENT)
         message = build_message(channel=channel, sender=sender, content=content, **fields)
-        return self.publisher.post(message)
+        return self.publisher.post(message, idempotency_key=idempotency_key)
 
     def send(
-        self, recipient: str, content: str, *, sender: str, **fields: Unpack[MessageFields]
+        self,
+        recipient: str,
+        content: str,
+        *,
+        sender: str,
+        idempotency_key: str | None = None,
+        **fields: Unpack[MessageFields],
     ) -> Message:
         """Send a direct message to a registered agent; returns it with its inbox seq.
+        ``idempotency_key`` as for :meth:`publish`.
 
         Raises:
             UnknownAgent (unless it answers a pending request), InvalidMessage, MessageTooLarge.
         """
         fields.setdefault("type", MessageType.QUESTION)
         message = build_message(recipient=recipient, sender=sender, content=content, **fields)
-        return self.publisher.post(message)
+        return self.publisher.post(message, idempotency_key=idempotency_key)
 
     def request(
         self, recipient: str, content: str, *, sender: str, timeout: float = 30.0, **fields: Any
@@ -245,14 +266,18 @@ class Bus:
         """
         return self._requests.request(recipient, content, sender=sender, timeout=timeout, **fields)
 
-    def post(self, message: Message, *, max_bytes: int | None = None) -> Message:
+    def post(
+        self, message: Message, *, max_bytes: int | None = None, idempotent: bool = False
+    ) -> Message:
         """Publish a message built elsewhere to its channel or recipient; its ``seq`` is
-        ignored (the bus assigns the next one). ``max_bytes`` overrides ``max_message_bytes``.
+        ignored (the bus assigns the next one). ``max_bytes`` overrides ``max_message_bytes``;
+        ``idempotent`` makes the message's own ``id`` its idempotency key (see :meth:`publish`).
 
         Raises:
             UnknownChannel, UnknownAgent, MessageTooLarge.
         """
-        return self.publisher.post(message, max_bytes=max_bytes)
+        key = str(message.id) if idempotent else None
+        return self.publisher.post(message, max_bytes=max_bytes, idempotency_key=key)
 
     # -- reading -------------------------------------------------------------------------------
 

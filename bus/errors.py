@@ -42,6 +42,11 @@ class ChannelExists(BusError):
     """A channel of that name already exists with a different kind or retention."""
 
 
+class ChannelChanged(BusError):
+    """The channel's spec changed since this process read it; ``context['spec']`` is the
+    stored one (the publisher refreshes its cache and retries by itself)."""
+
+
 class UnknownAgent(BusError):
     """The agent is not registered on this bus."""
 

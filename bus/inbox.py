@@ -22,7 +22,7 @@ from kombu import Connection, Consumer, Queue
 from kombu.message import Message as KombuMessage
 
 from bus.broker import broker_errors
-from bus.errors import BrokerUnavailable, MessageDecodeError
+from bus.errors import BrokerUnavailable, MessageDecodeError, StoreReset
 from bus.store import Entry, Store
 from bus.wire import Delivery, parse_delivery
 
@@ -135,6 +135,12 @@ class Inbox:
             self._connection.release()
 
     # -- the log side --------------------------------------------------------------------------
+
+    def forget(self) -> None:
+        """Drop what this inbox knows of the agent's streams (the store lost it: seqs restart)."""
+        self._behind.clear()
+        self._caught_up.clear()
+        self._handed.clear()
 
     def _hand(self, entry: Entry) -> Entry:
         if entry.seq > self._handed.get(entry.stream, 0):
@@ -269,6 +275,17 @@ class Inboxes:
             if inbox is None:
                 inbox = self._inboxes[agent] = self._open(agent)
             return inbox
+
+    def store_reset(self, error: StoreReset) -> None:
+        """The store lost its state: what each inbox knows of positions is void."""
+        self.forget()
+
+    def forget(self) -> None:
+        """Drop what every inbox knows of its agent's streams."""
+        with self._lock:
+            inboxes = list(self._inboxes.values())
+        for inbox in inboxes:
+            inbox.forget()
 
     def close(self) -> None:
         """Close every inbox; a receive waiting in another thread returns within a second."""

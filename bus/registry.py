@@ -2,22 +2,28 @@
 
 Every change is made on both sides, broker first where the broker must be ready before the
 store says so (an agent's queue exists before it is a member of anything), and validated before
-either side changes. Channel specs and known agents are cached: a channel never changes once
-created and an agent is never removed while the bus runs (:meth:`Registry.forget` clears both).
+either side changes. Channel specs and known agents are cached. The cache never hides a change:
+the store appends only for the spec version it holds (a publisher with an older one re-reads
+it, :meth:`Registry.refresh`), and a store that lost its state says so (``StoreReset``), which
+clears the caches (:meth:`Registry.store_reset`) and is logged once, loudly, with what this
+process knew.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 
 from bus.broker import Broker
 from bus.channels import ChannelInfo, ChannelKind, ChannelSpec, Retention
-from bus.errors import InvalidArgument, UnknownAgent, UnknownChannel
+from bus.errors import InvalidArgument, StoreReset, UnknownAgent, UnknownChannel
 from bus.guard import Action, Guard
 from bus.names import check_agent_name, check_channel_name
 from bus.store import Store
 from bus.streams import Stream
 from config.settings import BusSettings
+
+logger = logging.getLogger(__name__)
 
 
 class Registry:
@@ -49,6 +55,37 @@ class Registry:
         """Drop the caches (after the bus's state was destroyed)."""
         self._specs.clear()
         self._known_agents.clear()
+
+    def refresh(self, spec: ChannelSpec) -> ChannelSpec:
+        """Cache ``spec``, newer than the cached one (the store said so); returns it."""
+        self._specs[spec.name] = spec
+        return spec
+
+    def drop(self, name: str) -> None:
+        """Forget the cached spec of a channel the store does not know (any more)."""
+        self._specs.pop(name, None)
+
+    def store_reset(self, error: StoreReset) -> None:
+        """The store lost its state: say, loudly, what this process knew, and forget it."""
+        if error.found is None:
+            logger.error(
+                "STORE RESET: %s. Known here and now gone: channels %s; agents %s. Messages "
+                "not yet handled and every agent's position are lost; publishes fail with "
+                "StoreReset until a worker re-registers its agents (or a bus starts).",
+                error.message,
+                ", ".join(sorted(self._specs)) or "none",
+                ", ".join(sorted(self._known_agents)) or "none",
+            )
+        else:
+            logger.warning(
+                "store reset: %s. This process now uses epoch %s; channels %s and agents %s "
+                "are read again from the store.",
+                error.message,
+                error.found,
+                ", ".join(sorted(self._specs)) or "none",
+                ", ".join(sorted(self._known_agents)) or "none",
+            )
+        self.forget()
 
     # -- channels ------------------------------------------------------------------------------
 
@@ -90,8 +127,10 @@ class Registry:
         spec = self._specs.get(name) if isinstance(name, str) else None
         if spec is None:
             check_channel_name(name)
-            spec = self._store().get_channel(name)
+            store = self._store()
+            spec = store.get_channel(name)
             if spec is None:
+                store.verify()  # gone with the store's state: say that, not "unknown"
                 raise UnknownChannel(f"no channel named {name!r}", channel=name)
             self._specs[name] = spec
         return spec
@@ -141,7 +180,9 @@ class Registry:
         if isinstance(agent, str) and agent in self._known_agents:
             return
         check_agent_name(agent)
-        if not self._store().is_agent(agent):
+        store = self._store()
+        if not store.is_agent(agent):
+            store.verify()
             raise UnknownAgent(f"no agent named {agent!r} is registered", agent=agent)
         self._known_agents.add(agent)
 

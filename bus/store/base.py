@@ -16,9 +16,11 @@ docstrings here; the contract suite in ``tests/store`` holds both to the same be
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 from bus.channels import ChannelSpec, Retention
-from bus.store.results import Appended, Entry, Lag, Step
+from bus.errors import StoreReset
+from bus.store.results import Appended, Dedupe, Entry, Lag, Step
 from bus.streams import CHANNEL_PREFIX as CHANNEL_STREAM
 from bus.streams import DIRECT_PREFIX as DIRECT_STREAM
 from bus.streams import channel_stream, direct_stream
@@ -26,6 +28,7 @@ from bus.streams import channel_stream, direct_stream
 __all__ = [
     "CHANNEL_STREAM",
     "DIRECT_STREAM",
+    "Identity",
     "Leases",
     "Log",
     "Registry",
@@ -91,7 +94,16 @@ class Log(ABC):
     """Per-stream logs: numbered appends, retention, history, and each reader's position."""
 
     @abstractmethod
-    def append(self, stream: str, body: str, now_ms: int, retention: Retention) -> Appended:
+    def append(
+        self,
+        stream: str,
+        body: str,
+        now_ms: int,
+        retention: Retention,
+        *,
+        channel: ChannelSpec | None = None,
+        dedupe: Dedupe | None = None,
+    ) -> Appended:
         """Append a message and trim the stream to ``retention``.
 
         Args:
@@ -102,9 +114,17 @@ class Log(ABC):
                 ``since_ms``).
             retention: How many messages, and for how long, the stream keeps: count first,
                 then age (a message exactly ``max_age_seconds`` old stays).
+            channel: The spec the caller holds of the stream's channel: the append happens only
+                if the channel exists with that spec's ``version``.
+            dedupe: An idempotency key: see :class:`~bus.store.results.Dedupe`.
 
         Returns:
-            The message's seq and its recipients.
+            The message's seq and its recipients (or, for a duplicate, the first one's seq).
+
+        Raises:
+            UnknownChannel: ``channel`` is given and does not exist (any more).
+            ChannelChanged: ``channel`` is given and its stored version differs.
+            StoreReset: the store lost the state this process knew (see :class:`Identity`).
         """
 
     @abstractmethod
@@ -211,7 +231,45 @@ class Replies(ABC):
         """Stop expecting the reply and drop what the box holds."""
 
 
-class Store(Registry, Log, Leases, Replies):
+#: Called with the error when a store notices it lost its state.
+ResetWatcher = Callable[[StoreReset], None]
+
+
+class Identity(ABC):
+    """Which state a store holds: an *epoch*, a random id written when a bus first uses it.
+
+    A process adopts the epoch when it starts (:meth:`establish`); the steps that append and
+    hand messages over (:meth:`Log.append`, :meth:`Log.claim`, :meth:`Log.claim_any`,
+    :meth:`Leases.begin`, :meth:`Leases.advance`) check it atomically and raise
+    :class:`~bus.errors.StoreReset` instead of acting on a store that lost its state. On a reset
+    the store adopts the epoch it now holds (if one was established again) and tells each
+    watcher once per change. A store no process established checks nothing.
+    """
+
+    @abstractmethod
+    def establish(self) -> str:
+        """Write a new epoch unless the store holds one, adopt the one it holds, return it."""
+
+    @abstractmethod
+    def epoch(self) -> str | None:
+        """The epoch the store holds now (``None``: none; it lost its state, or is new)."""
+
+    @property
+    @abstractmethod
+    def expected(self) -> str | None:
+        """The epoch this process adopted (``None``: it established none)."""
+
+    @abstractmethod
+    def verify(self) -> None:
+        """Raise :class:`~bus.errors.StoreReset` if the store holds another epoch than the
+        adopted one (for a caller that found something missing and must tell why)."""
+
+    @abstractmethod
+    def watch(self, watcher: ResetWatcher) -> None:
+        """Call ``watcher`` when a reset is noticed (once per epoch change)."""
+
+
+class Store(Registry, Log, Leases, Replies, Identity):
     """What the bus needs from the place its state lives."""
 
     @abstractmethod

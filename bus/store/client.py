@@ -48,9 +48,7 @@ def unavailable(url: str, exc: BaseException) -> StoreUnavailable:
 
 def connect(url: str) -> StoreClient:
     """A client of the store at ``url`` (strings decoded)."""
-    client = StoreClient(
-        connection_pool=redis.ConnectionPool.from_url(url, decode_responses=True)
-    )
+    client = StoreClient(connection_pool=redis.ConnectionPool.from_url(url, decode_responses=True))
     client.auto_close_connection_pool = True  # as from_url does: close() ends the pool
     client.url = mask(url)
     return client

@@ -12,12 +12,17 @@ from __future__ import annotations
 import threading
 from typing import Any, cast
 
+from redis.exceptions import ResponseError
+
 from bus.channels import ChannelKind, ChannelSpec, Retention
-from bus.errors import ChannelExists
-from bus.store.base import Store
+from bus.errors import ChannelChanged, ChannelExists, UnknownChannel
+from bus.store.base import ResetWatcher, Store
 from bus.store.client import connect
+from bus.store.identity import Epochs, new_epoch
 from bus.store.keys import Keys
-from bus.store.results import REPLY_KEEP_MS, Appended, Entry, Failure, Lag, Step
+from bus.store.redis_leases import RedisLeases
+from bus.store.redis_replies import RedisReplies
+from bus.store.results import Appended, Dedupe, Duplicate, Entry
 from bus.store.scripts import PRELUDES, source
 from bus.streams import Stream
 
@@ -30,12 +35,13 @@ def _entry(stream: str, seq: Any, raw: str) -> Entry:
     return Entry(stream, int(seq), raw[raw.index(":") + 1 :])
 
 
-class RedisStore(Store):
+class RedisStore(RedisLeases, RedisReplies, Store):
     """A :class:`~bus.store.base.Store` in Redis."""
 
     def __init__(self, url: str, namespace: str) -> None:
         self._redis = connect(url)
         self.url = self._redis.url
+        self._epochs = Epochs(self.url)
         self._keys = Keys(namespace)
         self._scripts = {name: self._redis.register_script(source(name)) for name in PRELUDES}
         #: agent -> the streams it read at its last claim_any: the keys that script needs.
@@ -43,7 +49,36 @@ class RedisStore(Store):
         self._streams_lock = threading.Lock()
 
     def _run(self, script: str, keys: list[str], args: list[Any]) -> Any:
-        return self._scripts[script](keys=keys, args=args)
+        try:
+            return self._scripts[script](keys=keys, args=args)
+        except ResponseError as exc:
+            text = str(exc)
+            if text.startswith("BUSRESET"):
+                raise self._epochs.reset(text[len("BUSRESET") :].strip() or None) from None
+            raise
+
+    # -- identity -------------------------------------------------------------------------------
+
+    def establish(self) -> str:
+        self._redis.set(self._keys.epoch, new_epoch(), nx=True)
+        epoch = cast(str, self._redis.get(self._keys.epoch))
+        self._epochs.expected = epoch
+        return epoch
+
+    def epoch(self) -> str | None:
+        return cast(str | None, self._redis.get(self._keys.epoch))
+
+    @property
+    def expected(self) -> str | None:
+        return self._epochs.expected
+
+    def verify(self) -> None:
+        found = self.epoch()
+        if self._epochs.expected is not None and found != self._epochs.expected:
+            raise self._epochs.reset(found)
+
+    def watch(self, watcher: ResetWatcher) -> None:
+        self._epochs.watch(watcher)
 
     def ping(self) -> None:
         self._redis.ping()
@@ -149,25 +184,50 @@ class RedisStore(Store):
 
     # -- log ------------------------------------------------------------------------------------
 
-    def append(self, stream: str, body: str, now_ms: int, retention: Retention) -> Appended:
+    def append(
+        self,
+        stream: str,
+        body: str,
+        now_ms: int,
+        retention: Retention,
+        *,
+        channel: ChannelSpec | None = None,
+        dedupe: Dedupe | None = None,
+    ) -> Appended:
         keys, max_age = self._keys, retention.max_age_seconds
         parsed = Stream(stream)
         owner = parsed.owner
         recipients_key = (
             keys.agents if owner is not None else keys.members(cast(str, parsed.channel))
         )
-        seq, *members = self._run(
-            "append",
-            [keys.heads, keys.log(stream), recipients_key],
-            [
-                stream,
-                body,
-                now_ms,
-                retention.max_messages,
-                "" if max_age is None else int(max_age * 1000),
-                owner or "",
-            ],
-        )
+        try:
+            seq, *members = self._run(
+                "append",
+                [
+                    keys.heads,
+                    keys.log(stream),
+                    recipients_key,
+                    keys.channels,
+                    keys.epoch,
+                    keys.dedupe(stream, dedupe.key if dedupe else ""),
+                ],
+                [
+                    stream,
+                    body,
+                    now_ms,
+                    retention.max_messages,
+                    "" if max_age is None else int(max_age * 1000),
+                    owner or "",
+                    "" if channel is None else channel.name,
+                    "" if channel is None else channel.version,
+                    self._epochs.arg,
+                    "" if dedupe is None else dedupe.window_ms,
+                ],
+            )
+        except ResponseError as exc:
+            raise _refusal(exc, channel) from None
+        if int(seq) == -2:
+            return Duplicate(int(members[0]), [])
         return Appended(int(seq), members)
 
     def history(
@@ -200,7 +260,11 @@ class RedisStore(Store):
 
     def claim(self, agent: str, stream: str) -> Entry | None:
         keys = self._keys
-        found = self._run("claim", [keys.positions(agent), keys.heads, keys.log(stream)], [stream])
+        found = self._run(
+            "claim",
+            [keys.positions(agent), keys.heads, keys.log(stream), keys.epoch],
+            [stream, self._epochs.arg],
+        )
         return None if found is None else _entry(stream, found[0], found[1])
 
     def claim_any(self, agent: str) -> Entry | None:
@@ -210,8 +274,13 @@ class RedisStore(Store):
         while True:
             found = self._run(
                 "claim_any",
-                [keys.positions(agent), keys.heads, *(keys.log(stream) for stream in streams)],
-                streams,
+                [
+                    keys.positions(agent),
+                    keys.heads,
+                    *(keys.log(stream) for stream in streams),
+                    keys.epoch,
+                ],
+                [self._epochs.arg, *streams],
             )
             if found is None:
                 return None
@@ -222,74 +291,17 @@ class RedisStore(Store):
             with self._streams_lock:
                 self._streams[agent] = streams
 
-    # -- leases ---------------------------------------------------------------------------------
 
-    def _step(self, script: str, agent: str, stream: str, args: list[Any]) -> Step:
-        keys = self._keys
-        reply = self._run(
-            script,
-            [
-                keys.lease(agent, stream),
-                keys.positions(agent),
-                keys.heads,
-                keys.log(stream),
-                keys.failures(agent),
-            ],
-            [stream, *args],
+def _refusal(exc: ResponseError, channel: ChannelSpec | None) -> Exception:
+    """The error for an append the script refused."""
+    text = str(exc)
+    if channel is not None and text.startswith("BUSUNKNOWN"):
+        return UnknownChannel(f"no channel named {channel.name!r}", channel=channel.name)
+    if channel is not None and text.startswith("BUSCHANGED"):
+        stored = ChannelSpec.model_validate_json(text[len("BUSCHANGED") :].strip())
+        return ChannelChanged(
+            f"channel {channel.name!r} changed to version {stored.version}",
+            channel=channel.name,
+            spec=stored,
         )
-        if not reply[0]:
-            return Step(False)
-        if len(reply) == 1:
-            return Step(True)
-        failure = Failure(int(reply[3]), int(reply[4])) if len(reply) == 5 else None
-        return Step(True, _entry(stream, reply[1], reply[2]), failure)
-
-    def begin(self, agent: str, stream: str, token: str, ttl_ms: int, upto: int) -> Step:
-        return self._step("begin", agent, stream, [token, ttl_ms, upto])
-
-    def advance(
-        self, agent: str, stream: str, token: str, ttl_ms: int, seq: int, upto: int
-    ) -> Step:
-        return self._step("advance", agent, stream, [token, ttl_ms, upto, seq])
-
-    def release_lease(self, agent: str, stream: str, token: str) -> None:
-        self._run("release_lease", [self._keys.lease(agent, stream)], [token])
-
-    def renew_lease(self, agent: str, stream: str, token: str, ttl_ms: int) -> bool:
-        return bool(self._run("renew_lease", [self._keys.lease(agent, stream)], [token, ttl_ms]))
-
-    def record_failure(self, agent: str, stream: str, seq: int, not_before_ms: int) -> int:
-        return int(
-            self._run("record_failure", [self._keys.failures(agent)], [stream, seq, not_before_ms])
-        )
-
-    def backlog(self, agent: str) -> list[Lag]:
-        flat = self._run("backlog", [self._keys.positions(agent), self._keys.heads], [])
-        return sorted(
-            Lag(flat[i], int(flat[i + 1]), int(flat[i + 2])) for i in range(0, len(flat), 3)
-        )
-
-    # -- replies --------------------------------------------------------------------------------
-
-    def open_reply(self, correlation_id: str, responder: str, ttl_ms: int) -> None:
-        self._redis.set(self._keys.waiter(correlation_id), responder, px=ttl_ms)
-
-    def put_reply(self, correlation_id: str, sender: str, body: str) -> bool:
-        keys = self._keys
-        return bool(
-            self._run(
-                "put_reply",
-                [keys.waiter(correlation_id), keys.reply(correlation_id)],
-                [sender, body, REPLY_KEEP_MS],
-            )
-        )
-
-    def wait_reply(self, correlation_id: str, timeout: float) -> str | None:
-        key = self._keys.reply(correlation_id)
-        if timeout <= 0:  # BLPOP's 0 would mean "forever"
-            return cast(str | None, self._redis.lpop(key))
-        popped = self._redis.blpop([key], timeout=timeout)
-        return None if popped is None else cast(list[str], popped)[1]
-
-    def close_reply(self, correlation_id: str) -> None:
-        self._redis.delete(self._keys.waiter(correlation_id), self._keys.reply(correlation_id))
+    return exc

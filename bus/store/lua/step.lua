@@ -1,7 +1,7 @@
 -- Shared by begin and advance (the loader puts it, after next_after, before them).
 -- KEYS[1] the lease, KEYS[2] the agent's positions, KEYS[3] heads, KEYS[4] the stream's log,
---   KEYS[5] the agent's failures.
--- ARGV[1] stream id, ARGV[2] token, ARGV[3] ttl ms, ARGV[4] upto.
+--   KEYS[5] the agent's failures, KEYS[6] the epoch.
+-- ARGV[1] stream id, ARGV[2] token, ARGV[3] ttl ms, ARGV[4] upto, ARGV[5] the epoch or ''.
 
 -- Take (or extend) the lease and read the next message up to upto.
 -- Returns {0} if another token holds the lease; {1} if nothing is to do (lease given up);
