@@ -131,6 +131,11 @@ class Ledger:
             self.acknowledged.setdefault(channel, []).append(message.seq)
         return message.seq
 
+    def handle(self, agent: str, channel: str, seq: int) -> None:
+        """Book one handling (a pull reader's ``receive`` returning the message)."""
+        with self._lock:
+            self.handled.setdefault((agent, channel), []).append(seq)
+
     def read_handled(self, rows: Iterable[list[str]]) -> None:
         """Replace what was handled with the ``done`` records among ``rows`` (:func:`records`)."""
         handled: dict[tuple[str, str], list[int]] = {}

@@ -38,8 +38,8 @@ from bus import Bus
 from config.settings import BusSettings
 from tests.brokers import new_namespace
 from tests.faults.ledger import Ledger, Publisher, records
-from tests.faults.workers import HostWorker, fast_settings
-from tests.support.process import end_process_group, wait_until
+from tests.faults.workers import FaultWorker, fast_settings
+from tests.support.process import wait_until
 from tests.support.servers import Hosts, RabbitNode, RedisServer
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
@@ -115,12 +115,12 @@ def test_a_host_cut_off_mid_stream_hands_its_streams_over_within_the_lease(
     ledger = Ledger()
     began = time.monotonic()
     workers = {
-        name: HostWorker(
-            hosts,
-            name,
+        name: FaultWorker(
             remote,
-            record_url=bridged_redis.url_for(hosts.gateway),
             log=tmp_path / f"{name}.log",
+            record_url=bridged_redis.url_for(hosts.gateway),
+            hosts=hosts,
+            host=name,
         )
         for name in ("w1", "w2")
     }
@@ -165,9 +165,9 @@ def test_a_host_cut_off_mid_stream_hands_its_streams_over_within_the_lease(
 
         wait_until(progressed, 120, "every acknowledged message to be handled on w2", 0.05)
         publisher.finish(timeout=10)
-        assert workers["w2"].process.poll() is None, "the worker on w2 exited"
+        assert workers["w2"].alive, "the worker on w2 exited"
         # The cut-off worker dies before the network comes back: see the module doc.
-        end_process_group(workers["w1"].process, grace=0)
+        workers["w1"].kill()
         hosts.heal("w1")
         ledger.read_handled(records(client, namespace))
     finally:

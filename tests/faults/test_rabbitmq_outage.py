@@ -18,10 +18,9 @@ import redis
 from bus import Bus
 from tests.brokers import REDIS_URL
 from tests.faults.ledger import Ledger, Publisher, records
-from tests.faults.workers import fast_settings
+from tests.faults.workers import FaultWorker, fast_settings
 from tests.support.process import wait_until
 from tests.support.servers import RabbitNode
-from tests.worker.harness import WorkerProcess
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow, pytest.mark.amqp]
 AGENTS = ("rec-a", "rec-b")
@@ -43,7 +42,7 @@ def test_a_worker_loses_nothing_acknowledged_when_rabbitmq_stops_for_five_second
     settings = fast_settings(rabbit_node.url, store_url=REDIS_URL)
     recorder = redis.Redis.from_url(REDIS_URL)
     ledger = Ledger()
-    worker = WorkerProcess(settings, pool="solo", log=tmp_path / "worker.log")
+    worker = FaultWorker(settings, log=tmp_path / "worker.log")
     publisher = Publisher(settings, ledger, CHANNEL, count=1500, interval=0.005, timeout=90)
     began = time.monotonic()
     try:
@@ -73,7 +72,7 @@ def test_a_worker_loses_nothing_acknowledged_when_rabbitmq_stops_for_five_second
         catch_up = wait_until(caught_up, 120, "every acknowledged message to be handled")
         time.sleep(1)  # late duplicates, if any, would land now
         ledger.read_handled(records(recorder, settings.namespace))
-        assert worker.process.poll() is None, "the worker exited"
+        assert worker.alive, "the worker exited"
     finally:
         publisher.stop_event.set()
         worker.stop()

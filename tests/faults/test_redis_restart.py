@@ -28,10 +28,9 @@ from bus import Bus
 from tests.brokers import REDIS_URL
 from tests.faults import channel_agents
 from tests.faults.ledger import Ledger, Publisher, records
-from tests.faults.workers import fast_settings
+from tests.faults.workers import FaultWorker, fast_settings
 from tests.support.process import wait_until
 from tests.support.servers import RedisServer
-from tests.worker.harness import WorkerProcess
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow, pytest.mark.redis]
 AGENTS = ("rec-a", "rec-b")
@@ -50,7 +49,7 @@ def test_redis_restarted_empty_is_detected_and_the_worker_keeps_consuming(
     recorder = redis.Redis.from_url(REDIS_URL)
     before, after = Ledger(), Ledger()
     log = tmp_path / "worker.log"
-    worker = WorkerProcess(settings, pool="solo", log=log)
+    worker = FaultWorker(settings, log=log)
     publisher = Publisher(settings, before, CHANNEL, count=1500, interval=0.005, timeout=60)
     began = time.monotonic()
     try:
@@ -74,7 +73,7 @@ def test_redis_restarted_empty_is_detected_and_the_worker_keeps_consuming(
         caught_up_in = time.monotonic() - restarted_at
         # Before the restart: what had been handled when it came (the rest is what it lost).
         before.read_handled(records(recorder, settings.namespace)[:mark])
-        worker_alive = worker.process.poll() is None
+        worker_alive = worker.alive
     finally:
         publisher.stop_event.set()
         worker.stop()
@@ -110,7 +109,7 @@ def test_a_worker_hosting_an_agent_on_a_created_channel_survives_redis_restarted
     log = tmp_path / "worker.log"
     with Bus(settings) as bus:
         bus.create_channel(channel_agents.CHANNEL)
-    worker = WorkerProcess(settings, pool="solo", log=log, modules="tests.faults.channel_agents")
+    worker = FaultWorker(settings, log=log, modules="tests.faults.channel_agents")
     publisher = Publisher(
         settings, before, channel_agents.CHANNEL, count=1000, interval=0.005, timeout=60
     )
@@ -127,7 +126,7 @@ def test_a_worker_hosting_an_agent_on_a_created_channel_survives_redis_restarted
         publisher.ledger = after
         publisher.finish(timeout=90)
         time.sleep(10)  # a worker that crash-loops has exited by now (12 s seen in issue 10)
-        worker_alive = worker.process.poll() is None
+        worker_alive = worker.alive
         before.read_handled(records(recorder, settings.namespace))
     finally:
         publisher.stop_event.set()
