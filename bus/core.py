@@ -19,7 +19,8 @@ from bus.broker import Broker
 from bus.channels import ChannelInfo, ChannelKind, Retention
 from bus.errors import AuthenticationFailed, BusNotStarted, StoreUnavailable
 from bus.guard import Guard, OpenGuard
-from bus.inbox import Inbox, Inboxes
+from bus.inbox import Inbox
+from bus.inboxes import Inboxes
 from bus.message import HistoryFilters, Message, MessageFields, MessageType, build_message
 from bus.publisher import Publisher
 from bus.reader import Reader

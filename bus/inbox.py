@@ -14,7 +14,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from time import monotonic
 from typing import Any
 
@@ -22,7 +22,7 @@ from kombu import Connection, Consumer, Queue
 from kombu.message import Message as KombuMessage
 
 from bus.broker import broker_errors
-from bus.errors import BrokerUnavailable, MessageDecodeError, StoreReset
+from bus.errors import BrokerUnavailable, MessageDecodeError
 from bus.store import Entry, Store
 from bus.wire import Delivery, parse_delivery
 
@@ -71,6 +71,7 @@ class Inbox:
                     callbacks=[self._on_message],
                     accept=["json"],
                     prefetch_count=prefetch_count,
+                    on_decode_error=self._set_aside,
                 )
                 self._consumer.consume()
         except BaseException:
@@ -81,6 +82,19 @@ class Inbox:
 
     def _on_message(self, body: Any, message: KombuMessage) -> None:
         self._buffer.append((body, message))
+
+    def _set_aside(self, message: KombuMessage, exc: Exception) -> None:
+        """A message kombu cannot decode (pickle, another content type, bad bytes) is no bus
+        delivery: nothing was claimed for it, so acknowledging it (with the reason logged)
+        loses no bus message and keeps it from blocking the queue."""
+        logger.warning(
+            "setting aside a foreign message in %s's queue (content type %r, %d bytes): %s",
+            self.agent,
+            message.content_type,
+            len(message.body or b""),
+            exc,
+        )
+        self._ack(message)
 
     def next(self, timeout: float | None) -> Item | None:
         """The next buffered delivery, waiting up to ``timeout`` seconds (``None``: forever)."""
@@ -201,7 +215,10 @@ class Inbox:
             self._ack(message)
             return None
         fresh = store.claim(self.agent, delivery.stream)
-        self._ack(message)
+        # Claimed: from here on nothing may keep it from the caller. A failed ack only breaks
+        # the inbox (the broker requeues the delivery, which is stale by then).
+        with suppress(BrokerUnavailable):
+            self._ack(message)
         if fresh is None:
             return None  # handed over already (by another consumer), or the agent left
         if fresh.seq < delivery.seq:
@@ -221,7 +238,8 @@ class Inbox:
             claimed = self._from_log(store, stream)
             if claimed is not None:
                 entry = self._hand(claimed)
-                self._retire_one()
+                with suppress(BrokerUnavailable):  # claimed: the caller gets it whatever happens
+                    self._retire_one()
                 return entry
             deadline = None if timeout is None else monotonic() + timeout
             while not stopping():
@@ -243,55 +261,3 @@ class Inbox:
                 if remaining is not None and remaining <= wait:
                     return None
             return None
-
-
-class Inboxes:
-    """The inboxes a bus opened in this process, one per agent, made on first receive."""
-
-    def __init__(self, open_inbox: Callable[[str], Inbox]) -> None:
-        self._open = open_inbox
-        self._lock = threading.Lock()
-        self._inboxes: dict[str, Inbox] = {}
-        self._stopping = threading.Event()
-
-    @property
-    def stopping(self) -> bool:
-        """Whether :meth:`close` was called (receives still waiting return ``None``)."""
-        return self._stopping.is_set()
-
-    def open(self) -> None:
-        """Accept receives again after :meth:`close`."""
-        self._stopping.clear()
-
-    def get(self, agent: str) -> Inbox:
-        """The agent's inbox, opened on first use."""
-        with self._lock:
-            inbox = self._inboxes.get(agent)
-            if inbox is not None and inbox.broken:
-                # Its connection failed: the broker requeued what it held; consume afresh.
-                with inbox.lock:
-                    inbox.close()
-                inbox = None
-            if inbox is None:
-                inbox = self._inboxes[agent] = self._open(agent)
-            return inbox
-
-    def store_reset(self, error: StoreReset) -> None:
-        """The store lost its state: what each inbox knows of positions is void."""
-        self.forget()
-
-    def forget(self) -> None:
-        """Drop what every inbox knows of its agent's streams."""
-        with self._lock:
-            inboxes = list(self._inboxes.values())
-        for inbox in inboxes:
-            inbox.forget()
-
-    def close(self) -> None:
-        """Close every inbox; a receive waiting in another thread returns within a second."""
-        self._stopping.set()
-        with self._lock:
-            inboxes, self._inboxes = list(self._inboxes.values()), {}
-        for inbox in inboxes:
-            with inbox.lock:
-                inbox.close()

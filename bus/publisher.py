@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from pydantic_core import PydanticSerializationError
+
 from bus.broker import Broker
 from bus.channels import Retention
 from bus.errors import (
@@ -76,16 +78,16 @@ class Publisher:
             retention = self._registry.default_retention
             stream = Stream.of_inbox(message.recipient)
         message = self._guard.outgoing(message)
-        body = message.model_dump_json(exclude={"seq"})
         try:
-            size = len(body.encode())
-        except UnicodeEncodeError as exc:  # a lone surrogate: no UTF-8 for it, no JSON reader
+            body = message.model_dump_json(exclude={"seq"})
+        except PydanticSerializationError as exc:  # a lone surrogate: no UTF-8 for it
             raise InvalidMessage(
-                f"the message cannot be encoded as UTF-8: {exc.reason} at {exc.start}",
-                errors=[{"field": "content", "error": "not encodable as UTF-8"}],
+                f"the message cannot be encoded as JSON (UTF-8): {exc}",
+                errors=[{"field": "(message)", "reason": "a text has a lone surrogate: no UTF-8"}],
                 channel=message.channel,
                 agent=message.recipient,
             ) from None
+        size = len(body.encode())
         limit = max_bytes if max_bytes is not None else self._settings.max_message_bytes
         if size > limit:
             raise MessageTooLarge(

@@ -7,14 +7,21 @@ on to the next one, in order.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from time import monotonic
 
-from bus.errors import AuthenticationFailed, InvalidArgument, NotSubscribed
+from bus.errors import (
+    AuthenticationFailed,
+    BusError,
+    InvalidArgument,
+    MessageDecodeError,
+    NotSubscribed,
+)
 from bus.guard import Action, Guard
 from bus.history import read_history
-from bus.inbox import Inboxes
+from bus.inboxes import Inboxes
 from bus.message import Message
 from bus.registry import Registry
 from bus.store import Store
@@ -22,6 +29,8 @@ from bus.streams import Stream
 
 #: Called with the reading agent (``None``: a history reader), a refused message, the stream it
 #: was read from and why.
+logger = logging.getLogger(__name__)
+
 Refused = Callable[[str | None, Message, Stream, AuthenticationFailed], None]
 
 
@@ -77,11 +86,22 @@ class Reader:
         deadline = None if timeout is None else monotonic() + timeout
         while True:
             left = None if deadline is None else max(0.0, deadline - monotonic())
-            entry = inboxes.get(agent).receive(store, stream, left, lambda: inboxes.stopping)
+            entry = inboxes.kept(agent, stream) or inboxes.get(agent).receive(
+                store, stream, left, lambda: inboxes.stopping
+            )
             if entry is None:
                 return None
-            message = Message.from_json(entry.json)
-            if self._admitted(agent, message, Stream.parse(entry.stream)):
+            try:
+                message = Message.from_json(entry.json)
+            except MessageDecodeError as exc:  # stored unreadable: no receive could hand it over
+                logger.error("%s #%s cannot be read, skipped: %s", entry.stream, entry.seq, exc)
+                continue
+            try:
+                admitted = self._admitted(agent, message, Stream.parse(entry.stream))
+            except BusError:  # claimed already: the next receive hands it over
+                inboxes.keep(agent, entry)
+                raise
+            if admitted:
                 return message
 
     def history(
