@@ -39,7 +39,14 @@ class ChannelSpec(BaseModel):
     name: Annotated[str, AfterValidator(check_channel_name)]
     kind: ChannelKind = ChannelKind.TOPIC
     retention: Retention = Retention()
+    #: Whether the retention was set for this channel (at creation or by a change) rather
+    #: than taken from the settings' defaults: a start reconciles only the latter.
+    pinned: bool = False
     version: PositiveInt = 1
+
+    def same_as(self, other: ChannelSpec) -> bool:
+        """Whether both say the same of the channel (its version and origin aside)."""
+        return (self.kind, self.retention) == (other.kind, other.retention)
 
 
 class ChannelInfo(BaseModel):

@@ -164,6 +164,23 @@ class Bus:
         """
         return self.registry.create_channel(name, kind=kind, retention=retention)
 
+    def update_channel(
+        self,
+        name: str,
+        *,
+        retention: Retention | None = None,
+        kind: ChannelKind | str | None = None,
+    ) -> ChannelInfo:
+        """Change a channel's retention or kind while the bus runs (every process sees it at
+        its next publish: the store appends only for the current spec version). A smaller
+        retention trims at the next append; a channel made broadcast gets every agent as a
+        member from now on. The change is logged.
+
+        Raises:
+            UnknownChannel. InvalidArgument: an unknown kind.
+        """
+        return self.registry.update_channel(name, retention=retention, kind=kind)
+
     def get_channel(self, name: str) -> ChannelInfo:
         """The channel's spec, members, last sequence number and retained count.
 

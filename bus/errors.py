@@ -42,6 +42,17 @@ class ChannelExists(BusError):
     """A channel of that name already exists with a different kind or retention."""
 
 
+def channel_exists(existing: Any) -> ChannelExists:
+    """The error for creating ``existing`` (a ChannelSpec) anew with another kind or retention:
+    it says how to change it instead."""
+    name = existing.name
+    return ChannelExists(
+        f"channel {name!r} exists as {existing.kind} with {existing.retention}: to change it, "
+        f"use Bus.update_channel({name!r}, ...) or `bus channels set {name} --max-messages N`",
+        channel=name,
+    )
+
+
 class ChannelChanged(BusError):
     """The channel's spec changed since this process read it; ``context['spec']`` is the
     stored one (the publisher refreshes its cache and retries by itself)."""

@@ -16,7 +16,13 @@ from collections.abc import Callable, Iterable
 
 from bus.broker import Broker
 from bus.channels import ChannelInfo, ChannelKind, ChannelSpec, Retention
-from bus.errors import InvalidArgument, StoreReset, UnknownAgent, UnknownChannel
+from bus.errors import (
+    ChannelExists,
+    InvalidArgument,
+    StoreReset,
+    UnknownAgent,
+    UnknownChannel,
+)
 from bus.guard import Action, Guard
 from bus.names import check_agent_name, check_channel_name
 from bus.store import Store
@@ -90,23 +96,26 @@ class Registry:
     # -- channels ------------------------------------------------------------------------------
 
     def create_defaults(self) -> None:
-        """Create the settings' default channels and the dead-letter channel."""
+        """Create the settings' default channels and the dead-letter channel, and reconcile
+        those that exist with the settings: kind (``BUS_BROADCAST_CHANNELS``) and, unless it
+        was set for the channel, retention (``BUS_RETENTION_*``). Each change is logged."""
         settings = self._settings
         for name in (*settings.default_channels, settings.dead_letter_channel):
             kind = ChannelKind.BROADCAST if name in settings.broadcast_channels else None
-            self.create_channel(name, kind=kind or ChannelKind.TOPIC, retention=None)
+            kind = kind or ChannelKind.TOPIC
+            try:
+                spec = self.create_channel(name, kind=kind, retention=None).spec
+            except ChannelExists:  # made by other settings: reconciled below
+                spec = self.spec(name)
+            retention = None if spec.pinned else self.default_retention
+            if spec.kind != kind or retention not in (None, spec.retention):
+                self.update_channel(name, kind=kind, retention=retention, pin=False)
 
     def create_channel(
         self, name: str, *, kind: ChannelKind | str, retention: Retention | None
     ) -> ChannelInfo:
         """See :meth:`bus.Bus.create_channel`."""
-        check_channel_name(name)
-        try:
-            spec = ChannelSpec(
-                name=name, kind=ChannelKind(kind), retention=retention or self.default_retention
-            )
-        except ValueError as exc:
-            raise InvalidArgument(f"invalid channel kind {kind!r}: {exc}", channel=name) from None
+        spec = self._new_spec(name, kind, retention)
         store = self._store()
         topology = self._broker.topology
         with self._broker.connection() as connection:
@@ -115,7 +124,70 @@ class Registry:
             if created and spec.kind is ChannelKind.BROADCAST:
                 for agent in store.agents():
                     topology.bind(connection, agent, name)
-        self._specs[name] = spec
+        self._specs.pop(name, None)
+        return self.channel_info(name)
+
+    def _new_spec(
+        self, name: str, kind: ChannelKind | str, retention: Retention | None
+    ) -> ChannelSpec:
+        check_channel_name(name)
+        try:
+            return ChannelSpec(
+                name=name,
+                kind=ChannelKind(kind),
+                retention=retention or self.default_retention,
+                pinned=retention is not None,
+            )
+        except ValueError as exc:
+            raise InvalidArgument(f"invalid channel kind {kind!r}: {exc}", channel=name) from None
+
+    def update_channel(
+        self,
+        name: str,
+        *,
+        retention: Retention | None = None,
+        kind: ChannelKind | str | None = None,
+        pin: bool = True,
+    ) -> ChannelInfo:
+        """See :meth:`bus.Bus.update_channel`. ``pin=False`` (a start reconciling the settings)
+        leaves the retention following the settings' defaults."""
+        store = self._store()
+        while True:
+            current = self.spec(name)
+            stored = store.get_channel(name) or current
+            wanted = stored.model_copy(
+                update={
+                    "kind": stored.kind if kind is None else ChannelKind(kind),
+                    "retention": stored.retention if retention is None else retention,
+                    "pinned": stored.pinned or (pin and retention is not None),
+                    "version": stored.version + 1,
+                }
+            )
+            if wanted.same_as(stored) and wanted.pinned == stored.pinned:
+                self._specs[name] = stored
+                return self.channel_info(name)
+            with self._broker.connection() as connection:
+                if (
+                    wanted.kind is ChannelKind.BROADCAST
+                    and stored.kind is not ChannelKind.BROADCAST
+                ):
+                    for agent in store.agents():  # bound before the store says they are members
+                        self._broker.topology.bind(connection, agent, name)
+                if store.update_channel(wanted, stored.version):
+                    break
+        self._specs[name] = wanted
+        logger.warning(
+            "channel %s changed (version %s -> %s): %s",
+            name,
+            stored.version,
+            wanted.version,
+            "; ".join(
+                f"{field} {getattr(stored, field)} -> {getattr(wanted, field)}"
+                for field in ("kind", "retention")
+                if getattr(stored, field) != getattr(wanted, field)
+            )
+            or "retention now set for the channel",
+        )
         return self.channel_info(name)
 
     def spec(self, name: str) -> ChannelSpec:
@@ -136,9 +208,11 @@ class Registry:
         return spec
 
     def channel_info(self, name: str) -> ChannelInfo:
-        """See :meth:`bus.Bus.get_channel`."""
-        spec = self.spec(name)
+        """See :meth:`bus.Bus.get_channel` (the spec read afresh: it may have changed)."""
         store = self._store()
+        if isinstance(name, str):
+            self._specs.pop(name, None)
+        spec = self.spec(name)
         stream = Stream.of_channel(name).id
         return ChannelInfo(
             spec=spec,

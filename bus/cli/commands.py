@@ -14,7 +14,7 @@ from types import FrameType
 
 from bus.broker import create_app
 from bus.cli.health import CONNECT_TIMEOUT, check_store, probe_all
-from bus.cli.output import emit_json, show_agents, show_channels, show_dead_letters, show_messages
+from bus.cli.output import emit_json, show_agents, show_dead_letters, show_messages
 from bus.core import Bus
 from bus.deadletters import list_dead_letters, replay
 from bus.message import Message
@@ -138,14 +138,6 @@ def tail(args: argparse.Namespace, settings: BusSettings) -> int:
         return 0
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def channels(args: argparse.Namespace, settings: BusSettings) -> int:
-    """``bus channels``."""
-    with connected(settings) as bus:
-        infos = bus.list_channels()
-    show_channels(infos, args.json)
-    return 0
 
 
 def agents(args: argparse.Namespace, settings: BusSettings) -> int:

@@ -44,12 +44,24 @@ class Registry(ABC):
 
     @abstractmethod
     def create_channel(self, spec: ChannelSpec) -> bool:
-        """Record a channel; ``False`` if one with the same spec exists.
+        """Record a channel; ``False`` if one with the same kind and retention exists.
 
         A broadcast channel makes every registered agent a member, from its current head.
 
         Raises:
             ChannelExists: a channel of that name exists with a different spec.
+        """
+
+    @abstractmethod
+    def update_channel(self, spec: ChannelSpec, replaces: int) -> bool:
+        """Store ``spec`` (whose ``version`` is newer) in place of version ``replaces``; a
+        channel becoming broadcast makes every registered agent a member, from its head.
+
+        Returns:
+            ``False`` (nothing done) if the stored version is not ``replaces`` any more.
+
+        Raises:
+            UnknownChannel: there is no such channel.
         """
 
     @abstractmethod

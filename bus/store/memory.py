@@ -14,7 +14,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
 from bus.channels import ChannelKind, ChannelSpec, Retention
-from bus.errors import ChannelChanged, ChannelExists, UnknownChannel
+from bus.errors import ChannelChanged, UnknownChannel, channel_exists
 from bus.store.base import ResetWatcher, Store
 from bus.store.identity import new_epoch
 from bus.store.memory_leases import MemoryLeases
@@ -107,12 +107,21 @@ class MemoryStore(MemoryLeases, MemoryReplies, Store):
         with self._lock:
             existing = self._channels.get(spec.name)
             if existing is not None:
-                if existing != spec:
-                    raise ChannelExists(
-                        f"channel {spec.name!r} exists as {existing.kind} "
-                        f"with {existing.retention}",
-                        channel=spec.name,
-                    )
+                if not existing.same_as(spec):
+                    raise channel_exists(existing)
+                return False
+            self._channels[spec.name] = spec
+            if spec.kind is ChannelKind.BROADCAST:
+                for agent in self._agents:
+                    self._join(agent, spec.name)
+            return True
+
+    def update_channel(self, spec: ChannelSpec, replaces: int) -> bool:
+        with self._lock:
+            existing = self._channels.get(spec.name)
+            if existing is None:
+                raise UnknownChannel(f"no channel named {spec.name!r}", channel=spec.name)
+            if existing.version != replaces:
                 return False
             self._channels[spec.name] = spec
             if spec.kind is ChannelKind.BROADCAST:

@@ -14,20 +14,17 @@ from typing import Any, cast
 
 from redis.exceptions import ResponseError
 
-from bus.channels import ChannelKind, ChannelSpec, Retention
-from bus.errors import ChannelChanged, ChannelExists, UnknownChannel
+from bus.channels import ChannelSpec, Retention
 from bus.store.base import ResetWatcher, Store
 from bus.store.client import connect
 from bus.store.identity import Epochs, new_epoch
 from bus.store.keys import Keys
 from bus.store.redis_leases import RedisLeases
+from bus.store.redis_registry import RedisRegistry, refusal
 from bus.store.redis_replies import RedisReplies
 from bus.store.results import Appended, Dedupe, Duplicate, Entry
 from bus.store.scripts import PRELUDES, source
 from bus.streams import Stream
-
-#: What a script answers when the keys it was given are out of date.
-_STALE = -1
 
 
 def _entry(stream: str, seq: Any, raw: str) -> Entry:
@@ -35,7 +32,7 @@ def _entry(stream: str, seq: Any, raw: str) -> Entry:
     return Entry(stream, int(seq), raw[raw.index(":") + 1 :])
 
 
-class RedisStore(RedisLeases, RedisReplies, Store):
+class RedisStore(RedisRegistry, RedisLeases, RedisReplies, Store):
     """A :class:`~bus.store.base.Store` in Redis."""
 
     def __init__(self, url: str, namespace: str) -> None:
@@ -98,90 +95,6 @@ class RedisStore(RedisLeases, RedisReplies, Store):
         with self._streams_lock:
             self._streams.clear()
 
-    # -- registry -------------------------------------------------------------------------------
-
-    def create_channel(self, spec: ChannelSpec) -> bool:
-        keys, stream = self._keys, Stream.of_channel(spec.name).id
-        broadcast = spec.kind is ChannelKind.BROADCAST
-        result: Any = _STALE
-        while result == _STALE:
-            agents = sorted(cast(set[str], self._redis.smembers(keys.agents))) if broadcast else []
-            result = self._run(
-                "create_channel",
-                [keys.channels, keys.broadcast, keys.agents, keys.heads, keys.members(spec.name)]
-                + [keys.positions(agent) for agent in agents],
-                [spec.name, spec.model_dump_json(), "1" if broadcast else "0", stream, *agents],
-            )
-        if isinstance(result, str):
-            existing = ChannelSpec.model_validate_json(result)
-            raise ChannelExists(
-                f"channel {spec.name!r} exists as {existing.kind} with {existing.retention}",
-                channel=spec.name,
-            )
-        return bool(result)
-
-    def get_channel(self, name: str) -> ChannelSpec | None:
-        raw = cast(str | None, self._redis.hget(self._keys.channels, name))
-        return None if raw is None else ChannelSpec.model_validate_json(raw)
-
-    def list_channels(self) -> list[ChannelSpec]:
-        raw = cast(dict[str, str], self._redis.hgetall(self._keys.channels))
-        return [ChannelSpec.model_validate_json(raw[name]) for name in sorted(raw)]
-
-    def register_agent(self, agent: str) -> bool:
-        keys = self._keys
-        result = _STALE
-        while result == _STALE:
-            channels = sorted(cast(set[str], self._redis.smembers(keys.broadcast)))
-            result = int(
-                self._run(
-                    "register_agent",
-                    [keys.agents, keys.positions(agent), keys.heads, keys.broadcast]
-                    + [keys.members(channel) for channel in channels],
-                    [
-                        agent,
-                        Stream.of_inbox(agent).id,
-                        *(arg for ch in channels for arg in (ch, Stream.of_channel(ch).id)),
-                    ],
-                )
-            )
-        return bool(result)
-
-    def is_agent(self, agent: str) -> bool:
-        return bool(self._redis.sismember(self._keys.agents, agent))
-
-    def agents(self) -> list[str]:
-        return sorted(cast(set[str], self._redis.smembers(self._keys.agents)))
-
-    def subscribe(self, agent: str, channel: str) -> bool:
-        keys = self._keys
-        return bool(
-            self._run(
-                "subscribe",
-                [keys.members(channel), keys.positions(agent), keys.heads],
-                [agent, Stream.of_channel(channel).id],
-            )
-        )
-
-    def unsubscribe(self, agent: str, channel: str) -> bool:
-        keys = self._keys
-        return bool(
-            self._run(
-                "unsubscribe",
-                [keys.members(channel), keys.positions(agent)],
-                [agent, Stream.of_channel(channel).id],
-            )
-        )
-
-    def members(self, channel: str) -> list[str]:
-        return sorted(cast(set[str], self._redis.smembers(self._keys.members(channel))))
-
-    def subscriptions(self, agent: str) -> list[str]:
-        streams = cast(list[str], self._redis.hkeys(self._keys.positions(agent)))
-        return sorted(
-            channel for stream in streams if (channel := Stream(stream).channel) is not None
-        )
-
     # -- log ------------------------------------------------------------------------------------
 
     def append(
@@ -225,7 +138,7 @@ class RedisStore(RedisLeases, RedisReplies, Store):
                 ],
             )
         except ResponseError as exc:
-            raise _refusal(exc, channel) from None
+            raise refusal(exc, channel) from None
         if int(seq) == -2:
             return Duplicate(int(members[0]), [])
         return Appended(int(seq), members)
@@ -290,18 +203,3 @@ class RedisStore(RedisLeases, RedisReplies, Store):
             streams = sorted(found[1:])
             with self._streams_lock:
                 self._streams[agent] = streams
-
-
-def _refusal(exc: ResponseError, channel: ChannelSpec | None) -> Exception:
-    """The error for an append the script refused."""
-    text = str(exc)
-    if channel is not None and text.startswith("BUSUNKNOWN"):
-        return UnknownChannel(f"no channel named {channel.name!r}", channel=channel.name)
-    if channel is not None and text.startswith("BUSCHANGED"):
-        stored = ChannelSpec.model_validate_json(text[len("BUSCHANGED") :].strip())
-        return ChannelChanged(
-            f"channel {channel.name!r} changed to version {stored.version}",
-            channel=channel.name,
-            spec=stored,
-        )
-    return exc

@@ -19,6 +19,7 @@ PRELUDES: dict[str, tuple[str, ...]] = {
     "unsubscribe": (),
     "register_agent": (),
     "create_channel": (),
+    "update_channel": (),
     "history": (),
     "begin": ("epoch", "next_after", "step"),
     "advance": ("epoch", "next_after", "step"),
