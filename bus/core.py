@@ -16,7 +16,7 @@ from celery import Celery
 
 from bus.agent import AgentClient
 from bus.broker import Broker
-from bus.channels import ChannelInfo, ChannelKind, Retention
+from bus.channels import ChannelInfo, ChannelKind, Overflow, Retention
 from bus.errors import AuthenticationFailed, BusNotStarted, StoreUnavailable
 from bus.guard import Guard, OpenGuard
 from bus.inbox import Inbox
@@ -170,16 +170,17 @@ class Bus:
         *,
         retention: Retention | None = None,
         kind: ChannelKind | str | None = None,
+        overflow: Overflow | str | None = None,
     ) -> ChannelInfo:
-        """Change a channel's retention or kind while the bus runs (every process sees it at
-        its next publish: the store appends only for the current spec version). A smaller
-        retention trims at the next append; a channel made broadcast gets every agent as a
-        member from now on. The change is logged.
+        """Change a channel's retention, kind or overflow policy while the bus runs: every
+        process applies it at its next publish (the store appends only for the current spec
+        version). A smaller retention trims at the next append; a channel made broadcast gets
+        every agent as a member. The change is logged.
 
         Raises:
             UnknownChannel. InvalidArgument: an unknown kind.
         """
-        return self.registry.update_channel(name, retention=retention, kind=kind)
+        return self.registry.update_channel(name, retention=retention, kind=kind, overflow=overflow)
 
     def get_channel(self, name: str) -> ChannelInfo:
         """The channel's spec, members, last sequence number and retained count.
@@ -310,6 +311,12 @@ class Bus:
             UnknownAgent; NotSubscribed: ``channel`` is given and the agent is not a member.
         """
         return self._reader.receive(agent, channel, timeout)
+
+    @property
+    def skipped(self) -> dict[tuple[str, str], int]:
+        """Per ``(agent, stream)``: messages retention trimmed before the agent received them
+        in this process (``overflow=drop-oldest``), a metric to watch."""
+        return dict(self._reader.skipped)
 
     def _open_inbox(self, agent: str) -> Inbox:
         queue = self.topology.agent_queue(agent)

@@ -109,6 +109,19 @@ class PublishRejected(BusError):
     the members whose unread messages it would have trimmed."""
 
 
+def rejected(channel: Any, lagging: list[str]) -> PublishRejected:
+    """The error for a publish to ``channel`` (a ChannelSpec with reject-publish) that would
+    trim messages the ``lagging`` members have not read."""
+    names = ", ".join(sorted(lagging))
+    return PublishRejected(
+        f"{channel.name} is full for {names}: publishing would trim messages not read yet "
+        f"(overflow=reject-publish, max_messages={channel.retention.max_messages}). Let them "
+        "catch up, raise its retention (bus channels set), or make it drop-oldest",
+        channel=channel.name,
+        lagging=sorted(lagging),
+    )
+
+
 class HandlerFailed(BusError):
     """One or more of an agent's handlers raised; ``context['failures']`` names each."""
 

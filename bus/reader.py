@@ -8,6 +8,7 @@ on to the next one, in order.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from time import monotonic
@@ -59,6 +60,8 @@ class Reader:
         self._store = store
         self._guard = guard
         self._refused = refused
+        #: (agent, stream) -> messages retention trimmed before the agent read them: a metric.
+        self.skipped: Counter[tuple[str, str]] = Counter()
 
     def _admitted(self, agent: str | None, message: Message, stream: Stream) -> bool:
         try:
@@ -101,6 +104,16 @@ class Reader:
             except BusError:  # claimed already: the next receive hands it over
                 inboxes.keep(agent, entry)
                 raise
+            if entry.skipped:
+                self.skipped[(agent, entry.stream)] += entry.skipped
+                logger.warning(
+                    "%s skipped %d message(s) of %s before #%s: retention trimmed them before "
+                    "it read them (overflow=drop-oldest)",
+                    agent,
+                    entry.skipped,
+                    entry.stream,
+                    entry.seq,
+                )
             if admitted:
                 return message
 

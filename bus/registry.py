@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Iterable
 
 from bus.broker import Broker
-from bus.channels import ChannelInfo, ChannelKind, ChannelSpec, Retention
+from bus.channels import ChannelInfo, ChannelKind, ChannelSpec, Overflow, Retention
 from bus.errors import (
     ChannelExists,
     InvalidArgument,
@@ -147,6 +147,7 @@ class Registry:
         *,
         retention: Retention | None = None,
         kind: ChannelKind | str | None = None,
+        overflow: Overflow | str | None = None,
         pin: bool = True,
     ) -> ChannelInfo:
         """See :meth:`bus.Bus.update_channel`. ``pin=False`` (a start reconciling the settings)
@@ -159,6 +160,7 @@ class Registry:
                 update={
                     "kind": stored.kind if kind is None else ChannelKind(kind),
                     "retention": stored.retention if retention is None else retention,
+                    "overflow": stored.overflow if overflow is None else Overflow(overflow),
                     "pinned": stored.pinned or (pin and retention is not None),
                     "version": stored.version + 1,
                 }
@@ -183,7 +185,7 @@ class Registry:
             wanted.version,
             "; ".join(
                 f"{field} {getattr(stored, field)} -> {getattr(wanted, field)}"
-                for field in ("kind", "retention")
+                for field in ("kind", "retention", "overflow")
                 if getattr(stored, field) != getattr(wanted, field)
             )
             or "retention now set for the channel",

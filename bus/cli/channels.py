@@ -44,7 +44,9 @@ def change(args: argparse.Namespace, settings: BusSettings) -> int:
                 raise InvalidArgument(
                     f"invalid retention: {exc.errors()[0]['msg']}", channel=args.name
                 ) from None
-        info = bus.update_channel(args.name, retention=retention, kind=args.kind)
+        info = bus.update_channel(
+            args.name, retention=retention, kind=args.kind, overflow=args.overflow
+        )
     show_channels([info], args.json)
     return 0
 
@@ -72,4 +74,10 @@ def add_parser(sub: Any, json_flag: argparse.ArgumentParser) -> None:
     s.add_argument("--max-age", type=float, metavar="S", help="seconds a message is kept")
     s.add_argument("--no-max-age", action="store_true", help="keep messages until count trims")
     s.add_argument("--kind", choices=["topic", "broadcast"], help="who receives it")
+    s.add_argument(
+        "--overflow",
+        choices=["drop-oldest", "reject-publish"],
+        help="what a member further behind than the retention costs: its oldest unread "
+        "messages (drop-oldest) or the publish (reject-publish)",
+    )
     s.set_defaults(run=change)

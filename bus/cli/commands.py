@@ -18,6 +18,7 @@ from bus.cli.output import emit_json, show_agents, show_dead_letters, show_messa
 from bus.core import Bus
 from bus.deadletters import list_dead_letters, replay
 from bus.message import Message
+from bus.streams import Stream
 from config.settings import BusSettings
 
 #: Seconds between two looks at a channel's history in ``bus tail``.
@@ -141,10 +142,18 @@ def tail(args: argparse.Namespace, settings: BusSettings) -> int:
 
 
 def agents(args: argparse.Namespace, settings: BusSettings) -> int:
-    """``bus agents``: each agent and the channels it receives."""
+    """``bus agents``: each agent, the channels it receives and how far behind it is on each
+    (messages stored that it has not read yet)."""
     with connected(settings) as bus:
         found = {name: bus.subscriptions(name) for name in bus.agents()}
-    show_agents(found, args.json)
+        lags = {
+            name: {
+                Stream(lag.stream).channel or "DM": lag.head - lag.position
+                for lag in bus.store.backlog(name)
+            }
+            for name in found
+        }
+    show_agents(found, args.json, lags=lags)
     return 0
 
 

@@ -108,17 +108,36 @@ def show_channels(channels: list[ChannelInfo], as_json: bool, out: TextIO = sys.
     )
 
 
-def show_agents(agents: dict[str, list[str]], as_json: bool, out: TextIO = sys.stdout) -> None:
-    """A table of agents and the channels each receives, or one JSON object per agent."""
+def show_agents(
+    agents: dict[str, list[str]],
+    as_json: bool,
+    out: TextIO = sys.stdout,
+    *,
+    lags: dict[str, dict[str, int]] | None = None,
+) -> None:
+    """A table of agents, the channels each receives and, when any is behind, its lag on each
+    stream it is behind on (``DM``: its direct messages); or one JSON object per agent (with
+    ``lag`` when it is behind)."""
+    lags = lags or {}
     if as_json:
         for name, channels in agents.items():
-            emit_json({"name": name, "subscriptions": channels}, out)
+            row: dict[str, Any] = {"name": name, "subscriptions": channels}
+            if lags.get(name):
+                row["lag"] = lags[name]
+            emit_json(row, out)
         return
-    table(
-        ("AGENT", "SUBSCRIPTIONS"),
-        ((name, ", ".join(channels) or None) for name, channels in agents.items()),
-        out,
-    )
+    rows = [
+        [
+            name,
+            ", ".join(channels) or None,
+            ", ".join(f"{where} {n}" for where, n in sorted(lags.get(name, {}).items())) or None,
+        ]
+        for name, channels in agents.items()
+    ]
+    if not any(lags.values()):
+        table(("AGENT", "SUBSCRIPTIONS"), (row[:2] for row in rows), out)
+        return
+    table(("AGENT", "SUBSCRIPTIONS", "LAG"), rows, out)
 
 
 def show_dead_letters(letters: list[DeadLetter], as_json: bool, out: TextIO = sys.stdout) -> None:

@@ -13,8 +13,8 @@ from bisect import bisect_left
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
-from bus.channels import ChannelKind, ChannelSpec, Retention
-from bus.errors import ChannelChanged, UnknownChannel, channel_exists
+from bus.channels import ChannelKind, ChannelSpec, Overflow, Retention
+from bus.errors import ChannelChanged, UnknownChannel, channel_exists, rejected
 from bus.store.base import ResetWatcher, Store
 from bus.store.identity import new_epoch
 from bus.store.memory_leases import MemoryLeases
@@ -213,6 +213,15 @@ class MemoryStore(MemoryLeases, MemoryReplies, Store):
                 if original is not None and original[1] > now:
                     return Duplicate(original[0], [])
             log = self._logs[stream]
+            if channel is not None and channel.overflow is Overflow.REJECT_PUBLISH:
+                last_trimmed = log.head + 1 - retention.max_messages
+                lagging = [
+                    member
+                    for member in self._members.get(channel.name, ())
+                    if self._positions[member].get(stream, last_trimmed) < last_trimmed
+                ]
+                if lagging:
+                    raise rejected(channel, lagging)
             log.head += 1
             if dedupe is not None:
                 self._dedupe = {k: v for k, v in self._dedupe.items() if v[1] > now}
@@ -270,8 +279,9 @@ class MemoryStore(MemoryLeases, MemoryReplies, Store):
             found = self._next(agent, stream)
             if found is None:
                 return None
+            skipped = found[0] - self._positions[agent][stream] - 1
             self._positions[agent][stream] = found[0]
-            return Entry(stream, found[0], found[2])
+            return Entry(stream, found[0], found[2], skipped)
 
     def claim_any(self, agent: str) -> Entry | None:
         with self._lock:

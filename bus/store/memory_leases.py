@@ -34,7 +34,7 @@ class MemoryLeases:
                 self._leases.pop((agent, stream), None)
                 return Step(True)
             self._leases[(agent, stream)] = (token, now + ttl_ms / 1000)
-            entry = Entry(stream, found[0], found[2])
+            entry = Entry(stream, found[0], found[2], found[0] - self._positions[agent][stream] - 1)
             failure = self._failures.get((agent, stream))
             if failure is None or failure[0] != found[0]:
                 return Step(True, entry)

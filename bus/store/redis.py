@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from redis.exceptions import ResponseError
 
-from bus.channels import ChannelSpec, Retention
+from bus.channels import ChannelSpec, Overflow, Retention
 from bus.store.base import ResetWatcher, Store
 from bus.store.client import connect
 from bus.store.identity import Epochs, new_epoch
@@ -27,9 +27,9 @@ from bus.store.scripts import PRELUDES, source
 from bus.streams import Stream
 
 
-def _entry(stream: str, seq: Any, raw: str) -> Entry:
+def _entry(stream: str, seq: Any, raw: str, skipped: Any = 0) -> Entry:
     """An :class:`Entry` from a log entry ``"<append ms>:<json>"``."""
-    return Entry(stream, int(seq), raw[raw.index(":") + 1 :])
+    return Entry(stream, int(seq), raw[raw.index(":") + 1 :], int(skipped))
 
 
 class RedisStore(RedisRegistry, RedisLeases, RedisReplies, Store):
@@ -113,32 +113,41 @@ class RedisStore(RedisRegistry, RedisLeases, RedisReplies, Store):
         recipients_key = (
             keys.agents if owner is not None else keys.members(cast(str, parsed.channel))
         )
-        try:
-            seq, *members = self._run(
-                "append",
-                [
-                    keys.heads,
-                    keys.log(stream),
-                    recipients_key,
-                    keys.channels,
-                    keys.epoch,
-                    keys.dedupe(stream, dedupe.key if dedupe else ""),
-                ],
-                [
-                    stream,
-                    body,
-                    now_ms,
-                    retention.max_messages,
-                    "" if max_age is None else int(max_age * 1000),
-                    owner or "",
-                    "" if channel is None else channel.name,
-                    "" if channel is None else channel.version,
-                    self._epochs.arg,
-                    "" if dedupe is None else dedupe.window_ms,
-                ],
-            )
-        except ResponseError as exc:
-            raise refusal(exc, channel) from None
+        reject = channel is not None and channel.overflow is Overflow.REJECT_PUBLISH
+        while True:
+            # reject-publish: the script checks the members' positions, so it needs their keys.
+            known = sorted(cast(set[str], self._redis.smembers(recipients_key))) if reject else []
+            try:
+                seq, *members = self._run(
+                    "append",
+                    [
+                        keys.heads,
+                        keys.log(stream),
+                        recipients_key,
+                        keys.channels,
+                        keys.epoch,
+                        keys.dedupe(stream, dedupe.key if dedupe else ""),
+                        *(keys.positions(member) for member in known),
+                    ],
+                    [
+                        stream,
+                        body,
+                        now_ms,
+                        retention.max_messages,
+                        "" if max_age is None else int(max_age * 1000),
+                        owner or "",
+                        "" if channel is None else channel.name,
+                        "" if channel is None else channel.version,
+                        self._epochs.arg,
+                        "" if dedupe is None else dedupe.window_ms,
+                        "reject" if reject else "",
+                        *known,
+                    ],
+                )
+            except ResponseError as exc:
+                raise refusal(exc, channel) from None
+            if int(seq) != -1:
+                break
         if int(seq) == -2:
             return Duplicate(int(members[0]), [])
         return Appended(int(seq), members)
@@ -178,7 +187,7 @@ class RedisStore(RedisRegistry, RedisLeases, RedisReplies, Store):
             [keys.positions(agent), keys.heads, keys.log(stream), keys.epoch],
             [stream, self._epochs.arg],
         )
-        return None if found is None else _entry(stream, found[0], found[1])
+        return None if found is None else _entry(stream, found[0], found[1], found[2])
 
     def claim_any(self, agent: str) -> Entry | None:
         keys = self._keys
@@ -198,7 +207,7 @@ class RedisStore(RedisRegistry, RedisLeases, RedisReplies, Store):
             if found is None:
                 return None
             if int(found[0]) == 1:
-                return _entry(found[1], found[2], found[3])
+                return _entry(found[1], found[2], found[3], found[4])
             # The agent's streams changed since they were cached: learn them and try again.
             streams = sorted(found[1:])
             with self._streams_lock:

@@ -37,9 +37,10 @@ class RedisLeases:
             return Step(False)
         if len(reply) == 1:
             return Step(True)
-        failure = Failure(int(reply[3]), int(reply[4])) if len(reply) == 5 else None
+        failure = Failure(int(reply[4]), int(reply[5])) if len(reply) == 6 else None
         raw = reply[2]
-        return Step(True, Entry(stream, int(reply[1]), raw[raw.index(":") + 1 :]), failure)
+        entry = Entry(stream, int(reply[1]), raw[raw.index(":") + 1 :], int(reply[3]))
+        return Step(True, entry, failure)
 
     def begin(self, agent: str, stream: str, token: str, ttl_ms: int, upto: int) -> Step:
         return self._step("begin", agent, stream, [token, ttl_ms, upto, self._epochs.arg])

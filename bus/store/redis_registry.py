@@ -10,7 +10,7 @@ from typing import Any, cast
 from redis.exceptions import ResponseError
 
 from bus.channels import ChannelKind, ChannelSpec
-from bus.errors import ChannelChanged, UnknownChannel, channel_exists
+from bus.errors import ChannelChanged, UnknownChannel, channel_exists, rejected
 from bus.store.client import StoreClient
 from bus.store.keys import Keys
 from bus.streams import Stream
@@ -145,4 +145,6 @@ def refusal(exc: ResponseError, channel: ChannelSpec | None) -> Exception:
             channel=channel.name,
             spec=stored,
         )
+    if channel is not None and text.startswith("BUSREJECT"):
+        return rejected(channel, text[len("BUSREJECT") :].strip().split(","))
     return exc

@@ -56,6 +56,9 @@ class Entry(NamedTuple):
     seq: int
     #: Its JSON as appended: an object encoded without ``seq``.
     body: str
+    #: How many messages after the reader's position retention trimmed before this one was
+    #: claimed (they are lost to the reader; see ``Overflow``): 0 when it read on in order.
+    skipped: int = 0
 
     @property
     def json(self) -> str:

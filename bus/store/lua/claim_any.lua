@@ -2,7 +2,7 @@
 -- KEYS[1] the agent's positions, KEYS[2] heads, KEYS[2 + i] the log of stream i, the last
 --   KEYS the epoch.
 -- ARGV[1] the epoch or '', ARGV[1 + i] stream i: what the caller believes the agent reads.
--- Returns {1, stream, seq, entry}; false if nothing is pending; {0, stream...} (every stream
+-- Returns {1, stream, seq, entry, skipped}; false if nothing is pending; {0, stream...} (every stream
 -- the agent reads) if ARGV is not exactly that set: the caller retries with it.
 local reset = reset_reply(KEYS[#KEYS], ARGV[1])
 if reset then return reset end
@@ -32,4 +32,4 @@ for i = 1, n do
 end
 if not best then return false end
 redis.call('HSET', KEYS[1], streams[best], best_seq)
-return {1, streams[best], best_seq, best_entry}
+return {1, streams[best], best_seq, best_entry, best_seq - tonumber(positions[best]) - 1}
