@@ -198,7 +198,9 @@ class Leases(ABC):
         self, agent: str, stream: str, token: str, ttl_ms: int, seq: int, upto: int
     ) -> Step:
         """Move the agent's position on ``stream`` up to ``seq`` (handled, or given up on;
-        never back), forget its failures, then read on like :meth:`begin`."""
+        never back), forget its failures, then read on like :meth:`begin`; ``Step(False)``
+        and nothing moved if another token holds the lease (``token``'s lapsed and was
+        taken over: a late commit must not move the new owner's position)."""
 
     @abstractmethod
     def release_lease(self, agent: str, stream: str, token: str) -> None:

@@ -44,6 +44,9 @@ class MemoryLeases:
         self, agent: str, stream: str, token: str, ttl_ms: int, seq: int, upto: int
     ) -> Step:
         with self._lock:
+            held = self._leases.get((agent, stream))
+            if held is not None and held[0] != token and held[1] > time.monotonic():
+                return Step(False)  # lapsed and taken over: the new owner has the order
             positions = self._positions.get(agent, {})
             position = positions.get(stream)
             if position is not None and position < seq:

@@ -5,6 +5,9 @@
 --   ARGV[6] seq.
 local reset = reset_reply(KEYS[6], ARGV[5])
 if reset then return reset end
+-- A worker whose lease lapsed and was taken over must not commit: the new owner has the order.
+local held = redis.call('GET', KEYS[1])
+if held and held ~= ARGV[2] then return {0} end
 local pos = redis.call('HGET', KEYS[2], ARGV[1])
 if pos and tonumber(pos) < tonumber(ARGV[6]) then
   redis.call('HSET', KEYS[2], ARGV[1], ARGV[6])
