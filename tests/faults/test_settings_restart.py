@@ -25,6 +25,11 @@ AGENTS = ("rec-a", "rec-b")
 CHANNEL = "#engineering"
 
 
+def _hosted(bus: Bus) -> bool:
+    agents = set(bus.agents())
+    return all(a in agents and CHANNEL in bus.subscriptions(a) for a in AGENTS)
+
+
 def test_a_worker_restarted_with_other_settings_applies_them_and_loses_nothing(
     redis_server: RedisServer, shared_redis: None, tmp_path: Path
 ) -> None:
@@ -45,14 +50,7 @@ def test_a_worker_restarted_with_other_settings_applies_them_and_loses_nothing(
     try:
         first.wait_ready()
         with Bus(settings) as bus:
-            wait_until(
-                lambda: (
-                    all(CHANNEL in bus.subscriptions(a) for a in AGENTS if a in bus.agents())
-                    and set(AGENTS) <= set(bus.agents())
-                ),
-                30,
-                "the worker to register its agents",
-            )
+            wait_until(lambda: _hosted(bus), 30, "the worker to register its agents")
         publisher.start()
         wait_until(lambda: len(ledger.acknowledged.get(CHANNEL, ())) >= 200, 60, "200 acks")
         first.stop()  # warm shutdown, mid-stream
