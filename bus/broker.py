@@ -21,6 +21,7 @@ from kombu.exceptions import KombuError
 
 from bus.errors import BrokerUnavailable, BusError
 from bus.topology import Topology
+from bus.transport import TRANSPORT
 from bus.urls import AMQP, check_broker_url, mask, scheme_of
 from bus.wire import DELIVER_TASK, Delivery
 from config.settings import BusSettings
@@ -46,6 +47,8 @@ def create_app(settings: BusSettings) -> Celery:
         if broker_url.rstrip("/") == "memory:":  # kombu warns about a missing host otherwise
             broker_url = "memory://localhost/"
     app = Celery(f"{settings.namespace}", broker=broker_url, set_as_current=False)
+    if scheme_of(broker_url) == "redis":  # rediss:// keeps kombu's own: it sets TLS up by scheme
+        app.conf.broker_transport = TRANSPORT  # see bus.transport: a guard kombu lacks
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
@@ -76,6 +79,13 @@ def unavailable(url: str, exc: BaseException, doing: str = "reach") -> BrokerUna
     )
 
 
+def url_of(connection: Connection) -> str:
+    """The URL ``connection`` goes to (unmasked: :func:`unavailable` masks it). kombu names a
+    transport given by class path (bus.transport's) by that path: put the scheme back."""
+    uri = str(connection.as_uri(include_password=True))
+    return "redis" + uri[len(TRANSPORT) :] if uri.startswith(TRANSPORT + "://") else uri
+
+
 @contextmanager
 def broker_errors(connection: Connection, doing: str = "reach") -> Iterator[None]:
     """Turn the connection and channel errors of ``connection``'s transport (kombu's, amqp's,
@@ -88,7 +98,7 @@ def broker_errors(connection: Connection, doing: str = "reach") -> Iterator[None
     except BusError:
         raise
     except (OSError, KombuError, *connection.connection_errors, *connection.channel_errors) as exc:
-        raise unavailable(connection.as_uri(include_password=True), exc, doing) from exc
+        raise unavailable(url_of(connection), exc, doing) from exc
 
 
 class Broker:
@@ -129,7 +139,7 @@ class Broker:
                 connection.ensure_connection(max_retries=1)
                 self.topology.direct_exchange(connection.default_channel).declare()
             except Exception as exc:
-                raise unavailable(connection.as_uri(include_password=True), exc) from exc
+                raise unavailable(url_of(connection), exc) from exc
 
     def publish(
         self, deliveries: Sequence[Delivery], task: str = DELIVER_TASK, *, direct: bool = False
