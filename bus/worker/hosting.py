@@ -30,7 +30,7 @@ from bus.topology import Topology
 from bus.urls import scheme_of
 from bus.wire import DELIVER_TASK, REPLAY_TASK, Delivery
 from bus.worker.agent import Agent
-from bus.worker.recovery import recover, register_hosted, subscribe_missing
+from bus.worker.recovery import Registration
 from bus.worker.runs import Status
 from bus.worker.runtime import Runtime
 from config.settings import BusSettings
@@ -229,28 +229,18 @@ class HostAgents(bootsteps.StartStopStep):
         self._hosting: Hosting | None = None
         self._timer: Any = None
         self._last: dict[tuple[str, str], int] = {}
-        self._started = False
-        #: agent -> channels it wants that do not exist (gone with the store).
-        self._missing: dict[str, set[str]] = {}
+        self._registration: Registration | None = None
 
     def start(self, parent: Any) -> None:
         hosting: Hosting | None = getattr(parent.app, "bus_hosting", None)
         if hosting is None:
             return
         self._hosting = hosting
-        bus = hosting.bus
-        agents = list(hosting.agents.values())
+        if self._registration is None:
+            self._registration = Registration(list(hosting.agents.values()))
         # The consumer restarts when the broker connection comes back: the store may have lost
         # its state meanwhile (a Redis broker and store restarted empty).
-        missing = recover(bus, agents)
-        if missing is not None:
-            self._missing.update(missing)
-        elif self._started:  # a restart: a channel gone with the store is no reason to exit
-            self._missing.update(register_hosted(bus, agents))
-        else:
-            for agent in agents:
-                bus.register_agent(agent.name, channels=agent.channels)
-        self._started = True
+        self._registration.on_connect(hosting.bus)
         if parent.app.conf.worker_pool not in ("prefork", "processes"):
             hosting.runtime  # noqa: B018 - handlers run in this process: start hooks now
         logger.info("hosting agents: %s", ", ".join(hosting.agents) or "none")
@@ -274,12 +264,9 @@ class HostAgents(bootsteps.StartStopStep):
             return
         try:
             bus = hosting.bus
-            missing = recover(bus, list(hosting.agents.values()))
-            if missing is not None:
-                self._missing.update(missing)
+            if self._registration is not None and self._registration.on_sweep(bus):
                 self._last.clear()
                 first = True
-            subscribe_missing(bus, self._missing)
             for agent in hosting.agents:
                 for stream, position, head in bus.store.backlog(agent):
                     key = (agent, stream)

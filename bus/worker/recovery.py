@@ -16,6 +16,7 @@ import logging
 from collections.abc import Iterable
 
 from bus.core import Bus
+from bus.errors import BusError
 from bus.urls import mask
 from bus.worker.agent import Agent
 
@@ -88,3 +89,52 @@ def recover(bus: Bus, agents: list[Agent]) -> dict[str, set[str]] | None:
     store.establish()
     logger.warning("store re-established with epoch %s; consuming on", store.expected)
     return missing
+
+
+class Registration:
+    """What a worker has registered of its hosted agents, across consumer restarts and sweeps.
+
+    The first registration (the worker starting) fails loudly: a supervisor restarts it. Later
+    ones (the broker connection came back) never end the worker: a server still unreachable or
+    a channel gone with the store is logged and retried at each sweep.
+    """
+
+    def __init__(self, agents: list[Agent]) -> None:
+        self.agents = agents
+        self._started = False
+        self._pending = False
+        #: agent -> channels it wants that do not exist (gone with the store).
+        self.missing: dict[str, set[str]] = {}
+
+    def on_connect(self, bus: Bus) -> None:
+        """Register the agents (the consumer (re)connected); see the class doc."""
+        try:
+            self._register(bus)
+        except BusError as exc:
+            if not self._started:
+                raise
+            logger.warning("could not register the hosted agents again (%s): retrying", exc)
+            self._pending = True
+        self._started = True
+
+    def _register(self, bus: Bus) -> None:
+        found = recover(bus, self.agents)
+        if found is not None:
+            self.missing.update(found)
+        elif self._started:
+            self.missing.update(register_hosted(bus, self.agents))
+        else:
+            for agent in self.agents:
+                bus.register_agent(agent.name, channels=agent.channels)
+        self._pending = False
+
+    def on_sweep(self, bus: Bus) -> bool:
+        """Check the store and finish what is pending; ``True`` if the store was reset."""
+        if self._pending:
+            self._register(bus)
+            return True
+        found = recover(bus, self.agents)
+        if found is not None:
+            self.missing.update(found)
+        subscribe_missing(bus, self.missing)
+        return found is not None
