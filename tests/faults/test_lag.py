@@ -15,10 +15,14 @@ from collections.abc import Iterator
 import pytest
 
 from bus import Bus
+from bus.broker import create_app
 from bus.channels import Overflow, Retention
 from bus.errors import PublishRejected
+from bus.message import Message
+from bus.worker import Agent, Context, EmbeddedWorker, install
 from tests.brokers import require, settings_for
 from tests.helpers.cli_support import cli_environment, run_bus
+from tests.worker.harness import FAST, wait_for
 
 CHANNEL = "#engineering"
 KEEP = 5
@@ -118,3 +122,26 @@ def test_bus_agents_shows_each_agent_s_lag_per_channel() -> None:
         assert "#engineering 3, DM 1" in done.stdout
     finally:
         Bus(settings).start().destroy()
+
+
+def test_a_handler_s_context_says_how_many_messages_retention_trimmed_before_it() -> None:
+    settings = settings_for("memory", **FAST)
+    seen: list[tuple[int, int]] = []
+    slow = Agent("slow", channels=["#lagging"])
+
+    @slow.on()
+    def handle(message: Message, ctx: Context) -> None:
+        assert message.seq is not None
+        seen.append((message.seq, ctx.skipped))
+
+    with Bus(settings) as bus:
+        bus.create_channel("#lagging", retention=Retention(max_messages=3))
+        bus.register_agent("slow", channels=["#lagging"])
+        for index in range(10):  # published while no worker hosts it: it falls behind
+            bus.publish("#lagging", f"m{index}", sender="alice")
+        app = create_app(settings)
+        install(app, settings, {"slow": slow})
+        with EmbeddedWorker(app, pool="threads", concurrency=2):
+            wait_for(lambda: len(seen) >= 3, 20, "the lagging agent to catch up")
+        bus.destroy()
+    assert seen == [(8, 7), (9, 0), (10, 0)]
