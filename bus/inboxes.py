@@ -48,16 +48,20 @@ class Inboxes:
 
     def get(self, agent: str) -> Inbox:
         """The agent's inbox, opened on first use."""
-        with self._lock:
-            inbox = self._inboxes.get(agent)
-            if inbox is not None and inbox.broken:
-                # Its connection failed: the broker requeued what it held; consume afresh.
-                with inbox.lock:
-                    inbox.close()
-                inbox = None
-            if inbox is None:
-                inbox = self._inboxes[agent] = self._open(agent)
-            return inbox
+        broken = None
+        try:
+            with self._lock:
+                inbox = self._inboxes.get(agent)
+                if inbox is not None and inbox.broken:
+                    # Its connection failed: the broker requeued what it held; consume afresh.
+                    broken, inbox = self._inboxes.pop(agent), None
+                if inbox is None:
+                    inbox = self._inboxes[agent] = self._open(agent)
+        finally:
+            if broken is not None:  # outside self._lock: a receive may hold its lock
+                with broken.lock:
+                    broken.close()
+        return inbox
 
     def store_reset(self, error: StoreReset) -> None:
         """The store lost its state: what each inbox knows of positions is void."""
