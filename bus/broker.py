@@ -17,10 +17,12 @@ from typing import Any
 
 from celery import Celery
 from kombu import Connection
+from kombu.exceptions import KombuError
 
-from bus.errors import BrokerUnavailable
+from bus.errors import BrokerUnavailable, BusError
 from bus.topology import Topology
-from bus.urls import AMQP, check_broker_url, scheme_of
+from bus.transport import TRANSPORT
+from bus.urls import AMQP, check_broker_url, mask, scheme_of
 from bus.wire import DELIVER_TASK, Delivery
 from config.settings import BusSettings
 
@@ -45,6 +47,8 @@ def create_app(settings: BusSettings) -> Celery:
         if broker_url.rstrip("/") == "memory:":  # kombu warns about a missing host otherwise
             broker_url = "memory://localhost/"
     app = Celery(f"{settings.namespace}", broker=broker_url, set_as_current=False)
+    if scheme_of(broker_url) == "redis":  # rediss:// keeps kombu's own: it sets TLS up by scheme
+        app.conf.broker_transport = TRANSPORT  # see bus.transport: a guard kombu lacks
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
@@ -65,6 +69,38 @@ def create_app(settings: BusSettings) -> Celery:
     return app
 
 
+def unavailable(url: str, exc: BaseException, doing: str = "reach") -> BrokerUnavailable:
+    """The error a caller gets for ``exc`` from the broker at ``url`` (masked here)."""
+    shown = mask(url)
+    return BrokerUnavailable(
+        f"cannot {doing} the broker at {shown}: {mask(str(exc)) or type(exc).__name__}",
+        url=shown,
+        error=type(exc).__name__,
+    )
+
+
+def url_of(connection: Connection) -> str:
+    """The URL ``connection`` goes to (unmasked: :func:`unavailable` masks it). kombu names a
+    transport given by class path (bus.transport's) by that path: put the scheme back."""
+    uri = str(connection.as_uri(include_password=True))
+    return "redis" + uri[len(TRANSPORT) :] if uri.startswith(TRANSPORT + "://") else uri
+
+
+@contextmanager
+def broker_errors(connection: Connection, doing: str = "reach") -> Iterator[None]:
+    """Turn the connection and channel errors of ``connection``'s transport (kombu's, amqp's,
+    redis-py's, sockets') raised in the block into :class:`BrokerUnavailable` naming the broker.
+
+    Bus errors pass as they are (a store failure inside the block stays a store failure).
+    """
+    try:
+        yield
+    except BusError:
+        raise
+    except (OSError, KombuError, *connection.connection_errors, *connection.channel_errors) as exc:
+        raise unavailable(url_of(connection), exc, doing) from exc
+
+
 class Broker:
     """A bus's Celery app and topology: connections, and the publishing of deliveries.
 
@@ -79,11 +115,17 @@ class Broker:
             settings.namespace, routes_by_broker=scheme_of(settings.broker_url) in AMQP
         )
         self._origin = f"bus@{socket.gethostname()}/{os.getpid()}"
+        #: The broker's URL, password masked: what errors name.
+        self.url = mask(settings.broker_url)
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:
-        """A connection from the app's pool, for declaring and binding."""
-        with self.app.connection_for_write() as connection:
+        """A connection from the app's pool, for declaring and binding.
+
+        Raises:
+            BrokerUnavailable: the broker failed while the block used the connection.
+        """
+        with self.app.connection_for_write() as connection, broker_errors(connection):
             yield connection
 
     def check(self) -> None:
@@ -97,10 +139,7 @@ class Broker:
                 connection.ensure_connection(max_retries=1)
                 self.topology.direct_exchange(connection.default_channel).declare()
             except Exception as exc:
-                url = connection.as_uri()
-                raise BrokerUnavailable(
-                    f"cannot reach the broker at {url}: {exc}", url=url
-                ) from exc
+                raise unavailable(url_of(connection), exc) from exc
 
     def publish(
         self, deliveries: Sequence[Delivery], task: str = DELIVER_TASK, *, direct: bool = False
@@ -144,7 +183,10 @@ class Broker:
             first = deliveries[0]
             raise BrokerUnavailable(
                 f"message {first.seq} of {first.stream!r} is stored, but its deliveries could not "
-                f"be published ({exc}); agents will claim it from the store when they next receive",
+                f"be published to the broker at {self.url} ({mask(str(exc))}); agents will claim "
+                "it from the store when they next receive",
+                url=self.url,
                 seq=first.seq,
                 channel=first.channel,
+                error=type(exc).__name__,
             ) from exc

@@ -19,6 +19,17 @@ class ChannelKind(StrEnum):
     BROADCAST = "broadcast"
 
 
+class Overflow(StrEnum):
+    """What a channel does when a member falls further behind than its retention keeps."""
+
+    #: Trim the oldest anyway: the member skips them, and is told how many (``skipped``).
+    DROP_OLDEST = "drop-oldest"
+    #: Refuse the publish (``PublishRejected`` naming the lagging members) rather than trim
+    #: a message a member has not read; as RabbitMQ's ``overflow=reject-publish`` and
+    #: JetStream's ``discard=new``. It bounds the count only: age still expires messages.
+    REJECT_PUBLISH = "reject-publish"
+
+
 class Retention(BaseModel):
     """How much history a channel keeps: the newest ``max_messages``, none older than
     ``max_age_seconds`` (when set). Count is always bounded, so memory is too."""
@@ -30,13 +41,28 @@ class Retention(BaseModel):
 
 
 class ChannelSpec(BaseModel):
-    """A channel as it is created: name, kind and retention. Immutable once created."""
+    """A channel's name, kind and retention, and the version of that spec: each change
+    (:meth:`bus.Bus.update_channel`) makes a new version, and the store appends only for a
+    publisher holding the current one (an out-of-date one re-reads it and retries)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: Annotated[str, AfterValidator(check_channel_name)]
     kind: ChannelKind = ChannelKind.TOPIC
     retention: Retention = Retention()
+    overflow: Overflow = Overflow.DROP_OLDEST
+    #: Whether the retention was set for this channel (at creation or by a change) rather
+    #: than taken from the settings' defaults: a start reconciles only the latter.
+    pinned: bool = False
+    version: PositiveInt = 1
+
+    def same_as(self, other: ChannelSpec) -> bool:
+        """Whether both say the same of the channel (its version and origin aside)."""
+        return (self.kind, self.retention, self.overflow) == (
+            other.kind,
+            other.retention,
+            other.overflow,
+        )
 
 
 class ChannelInfo(BaseModel):

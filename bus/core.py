@@ -17,17 +17,19 @@ from celery import Celery
 from bus.access import open_guard
 from bus.agent import AgentClient
 from bus.broker import Broker
-from bus.channels import ChannelInfo, ChannelKind, Retention
-from bus.errors import AuthenticationFailed, BusNotStarted, StoreUnavailable
+from bus.channels import ChannelInfo, ChannelKind, Overflow, Retention
+from bus.connection import connect, destroy_namespace
+from bus.errors import AuthenticationFailed, BusNotStarted
 from bus.guard import Guard
-from bus.inbox import Inbox, Inboxes
+from bus.inbox import Inbox
+from bus.inboxes import Inboxes
 from bus.letters import post_refusal
 from bus.message import HistoryFilters, Message, MessageFields, MessageType, build_message
 from bus.publisher import Publisher
 from bus.reader import Reader
 from bus.registry import Registry
 from bus.requests import Requests
-from bus.store import Store, open_store
+from bus.store import Store
 from bus.streams import Stream
 from bus.urls import resolve_store_url
 from config.settings import BusSettings
@@ -98,18 +100,10 @@ class Bus:
         """
         if self._store is not None:
             return self
-        store = open_store(self.store_url, self.settings.namespace)
-        try:
-            try:
-                store.ping()
-            except Exception as exc:
-                raise StoreUnavailable(
-                    f"cannot reach the store at {self.store_url}: {exc}", url=self.store_url
-                ) from exc
-            self.broker.check()
-        except BaseException:
-            store.close()
-            raise
+        store = connect(self.store_url, self.settings.namespace, self.broker)
+        store.watch(self.registry.store_reset)
+        store.watch(self.inboxes.store_reset)
+        store.establish()
         self._store = store
         self.inboxes.open()
         self.registry.create_defaults()
@@ -136,11 +130,7 @@ class Bus:
         stop; :meth:`start` makes it anew. For tests and for tearing a demo down."""
         agents, channels = self.store.agents(), [spec.name for spec in self.store.list_channels()]
         self.stop()
-        with self.broker.connection() as connection:
-            self.topology.destroy(connection, agents, channels)
-        store = open_store(self.store_url, self.settings.namespace)
-        store.destroy()
-        store.close()
+        destroy_namespace(self.store_url, self.settings.namespace, self.broker, agents, channels)
         self.registry.forget()
 
     # -- channels and agents (see bus.registry) ------------------------------------------------
@@ -158,6 +148,24 @@ class Bus:
             InvalidName. ChannelExists: it exists with another kind or retention.
         """
         return self.registry.create_channel(name, kind=kind, retention=retention)
+
+    def update_channel(
+        self,
+        name: str,
+        *,
+        retention: Retention | None = None,
+        kind: ChannelKind | str | None = None,
+        overflow: Overflow | str | None = None,
+    ) -> ChannelInfo:
+        """Change a channel's retention, kind or overflow policy while the bus runs: every
+        process applies it at its next publish (the store appends only for the current spec
+        version). A smaller retention trims at the next append; a channel made broadcast gets
+        every agent as a member. The change is logged.
+
+        Raises:
+            UnknownChannel. InvalidArgument: an unknown kind.
+        """
+        return self.registry.update_channel(name, retention=retention, kind=kind, overflow=overflow)
 
     def get_channel(self, name: str) -> ChannelInfo:
         """The channel's spec, members, last sequence number and retained count.
@@ -212,26 +220,34 @@ class Bus:
     ) -> Message:
         """Publish to a channel; returns the message with its sequence number.
 
+        Once it returns, the message is stored (its deliveries are repaired by catch-up if the
+        broker failed). With ``idempotency_key``, a retry with the same key within
+        ``BUS_DEDUPE_WINDOW_SECONDS`` stores nothing and returns the first publish's seq.
+
         Raises:
             UnknownChannel. InvalidMessage: a field is invalid (each is named in
-            ``context['errors']``). MessageTooLarge. Nothing is stored or sent then.
+            ``context['errors']``). MessageTooLarge. StoreReset, StoreUnavailable. Nothing is
+            stored or sent then.
         """
         self.registry.spec(channel)
+        key = fields.pop("idempotency_key", None)
         fields.setdefault("type", MessageType.ANNOUNCEMENT)
         message = build_message(channel=channel, sender=sender, content=content, **fields)
-        return self.publisher.post(message)
+        return self.publisher.post(message, idempotency_key=key)
 
     def send(
         self, recipient: str, content: str, *, sender: str, **fields: Unpack[MessageFields]
     ) -> Message:
         """Send a direct message to a registered agent; returns it with its inbox seq.
+        ``idempotency_key`` as for :meth:`publish`.
 
         Raises:
             UnknownAgent (unless it answers a pending request), InvalidMessage, MessageTooLarge.
         """
+        key = fields.pop("idempotency_key", None)
         fields.setdefault("type", MessageType.QUESTION)
         message = build_message(recipient=recipient, sender=sender, content=content, **fields)
-        return self.publisher.post(message)
+        return self.publisher.post(message, idempotency_key=key)
 
     def request(
         self, recipient: str, content: str, *, sender: str, timeout: float = 30.0, **fields: Any
@@ -244,14 +260,18 @@ class Bus:
         """
         return self._requests.request(recipient, content, sender=sender, timeout=timeout, **fields)
 
-    def post(self, message: Message, *, max_bytes: int | None = None) -> Message:
+    def post(
+        self, message: Message, *, max_bytes: int | None = None, idempotent: bool = False
+    ) -> Message:
         """Publish a message built elsewhere to its channel or recipient; its ``seq`` is
-        ignored (the bus assigns the next one). ``max_bytes`` overrides ``max_message_bytes``.
+        ignored (the bus assigns the next one). ``max_bytes`` overrides ``max_message_bytes``;
+        ``idempotent`` makes the message's own ``id`` its idempotency key (see :meth:`publish`).
 
         Raises:
             UnknownChannel, UnknownAgent, MessageTooLarge.
         """
-        return self.publisher.post(message, max_bytes=max_bytes)
+        key = str(message.id) if idempotent else None
+        return self.publisher.post(message, max_bytes=max_bytes, idempotency_key=key)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -266,6 +286,12 @@ class Bus:
             UnknownAgent; NotSubscribed: ``channel`` is given and the agent is not a member.
         """
         return self._reader.receive(agent, channel, timeout)
+
+    @property
+    def skipped(self) -> dict[tuple[str, str], int]:
+        """Per ``(agent, stream)``: messages retention trimmed before the agent received them
+        in this process (``overflow=drop-oldest``), a metric to watch."""
+        return dict(self._reader.skipped)
 
     def _open_inbox(self, agent: str) -> Inbox:
         queue = self.topology.agent_queue(agent)

@@ -42,6 +42,22 @@ class ChannelExists(BusError):
     """A channel of that name already exists with a different kind or retention."""
 
 
+def channel_exists(existing: Any) -> ChannelExists:
+    """The error for creating ``existing`` (a ChannelSpec) anew with another kind or retention:
+    it says how to change it instead."""
+    name = existing.name
+    return ChannelExists(
+        f"channel {name!r} exists as {existing.kind} with {existing.retention}: to change it, "
+        f"use Bus.update_channel({name!r}, ...) or `bus channels set {name} --max-messages N`",
+        channel=name,
+    )
+
+
+class ChannelChanged(BusError):
+    """The channel's spec changed since this process read it; ``context['spec']`` is the
+    stored one (the publisher refreshes its cache and retries by itself)."""
+
+
 class UnknownAgent(BusError):
     """The agent is not registered on this bus."""
 
@@ -80,6 +96,30 @@ class BrokerUnavailable(BusError):
 
 class StoreUnavailable(BusError):
     """The store at ``context['url']`` cannot be reached."""
+
+
+class StoreReset(BusError):
+    """The store at ``context['url']`` lost its state (restarted empty, failed over to an empty
+    replica, flushed): ``context['expected']`` is the epoch this process knew, ``context['found']``
+    the store's now (``None``: not re-established yet). Nothing was stored by the call."""
+
+
+class PublishRejected(BusError):
+    """A channel with ``overflow=reject-publish`` refused a message: ``context['lagging']`` names
+    the members whose unread messages it would have trimmed."""
+
+
+def rejected(channel: Any, lagging: list[str]) -> PublishRejected:
+    """The error for a publish to ``channel`` (a ChannelSpec with reject-publish) that would
+    trim messages the ``lagging`` members have not read."""
+    names = ", ".join(sorted(lagging))
+    return PublishRejected(
+        f"{channel.name} is full for {names}: publishing would trim messages not read yet "
+        f"(overflow=reject-publish, max_messages={channel.retention.max_messages}). Let them "
+        "catch up, raise its retention (bus channels set), or make it drop-oldest",
+        channel=channel.name,
+        lagging=sorted(lagging),
+    )
 
 
 class HandlerFailed(BusError):

@@ -13,14 +13,16 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from time import monotonic
 from typing import Any
 
 from kombu import Connection, Consumer, Queue
 from kombu.message import Message as KombuMessage
 
-from bus.errors import MessageDecodeError
+from bus.broker import broker_errors
+from bus.errors import BrokerUnavailable, MessageDecodeError
 from bus.store import Entry, Store
 from bus.wire import Delivery, parse_delivery
 
@@ -59,28 +61,64 @@ class Inbox:
         self._handed: dict[str, int] = {}
         self._connection = connection
         self._buffer: deque[Item] = deque()
-        self._consumer = Consumer(
-            connection.channel(),
-            queues=[queue],
-            callbacks=[self._on_message],
-            accept=["json"],
-            prefetch_count=prefetch_count,
-        )
-        self._consumer.consume()
+        #: Whether the broker connection failed: :class:`Inboxes` opens a new inbox instead.
+        self.broken = False
+        try:
+            with broker_errors(connection, "consume from"):
+                self._consumer = Consumer(
+                    connection.channel(),
+                    queues=[queue],
+                    callbacks=[self._on_message],
+                    accept=["json"],
+                    prefetch_count=prefetch_count,
+                    on_decode_error=self._set_aside,
+                )
+                self._consumer.consume()
+        except BaseException:
+            connection.release()
+            raise
 
     # -- the broker side -----------------------------------------------------------------------
 
     def _on_message(self, body: Any, message: KombuMessage) -> None:
         self._buffer.append((body, message))
 
+    def _set_aside(self, message: KombuMessage, exc: Exception) -> None:
+        """A message kombu cannot decode (pickle, another content type, bad bytes) is no bus
+        delivery: nothing was claimed for it, so acknowledging it (with the reason logged)
+        loses no bus message and keeps it from blocking the queue."""
+        logger.warning(
+            "setting aside a foreign message in %s's queue (content type %r, %d bytes): %s",
+            self.agent,
+            message.content_type,
+            len(message.body or b""),
+            exc,
+        )
+        self._ack(message)
+
     def next(self, timeout: float | None) -> Item | None:
         """The next buffered delivery, waiting up to ``timeout`` seconds (``None``: forever)."""
         if not self._buffer:
-            try:
-                self._connection.drain_events(timeout=timeout)
-            except TimeoutError:
-                return None
+            with self._broker("receive from"):
+                try:
+                    self._connection.drain_events(timeout=timeout)
+                except TimeoutError:  # an OSError too: caught first, it is no failure
+                    return None
         return self._buffer.popleft() if self._buffer else None
+
+    @contextmanager
+    def _broker(self, doing: str) -> Iterator[None]:
+        """Broker failures in the block are :class:`BrokerUnavailable`, and break the inbox."""
+        try:
+            with broker_errors(self._connection, doing):
+                yield
+        except BrokerUnavailable:
+            self.broken = True
+            raise
+
+    def _ack(self, message: KombuMessage) -> None:
+        with self._broker("acknowledge to"):
+            message.ack()
 
     def _delivery(self, item: Item) -> Delivery | None:
         """The delivery in ``item``, or ``None`` (acknowledged) if it is none or is stale."""
@@ -93,10 +131,10 @@ class Inbox:
                 self.agent,
                 exc,
             )
-            message.ack()
+            self._ack(message)
             return None
         if delivery.seq <= self._handed.get(delivery.stream, 0):
-            message.ack()  # handed over already: no store call needed
+            self._ack(message)  # handed over already: no store call needed
             return None
         return delivery
 
@@ -111,6 +149,12 @@ class Inbox:
             self._connection.release()
 
     # -- the log side --------------------------------------------------------------------------
+
+    def forget(self) -> None:
+        """Drop what this inbox knows of the agent's streams (the store lost it: seqs restart)."""
+        self._behind.clear()
+        self._caught_up.clear()
+        self._handed.clear()
 
     def _hand(self, entry: Entry) -> Entry:
         if entry.seq > self._handed.get(entry.stream, 0):
@@ -153,10 +197,10 @@ class Inbox:
         try:
             delivery = parse_delivery(message.headers, payload)
         except MessageDecodeError:
-            message.ack()
+            self._ack(message)
             return
         if delivery.seq <= self._handed.get(delivery.stream, 0):
-            message.ack()
+            self._ack(message)
         else:
             self._buffer.appendleft(item)
 
@@ -168,10 +212,13 @@ class Inbox:
         message = item[1]
         if stream is not None and delivery.stream != stream:
             self._mark_behind(delivery.stream, delivery.seq)
-            message.ack()
+            self._ack(message)
             return None
         fresh = store.claim(self.agent, delivery.stream)
-        message.ack()
+        # Claimed: from here on nothing may keep it from the caller. A failed ack only breaks
+        # the inbox (the broker requeues the delivery, which is stale by then).
+        with suppress(BrokerUnavailable):
+            self._ack(message)
         if fresh is None:
             return None  # handed over already (by another consumer), or the agent left
         if fresh.seq < delivery.seq:
@@ -191,7 +238,8 @@ class Inbox:
             claimed = self._from_log(store, stream)
             if claimed is not None:
                 entry = self._hand(claimed)
-                self._retire_one()
+                with suppress(BrokerUnavailable):  # claimed: the caller gets it whatever happens
+                    self._retire_one()
                 return entry
             deadline = None if timeout is None else monotonic() + timeout
             while not stopping():
@@ -213,39 +261,3 @@ class Inbox:
                 if remaining is not None and remaining <= wait:
                     return None
             return None
-
-
-class Inboxes:
-    """The inboxes a bus opened in this process, one per agent, made on first receive."""
-
-    def __init__(self, open_inbox: Callable[[str], Inbox]) -> None:
-        self._open = open_inbox
-        self._lock = threading.Lock()
-        self._inboxes: dict[str, Inbox] = {}
-        self._stopping = threading.Event()
-
-    @property
-    def stopping(self) -> bool:
-        """Whether :meth:`close` was called (receives still waiting return ``None``)."""
-        return self._stopping.is_set()
-
-    def open(self) -> None:
-        """Accept receives again after :meth:`close`."""
-        self._stopping.clear()
-
-    def get(self, agent: str) -> Inbox:
-        """The agent's inbox, opened on first use."""
-        with self._lock:
-            inbox = self._inboxes.get(agent)
-            if inbox is None:
-                inbox = self._inboxes[agent] = self._open(agent)
-            return inbox
-
-    def close(self) -> None:
-        """Close every inbox; a receive waiting in another thread returns within a second."""
-        self._stopping.set()
-        with self._lock:
-            inboxes, self._inboxes = list(self._inboxes.values()), {}
-        for inbox in inboxes:
-            with inbox.lock:
-                inbox.close()

@@ -211,7 +211,9 @@ def build_message(**fields: Any) -> Message:
 
 
 class MessageFields(TypedDict, total=False):
-    """The optional fields of a message an agent publishes, sends or replies with."""
+    """The optional fields of a message an agent publishes, sends or replies with, and
+    ``idempotency_key``: a retry with the same key within ``BUS_DEDUPE_WINDOW_SECONDS`` stores
+    nothing and returns the first publish's seq (not a field of the message)."""
 
     type: MessageType | str
     priority: Priority | str
@@ -219,6 +221,7 @@ class MessageFields(TypedDict, total=False):
     metadata: Metadata | dict[str, Any] | None
     correlation_id: UUID | str | None
     reply_to: str | None
+    idempotency_key: str | None
 
 
 class HistoryFilters(TypedDict, total=False):

@@ -8,17 +8,29 @@ A direct message answering a pending request goes to the waiting caller instead 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
+from pydantic_core import PydanticSerializationError
+
 from bus.broker import Broker
-from bus.errors import MessageTooLarge
+from bus.channels import Retention
+from bus.errors import (
+    BrokerUnavailable,
+    ChannelChanged,
+    InvalidMessage,
+    MessageTooLarge,
+    UnknownChannel,
+)
 from bus.guard import Guard
 from bus.message import Message
 from bus.registry import Registry
-from bus.store import Store
+from bus.store import Appended, Dedupe, Store
 from bus.streams import Stream
 from bus.wire import Delivery
 from config.settings import BusSettings
+
+logger = logging.getLogger(__name__)
 
 
 class Publisher:
@@ -49,7 +61,13 @@ class Publisher:
         #: deliveries published (a worker starts the runs of the recipients it hosts).
         self.observers: list[Callable[[Message, list[str]], None]] = []
 
-    def post(self, message: Message, *, max_bytes: int | None = None) -> Message:
+    def post(
+        self,
+        message: Message,
+        *,
+        max_bytes: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Message:
         """See :meth:`bus.Bus.post`."""
         store = self._store()
         if message.channel is not None:
@@ -60,7 +78,15 @@ class Publisher:
             retention = self._registry.default_retention
             stream = Stream.of_inbox(message.recipient)
         message = self._guard.outgoing(message)
-        body = message.model_dump_json(exclude={"seq"})
+        try:
+            body = message.model_dump_json(exclude={"seq"})
+        except PydanticSerializationError as exc:  # a lone surrogate: no UTF-8 for it
+            raise InvalidMessage(
+                f"the message cannot be encoded as JSON (UTF-8): {exc}",
+                errors=[{"field": "(message)", "reason": "a text has a lone surrogate: no UTF-8"}],
+                channel=message.channel,
+                agent=message.recipient,
+            ) from None
         size = len(body.encode())
         limit = max_bytes if max_bytes is not None else self._settings.max_message_bytes
         if size > limit:
@@ -78,12 +104,59 @@ class Publisher:
                 return message  # a reply someone is waiting for goes straight to them
             self._registry.require_agent(message.recipient)
         now_ms = int(message.timestamp.timestamp() * 1000)
-        seq, recipients = store.append(stream.id, body, now_ms, retention)
+        dedupe = None
+        if idempotency_key is not None:
+            dedupe = Dedupe(str(idempotency_key), int(self._settings.dedupe_window_seconds * 1000))
+        appended = self._append(store, message, stream, body, now_ms, retention, dedupe)
+        posted = message.model_copy(update={"seq": appended.seq})
+        if appended.duplicate:
+            logger.info(
+                "%s: idempotency key %r was used for seq %s already: not stored again",
+                stream.id,
+                idempotency_key,
+                appended.seq,
+            )
+            return posted
         message_id = str(message.id)
-        ordered = sorted(recipients)
-        deliveries = [Delivery(agent, message.channel, seq, message_id) for agent in ordered]
-        self._broker.publish(deliveries)
-        posted = message.model_copy(update={"seq": seq})
+        ordered = sorted(appended.recipients)
+        deliveries = [
+            Delivery(agent, message.channel, appended.seq, message_id) for agent in ordered
+        ]
+        try:
+            self._broker.publish(deliveries)
+        except BrokerUnavailable as exc:
+            # The message is stored: from the caller's view it is published. Its recipients
+            # claim it from the log (pull receive) or a worker's sweep re-sends its delivery.
+            logger.warning("%s (delivered by catch-up)", exc)
         for observer in self.observers:
             observer(posted, ordered)
         return posted
+
+    def _append(
+        self,
+        store: Store,
+        message: Message,
+        stream: Stream,
+        body: str,
+        now_ms: int,
+        retention: Retention,
+        dedupe: Dedupe | None,
+    ) -> Appended:
+        """Append, re-reading the channel's spec if it changed since this process cached it."""
+        if message.channel is None:
+            return store.append(stream.id, body, now_ms, retention, dedupe=dedupe)
+        spec = self._registry.spec(message.channel)
+        for _ in range(3):
+            try:
+                return store.append(
+                    stream.id, body, now_ms, spec.retention, channel=spec, dedupe=dedupe
+                )
+            except ChannelChanged as exc:
+                spec = self._registry.refresh(exc.spec)
+            except UnknownChannel:
+                self._registry.drop(message.channel)
+                raise
+        raise ChannelChanged(
+            f"channel {message.channel!r} kept changing while publishing; try again",
+            channel=message.channel,
+        )

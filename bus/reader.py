@@ -7,14 +7,22 @@ on to the next one, in order.
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from time import monotonic
 
-from bus.errors import AuthenticationFailed, InvalidArgument, NotSubscribed
+from bus.errors import (
+    AuthenticationFailed,
+    BusError,
+    InvalidArgument,
+    MessageDecodeError,
+    NotSubscribed,
+)
 from bus.guard import Action, Guard
 from bus.history import read_history
-from bus.inbox import Inboxes
+from bus.inboxes import Inboxes
 from bus.message import Message
 from bus.registry import Registry
 from bus.store import Store
@@ -22,6 +30,8 @@ from bus.streams import Stream
 
 #: Called with the reading agent (``None``: a history reader), a refused message, the stream it
 #: was read from and why.
+logger = logging.getLogger(__name__)
+
 Refused = Callable[[str | None, Message, Stream, AuthenticationFailed], None]
 
 
@@ -50,6 +60,8 @@ class Reader:
         self._store = store
         self._guard = guard
         self._refused = refused
+        #: (agent, stream) -> messages retention trimmed before the agent read them: a metric.
+        self.skipped: Counter[tuple[str, str]] = Counter()
 
     def _admitted(self, agent: str | None, message: Message, stream: Stream) -> bool:
         try:
@@ -77,11 +89,32 @@ class Reader:
         deadline = None if timeout is None else monotonic() + timeout
         while True:
             left = None if deadline is None else max(0.0, deadline - monotonic())
-            entry = inboxes.get(agent).receive(store, stream, left, lambda: inboxes.stopping)
+            entry = inboxes.kept(agent, stream) or inboxes.get(agent).receive(
+                store, stream, left, lambda: inboxes.stopping
+            )
             if entry is None:
                 return None
-            message = Message.from_json(entry.json)
-            if self._admitted(agent, message, Stream.parse(entry.stream)):
+            try:
+                message = Message.from_json(entry.json)
+            except MessageDecodeError as exc:  # stored unreadable: no receive could hand it over
+                logger.error("%s #%s cannot be read, skipped: %s", entry.stream, entry.seq, exc)
+                continue
+            try:
+                admitted = self._admitted(agent, message, Stream.parse(entry.stream))
+            except BusError:  # claimed already: the next receive hands it over
+                inboxes.keep(agent, entry)
+                raise
+            if entry.skipped:
+                self.skipped[(agent, entry.stream)] += entry.skipped
+                logger.warning(
+                    "%s skipped %d message(s) of %s before #%s: retention trimmed them before "
+                    "it read them (overflow=drop-oldest)",
+                    agent,
+                    entry.skipped,
+                    entry.stream,
+                    entry.seq,
+                )
+            if admitted:
                 return message
 
     def history(

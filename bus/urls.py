@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from bus.errors import ConfigurationError
@@ -12,6 +13,13 @@ BROKER_SCHEMES = ("memory", "redis", "rediss", "amqp", "amqps", "pyamqp")
 AMQP = frozenset({"amqp", "amqps", "pyamqp"})
 #: Stores bus can keep its state in.
 STORE_SCHEMES = ("memory", "redis", "rediss", "unix")
+
+_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^@\s]+)@")
+
+
+def mask(text: str) -> str:
+    """``text`` with the password of every URL in it replaced by ``**`` (as kombu does)."""
+    return _PASSWORD.sub(lambda match: f"{match['head']}**@", text)
 
 
 def scheme_of(url: str) -> str:

@@ -85,6 +85,9 @@ class BusSettings(BaseSettings):
     visibility_timeout: float = Field(default=600.0, gt=0)
     #: Seconds a worker's claim on an agent's stream outlives the worker if it dies.
     lease_seconds: float = Field(default=30.0, gt=0)
+    #: Seconds the store remembers a publish's idempotency key: a retry with the same key
+    #: within it is not stored again and answers the first publish's seq.
+    dedupe_window_seconds: float = Field(default=120.0, gt=0)
     #: Seconds between a worker's checks for messages whose deliveries never arrived.
     sweep_interval: float = Field(default=30.0, gt=0)
     #: Deliveries a worker process reserves ahead (Celery's ``worker_prefetch_multiplier``).

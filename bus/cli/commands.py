@@ -14,10 +14,11 @@ from types import FrameType
 
 from bus.broker import create_app
 from bus.cli.health import CONNECT_TIMEOUT, check_store, probe_all
-from bus.cli.output import emit_json, show_agents, show_channels, show_dead_letters, show_messages
+from bus.cli.output import emit_json, show_agents, show_dead_letters, show_messages
 from bus.core import Bus
 from bus.deadletters import list_dead_letters, replay
 from bus.message import Message
+from bus.streams import Stream
 from config.settings import BusSettings
 
 #: Seconds between two looks at a channel's history in ``bus tail``.
@@ -146,19 +147,19 @@ def tail(args: argparse.Namespace, settings: BusSettings) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
-def channels(args: argparse.Namespace, settings: BusSettings) -> int:
-    """``bus channels``."""
-    with connected(settings) as bus:
-        infos = bus.list_channels()
-    show_channels(infos, args.json)
-    return 0
-
-
 def agents(args: argparse.Namespace, settings: BusSettings) -> int:
-    """``bus agents``: each agent and the channels it receives."""
+    """``bus agents``: each agent, the channels it receives and how far behind it is on each
+    (messages stored that it has not read yet)."""
     with connected(settings) as bus:
         found = {name: bus.subscriptions(name) for name in bus.agents()}
-    show_agents(found, args.json)
+        lags = {
+            name: {
+                Stream(lag.stream).channel or "DM": lag.head - lag.position
+                for lag in bus.store.backlog(name)
+            }
+            for name in found
+        }
+    show_agents(found, args.json, lags=lags)
     return 0
 
 

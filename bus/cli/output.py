@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
@@ -13,13 +12,7 @@ from pydantic import BaseModel
 from bus.channels import ChannelInfo, Retention
 from bus.deadletters import DeadLetter
 from bus.message import Message, Priority
-
-_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^@\s]+)@")
-
-
-def mask(text: str) -> str:
-    """``text`` with the password of every URL in it replaced by ``**`` (as kombu does)."""
-    return _PASSWORD.sub(lambda match: f"{match['head']}**@", text)
+from bus.urls import mask as mask  # re-exported: the CLI masks with it
 
 
 def emit_json(value: BaseModel | dict[str, Any], out: TextIO = sys.stdout) -> None:
@@ -115,17 +108,36 @@ def show_channels(channels: list[ChannelInfo], as_json: bool, out: TextIO = sys.
     )
 
 
-def show_agents(agents: dict[str, list[str]], as_json: bool, out: TextIO = sys.stdout) -> None:
-    """A table of agents and the channels each receives, or one JSON object per agent."""
+def show_agents(
+    agents: dict[str, list[str]],
+    as_json: bool,
+    out: TextIO = sys.stdout,
+    *,
+    lags: dict[str, dict[str, int]] | None = None,
+) -> None:
+    """A table of agents, the channels each receives and, when any is behind, its lag on each
+    stream it is behind on (``DM``: its direct messages); or one JSON object per agent (with
+    ``lag`` when it is behind)."""
+    lags = lags or {}
     if as_json:
         for name, channels in agents.items():
-            emit_json({"name": name, "subscriptions": channels}, out)
+            row: dict[str, Any] = {"name": name, "subscriptions": channels}
+            if lags.get(name):
+                row["lag"] = lags[name]
+            emit_json(row, out)
         return
-    table(
-        ("AGENT", "SUBSCRIPTIONS"),
-        ((name, ", ".join(channels) or None) for name, channels in agents.items()),
-        out,
-    )
+    rows = [
+        [
+            name,
+            ", ".join(channels) or None,
+            ", ".join(f"{where} {n}" for where, n in sorted(lags.get(name, {}).items())) or None,
+        ]
+        for name, channels in agents.items()
+    ]
+    if not any(lags.values()):
+        table(("AGENT", "SUBSCRIPTIONS"), (row[:2] for row in rows), out)
+        return
+    table(("AGENT", "SUBSCRIPTIONS", "LAG"), rows, out)
 
 
 def show_dead_letters(letters: list[DeadLetter], as_json: bool, out: TextIO = sys.stdout) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bus.cli import auth, commands
+from bus.cli import auth, channels, commands
 from bus.cli.arguments import Parser, instant, non_negative, positive, seconds
 from bus.fake_llm.__main__ import add_arguments as add_fake_llm_arguments
 from bus.message import MessageType, Priority
@@ -185,14 +185,7 @@ def build_parser() -> Parser:
     )
     p.set_defaults(run=commands.history)
 
-    p = _sub(
-        sub,
-        "channels",
-        "list channels: kind, members, last seq, retained, retention",
-        "  bus channels\n  bus --json channels | jq .name",
-        json_flag,
-    )
-    p.set_defaults(run=commands.channels)
+    channels.add_parser(sub, json_flag)
 
     p = _sub(
         sub,

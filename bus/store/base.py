@@ -16,9 +16,11 @@ docstrings here; the contract suite in ``tests/store`` holds both to the same be
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 from bus.channels import ChannelSpec, Retention
-from bus.store.results import Appended, Entry, Lag, Step
+from bus.errors import StoreReset
+from bus.store.results import Appended, Dedupe, Entry, Lag, Step
 from bus.streams import CHANNEL_PREFIX as CHANNEL_STREAM
 from bus.streams import DIRECT_PREFIX as DIRECT_STREAM
 from bus.streams import channel_stream, direct_stream
@@ -26,6 +28,7 @@ from bus.streams import channel_stream, direct_stream
 __all__ = [
     "CHANNEL_STREAM",
     "DIRECT_STREAM",
+    "Identity",
     "Leases",
     "Log",
     "Registry",
@@ -41,12 +44,24 @@ class Registry(ABC):
 
     @abstractmethod
     def create_channel(self, spec: ChannelSpec) -> bool:
-        """Record a channel; ``False`` if one with the same spec exists.
+        """Record a channel; ``False`` if one with the same kind and retention exists.
 
         A broadcast channel makes every registered agent a member, from its current head.
 
         Raises:
             ChannelExists: a channel of that name exists with a different spec.
+        """
+
+    @abstractmethod
+    def update_channel(self, spec: ChannelSpec, replaces: int) -> bool:
+        """Store ``spec`` (whose ``version`` is newer) in place of version ``replaces``; a
+        channel becoming broadcast makes every registered agent a member, from its head.
+
+        Returns:
+            ``False`` (nothing done) if the stored version is not ``replaces`` any more.
+
+        Raises:
+            UnknownChannel: there is no such channel.
         """
 
     @abstractmethod
@@ -91,7 +106,16 @@ class Log(ABC):
     """Per-stream logs: numbered appends, retention, history, and each reader's position."""
 
     @abstractmethod
-    def append(self, stream: str, body: str, now_ms: int, retention: Retention) -> Appended:
+    def append(
+        self,
+        stream: str,
+        body: str,
+        now_ms: int,
+        retention: Retention,
+        *,
+        channel: ChannelSpec | None = None,
+        dedupe: Dedupe | None = None,
+    ) -> Appended:
         """Append a message and trim the stream to ``retention``.
 
         Args:
@@ -102,9 +126,17 @@ class Log(ABC):
                 ``since_ms``).
             retention: How many messages, and for how long, the stream keeps: count first,
                 then age (a message exactly ``max_age_seconds`` old stays).
+            channel: The spec the caller holds of the stream's channel: the append happens only
+                if the channel exists with that spec's ``version``.
+            dedupe: An idempotency key: see :class:`~bus.store.results.Dedupe`.
 
         Returns:
-            The message's seq and its recipients.
+            The message's seq and its recipients (or, for a duplicate, the first one's seq).
+
+        Raises:
+            UnknownChannel: ``channel`` is given and does not exist (any more).
+            ChannelChanged: ``channel`` is given and its stored version differs.
+            StoreReset: the store lost the state this process knew (see :class:`Identity`).
         """
 
     @abstractmethod
@@ -166,7 +198,9 @@ class Leases(ABC):
         self, agent: str, stream: str, token: str, ttl_ms: int, seq: int, upto: int
     ) -> Step:
         """Move the agent's position on ``stream`` up to ``seq`` (handled, or given up on;
-        never back), forget its failures, then read on like :meth:`begin`."""
+        never back), forget its failures, then read on like :meth:`begin`; ``Step(False)``
+        and nothing moved if another token holds the lease (``token``'s lapsed and was
+        taken over: a late commit must not move the new owner's position)."""
 
     @abstractmethod
     def release_lease(self, agent: str, stream: str, token: str) -> None:
@@ -211,7 +245,45 @@ class Replies(ABC):
         """Stop expecting the reply and drop what the box holds."""
 
 
-class Store(Registry, Log, Leases, Replies):
+#: Called with the error when a store notices it lost its state.
+ResetWatcher = Callable[[StoreReset], None]
+
+
+class Identity(ABC):
+    """Which state a store holds: an *epoch*, a random id written when a bus first uses it.
+
+    A process adopts the epoch when it starts (:meth:`establish`); the steps that append and
+    hand messages over (:meth:`Log.append`, :meth:`Log.claim`, :meth:`Log.claim_any`,
+    :meth:`Leases.begin`, :meth:`Leases.advance`) check it atomically and raise
+    :class:`~bus.errors.StoreReset` instead of acting on a store that lost its state. On a reset
+    the store adopts the epoch it now holds (if one was established again) and tells each
+    watcher once per change. A store no process established checks nothing.
+    """
+
+    @abstractmethod
+    def establish(self) -> str:
+        """Write a new epoch unless the store holds one, adopt the one it holds, return it."""
+
+    @abstractmethod
+    def epoch(self) -> str | None:
+        """The epoch the store holds now (``None``: none; it lost its state, or is new)."""
+
+    @property
+    @abstractmethod
+    def expected(self) -> str | None:
+        """The epoch this process adopted (``None``: it established none)."""
+
+    @abstractmethod
+    def verify(self) -> None:
+        """Raise :class:`~bus.errors.StoreReset` if the store holds another epoch than the
+        adopted one (for a caller that found something missing and must tell why)."""
+
+    @abstractmethod
+    def watch(self, watcher: ResetWatcher) -> None:
+        """Call ``watcher`` when a reset is noticed (once per epoch change)."""
+
+
+class Store(Registry, Log, Leases, Replies, Identity):
     """What the bus needs from the place its state lives."""
 
     @abstractmethod

@@ -29,6 +29,10 @@ class Keys:
         self.agents = self.prefix + "agents"
         #: Hash: stream id -> last seq.
         self.heads = self.prefix + "heads"
+        #: String: the epoch, a random id written when a bus first uses the namespace. The
+        #: scripts that append and hand messages over check it, so a store that lost its state
+        #: (restarted empty, failed over to an empty replica) is noticed at once.
+        self.epoch = self.prefix + "epoch"
 
     @property
     def pattern(self) -> str:
@@ -46,6 +50,10 @@ class Keys:
     def log(self, stream: str) -> str:
         """List: the stream's retained entries, ``"<append ms>:<json>"``, oldest first."""
         return f"{self.prefix}log:{stream}"
+
+    def dedupe(self, stream: str, key: str) -> str:
+        """String with a TTL: the seq of the message appended with idempotency ``key``."""
+        return f"{self.prefix}dedupe:{stream}:{key}"
 
     def failures(self, agent: str) -> str:
         """Hash: stream id -> ``"<seq>:<attempts>:<not before ms>"`` of the agent."""

@@ -13,11 +13,13 @@ from bisect import bisect_left
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
-from bus.channels import ChannelKind, ChannelSpec, Retention
-from bus.errors import ChannelExists
-from bus.store.base import Store
+from bus.channels import ChannelKind, ChannelSpec, Overflow, Retention
+from bus.errors import ChannelChanged, UnknownChannel, channel_exists, rejected
+from bus.store.base import ResetWatcher, Store
+from bus.store.identity import new_epoch
+from bus.store.memory_leases import MemoryLeases
 from bus.store.memory_replies import MemoryReplies
-from bus.store.results import Appended, Entry, Failure, Lag, Step
+from bus.store.results import Appended, Dedupe, Duplicate, Entry
 from bus.streams import Stream
 
 
@@ -42,8 +44,12 @@ class _Log:
         return self.entries[max(seq + 1 - first, 0)]
 
 
-class MemoryStore(MemoryReplies, Store):
-    """A :class:`~bus.store.base.Store` in this process's memory, safe across threads."""
+class MemoryStore(MemoryLeases, MemoryReplies, Store):
+    """A :class:`~bus.store.base.Store` in this process's memory, safe across threads.
+
+    Its state lives as long as the process, so it never loses it by itself: its epoch changes
+    only when :meth:`destroy` is called, and nothing checks it.
+    """
 
     def __init__(self) -> None:
         MemoryReplies.__init__(self)
@@ -61,7 +67,29 @@ class MemoryStore(MemoryReplies, Store):
         self._leases: dict[tuple[str, str], tuple[str, float]] = {}
         #: (agent, stream) -> (seq, attempts, not_before_ms)
         self._failures: dict[tuple[str, str], tuple[int, int, int]] = {}
+        #: (stream, idempotency key) -> (seq, forgotten at, monotonic seconds)
+        self._dedupe: dict[tuple[str, str], tuple[int, float]] = {}
+        self._epoch: str | None = None
         self._forget_replies()
+
+    def establish(self) -> str:
+        with self._lock:
+            if self._epoch is None:
+                self._epoch = new_epoch()
+            return self._epoch
+
+    def epoch(self) -> str | None:
+        return self._epoch
+
+    @property
+    def expected(self) -> str | None:
+        return self._epoch
+
+    def verify(self) -> None:
+        """Nothing to verify: see :meth:`watch`."""
+
+    def watch(self, watcher: ResetWatcher) -> None:
+        """Nothing to watch: this store never loses its state by itself."""
 
     def ping(self) -> None:
         """Always reachable."""
@@ -79,12 +107,21 @@ class MemoryStore(MemoryReplies, Store):
         with self._lock:
             existing = self._channels.get(spec.name)
             if existing is not None:
-                if existing != spec:
-                    raise ChannelExists(
-                        f"channel {spec.name!r} exists as {existing.kind} "
-                        f"with {existing.retention}",
-                        channel=spec.name,
-                    )
+                if not existing.same_as(spec):
+                    raise channel_exists(existing)
+                return False
+            self._channels[spec.name] = spec
+            if spec.kind is ChannelKind.BROADCAST:
+                for agent in self._agents:
+                    self._join(agent, spec.name)
+            return True
+
+    def update_channel(self, spec: ChannelSpec, replaces: int) -> bool:
+        with self._lock:
+            existing = self._channels.get(spec.name)
+            if existing is None:
+                raise UnknownChannel(f"no channel named {spec.name!r}", channel=spec.name)
+            if existing.version != replaces:
                 return False
             self._channels[spec.name] = spec
             if spec.kind is ChannelKind.BROADCAST:
@@ -148,11 +185,47 @@ class MemoryStore(MemoryReplies, Store):
 
     # -- log ------------------------------------------------------------------------------------
 
-    def append(self, stream: str, body: str, now_ms: int, retention: Retention) -> Appended:
+    def append(
+        self,
+        stream: str,
+        body: str,
+        now_ms: int,
+        retention: Retention,
+        *,
+        channel: ChannelSpec | None = None,
+        dedupe: Dedupe | None = None,
+    ) -> Appended:
         parsed = Stream(stream)
         with self._lock:
+            if channel is not None:
+                stored = self._channels.get(channel.name)
+                if stored is None:
+                    raise UnknownChannel(f"no channel named {channel.name!r}", channel=channel.name)
+                if stored.version != channel.version:
+                    raise ChannelChanged(
+                        f"channel {channel.name!r} changed to version {stored.version}",
+                        channel=channel.name,
+                        spec=stored,
+                    )
+            now = time.monotonic()
+            if dedupe is not None:
+                original = self._dedupe.get((stream, dedupe.key))
+                if original is not None and original[1] > now:
+                    return Duplicate(original[0], [])
             log = self._logs[stream]
+            if channel is not None and channel.overflow is Overflow.REJECT_PUBLISH:
+                last_trimmed = log.head + 1 - retention.max_messages
+                lagging = [
+                    member
+                    for member in self._members.get(channel.name, ())
+                    if self._positions[member].get(stream, last_trimmed) < last_trimmed
+                ]
+                if lagging:
+                    raise rejected(channel, lagging)
             log.head += 1
+            if dedupe is not None:
+                self._dedupe = {k: v for k, v in self._dedupe.items() if v[1] > now}
+                self._dedupe[(stream, dedupe.key)] = (log.head, now + dedupe.window_ms / 1000)
             log.entries.append((log.head, now_ms, body))
             log.trim(retention, now_ms)
             owner = parsed.owner
@@ -206,8 +279,9 @@ class MemoryStore(MemoryReplies, Store):
             found = self._next(agent, stream)
             if found is None:
                 return None
+            skipped = found[0] - self._positions[agent][stream] - 1
             self._positions[agent][stream] = found[0]
-            return Entry(stream, found[0], found[2])
+            return Entry(stream, found[0], found[2], skipped)
 
     def claim_any(self, agent: str) -> Entry | None:
         with self._lock:
@@ -217,63 +291,3 @@ class MemoryStore(MemoryReplies, Store):
                 if (found := self._next(agent, stream)) is not None
             ]
             return self.claim(agent, min(pending)[1]) if pending else None
-
-    # -- leases ---------------------------------------------------------------------------------
-
-    def begin(self, agent: str, stream: str, token: str, ttl_ms: int, upto: int) -> Step:
-        now = time.monotonic()
-        with self._lock:
-            held = self._leases.get((agent, stream))
-            if held is not None and held[0] != token and held[1] > now:
-                return Step(False)
-            found = self._next(agent, stream)
-            if found is None or found[0] > upto:
-                self._leases.pop((agent, stream), None)
-                return Step(True)
-            self._leases[(agent, stream)] = (token, now + ttl_ms / 1000)
-            entry = Entry(stream, found[0], found[2])
-            failure = self._failures.get((agent, stream))
-            if failure is None or failure[0] != found[0]:
-                return Step(True, entry)
-            return Step(True, entry, Failure(failure[1], failure[2]))
-
-    def advance(
-        self, agent: str, stream: str, token: str, ttl_ms: int, seq: int, upto: int
-    ) -> Step:
-        with self._lock:
-            positions = self._positions.get(agent, {})
-            position = positions.get(stream)
-            if position is not None and position < seq:
-                positions[stream] = seq
-                self._failures.pop((agent, stream), None)
-            return self.begin(agent, stream, token, ttl_ms, upto)
-
-    def release_lease(self, agent: str, stream: str, token: str) -> None:
-        with self._lock:
-            held = self._leases.get((agent, stream))
-            if held is not None and held[0] == token:
-                del self._leases[(agent, stream)]
-
-    def renew_lease(self, agent: str, stream: str, token: str, ttl_ms: int) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            held = self._leases.get((agent, stream))
-            if held is None or held[0] != token or held[1] <= now:
-                return False
-            self._leases[(agent, stream)] = (token, now + ttl_ms / 1000)
-            return True
-
-    def record_failure(self, agent: str, stream: str, seq: int, not_before_ms: int) -> int:
-        with self._lock:
-            previous = self._failures.get((agent, stream))
-            attempts = previous[1] + 1 if previous is not None and previous[0] == seq else 1
-            self._failures[(agent, stream)] = (seq, attempts, not_before_ms)
-            return attempts
-
-    def backlog(self, agent: str) -> list[Lag]:
-        with self._lock:
-            return sorted(
-                Lag(stream, position, head)
-                for stream, position in self._positions.get(agent, {}).items()
-                if (head := self.head(stream)) > position
-            )

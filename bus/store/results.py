@@ -22,6 +22,30 @@ class Appended(NamedTuple):
     #: owner if registered.
     recipients: list[str]
 
+    @property
+    def duplicate(self) -> bool:
+        """Whether a message with the same idempotency key was appended already, as ``seq``
+        (see :class:`Duplicate`)."""
+        return False
+
+
+class Duplicate(Appended):
+    """An append that found its idempotency key used: nothing was appended, ``seq`` is the
+    first append's and there are no recipients."""
+
+    @property
+    def duplicate(self) -> bool:
+        """Always ``True``."""
+        return True
+
+
+class Dedupe(NamedTuple):
+    """An append's idempotency key: a second append with the same key to the same stream within
+    ``window_ms`` appends nothing and answers the first one's seq."""
+
+    key: str
+    window_ms: int
+
 
 class Entry(NamedTuple):
     """One retained message of a stream."""
@@ -32,6 +56,9 @@ class Entry(NamedTuple):
     seq: int
     #: Its JSON as appended: an object encoded without ``seq``.
     body: str
+    #: How many messages after the reader's position retention trimmed before this one was
+    #: claimed (they are lost to the reader; see ``Overflow``): 0 when it read on in order.
+    skipped: int = 0
 
     @property
     def json(self) -> str:

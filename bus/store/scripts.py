@@ -12,16 +12,17 @@ from importlib.resources import files
 
 #: Scripts and the shared functions the loader puts before them (``lua/<name>.lua`` each).
 PRELUDES: dict[str, tuple[str, ...]] = {
-    "append": (),
-    "claim": ("next_after",),
-    "claim_any": ("next_after",),
+    "append": ("epoch",),
+    "claim": ("epoch", "next_after"),
+    "claim_any": ("epoch", "next_after"),
     "subscribe": (),
     "unsubscribe": (),
     "register_agent": (),
     "create_channel": (),
+    "update_channel": (),
     "history": (),
-    "begin": ("next_after", "step"),
-    "advance": ("next_after", "step"),
+    "begin": ("epoch", "next_after", "step"),
+    "advance": ("epoch", "next_after", "step"),
     "renew_lease": (),
     "release_lease": (),
     "record_failure": (),

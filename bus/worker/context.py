@@ -41,8 +41,12 @@ class HandlerContext(AgentClient):
         task_id: str | None,
         attempt: int,
         state: AgentState | None = None,
+        skipped: int = 0,
     ) -> None:
         super().__init__(bus, agent)
+        #: How many messages of this stream retention trimmed before the agent read them,
+        #: just before this one (``overflow=drop-oldest``): 0 when it read on in order.
+        self.skipped = skipped
         #: The message being handled.
         self.message = message
         #: The Celery task id of the delivery that started this run (shown in Flower).
@@ -101,6 +105,7 @@ class AsyncHandlerContext(AsyncAgentClient):
         self.message = context.message
         self.task_id = context.task_id
         self.attempt = context.attempt
+        self.skipped = context.skipped
         self.state = context.state
 
     @property

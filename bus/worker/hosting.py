@@ -31,6 +31,7 @@ from bus.urls import scheme_of
 from bus.wire import DELIVER_TASK, REPLAY_TASK, Delivery
 from bus.worker.agent import Agent
 from bus.worker.outcomes import Status
+from bus.worker.recovery import Registration
 from bus.worker.runtime import Runtime
 from config.settings import BusSettings
 
@@ -252,15 +253,18 @@ class HostAgents(bootsteps.StartStopStep):
         self._hosting: Hosting | None = None
         self._timer: Any = None
         self._last: dict[tuple[str, str], int] = {}
+        self._registration: Registration | None = None
 
     def start(self, parent: Any) -> None:
         hosting: Hosting | None = getattr(parent.app, "bus_hosting", None)
         if hosting is None:
             return
         self._hosting = hosting
-        bus = hosting.bus
-        for agent in hosting.agents.values():
-            bus.register_agent(agent.name, channels=agent.channels)
+        if self._registration is None:
+            self._registration = Registration(list(hosting.agents.values()))
+        # The consumer restarts when the broker connection comes back: the store may have lost
+        # its state meanwhile (a Redis broker and store restarted empty).
+        self._registration.on_connect(hosting.bus)
         if parent.app.conf.worker_pool not in ("prefork", "processes"):
             hosting.runtime  # noqa: B018 - handlers run in this process: start hooks now
         logger.info("hosting agents: %s", ", ".join(hosting.agents) or "none")
@@ -284,6 +288,9 @@ class HostAgents(bootsteps.StartStopStep):
             return
         try:
             bus = hosting.bus
+            if self._registration is not None and self._registration.on_sweep(bus):
+                self._last.clear()
+                first = True
             for agent in hosting.agents:
                 for stream, position, head in bus.store.backlog(agent):
                     key = (agent, stream)

@@ -66,9 +66,16 @@ class Host(Protocol):
         """Sleep, or less if the worker starts stopping."""
 
     async def handle(
-        self, agent: Agent, message: Message, attempt: int, task_id: str | None
+        self,
+        agent: Agent,
+        message: Message,
+        attempt: int,
+        task_id: str | None,
+        *,
+        skipped: int = 0,
     ) -> str | None:
-        """Run the agent's handlers; ``None`` or what failed."""
+        """Run the agent's handlers; ``None`` or what failed (``skipped``: messages trimmed
+        before this one that the agent never got)."""
 
     def backoff(self, attempt: int) -> float:
         """Seconds before retry number ``attempt``."""
@@ -208,7 +215,17 @@ class Run:
             await runtime.pause((not_before - _now_ms()) / 1000)
             if runtime.stopping:
                 return Step(True, entry, failure)  # not handled: the lease is given up
-        error = await runtime.handle(self.agent, message, attempts + 1, self.task_id)
+        if entry.skipped and not attempts:
+            logger.warning(
+                "%s skipped %d message(s) of %s before #%s: retention trimmed them first",
+                agent,
+                entry.skipped,
+                stream_id,
+                seq,
+            )
+        error = await runtime.handle(
+            self.agent, message, attempts + 1, self.task_id, skipped=entry.skipped
+        )
         if error is None:
             self._handled.append(seq)
             self.position = seq

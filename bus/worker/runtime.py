@@ -140,7 +140,13 @@ class Runtime:
         return self.bus.store.renew_lease(agent, stream, token, self.lease_ms)
 
     async def handle(
-        self, agent: Agent, message: Message, attempt: int, task_id: str | None
+        self,
+        agent: Agent,
+        message: Message,
+        attempt: int,
+        task_id: str | None,
+        *,
+        skipped: int = 0,
     ) -> str | None:
         """Run every handler of ``agent`` that takes ``message``; one failing does not stop the
         others. A handler that returns a string answers a request with it.
@@ -150,7 +156,7 @@ class Runtime:
         """
         context = HandlerContext(
             self.bus, agent.name, message, task_id=task_id, attempt=attempt,
-            state=self.states[agent.name],
+            state=self.states[agent.name], skipped=skipped,
         )  # fmt: skip
         async_context = AsyncHandlerContext(self._async_bus, context)
 

@@ -25,14 +25,6 @@ pytestmark = [pytest.mark.fault, pytest.mark.slow, pytest.mark.amqp]
 CHANNEL = "#engineering"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "issue 10: receive moves the agent's position in the store before the broker "
-        "acknowledgement, so the message it had claimed when the connection dropped is lost; "
-        "and the failure reaches the reader raw (ConnectionResetError), not BrokerUnavailable"
-    ),
-)
 def test_a_pull_reader_loses_nothing_when_rabbitmq_stops_for_five_seconds(
     rabbit_node: RabbitNode, shared_redis: None
 ) -> None:

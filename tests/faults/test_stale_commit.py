@@ -39,14 +39,6 @@ def started(request: pytest.FixtureRequest) -> Iterator[Bus]:
         bus.destroy()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "issue 10: ADVANCE (Redis script and MemoryStore.advance) moves the position before it "
-        "checks the lease token, so a worker whose lease lapsed still commits the seq it "
-        "handled while the new owner runs that seq again"
-    ),
-)
 def test_a_commit_with_a_lapsed_lease_is_refused_once_another_worker_holds_it(
     started: Bus,
 ) -> None:

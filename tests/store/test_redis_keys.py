@@ -27,7 +27,7 @@ LUA = files("bus.store") / "lua"
 #: ``redis.call('CMD', <first argument>``: for every command the scripts use, a key.
 CALL = re.compile(r"redis\.call\('(\w+)',\s*([^,)]+)")
 #: The parameter of ``next_after``, which its callers give a KEYS entry.
-KEY_PARAMETERS = {"logkey"}
+KEY_PARAMETERS = {"logkey", "epochkey"}
 
 
 def test_every_lua_file_is_a_script_or_a_prelude_of_one() -> None:

@@ -1,10 +1,16 @@
 -- Move the agent's position up to seq, forget its failures, then read on (see step.lua).
 -- KEYS[1] the lease, KEYS[2] the agent's positions, KEYS[3] heads, KEYS[4] the stream's log,
---   KEYS[5] the agent's failures.
--- ARGV[1] stream id, ARGV[2] token, ARGV[3] ttl ms, ARGV[4] upto, ARGV[5] seq.
+--   KEYS[5] the agent's failures, KEYS[6] the epoch.
+-- ARGV[1] stream id, ARGV[2] token, ARGV[3] ttl ms, ARGV[4] upto, ARGV[5] the epoch or '',
+--   ARGV[6] seq.
+local reset = reset_reply(KEYS[6], ARGV[5])
+if reset then return reset end
+-- A worker whose lease lapsed and was taken over must not commit: the new owner has the order.
+local held = redis.call('GET', KEYS[1])
+if held and held ~= ARGV[2] then return {0} end
 local pos = redis.call('HGET', KEYS[2], ARGV[1])
-if pos and tonumber(pos) < tonumber(ARGV[5]) then
-  redis.call('HSET', KEYS[2], ARGV[1], ARGV[5])
+if pos and tonumber(pos) < tonumber(ARGV[6]) then
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[6])
   redis.call('HDEL', KEYS[5], ARGV[1])
 end
 return step()

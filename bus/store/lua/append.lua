@@ -1,10 +1,50 @@
 -- Append a message to a stream, trim the log to its retention, name the recipients.
 -- KEYS[1] heads, KEYS[2] the stream's log, KEYS[3] recipients: the channel's members, or the
---   agents set for an inbox.
+--   agents set for an inbox, KEYS[4] channels, KEYS[5] the epoch, KEYS[6] the idempotency
+--   key's record (any key name when there is none), KEYS[6 + i] the positions of member i
+--   (reject-publish only).
 -- ARGV[1] stream id, ARGV[2] message JSON (stored as given), ARGV[3] now ms,
---   ARGV[4] max messages, ARGV[5] max age ms or '', ARGV[6] the inbox's owner or '' (channel).
--- Returns {seq, recipient...}.
+--   ARGV[4] max messages, ARGV[5] max age ms or '', ARGV[6] the inbox's owner or '' (channel),
+--   ARGV[7] the channel whose spec the caller holds or '', ARGV[8] that spec's version,
+--   ARGV[9] the epoch or '', ARGV[10] how long the idempotency key is remembered (ms) or '',
+--   ARGV[11] 'reject' if the channel rejects publishes that would trim unread messages,
+--   ARGV[11 + i] member i: what the caller believes the members are (reject only).
+-- Returns {seq, recipient...}; {-2, seq}: a message with the same idempotency key was
+-- appended as seq (nothing done); {-1}: the members differ from ARGV (read them again).
+-- Error replies: BUSRESET (see epoch.lua), 'BUSUNKNOWN' (no such channel), 'BUSCHANGED
+-- <spec JSON>' (the caller's spec is out of date), 'BUSREJECT <member,...>' (would trim
+-- what those members have not read).
+local reset = reset_reply(KEYS[5], ARGV[9])
+if reset then return reset end
+if ARGV[7] ~= '' then
+  local spec = redis.call('HGET', KEYS[4], ARGV[7])
+  if not spec then return redis.error_reply('BUSUNKNOWN ' .. ARGV[7]) end
+  if tostring(cjson.decode(spec).version or 1) ~= ARGV[8] then
+    return redis.error_reply('BUSCHANGED ' .. spec)
+  end
+end
+if ARGV[10] ~= '' then
+  local original = redis.call('GET', KEYS[6])
+  if original then return {-2, tonumber(original)} end
+end
+if ARGV[11] == 'reject' then
+  local count = #ARGV - 11
+  if redis.call('SCARD', KEYS[3]) ~= count then return {-1} end
+  for i = 1, count do
+    if redis.call('SISMEMBER', KEYS[3], ARGV[11 + i]) == 0 then return {-1} end
+  end
+  local head = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+  -- Appending trims every seq up to head + 1 - max: a member must have read them.
+  local last_trimmed = head + 1 - tonumber(ARGV[4])
+  local lagging = {}
+  for i = 1, count do
+    local pos = redis.call('HGET', KEYS[6 + i], ARGV[1])
+    if pos and tonumber(pos) < last_trimmed then table.insert(lagging, ARGV[11 + i]) end
+  end
+  if #lagging > 0 then return redis.error_reply('BUSREJECT ' .. table.concat(lagging, ',')) end
+end
 local seq = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+if ARGV[10] ~= '' then redis.call('SET', KEYS[6], seq, 'PX', ARGV[10]) end
 local n = redis.call('RPUSH', KEYS[2], ARGV[3] .. ':' .. ARGV[2])
 local max = tonumber(ARGV[4])
 if n > max then redis.call('LTRIM', KEYS[2], n - max, -1) end

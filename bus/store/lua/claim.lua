@@ -1,11 +1,14 @@
 -- Hand the agent the next message of a stream after its position, and advance the position.
--- KEYS[1] the agent's positions, KEYS[2] heads, KEYS[3] the stream's log.
--- ARGV[1] stream id.
--- Returns {seq, entry}, or false if nothing is pending or the agent does not read the stream.
+-- KEYS[1] the agent's positions, KEYS[2] heads, KEYS[3] the stream's log, KEYS[4] the epoch.
+-- ARGV[1] stream id, ARGV[2] the epoch or ''.
+-- Returns {seq, entry, skipped}, or false if nothing is pending or the agent does not read the stream;
+-- a BUSRESET error reply (epoch.lua).
+local reset = reset_reply(KEYS[4], ARGV[2])
+if reset then return reset end
 local pos = redis.call('HGET', KEYS[1], ARGV[1])
 if not pos then return false end
 local head = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 local entry, seq = next_after(KEYS[3], head, tonumber(pos))
 if not entry then return false end
 redis.call('HSET', KEYS[1], ARGV[1], seq)
-return {seq, entry}
+return {seq, entry, seq - tonumber(pos) - 1}

@@ -1,30 +1,35 @@
 -- Hand the agent the pending message appended first over every stream it reads.
--- KEYS[1] the agent's positions, KEYS[2] heads, KEYS[2 + i] the log of stream i.
--- ARGV[i] stream i: what the caller believes the agent reads.
--- Returns {1, stream, seq, entry}; false if nothing is pending; {0, stream...} (every stream
+-- KEYS[1] the agent's positions, KEYS[2] heads, KEYS[2 + i] the log of stream i, the last
+--   KEYS the epoch.
+-- ARGV[1] the epoch or '', ARGV[1 + i] stream i: what the caller believes the agent reads.
+-- Returns {1, stream, seq, entry, skipped}; false if nothing is pending; {0, stream...} (every stream
 -- the agent reads) if ARGV is not exactly that set: the caller retries with it.
-local n = #ARGV
+local reset = reset_reply(KEYS[#KEYS], ARGV[1])
+if reset then return reset end
+local streams = {}
+for i = 2, #ARGV do streams[i - 1] = ARGV[i] end
+local n = #streams
 local positions = {}
 for i = 1, n do
-  positions[i] = redis.call('HGET', KEYS[1], ARGV[i])
+  positions[i] = redis.call('HGET', KEYS[1], streams[i])
   if not positions[i] then n = -1; break end
 end
 if n ~= redis.call('HLEN', KEYS[1]) then
-  local streams = redis.call('HKEYS', KEYS[1])
-  table.insert(streams, 1, 0)
-  return streams
+  local known = redis.call('HKEYS', KEYS[1])
+  table.insert(known, 1, 0)
+  return known
 end
 local best, best_stamp, best_seq, best_entry
 for i = 1, n do
-  local head = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0')
+  local head = tonumber(redis.call('HGET', KEYS[2], streams[i]) or '0')
   local entry, seq = next_after(KEYS[2 + i], head, tonumber(positions[i]))
   if entry then
     local stamp = stamp_of(entry)
-    if not best or stamp < best_stamp or (stamp == best_stamp and ARGV[i] < ARGV[best]) then
+    if not best or stamp < best_stamp or (stamp == best_stamp and streams[i] < streams[best]) then
       best, best_stamp, best_seq, best_entry = i, stamp, seq, entry
     end
   end
 end
 if not best then return false end
-redis.call('HSET', KEYS[1], ARGV[best], best_seq)
-return {1, ARGV[best], best_seq, best_entry}
+redis.call('HSET', KEYS[1], streams[best], best_seq)
+return {1, streams[best], best_seq, best_entry, best_seq - tonumber(positions[best]) - 1}

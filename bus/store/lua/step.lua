@@ -1,11 +1,12 @@
 -- Shared by begin and advance (the loader puts it, after next_after, before them).
 -- KEYS[1] the lease, KEYS[2] the agent's positions, KEYS[3] heads, KEYS[4] the stream's log,
---   KEYS[5] the agent's failures.
--- ARGV[1] stream id, ARGV[2] token, ARGV[3] ttl ms, ARGV[4] upto.
+--   KEYS[5] the agent's failures, KEYS[6] the epoch.
+-- ARGV[1] stream id, ARGV[2] token, ARGV[3] ttl ms, ARGV[4] upto, ARGV[5] the epoch or ''.
 
 -- Take (or extend) the lease and read the next message up to upto.
 -- Returns {0} if another token holds the lease; {1} if nothing is to do (lease given up);
--- {1, seq, entry} or {1, seq, entry, attempts, not_before_ms} if it failed before.
+-- {1, seq, entry, skipped} or {1, seq, entry, skipped, attempts, not_before_ms} if it failed
+-- before (skipped: what retention trimmed between the position and seq).
 local function step()
   local held = redis.call('GET', KEYS[1])
   if held and held ~= ARGV[2] then return {0} end
@@ -23,7 +24,9 @@ local function step()
   local failure = redis.call('HGET', KEYS[5], ARGV[1])
   if failure then
     local failed_seq, attempts, not_before = string.match(failure, '^(%d+):(%d+):(%d+)$')
-    if tonumber(failed_seq) == seq then return {1, seq, entry, attempts, not_before} end
+    if tonumber(failed_seq) == seq then
+      return {1, seq, entry, seq - tonumber(pos) - 1, attempts, not_before}
+    end
   end
-  return {1, seq, entry}
+  return {1, seq, entry, seq - tonumber(pos) - 1}
 end

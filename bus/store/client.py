@@ -1,0 +1,54 @@
+"""The Redis client of the store: every connection failure becomes a :class:`StoreUnavailable`.
+
+The boundary is :meth:`redis.Redis.execute_command`, which every command, script call
+(``EVALSHA``, and the ``SCRIPT LOAD`` after a restart) and scan goes through, so no raw
+``redis.exceptions.ConnectionError`` or socket error reaches a caller of the bus. The URL in the
+error has its password masked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from bus.errors import StoreUnavailable
+from bus.urls import mask
+
+#: What means "the server cannot serve us now" (``BusyLoadingError`` is a ConnectionError;
+#: ``ReadOnlyError``: a replica that has not been promoted yet).
+UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError)
+
+
+class StoreClient(redis.Redis):
+    """A :class:`redis.Redis` that raises :class:`StoreUnavailable` naming its server."""
+
+    #: The server's URL, password masked (set by :func:`connect`).
+    url = ""
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        try:
+            return super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+        except UNAVAILABLE as exc:
+            raise unavailable(self.url, exc) from exc
+
+
+def unavailable(url: str, exc: BaseException) -> StoreUnavailable:
+    """The error a caller gets for ``exc`` from the store at ``url`` (masked here)."""
+    shown = mask(url)
+    return StoreUnavailable(
+        f"cannot reach the store at {shown}: {mask(str(exc)) or type(exc).__name__}",
+        url=shown,
+        error=type(exc).__name__,
+    )
+
+
+def connect(url: str) -> StoreClient:
+    """A client of the store at ``url`` (strings decoded)."""
+    client = StoreClient(connection_pool=redis.ConnectionPool.from_url(url, decode_responses=True))
+    client.auto_close_connection_pool = True  # as from_url does: close() ends the pool
+    client.url = mask(url)
+    return client

@@ -1,0 +1,65 @@
+"""What a store knows of its epoch (see :class:`~bus.store.base.Identity`): the one it adopted,
+who to tell about a reset, and which reset it told them about already."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from bus.errors import StoreReset
+from bus.store.base import ResetWatcher
+
+logger = logging.getLogger(__name__)
+
+
+def new_epoch() -> str:
+    """A fresh epoch id."""
+    return uuid.uuid4().hex
+
+
+class Epochs:
+    """The epoch bookkeeping of one store object.
+
+    Args:
+        url: The store's URL, password masked (named by the errors).
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        #: The epoch adopted (``None``: none; the scripts then check nothing).
+        self.expected: str | None = None
+        self._watchers: list[ResetWatcher] = []
+        self._reported: tuple[str | None, str | None] | None = None
+
+    @property
+    def arg(self) -> str:
+        """What the scripts are given: the expected epoch, ``''`` for none."""
+        return self.expected or ""
+
+    def watch(self, watcher: ResetWatcher) -> None:
+        """See :meth:`~bus.store.base.Identity.watch`."""
+        self._watchers.append(watcher)
+
+    def reset(self, found: str | None) -> StoreReset:
+        """The error for a script that found ``found`` instead of :attr:`expected`; adopts
+        ``found`` (if any) and tells the watchers, once per change."""
+        expected = self.expected
+        if found:
+            self.expected = found
+        error = StoreReset(
+            f"the store at {self.url} lost its state (epoch {expected} is gone"
+            + (f", the store now holds epoch {found}" if found else ", none established yet")
+            + "): channels, agents and positions this process knew may be gone; nothing was "
+            "stored by this call",
+            url=self.url,
+            expected=expected,
+            found=found or None,
+        )
+        if self._reported != (expected, found or None):
+            self._reported = (expected, found or None)
+            for watcher in list(self._watchers):
+                try:
+                    watcher(error)
+                except Exception:  # a watcher's failure must not hide the reset from the caller
+                    logger.exception("a store-reset watcher failed")
+        return error

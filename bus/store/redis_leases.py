@@ -1,0 +1,68 @@
+"""The lease half of :class:`~bus.store.redis.RedisStore`: what a worker needs to run an
+agent's handlers for a stream in order (see :class:`~bus.store.base.Leases`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bus.store.identity import Epochs
+from bus.store.keys import Keys
+from bus.store.results import Entry, Failure, Lag, Step
+
+
+class RedisLeases:
+    """Leases, failures and backlogs in Redis; mixed into the store, whose ``_run`` it uses."""
+
+    _keys: Keys
+    _epochs: Epochs
+
+    def _run(self, script: str, keys: list[str], args: list[Any]) -> Any:
+        raise NotImplementedError  # the store's
+
+    def _step(self, script: str, agent: str, stream: str, args: list[Any]) -> Step:
+        keys = self._keys
+        reply = self._run(
+            script,
+            [
+                keys.lease(agent, stream),
+                keys.positions(agent),
+                keys.heads,
+                keys.log(stream),
+                keys.failures(agent),
+                keys.epoch,
+            ],
+            [stream, *args],
+        )
+        if not reply[0]:
+            return Step(False)
+        if len(reply) == 1:
+            return Step(True)
+        failure = Failure(int(reply[4]), int(reply[5])) if len(reply) == 6 else None
+        raw = reply[2]
+        entry = Entry(stream, int(reply[1]), raw[raw.index(":") + 1 :], int(reply[3]))
+        return Step(True, entry, failure)
+
+    def begin(self, agent: str, stream: str, token: str, ttl_ms: int, upto: int) -> Step:
+        return self._step("begin", agent, stream, [token, ttl_ms, upto, self._epochs.arg])
+
+    def advance(
+        self, agent: str, stream: str, token: str, ttl_ms: int, seq: int, upto: int
+    ) -> Step:
+        return self._step("advance", agent, stream, [token, ttl_ms, upto, self._epochs.arg, seq])
+
+    def release_lease(self, agent: str, stream: str, token: str) -> None:
+        self._run("release_lease", [self._keys.lease(agent, stream)], [token])
+
+    def renew_lease(self, agent: str, stream: str, token: str, ttl_ms: int) -> bool:
+        return bool(self._run("renew_lease", [self._keys.lease(agent, stream)], [token, ttl_ms]))
+
+    def record_failure(self, agent: str, stream: str, seq: int, not_before_ms: int) -> int:
+        return int(
+            self._run("record_failure", [self._keys.failures(agent)], [stream, seq, not_before_ms])
+        )
+
+    def backlog(self, agent: str) -> list[Lag]:
+        flat = self._run("backlog", [self._keys.positions(agent), self._keys.heads], [])
+        return sorted(
+            Lag(flat[i], int(flat[i + 1]), int(flat[i + 2])) for i in range(0, len(flat), 3)
+        )
