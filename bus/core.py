@@ -9,7 +9,7 @@ reorders or redelivers. See ``docs/architecture.md`` for the layers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Self, Unpack
 
 from celery import Celery
@@ -178,6 +178,32 @@ class Bus:
             InvalidName, UnknownChannel: both checked before anything changes.
         """
         self.registry.register_agent(agent, channels)
+
+    def register_agents(self, agents: Mapping[str, Iterable[str]]) -> None:
+        """Register many agents (idempotent), each subscribed to its channels: what
+        :meth:`register_agent` does for each, with the queues declared and bound in batches on
+        one broker channel and the store written in one step per batch. Agents and
+        subscriptions that exist already cost one store read for all of them.
+
+        Args:
+            agents: Agent name -> the channels it subscribes to.
+
+        Raises:
+            InvalidName, UnknownChannel: all checked before anything changes.
+        """
+        self.registry.register_agents(agents)
+
+    def subscribe_many(self, agent: str, channels: Iterable[str]) -> list[bool]:
+        """Subscribe ``agent`` to each of ``channels`` in one batch (see
+        :meth:`register_agents`).
+
+        Returns:
+            One ``bool`` per channel, in order: whether it is a new membership.
+
+        Raises:
+            UnknownAgent, UnknownChannel, InvalidName: checked before anything changes.
+        """
+        return self.registry.subscribe_many(agent, channels)
 
     def agents(self) -> list[str]:
         """Every registered agent, sorted."""

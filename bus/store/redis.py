@@ -18,6 +18,7 @@ from bus.channels import ChannelKind, ChannelSpec, Retention
 from bus.errors import ChannelExists
 from bus.store.base import Store
 from bus.store.keys import Keys
+from bus.store.redis_bulk import RedisBulk
 from bus.store.results import REPLY_KEEP_MS, Appended, Entry, Failure, Lag, Step
 from bus.store.scripts import PRELUDES, source
 from bus.streams import Stream
@@ -31,7 +32,7 @@ def _entry(stream: str, seq: Any, raw: str) -> Entry:
     return Entry(stream, int(seq), raw[raw.index(":") + 1 :])
 
 
-class RedisStore(Store):
+class RedisStore(RedisBulk, Store):
     """A :class:`~bus.store.base.Store` in Redis."""
 
     def __init__(self, url: str, namespace: str) -> None:

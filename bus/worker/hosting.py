@@ -235,8 +235,9 @@ class HostAgents(bootsteps.StartStopStep):
             return
         self._hosting = hosting
         bus = hosting.bus
-        for agent in hosting.agents.values():
-            bus.register_agent(agent.name, channels=agent.channels)
+        # One batch for all: queues and bindings on one broker channel, the store in one step
+        # per batch, and nothing but one store read for what a previous start registered.
+        bus.register_agents({agent.name: agent.channels for agent in hosting.agents.values()})
         if parent.app.conf.worker_pool not in ("prefork", "processes"):
             hosting.runtime  # noqa: B018 - handlers run in this process: start hooks now
         logger.info("hosting agents: %s", ", ".join(hosting.agents) or "none")
