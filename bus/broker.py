@@ -19,6 +19,7 @@ from celery import Celery
 from kombu import Connection
 
 from bus.errors import BrokerUnavailable
+from bus.fanout import RedisFanout
 from bus.topology import Topology
 from bus.urls import AMQP, check_broker_url, scheme_of
 from bus.wire import DELIVER_TASK, Delivery
@@ -79,6 +80,12 @@ class Broker:
             settings.namespace, routes_by_broker=scheme_of(settings.broker_url) in AMQP
         )
         self._origin = f"bus@{socket.gethostname()}/{os.getpid()}"
+        #: One round trip for a message's deliveries to many members, on kombu's Redis.
+        self._fanout = (
+            RedisFanout(self.app, self.topology, self._origin)
+            if scheme_of(settings.broker_url) in ("redis", "rediss")
+            else None
+        )
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:
@@ -113,6 +120,12 @@ class Broker:
         """
         if not deliveries:
             return
+        if self._fanout is not None and not direct and self._fanout.applies(deliveries, task):
+            try:
+                self._fanout.publish(deliveries)
+            except Exception as exc:
+                raise _unavailable(deliveries, exc) from exc
+            return
         topology = self.topology
         try:
             with self.app.producer_or_acquire() as producer:
@@ -141,10 +154,14 @@ class Broker:
                             **properties,
                         )
         except Exception as exc:
-            first = deliveries[0]
-            raise BrokerUnavailable(
-                f"message {first.seq} of {first.stream!r} is stored, but its deliveries could not "
-                f"be published ({exc}); agents will claim it from the store when they next receive",
-                seq=first.seq,
-                channel=first.channel,
-            ) from exc
+            raise _unavailable(deliveries, exc) from exc
+
+
+def _unavailable(deliveries: Sequence[Delivery], exc: Exception) -> BrokerUnavailable:
+    first = deliveries[0]
+    return BrokerUnavailable(
+        f"message {first.seq} of {first.stream!r} is stored, but its deliveries could not "
+        f"be published ({exc}); agents will claim it from the store when they next receive",
+        seq=first.seq,
+        channel=first.channel,
+    )
