@@ -1,7 +1,11 @@
-"""``python -m bench [--quick] [--transports memory,redis,amqp] [--n N] [--mem-n M]``.
+"""``python -m bench [--quick] [--transports memory,redis,amqp] [--only NAMES] [--n N]
+[--mem-n M] [--record]``.
 
-One JSON line per figure on stdout (and in bench/results/latest.jsonl), then a markdown table
-(also bench/results/latest.md). Progress goes to stderr.
+Runs the cases of :mod:`bench.cases.registry` (throughput, pull, latency, fanout, scale,
+memory, agents, isolation) on each transport. One JSON line per figure on stdout (and in
+bench/results/latest.jsonl), then a markdown table (also bench/results/latest.md). Progress
+goes to stderr, a line per case and part. ``--record`` appends the run to
+bench/history.jsonl; ``python -m bench.readme`` then rewrites the README's table from it.
 """
 
 from __future__ import annotations
@@ -13,11 +17,11 @@ import sys
 import time
 from pathlib import Path
 
-from bench.cases.registry import NAMES as CASE_NAMES
-from bench.cases.registry import run_cases
+from bench import history
+from bench.cases.base import CaseArgs
+from bench.cases.registry import NAMES, run_cases
 from bench.common import TRANSPORTS, Figure, Run, sweep_redis, unreachable
 from bench.report import environment, markdown
-from bench.runner import STEPS, Plan, run_steps
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -50,12 +54,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         default=None,
-        help="comma-separated figures or cases to run (e.g. bus_hosted,raw_celery,agents); "
-        "default all",
+        help="comma-separated cases or parts of cases to run (e.g. throughput, or "
+        "bus_hosted,raw_celery); default all",
+    )
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="append this run to bench/history.jsonl (for full runs)",
     )
     args = parser.parse_args(argv)
     only = tuple(name.strip() for name in args.only.split(",")) if args.only else None
-    known = [name for name, _ in STEPS] + list(CASE_NAMES)
+    known = list(NAMES)
     unknown_figures = sorted(set(only or ()) - set(known))
     if unknown_figures:
         parser.error(f"unknown figures {unknown_figures}; choose from {known}")
@@ -68,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     # "Requeuing undeliverable message ... No consumers": memory:// inboxes closed at teardown.
     logging.getLogger("kombu.transport.virtual.base").setLevel(logging.ERROR)
 
-    plan = Plan.make(args.n, args.quick, args.mem_n)
-    run = Run(n=plan.n, quick=plan.quick)
+    run = Run(n=args.n or (200 if args.quick else 5000), quick=args.quick)
+    case_args = CaseArgs(run=run, quick=args.quick, mem_messages=args.mem_n)
     RESULTS.mkdir(exist_ok=True)
     figures: list[Figure] = []
     skipped: dict[str, str] = {}
@@ -100,8 +109,7 @@ def main(argv: list[str] | None = None) -> int:
                     }
                 )
                 continue
-            run_steps(transport, run, plan, emit, only=only)
-            run_cases(transport, run, plan.quick, emit, only=only)
+            run_cases(transport, case_args, emit, only=only)
     if any(name != "memory" and name not in skipped for name in wanted):
         left = sweep_redis(run.namespace)
         print(f"[bench] deleted {left} Redis keys bus.destroy() left behind", file=sys.stderr)
@@ -109,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     argline = " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])])
     table = markdown(env, [f for f in figures if f["figure"] != "*"], skipped, argline)
     (RESULTS / "latest.md").write_text(table)
+    if args.record:
+        history.append(history.entry(env, figures, argline))
+        print(f"[bench] recorded in {history.HISTORY}", file=sys.stderr)
     print()
     print(table)
     return 1 if any(item.get("error") for item in figures) else 0

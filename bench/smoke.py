@@ -6,13 +6,16 @@ figure has an ``error`` key instead of a value. It writes no files and needs no 
 
 from __future__ import annotations
 
-from bench.common import Figure, Run
-from bench.runner import PULL_SIDE, Plan, run_steps
+from typing import Any
+
+from bench.cases.base import CaseArgs
+from bench.cases.registry import PULL_SIDE, run_cases
+from bench.common import Run
 
 
-def run_smoke() -> list[Figure]:
+def run_smoke() -> list[dict[str, Any]]:
     """Run raw Kombu, bus pull, both latencies and fan-out, tiny, on memory://."""
-    plan = Plan.make(None, True, None)
-    figures: list[Figure] = []
-    run_steps("memory", Run(n=plan.n, quick=True), plan, figures.append, only=PULL_SIDE)
+    figures: list[dict[str, Any]] = []
+    args = CaseArgs(run=Run(n=200, quick=True), quick=True)
+    run_cases("memory", args, figures.append, only=PULL_SIDE)
     return figures

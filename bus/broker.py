@@ -20,6 +20,7 @@ from kombu import Connection
 from kombu.exceptions import KombuError
 
 from bus.errors import BrokerUnavailable, BusError
+from bus.fanout import RedisFanout
 from bus.topology import Topology
 from bus.transport import TRANSPORT
 from bus.urls import AMQP, check_broker_url, mask, scheme_of
@@ -117,6 +118,12 @@ class Broker:
         self._origin = f"bus@{socket.gethostname()}/{os.getpid()}"
         #: The broker's URL, password masked: what errors name.
         self.url = mask(settings.broker_url)
+        #: One round trip for a message's deliveries to many members, on kombu's Redis.
+        self._fanout = (
+            RedisFanout(self.app, self.topology, self._origin)
+            if scheme_of(settings.broker_url) in ("redis", "rediss")
+            else None
+        )
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:
@@ -152,6 +159,12 @@ class Broker:
         """
         if not deliveries:
             return
+        if self._fanout is not None and not direct and self._fanout.applies(deliveries, task):
+            try:
+                self._fanout.publish(deliveries)
+            except Exception as exc:
+                raise self._unavailable(deliveries, exc) from exc
+            return
         topology = self.topology
         try:
             with self.app.producer_or_acquire() as producer:
@@ -180,13 +193,16 @@ class Broker:
                             **properties,
                         )
         except Exception as exc:
-            first = deliveries[0]
-            raise BrokerUnavailable(
-                f"message {first.seq} of {first.stream!r} is stored, but its deliveries could not "
-                f"be published to the broker at {self.url} ({mask(str(exc))}); agents will claim "
-                "it from the store when they next receive",
-                url=self.url,
-                seq=first.seq,
-                channel=first.channel,
-                error=type(exc).__name__,
-            ) from exc
+            raise self._unavailable(deliveries, exc) from exc
+
+    def _unavailable(self, deliveries: Sequence[Delivery], exc: Exception) -> BrokerUnavailable:
+        first = deliveries[0]
+        return BrokerUnavailable(
+            f"message {first.seq} of {first.stream!r} is stored, but its deliveries could not "
+            f"be published to the broker at {self.url} ({mask(str(exc))}); agents will claim "
+            "it from the store when they next receive",
+            url=self.url,
+            seq=first.seq,
+            channel=first.channel,
+            error=type(exc).__name__,
+        )

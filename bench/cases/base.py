@@ -8,7 +8,7 @@ benchmark (``bench.report``) reads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from bench.common import Run
@@ -69,6 +69,38 @@ class Figure:
             **fields,
         )
 
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Figure:
+        """A figure from a JSON-line dict (the measuring helpers of ``bench/*.py`` write
+        those): the known keys become fields, the rest ``extra``."""
+        known = {"transport", "figure", "value", "unit", "n", "baseline", "baseline_value"}
+        known |= {"ratio", "target", "error"}
+        return cls(
+            record["figure"],
+            record.get("value"),
+            record.get("unit") or "",
+            record["transport"],
+            n=record.get("n"),
+            baseline=record.get("baseline"),
+            baseline_value=record.get("baseline_value"),
+            ratio=record.get("ratio"),
+            target=record.get("target"),
+            error=record.get("error"),
+            extra={key: value for key, value in record.items() if key not in known},
+        )
+
+    def compared(self, baseline: Figure, target: float | None = None) -> Figure:
+        """This figure with its ratio to ``baseline`` (and the issue's target) filled in."""
+        if self.value is None or not baseline.value:
+            return replace(self, baseline=baseline.name, target=target)
+        return replace(
+            self,
+            baseline=baseline.name,
+            baseline_value=baseline.value,
+            ratio=self.value / baseline.value,
+            target=target,
+        )
+
     def record(self) -> dict[str, Any]:
         """The JSON-line form of :mod:`bench.common` (transport, figure, value, unit, n, ...)."""
         out: dict[str, Any] = {
@@ -101,12 +133,18 @@ class CaseArgs:
         quick: Small sizes, for a smoke run.
         messages: Overrides the case's message count, if set.
         seconds: Overrides the case's time budget per measurement, if set.
+        mem_messages: Overrides the RSS figure's message count, if set.
+        parts: Only these parts of a case with parts (:mod:`bench.cases.parts`), if set.
     """
 
     run: Run
     quick: bool = False
     messages: int | None = None
     seconds: float | None = None
+    #: Messages of the RSS figure on memory:// (Redis: a quarter), if set.
+    mem_messages: int | None = None
+    #: Parts of cases to run (``--only`` names of the parts, e.g. ``bus_hosted``), if set.
+    parts: tuple[str, ...] | None = None
 
 
 class Case(Protocol):

@@ -163,6 +163,15 @@ def agents(args: argparse.Namespace, settings: BusSettings) -> int:
     return 0
 
 
+def register(args: argparse.Namespace, settings: BusSettings) -> int:
+    """``bus register AGENT... [--channel CHANNEL]...``: one batch for all of them."""
+    with connected(settings) as bus:
+        bus.register_agents(dict.fromkeys(args.agent_names, args.channel_names))
+        found = {name: bus.subscriptions(name) for name in args.agent_names}
+    show_agents(found, args.json)
+    return 0
+
+
 def dlq_list(args: argparse.Namespace, settings: BusSettings) -> int:
     """``bus dlq list``."""
     with connected(settings) as bus:

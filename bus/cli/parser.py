@@ -196,6 +196,24 @@ def build_parser() -> Parser:
     )
     p.set_defaults(run=commands.agents)
 
+    p = _sub(
+        sub,
+        "register",
+        "register agents (idempotent), each subscribed to the given channels, in one batch",
+        "  bus register alice bob --channel '#engineering' --channel '#ops'",
+        json_flag,
+    )
+    p.add_argument("agent_names", nargs="+", metavar="AGENT", help="agents to register")
+    p.add_argument(
+        "--channel",
+        dest="channel_names",
+        action="append",
+        default=[],
+        metavar="CHANNEL",
+        help="a channel each agent subscribes to (repeatable)",
+    )
+    p.set_defaults(run=commands.register)
+
     dlq = _sub(
         sub,
         "dlq",

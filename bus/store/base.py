@@ -16,7 +16,7 @@ docstrings here; the contract suite in ``tests/store`` holds both to the same be
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from bus.channels import ChannelSpec, Retention
 from bus.errors import StoreReset
@@ -100,6 +100,28 @@ class Registry(ABC):
     @abstractmethod
     def subscriptions(self, agent: str) -> list[str]:
         """The channels ``agent`` is a member of, sorted."""
+
+    # Bulk forms: what a worker or an operator registering hundreds of agents needs, in one
+    # step (one round trip on Redis) per batch rather than one per agent or subscription.
+
+    @abstractmethod
+    def register_agents(self, agents: Sequence[str]) -> list[bool]:
+        """:meth:`register_agent` for each of ``agents``; one ``bool`` per agent, in order
+        (an agent named twice is ``False`` the second time)."""
+
+    @abstractmethod
+    def registered(self, agents: Sequence[str]) -> list[bool]:
+        """Whether each of ``agents`` is registered, in order (one read)."""
+
+    @abstractmethod
+    def subscribe_many(self, pairs: Sequence[tuple[str, str]]) -> list[bool]:
+        """:meth:`subscribe` for each ``(agent, channel)`` pair; one ``bool`` per pair, in
+        order."""
+
+    @abstractmethod
+    def subscriptions_of(self, agents: Sequence[str]) -> dict[str, set[str]]:
+        """The channels each of ``agents`` is a member of (one read; an unknown agent has
+        none)."""
 
 
 class Log(ABC):

@@ -11,6 +11,7 @@ import threading
 import time
 from bisect import bisect_left
 from collections import defaultdict, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bus.channels import ChannelKind, ChannelSpec, Overflow, Retention
@@ -182,6 +183,25 @@ class MemoryStore(MemoryLeases, MemoryReplies, Store):
     def subscriptions(self, agent: str) -> list[str]:
         with self._lock:
             return sorted(name for name, members in self._members.items() if agent in members)
+
+    def register_agents(self, agents: Sequence[str]) -> list[bool]:
+        with self._lock:
+            return [self.register_agent(agent) for agent in agents]
+
+    def registered(self, agents: Sequence[str]) -> list[bool]:
+        return [agent in self._agents for agent in agents]
+
+    def subscribe_many(self, pairs: Sequence[tuple[str, str]]) -> list[bool]:
+        with self._lock:
+            return [self._join(agent, channel) for agent, channel in pairs]
+
+    def subscriptions_of(self, agents: Sequence[str]) -> dict[str, set[str]]:
+        with self._lock:
+            found: dict[str, set[str]] = {agent: set() for agent in agents}
+            for name, members in self._members.items():
+                for agent in members.intersection(found):
+                    found[agent].add(name)
+            return found
 
     # -- log ------------------------------------------------------------------------------------
 

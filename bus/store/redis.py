@@ -19,6 +19,7 @@ from bus.store.base import ResetWatcher, Store
 from bus.store.client import connect
 from bus.store.identity import Epochs, new_epoch
 from bus.store.keys import Keys
+from bus.store.redis_bulk import RedisBulk
 from bus.store.redis_leases import RedisLeases
 from bus.store.redis_registry import RedisRegistry, refusal
 from bus.store.redis_replies import RedisReplies
@@ -32,7 +33,7 @@ def _entry(stream: str, seq: Any, raw: str, skipped: Any = 0) -> Entry:
     return Entry(stream, int(seq), raw[raw.index(":") + 1 :], int(skipped))
 
 
-class RedisStore(RedisRegistry, RedisLeases, RedisReplies, Store):
+class RedisStore(RedisBulk, RedisRegistry, RedisLeases, RedisReplies, Store):
     """A :class:`~bus.store.base.Store` in Redis."""
 
     def __init__(self, url: str, namespace: str) -> None:

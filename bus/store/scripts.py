@@ -18,6 +18,8 @@ PRELUDES: dict[str, tuple[str, ...]] = {
     "subscribe": (),
     "unsubscribe": (),
     "register_agent": (),
+    "register_agents": (),
+    "subscribe_many": (),
     "create_channel": (),
     "update_channel": (),
     "history": (),

@@ -124,8 +124,9 @@ class Registration:
         elif self._started:
             self.missing.update(register_hosted(bus, self.agents))
         else:
-            for agent in self.agents:
-                bus.register_agent(agent.name, channels=agent.channels)
+            # One batch for all: queues and bindings on one broker channel, the store in one
+            # step per batch, and one store read for what a previous start registered.
+            bus.register_agents({agent.name: agent.channels for agent in self.agents})
         self._pending = False
 
     def on_sweep(self, bus: Bus) -> bool:

@@ -213,6 +213,23 @@ def test_agents_lists_each_agent_with_its_subscriptions(redis_env: dict[str, str
     ]
 
 
+def test_register_registers_every_agent_on_the_channels_in_one_command(
+    redis_env: dict[str, str],
+) -> None:
+    with Bus(settings_of(redis_env)) as bus:
+        bus.create_channel("#ops")
+    for _ in range(2):  # idempotent
+        result = run_bus(redis_env, "register", "hal", "ivy", "--channel", "#ops")
+        assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "AGENT  SUBSCRIPTIONS",
+        "hal    #all-hands, #ops",
+        "ivy    #all-hands, #ops",
+    ]
+    unknown = run_bus(redis_env, "register", "hal", "--channel", "#nope")
+    assert unknown.returncode == 2, unknown.stderr
+
+
 # -- tail --------------------------------------------------------------------------------------
 
 

@@ -93,6 +93,10 @@ def exercise(store: Store) -> None:
     assert store.agents() == ["ann", "bob"]
     assert store.is_agent("bob")
     assert store.position("bob", inbox) is not None
+    assert store.register_agents(["cy", "ann"]) == [True, False]
+    assert store.registered(["cy", "zed"]) == [True, False]
+    assert store.subscribe_many([("cy", "#news"), ("ann", "#news")]) == [True, False]
+    assert store.subscriptions_of(["cy"]) == {"cy": {"#all", "#news"}}
 
 
 @pytest.mark.redis

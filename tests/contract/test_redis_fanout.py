@@ -1,0 +1,80 @@
+"""A message's deliveries to many members on Redis go out in one script call
+(:mod:`bus.fanout`); each queue entry is what kombu's own ``Producer.publish`` writes, but for
+the task id and delivery tag, and bus's consumers take them as usual."""
+
+from __future__ import annotations
+
+import json
+from base64 import b64decode
+from typing import Any
+
+import pytest
+import redis
+
+from bus import Bus
+from bus.broker import Broker
+from bus.wire import Delivery
+from tests.brokers import REDIS_URL, require, settings_for
+from tests.helpers.probe import receive_all
+
+pytestmark = pytest.mark.redis
+
+
+def _entry(client: redis.Redis, queue: str) -> dict[str, Any]:
+    raw = client.rpop(queue)
+    assert isinstance(raw, bytes | str)
+    entry: dict[str, Any] = json.loads(raw)
+    entry["body"] = json.loads(b64decode(entry["body"]))
+    return entry
+
+
+def _without_ids(entry: dict[str, Any]) -> dict[str, Any]:
+    headers = {k: v for k, v in entry["headers"].items() if k not in ("id", "root_id")}
+    properties = {
+        k: v for k, v in entry["properties"].items() if k not in ("correlation_id", "delivery_tag")
+    }
+    return {**entry, "headers": headers, "properties": properties}
+
+
+def test_each_fanned_out_entry_is_kombus_own_but_for_its_ids() -> None:
+    require("redis")
+    settings = settings_for("redis")
+    broker = Broker(settings)
+    client = redis.Redis.from_url(REDIS_URL)
+    agents = ["amy", "bob", "cy"]
+    queues = [broker.topology.agent_queue(agent).name for agent in agents]
+    try:
+        deliveries = [Delivery(agent, "#news", 7, "m-1") for agent in agents]
+        broker.publish(deliveries)  # several members: the script
+        fanned = [_entry(client, queue) for queue in queues]
+        for delivery in deliveries:
+            broker.publish([delivery])  # one member: kombu's Producer.publish
+        own = [_entry(client, queue) for queue in queues]
+        assert [_without_ids(e) for e in fanned] == [_without_ids(e) for e in own]
+        for entry, agent in zip(fanned, agents, strict=True):
+            assert entry["body"][0] == [agent, "#news", 7]
+            assert entry["headers"]["argsrepr"] == repr((agent, "#news", 7))
+            assert entry["headers"]["id"] == entry["headers"]["root_id"]
+            assert entry["headers"]["id"] == entry["properties"]["correlation_id"]
+        ids = {entry["headers"]["id"] for entry in fanned}
+        tags = {entry["properties"]["delivery_tag"] for entry in fanned}
+        assert len(ids) == len(tags) == len(agents)
+    finally:
+        client.delete(*queues)
+        client.close()
+
+
+def test_members_receive_fanned_out_deliveries_in_channel_order() -> None:
+    require("redis")
+    with Bus(settings_for("redis")) as bus:
+        try:
+            bus.create_channel("#news")
+            agents = {f"m{index}": ["#news"] for index in range(30)}
+            bus.register_agents(agents)
+            for content in ("one", "two", "three"):
+                bus.publish("#news", content, sender="ci")
+            for agent in ("m0", "m17", "m29"):
+                got = receive_all(bus, agent, channel="#news")
+                assert [m.content for m in got] == ["one", "two", "three"]
+        finally:
+            bus.destroy()
