@@ -1,9 +1,9 @@
 """The Redis client of the store: every connection failure becomes a :class:`StoreUnavailable`.
 
-The boundary is :meth:`redis.Redis.execute_command`, which every command, script call
-(``EVALSHA``, and the ``SCRIPT LOAD`` after a restart) and scan goes through, so no raw
-``redis.exceptions.ConnectionError`` or socket error reaches a caller of the bus. The URL in the
-error has its password masked.
+The boundaries are :meth:`redis.Redis.execute_command`, which every command, script call
+(``EVALSHA``, and the ``SCRIPT LOAD`` after a restart) and scan goes through, and a pipeline's
+``execute``, so no raw ``redis.exceptions.ConnectionError`` or socket error reaches a caller of
+the bus. The URL in the error has its password masked.
 """
 
 from __future__ import annotations
@@ -32,6 +32,23 @@ class StoreClient(redis.Redis):
     def execute_command(self, *args: Any, **options: Any) -> Any:
         try:
             return super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+        except UNAVAILABLE as exc:
+            raise unavailable(self.url, exc) from exc
+
+    def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> StorePipeline:
+        pipe = StorePipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
+        pipe.url = self.url
+        return pipe
+
+
+class StorePipeline(redis.client.Pipeline):
+    """A pipeline whose ``execute`` raises :class:`StoreUnavailable` naming its server."""
+
+    url = ""
+
+    def execute(self, raise_on_error: bool = True) -> list[Any]:
+        try:
+            return super().execute(raise_on_error)
         except UNAVAILABLE as exc:
             raise unavailable(self.url, exc) from exc
 
