@@ -37,6 +37,9 @@ from config.settings import BusSettings
 
 logger = logging.getLogger(__name__)
 
+#: Seconds before a delivery whose run the store failed under is tried again.
+STORE_RETRY = 1.0
+
 
 class Hosting:
     """What a worker app hosts, and the bus and runtime of the current process."""
@@ -152,12 +155,15 @@ def install(app: Celery, settings: BusSettings, agents: dict[str, Agent]) -> Hos
     def deliver(
         self: Task, agent: str, channel: str | None, seq: int, message_id: str | None = None
     ) -> dict[str, Any]:
-        outcome = hosting.runtime.deliver(agent, channel, seq, self.request.id)
+        runtime = hosting.runtime
+        outcome = runtime.deliver(agent, channel, seq, self.request.id)
         if outcome.status is Status.FAILED:
             raise HandlerFailed(outcome.error or "the handlers failed", agent=agent, seq=seq)
         if outcome.status is Status.INTERRUPTED:
-            # Back to the broker: the next worker (or this one) delivers it again.
-            raise Reject(outcome.error or "interrupted", requeue=True)
+            if runtime.stopping:  # back to the broker: the next worker delivers it again
+                raise Reject(outcome.error or "interrupted", requeue=True)
+            # The store failed under the run: try again in a while, not in a tight loop.
+            raise self.retry(countdown=STORE_RETRY, max_retries=None)
         return {
             "agent": agent,
             "channel": channel,
