@@ -5,23 +5,20 @@ Kombu and the Redis client are synchronous, so each call runs on a thread of a p
 small machine, and a handful of agents waiting in :meth:`AsyncBus.receive` would take them all,
 stalling every other ``run_in_executor`` of the program.
 
-A receive waits in slices of :data:`RECEIVE_SLICE` seconds, so a cancelled receive gives its
-thread back within one slice, and :meth:`AsyncBus.stop` never waits on a receive for longer.
-A message a cancelled receive claimed all the same is kept and is the agent's next one.
+A receive waits in slices of :data:`RECEIVE_SLICE` seconds, so a cancelled one frees its thread
+within a slice; what it claimed all the same is kept (:mod:`bus.aio_kept`) as the agent's next.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import threading
-from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from time import monotonic
 from typing import Any, Self, TypeVar, Unpack
 
 from bus.agent import AgentClient, HistoryFilters, MessageFields
+from bus.aio_kept import KeptMessages
 from bus.channels import ChannelInfo, ChannelKind, Retention
 from bus.core import Bus
 from bus.errors import InvalidArgument
@@ -62,10 +59,7 @@ class AsyncBus:
         self._executor: ThreadPoolExecutor | None = executor
         #: Whether :meth:`stop` shuts the pool down (not when it was given).
         self._owns_executor = executor is None
-        # Messages claimed by receives that were cancelled meanwhile: the agent's next ones.
-        self._kept: dict[str, deque[Message]] = {}
-        self._orphans: dict[str, set[Future[Message | None]]] = {}
-        self._kept_lock = threading.Lock()
+        self._kept = KeptMessages()  # what cancelled receives claimed: the agent's next ones
 
     def _pool(self) -> ThreadPoolExecutor:
         # Made on first use rather than in start(), so a bus started elsewhere works as it is.
@@ -204,8 +198,8 @@ class AsyncBus:
         Raises:
             UnknownAgent, NotSubscribed, InvalidArgument as :meth:`bus.Bus.receive`.
         """
-        await self._settle_orphans(agent)
-        kept = self._take_kept(agent, channel)
+        await self._kept.settle(agent)
+        kept = self._kept.take(agent, channel)
         if kept is not None:
             return kept
         if timeout is not None and (
@@ -226,37 +220,8 @@ class AsyncBus:
         try:
             return await asyncio.wrap_future(future)
         except asyncio.CancelledError:
-            with self._kept_lock:
-                self._orphans.setdefault(agent, set()).add(future)
-            future.add_done_callback(functools.partial(self._keep, agent))
+            self._kept.orphan(agent, future)
             raise
-
-    def _keep(self, agent: str, future: Future[Message | None]) -> None:
-        # Runs on the worker thread as the orphaned receive ends, before anyone awaiting it wakes.
-        message = None if future.cancelled() or future.exception() else future.result()
-        with self._kept_lock:
-            self._orphans.get(agent, set()).discard(future)
-            if message is not None:
-                self._kept.setdefault(agent, deque()).append(message)
-
-    async def _settle_orphans(self, agent: str) -> None:
-        # A receive cancelled earlier may still claim a message: wait for it to end, so that
-        # message is returned before anything claimed after it (one order per stream).
-        with self._kept_lock:
-            orphans = list(self._orphans.get(agent, ()))
-        if orphans:
-            await asyncio.gather(
-                *(asyncio.wrap_future(future) for future in orphans), return_exceptions=True
-            )
-
-    def _take_kept(self, agent: str, channel: str | None) -> Message | None:
-        with self._kept_lock:
-            kept = self._kept.get(agent, deque())
-            for message in kept:
-                if channel is None or message.channel == channel:
-                    kept.remove(message)
-                    return message
-        return None
 
 
 class AsyncAgentClient:

@@ -13,7 +13,8 @@ import threading
 import time
 from typing import Any, Protocol
 
-from bus.auth.storage import auth_prefix, scan_pattern
+from bus.auth.keyspace import RedisKeyspace
+from bus.auth.storage import auth_prefix
 from bus.errors import RateLimited
 from config.settings import BusSettings
 
@@ -96,14 +97,11 @@ class MemoryBuckets:
         """Nothing to release."""
 
 
-class RedisBuckets:
+class RedisBuckets(RedisKeyspace):
     """:class:`Buckets` in Redis, under ``{<namespace>}:auth:bucket:``."""
 
     def __init__(self, url: str, namespace: str) -> None:
-        import redis
-
-        self._redis = redis.Redis.from_url(url, decode_responses=True)
-        self._prefix = auth_prefix(namespace) + "bucket:"
+        super().__init__(url, auth_prefix(namespace) + "bucket:")
         self._take = self._redis.register_script(TAKE)
 
     def take(self, name: str, rate: float, burst: int, now_ms: int | None = None) -> float:
@@ -111,16 +109,6 @@ class RedisBuckets:
         args: list[Any] = [repr(float(rate)), burst, "" if now_ms is None else now_ms]
         wait: Any = self._take(keys=[self._prefix + name], args=args)
         return int(wait) / 1000
-
-    def destroy(self) -> None:
-        """See :meth:`Buckets.destroy`."""
-        keys = list(self._redis.scan_iter(match=scan_pattern(self._prefix), count=1000))
-        if keys:
-            self._redis.delete(*keys)
-
-    def close(self) -> None:
-        """Close the connection pool."""
-        self._redis.close()
 
 
 _memory_buckets: dict[str, MemoryBuckets] = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Protocol, cast
 
+from bus.auth.keyspace import RedisKeyspace, scan_pattern
 from bus.store.keys import Keys
 
 #: Key prefix of everything auth keeps, after the namespace's ``{<namespace>}:`` (its hash tag:
@@ -20,11 +21,6 @@ AUTH_PREFIX = "auth:"
 def auth_prefix(namespace: str) -> str:
     """What every auth key of ``namespace`` starts with."""
     return Keys(namespace).prefix + AUTH_PREFIX
-
-
-def scan_pattern(prefix: str) -> str:
-    """A SCAN pattern for the keys starting with ``prefix`` (glob characters escaped)."""
-    return "".join("\\" + c if c in "*?[]\\" else c for c in prefix) + "*"
 
 
 # KEYS[1]: the policy hash {version, document}. ARGV: expected version (0: none yet), new
@@ -112,14 +108,11 @@ class MemoryAuthStore:
         """Nothing to release."""
 
 
-class RedisAuthStore:
+class RedisAuthStore(RedisKeyspace):
     """An :class:`AuthStore` in Redis, under ``{<namespace>}:auth:``."""
 
     def __init__(self, url: str, namespace: str) -> None:
-        import redis
-
-        self._redis = redis.Redis.from_url(url, decode_responses=True)
-        self._prefix = auth_prefix(namespace)
+        super().__init__(url, auth_prefix(namespace))
         self._policy_key = self._prefix + "policy"
         self._put_policy = self._redis.register_script(PUT_POLICY)
 
@@ -148,16 +141,6 @@ class RedisAuthStore:
         """See :meth:`AuthStore.put_policy`."""
         done: Any = self._put_policy(keys=[self._policy_key], args=[expected, version, document])
         return bool(done)
-
-    def destroy(self) -> None:
-        """See :meth:`AuthStore.destroy`."""
-        keys = list(self._redis.scan_iter(match=scan_pattern(self._prefix), count=1000))
-        if keys:
-            self._redis.delete(*keys)
-
-    def close(self) -> None:
-        """Close the connection pool."""
-        self._redis.close()
 
 
 _memory_stores: dict[str, MemoryAuthStore] = {}

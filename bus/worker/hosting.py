@@ -1,112 +1,37 @@
 """Turning a Celery app into a worker that hosts agents.
 
 :func:`install` registers the ``bus.deliver`` and ``bus.replay`` tasks, points the worker at the
-hosted agents' queues, chooses the pool for I/O-bound agents, and adds :class:`HostAgents`, a
-consumer bootstep that registers the agents (queues, bindings, subscriptions) when the worker
-connects and then sweeps: it re-sends a delivery for any stream where a hosted agent is behind
-and has not moved since the last sweep (a publisher that died between storing and publishing, a
-worker that died mid-run, a delivery dropped with its binding).
-
-Each worker process has one :class:`~bus.Bus` on the worker's own app, and one
-:class:`~bus.worker.runtime.Runtime` given that bus (:class:`Hosting`); a prefork child makes
-its own after the fork.
+hosted agents' queues, chooses the pool for I/O-bound agents, connects the process signals and
+adds the consumer bootstep (:mod:`bus.worker.bootstep`) that registers the agents and sweeps for
+stalled streams. Each worker process has one :class:`~bus.Bus` on the worker's own app and one
+:class:`~bus.worker.runtime.Runtime` given that bus (:mod:`bus.worker.process`); a prefork child
+makes its own after the fork.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import sys
-import threading
 from typing import Any
 
-from celery import Celery, Task, bootsteps, signals
+from celery import Celery, Task, signals
 from celery.exceptions import Reject
 
-from bus.core import Bus
 from bus.errors import ConfigurationError, HandlerFailed
 from bus.streams import Stream
 from bus.topology import Topology
 from bus.urls import scheme_of
-from bus.wire import DELIVER_TASK, REPLAY_TASK, Delivery
+from bus.wire import DELIVER_TASK, REPLAY_TASK
 from bus.worker.agent import Agent
+from bus.worker.bootstep import HostAgents
 from bus.worker.outcomes import Status
-from bus.worker.recovery import Registration
-from bus.worker.runtime import Runtime
+from bus.worker.process import Hosting
 from config.settings import BusSettings
 
 logger = logging.getLogger(__name__)
 
 #: Seconds before a delivery whose run the store failed under is tried again.
 STORE_RETRY = 1.0
-
-
-class Hosting:
-    """What a worker app hosts, and the bus and runtime of the current process."""
-
-    def __init__(self, app: Celery, settings: BusSettings, agents: dict[str, Agent]) -> None:
-        self.app = app
-        self.settings = settings
-        self.agents = agents
-        self._lock = threading.Lock()
-        self._bus: Bus | None = None
-        self._runtime: Runtime | None = None
-        self._pid = 0
-        self._closed = False
-
-    def _forked(self) -> None:
-        if self._pid != os.getpid():  # a prefork child: what the parent made is not ours
-            self._bus, self._runtime, self._pid = None, None, os.getpid()
-            self._closed = False
-
-    @property
-    def bus(self) -> Bus:
-        """This process's bus, started on first use.
-
-        Raises:
-            Reject: the process is stopping; a delivery goes back to the broker.
-        """
-        with self._lock:
-            self._forked()
-            if self._closed:
-                raise Reject("the worker is stopping", requeue=True)
-            if self._bus is None:
-                self._bus = Bus(self.settings, app=self.app).start()
-            return self._bus
-
-    @property
-    def runtime(self) -> Runtime:
-        """This process's runtime (its startup hooks run when it is made).
-
-        Raises:
-            Reject: the process is stopping; a delivery goes back to the broker.
-        """
-        bus = self.bus
-        with self._lock:
-            if self._closed:
-                raise Reject("the worker is stopping", requeue=True)
-            if self._runtime is None:
-                self._runtime = Runtime(bus, self.agents)
-            return self._runtime
-
-    def close(self) -> None:
-        """Stop this process's runtime (within ``BUS_SHUTDOWN_GRACE``), then its bus."""
-        with self._lock:
-            self._forked()
-            runtime, bus, self._runtime, self._bus = self._runtime, self._bus, None, None
-            self._closed = True
-        if runtime is not None:
-            runtime.close()
-        if bus is not None:
-            bus.stop()
-
-    def begin_shutdown(self) -> None:
-        """Start stopping the runtime in the background, so running handlers get their grace
-        while Celery waits for the pool's tasks (which end as their runs do)."""
-        with self._lock:
-            runtime = self._runtime if self._pid == os.getpid() else None
-        if runtime is not None:
-            threading.Thread(target=runtime.close, name="bus-shutdown", daemon=True).start()
 
 
 def _explicit_pool(argv: list[str]) -> str | None:
@@ -247,71 +172,3 @@ def _connect_process_signals(hosting: Hosting) -> None:
     signals.worker_process_init.connect(child_started, weak=False)
     signals.worker_process_shutdown.connect(child_stopping, weak=False)
     signals.worker_shutting_down.connect(shutting_down, weak=False)
-
-
-class HostAgents(bootsteps.StartStopStep):
-    """Register the hosted agents when the worker connects, then sweep now and then."""
-
-    requires = ("celery.worker.consumer.connection:Connection",)
-
-    def __init__(self, parent: Any, **kwargs: Any) -> None:
-        super().__init__(parent, **kwargs)
-        self._hosting: Hosting | None = None
-        self._timer: Any = None
-        self._last: dict[tuple[str, str], int] = {}
-        self._registration: Registration | None = None
-
-    def start(self, parent: Any) -> None:
-        hosting: Hosting | None = getattr(parent.app, "bus_hosting", None)
-        if hosting is None:
-            return
-        self._hosting = hosting
-        if self._registration is None:
-            self._registration = Registration(list(hosting.agents.values()))
-        # The consumer restarts when the broker connection comes back: the store may have lost
-        # its state meanwhile (a Redis broker and store restarted empty).
-        self._registration.on_connect(hosting.bus)
-        if parent.app.conf.worker_pool not in ("prefork", "processes"):
-            hosting.runtime  # noqa: B018 - handlers run in this process: start hooks now
-        logger.info("hosting agents: %s", ", ".join(hosting.agents) or "none")
-        self.sweep(first=True)
-        self._timer = parent.timer.call_repeatedly(hosting.settings.sweep_interval, self.sweep)
-
-    def stop(self, parent: Any) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    def shutdown(self, parent: Any) -> None:
-        if self._hosting is not None:
-            self._hosting.close()
-            self._hosting = None
-
-    def sweep(self, first: bool = False) -> None:
-        """Re-send a delivery for each stream a hosted agent is stuck behind on."""
-        hosting = self._hosting
-        if hosting is None:
-            return
-        try:
-            bus = hosting.bus
-            if self._registration is not None and self._registration.on_sweep(bus):
-                self._last.clear()
-                first = True
-            for agent in hosting.agents:
-                for stream, position, head in bus.store.backlog(agent):
-                    key = (agent, stream)
-                    stuck = first or self._last.get(key) == position
-                    self._last[key] = position
-                    if not stuck:
-                        continue
-                    logger.info(
-                        "%s is behind on %s (%s < %s): delivering again",
-                        agent,
-                        stream,
-                        position,
-                        head,
-                    )
-                    channel = Stream.parse(stream).channel
-                    bus.broker.publish([Delivery(agent, channel, head)])
-        except Exception:
-            logger.exception("sweeping for stalled streams failed")

@@ -1,0 +1,82 @@
+"""What a worker app hosts, and the one bus and one runtime of each worker process."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from celery import Celery
+from celery.exceptions import Reject
+
+from bus.core import Bus
+from bus.worker.agent import Agent
+from bus.worker.runtime import Runtime
+from config.settings import BusSettings
+
+
+class Hosting:
+    """What a worker app hosts, and the bus and runtime of the current process."""
+
+    def __init__(self, app: Celery, settings: BusSettings, agents: dict[str, Agent]) -> None:
+        self.app = app
+        self.settings = settings
+        self.agents = agents
+        self._lock = threading.Lock()
+        self._bus: Bus | None = None
+        self._runtime: Runtime | None = None
+        self._pid = 0
+        self._closed = False
+
+    def _forked(self) -> None:
+        if self._pid != os.getpid():  # a prefork child: what the parent made is not ours
+            self._bus, self._runtime, self._pid = None, None, os.getpid()
+            self._closed = False
+
+    @property
+    def bus(self) -> Bus:
+        """This process's bus, started on first use.
+
+        Raises:
+            Reject: the process is stopping; a delivery goes back to the broker.
+        """
+        with self._lock:
+            self._forked()
+            if self._closed:
+                raise Reject("the worker is stopping", requeue=True)
+            if self._bus is None:
+                self._bus = Bus(self.settings, app=self.app).start()
+            return self._bus
+
+    @property
+    def runtime(self) -> Runtime:
+        """This process's runtime (its startup hooks run when it is made).
+
+        Raises:
+            Reject: the process is stopping; a delivery goes back to the broker.
+        """
+        bus = self.bus
+        with self._lock:
+            if self._closed:
+                raise Reject("the worker is stopping", requeue=True)
+            if self._runtime is None:
+                self._runtime = Runtime(bus, self.agents)
+            return self._runtime
+
+    def close(self) -> None:
+        """Stop this process's runtime (within ``BUS_SHUTDOWN_GRACE``), then its bus."""
+        with self._lock:
+            self._forked()
+            runtime, bus, self._runtime, self._bus = self._runtime, self._bus, None, None
+            self._closed = True
+        if runtime is not None:
+            runtime.close()
+        if bus is not None:
+            bus.stop()
+
+    def begin_shutdown(self) -> None:
+        """Start stopping the runtime in the background, so running handlers get their grace
+        while Celery waits for the pool's tasks (which end as their runs do)."""
+        with self._lock:
+            runtime = self._runtime if self._pid == os.getpid() else None
+        if runtime is not None:
+            threading.Thread(target=runtime.close, name="bus-shutdown", daemon=True).start()
