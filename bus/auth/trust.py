@@ -120,7 +120,7 @@ class Trust:
         """
         try:
             document = self.store.get_policy()
-        except (RedisError, OSError) as exc:
+        except (RedisError, OSError, StoreUnavailable) as exc:
             if self._policy is None:
                 raise StoreUnavailable(
                     f"cannot read the policy from the store: {exc}", reason=str(exc)
@@ -180,7 +180,7 @@ class Trust:
             return cached
         try:
             stored = self.store.get_certificate(key_id)
-        except (RedisError, OSError) as exc:
+        except (RedisError, OSError, StoreUnavailable) as exc:
             raise StoreUnavailable(
                 f"cannot read the certificate of {key_id} from the store: {exc}", key_id=key_id
             ) from None
