@@ -83,7 +83,15 @@ def test_flower_reports_each_delivery_with_its_state(
         failed = next(t for t in tasks.values() if t["args"] == "('rec-a', '#engineering', 2)")
         assert "refuses 'fail'" in failed["exception"]
         assert failed["worker"] == worker.name
-        assert len({task_id for task_id, t in tasks.items() if t["name"] == "bus.deliver"}) >= 6
+        # Every delivery reaches Flower, though its last events may come after the states above.
+        wait_for(
+            lambda: (
+                len({i for i, t in _tasks(port).items() if t.get("name") == "bus.deliver"}) >= 6
+            ),
+            30,
+            "Flower to list all six deliveries",
+            interval=0.5,
+        )
     finally:
         worker.stop()
         if flower.poll() is None:
