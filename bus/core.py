@@ -315,8 +315,7 @@ class Bus:
         return dict(self._reader.skipped)
 
     def _open_inbox(self, agent: str) -> Inbox:
-        queue, prefetch = self.topology.agent_queue(agent), self.settings.prefetch_count
-        return Inbox(self.app.connection_for_read(), queue, prefetch, agent)
+        return Inbox.open(self.app, self.topology, self.settings, agent)
 
     def history(self, channel: str, **filters: Unpack[HistoryFilters]) -> list[Message]:
         """A channel's retained messages, oldest first: the newest ``limit``, those ``after`` a

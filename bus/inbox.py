@@ -18,13 +18,17 @@ from contextlib import contextmanager, suppress
 from time import monotonic
 from typing import Any
 
+from celery import Celery
 from kombu import Connection, Consumer, Queue
 from kombu.message import Message as KombuMessage
 
 from bus.broker import broker_errors
 from bus.errors import BrokerUnavailable, MessageDecodeError
+from bus.held import Held
 from bus.store import Entry, Store
+from bus.topology import Topology
 from bus.wire import Delivery, parse_delivery
+from config.settings import BusSettings
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +49,21 @@ class Inbox:
     """
 
     def __init__(
-        self, connection: Connection, queue: Queue, prefetch_count: int, agent: str
+        self,
+        connection: Connection,
+        queue: Queue,
+        prefetch_count: int,
+        agent: str,
+        *,
+        batch: int = 1,
+        lease_seconds: float = 30.0,
     ) -> None:
         self.lock = threading.Lock()
         self.agent = agent
+        #: Batches held for the agent, and what was handed over (see :mod:`bus.held`).
+        self._held = Held(agent, batch, lease_seconds)
+        #: The store of the last receive: :meth:`close` settles the batches with it.
+        self._store: Store | None = None
         #: Streams known to hold more for this agent than it has claimed: stream -> newest seq.
         self._behind: dict[str, int] = {}
         #: Streams whose log was read dry by this inbox (``None``: all the agent's streams).
@@ -56,9 +71,6 @@ class Inbox:
         #: pending may never come (a consumer of the agent died holding them, and Redis hides
         #: unacknowledged deliveries for the visibility timeout).
         self._caught_up: set[str | None] = set()
-        #: The newest seq this inbox handed over, per stream: deliveries at or below it are
-        #: stale and dropped without asking the store.
-        self._handed: dict[str, int] = {}
         self._connection = connection
         self._buffer: deque[Item] = deque()
         #: Whether the broker connection failed: :class:`Inboxes` opens a new inbox instead.
@@ -77,6 +89,18 @@ class Inbox:
         except BaseException:
             connection.release()
             raise
+
+    @classmethod
+    def open(cls, app: Celery, topology: Topology, settings: BusSettings, agent: str) -> Inbox:
+        """The inbox of ``agent`` on a connection of ``app``, as ``settings`` configure it."""
+        return cls(
+            app.connection_for_read(),
+            topology.agent_queue(agent),
+            settings.prefetch_count,
+            agent,
+            batch=settings.receive_batch,
+            lease_seconds=settings.lease_seconds,
+        )
 
     # -- the broker side -----------------------------------------------------------------------
 
@@ -133,13 +157,19 @@ class Inbox:
             )
             self._ack(message)
             return None
-        if delivery.seq <= self._handed.get(delivery.stream, 0):
-            self._ack(message)  # handed over already: no store call needed
+        if self._held.stale(delivery.stream, delivery.seq):
+            self._ack(message)  # handed over or held already: no store call needed
             return None
         return delivery
 
     def close(self) -> None:
-        """Stop consuming; unacknowledged deliveries go back to the queue."""
+        """Commit what was handed over and give held batches back; stop consuming
+        (unacknowledged deliveries go back to the queue)."""
+        if self._store is not None:
+            try:
+                self._held.settle(self._store)
+            except Exception:  # the store may be gone: the leases lapse, nothing is lost
+                logger.debug("settling %s's batches failed", self.agent, exc_info=True)
         try:
             self._consumer.cancel()
             self._consumer.channel.close()
@@ -154,29 +184,33 @@ class Inbox:
         """Drop what this inbox knows of the agent's streams (the store lost it: seqs restart)."""
         self._behind.clear()
         self._caught_up.clear()
-        self._handed.clear()
-
-    def _hand(self, entry: Entry) -> Entry:
-        if entry.seq > self._handed.get(entry.stream, 0):
-            self._handed[entry.stream] = entry.seq
-        return entry
+        self._held.forget()
 
     def _mark_behind(self, stream: str, seq: int) -> None:
         self._behind[stream] = max(self._behind.get(stream, 0), seq)
 
     def _claim(self, store: Store, stream: str | None) -> Entry | None:
-        if stream is None:
-            return store.claim_any(self.agent)
-        return store.claim(self.agent, stream)
+        if stream is not None:
+            return self._held.take(store, stream)
+        self._held.settle(store)  # claim_any passes over streams under a lease, ours too
+        entry = store.claim_any(self.agent)
+        if entry is None:
+            return None
+        if self._held.batch > 1:
+            self._mark_behind(entry.stream, entry.seq + 1)  # more may follow: take a batch
+        return self._held.hand(entry)
 
     def _from_log(self, store: Store, stream: str | None) -> Entry | None:
         """Claim straight from the log: first from streams known to be behind, then, until the
         log was once read dry, from any stream."""
+        held = self._held.next(store, stream)
+        if held is not None:
+            return held
         for known, newest in list(self._behind.items()):
             if stream is not None and known != stream:
                 continue
-            entry = store.claim(self.agent, known)
-            if entry is None or entry.seq >= newest:
+            entry = self._held.take(store, known)
+            if entry is None or self._held.newest(known) >= newest:
                 del self._behind[known]
             if entry is not None:
                 return entry
@@ -199,7 +233,7 @@ class Inbox:
         except MessageDecodeError:
             self._ack(message)
             return
-        if delivery.seq <= self._handed.get(delivery.stream, 0):
+        if self._held.stale(delivery.stream, delivery.seq):
             self._ack(message)
         else:
             self._buffer.appendleft(item)
@@ -214,16 +248,16 @@ class Inbox:
             self._mark_behind(delivery.stream, delivery.seq)
             self._ack(message)
             return None
-        fresh = store.claim(self.agent, delivery.stream)
+        fresh = self._held.take(store, delivery.stream)
         # Claimed: from here on nothing may keep it from the caller. A failed ack only breaks
         # the inbox (the broker requeues the delivery, which is stale by then).
         with suppress(BrokerUnavailable):
             self._ack(message)
         if fresh is None:
             return None  # handed over already (by another consumer), or the agent left
-        if fresh.seq < delivery.seq:
+        if self._held.newest(delivery.stream) < delivery.seq:
             self._mark_behind(delivery.stream, delivery.seq)
-        return self._hand(fresh)
+        return fresh
 
     def receive(
         self,
@@ -235,16 +269,18 @@ class Inbox:
         """The agent's next message (from ``stream`` only, if given), or ``None`` once
         ``timeout`` seconds passed or ``stopping()`` is true."""
         with self.lock:
+            self._store = store
             claimed = self._from_log(store, stream)
             if claimed is not None:
-                entry = self._hand(claimed)
                 with suppress(BrokerUnavailable):  # claimed: the caller gets it whatever happens
                     self._retire_one()
-                return entry
+                return claimed
             deadline = None if timeout is None else monotonic() + timeout
             while not stopping():
                 remaining = None if deadline is None else max(0.0, deadline - monotonic())
                 wait = WAIT_SLICE if remaining is None else min(remaining, WAIT_SLICE)
+                if self._held.unsettled and not self._buffer:
+                    self._held.settle(store)  # about to wait: commit, let go of the leases
                 item = self.next(wait)
                 if item is not None:
                     taken = self._take(store, item, stream)
@@ -257,7 +293,7 @@ class Inbox:
                 claimed = self._claim(store, stream)
                 if claimed is not None:
                     self._caught_up.difference_update((None, stream))  # more may be pending
-                    return self._hand(claimed)
+                    return claimed
                 if remaining is not None and remaining <= wait:
                     return None
             return None

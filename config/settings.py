@@ -48,6 +48,12 @@ class BusSettings(BaseSettings):
     polling_interval: float = Field(default=0.005, gt=0, le=1)
     #: Messages an agent's consumer may hold unacknowledged.
     prefetch_count: PositiveInt = 64
+    #: Messages a pull receive takes from a stream's log in one store call, handing the rest
+    #: over from memory (bus.held). 1 (the default): one store call per message, and nothing
+    #: is ever handed over twice. More: fewer store calls, but a process that dies holding a
+    #: batch leaves it under its lease for ``lease_seconds`` and re-hands up to this many
+    #: (at least once, like an unacknowledged prefetch).
+    receive_batch: PositiveInt = 1
 
     # -- workers -------------------------------------------------------------------------------
     #: Modules that define the agents workers host (comma-separated in the environment).

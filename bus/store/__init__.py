@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 
 from bus.store.base import Leases, Log, Registry, Replies, Store, channel_stream, direct_stream
-from bus.store.results import Appended, Dedupe, Entry, Failure, Lag, Step
+from bus.store.results import Appended, Batch, Dedupe, Entry, Failure, Lag, Step
 
 _memory_stores: dict[str, Store] = {}
 _memory_lock = threading.Lock()
@@ -40,6 +40,7 @@ def open_store(url: str, namespace: str) -> Store:
 
 __all__ = [
     "Appended",
+    "Batch",
     "Dedupe",
     "Entry",
     "Failure",

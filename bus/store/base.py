@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 
 from bus.channels import ChannelSpec, Retention
 from bus.errors import StoreReset
-from bus.store.results import Appended, Dedupe, Entry, Lag, Step
+from bus.store.results import Appended, Batch, Dedupe, Entry, Lag, Step
 from bus.streams import CHANNEL_PREFIX as CHANNEL_STREAM
 from bus.streams import DIRECT_PREFIX as DIRECT_STREAM
 from bus.streams import channel_stream, direct_stream
@@ -223,6 +223,17 @@ class Leases(ABC):
         never back), forget its failures, then read on like :meth:`begin`; ``Step(False)``
         and nothing moved if another token holds the lease (``token``'s lapsed and was
         taken over: a late commit must not move the new owner's position)."""
+
+    @abstractmethod
+    def take(
+        self, agent: str, stream: str, token: str, ttl_ms: int, commit: int, limit: int
+    ) -> Batch:
+        """A pull reader's step: move the position up to ``commit`` (what it handed over;
+        never back), then past the next message, handed over as by :meth:`claim`, and hold
+        up to ``limit - 1`` after it under the lease for ``ttl_ms``. Held messages are not the
+        position until a later call commits them: a reader that dies holding them leaves them
+        to the next once the lease lapses. With nothing held (nothing pending, ``limit`` 0 or
+        1) the lease is given up. ``Batch(False)``, nothing moved, if another token holds it."""
 
     @abstractmethod
     def release_lease(self, agent: str, stream: str, token: str) -> None:

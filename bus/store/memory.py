@@ -44,6 +44,14 @@ class _Log:
         first = self.entries[0][0]
         return self.entries[max(seq + 1 - first, 0)]
 
+    def following(self, seq: int, limit: int) -> list[tuple[int, int, str]]:
+        """Up to ``limit`` entries after ``seq``, oldest first."""
+        if not self.entries or self.entries[-1][0] <= seq:
+            return []
+        entries = self.entries
+        start = max(seq + 1 - entries[0][0], 0)
+        return [entries[index] for index in range(start, min(start + limit, len(entries)))]
+
 
 class MemoryStore(MemoryLeases, MemoryReplies, Store):
     """A :class:`~bus.store.base.Store` in this process's memory, safe across threads.
@@ -294,9 +302,17 @@ class MemoryStore(MemoryLeases, MemoryReplies, Store):
         log = self._logs.get(stream)
         return None if position is None or log is None else log.after(position)
 
+    def _following(self, stream: str, seq: int, limit: int) -> list[tuple[int, int, str]]:
+        log = self._logs.get(stream)
+        return [] if log is None else log.following(seq, limit)
+
+    def _leased(self, agent: str, stream: str) -> bool:
+        held = self._leases.get((agent, stream))
+        return held is not None and held[1] > time.monotonic()
+
     def claim(self, agent: str, stream: str) -> Entry | None:
         with self._lock:
-            found = self._next(agent, stream)
+            found = None if self._leased(agent, stream) else self._next(agent, stream)
             if found is None:
                 return None
             skipped = found[0] - self._positions[agent][stream] - 1
@@ -308,6 +324,7 @@ class MemoryStore(MemoryLeases, MemoryReplies, Store):
             pending = [
                 (found[1], stream)
                 for stream in self._positions.get(agent, {})
-                if (found := self._next(agent, stream)) is not None
+                if not self._leased(agent, stream)
+                and (found := self._next(agent, stream)) is not None
             ]
             return self.claim(agent, min(pending)[1]) if pending else None

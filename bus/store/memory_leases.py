@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from bus.store.results import Entry, Failure, Lag, Step
+from bus.store.results import Batch, Entry, Failure, Lag, Step
 
 
 class MemoryLeases:
@@ -18,6 +18,9 @@ class MemoryLeases:
     _failures: dict[tuple[str, str], tuple[int, int, int]]
 
     def _next(self, agent: str, stream: str) -> tuple[int, int, str] | None:
+        raise NotImplementedError  # the store's
+
+    def _following(self, stream: str, seq: int, limit: int) -> list[tuple[int, int, str]]:
         raise NotImplementedError  # the store's
 
     def head(self, stream: str) -> int:
@@ -53,6 +56,37 @@ class MemoryLeases:
                 positions[stream] = seq
                 self._failures.pop((agent, stream), None)
             return self.begin(agent, stream, token, ttl_ms, upto)
+
+    def take(
+        self, agent: str, stream: str, token: str, ttl_ms: int, commit: int, limit: int
+    ) -> Batch:
+        now = time.monotonic()
+        with self._lock:
+            held = self._leases.get((agent, stream))
+            if held is not None and held[0] != token and held[1] > now:
+                return Batch(False)
+            positions = self._positions.get(agent, {})
+            position = positions.get(stream)
+            if position is not None and commit > position:
+                positions[stream] = position = commit
+            found = (
+                [] if position is None or limit <= 0 else self._following(stream, position, limit)
+            )
+            if not found:
+                self._leases.pop((agent, stream), None)
+                return Batch(True)
+            positions[stream], skipped = found[0][0], found[0][0] - (position or 0) - 1
+            if len(found) > 1:
+                self._leases[(agent, stream)] = (token, now + ttl_ms / 1000)
+            else:
+                self._leases.pop((agent, stream), None)
+            return Batch(
+                True,
+                tuple(
+                    Entry(stream, seq, body, skipped if not index else 0)
+                    for index, (seq, _, body) in enumerate(found)
+                ),
+            )
 
     def release_lease(self, agent: str, stream: str, token: str) -> None:
         with self._lock:

@@ -185,7 +185,13 @@ class RedisStore(RedisBulk, RedisRegistry, RedisLeases, RedisReplies, Store):
         keys = self._keys
         found = self._run(
             "claim",
-            [keys.positions(agent), keys.heads, keys.log(stream), keys.epoch],
+            [
+                keys.positions(agent),
+                keys.heads,
+                keys.log(stream),
+                keys.epoch,
+                keys.lease(agent, stream),
+            ],
             [stream, self._epochs.arg],
         )
         return None if found is None else _entry(stream, found[0], found[1], found[2])
@@ -201,6 +207,7 @@ class RedisStore(RedisBulk, RedisRegistry, RedisLeases, RedisReplies, Store):
                     keys.positions(agent),
                     keys.heads,
                     *(keys.log(stream) for stream in streams),
+                    *(keys.lease(agent, stream) for stream in streams),
                     keys.epoch,
                 ],
                 [self._epochs.arg, *streams],

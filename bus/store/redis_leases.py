@@ -7,7 +7,7 @@ from typing import Any
 
 from bus.store.identity import Epochs
 from bus.store.keys import Keys
-from bus.store.results import Entry, Failure, Lag, Step
+from bus.store.results import Batch, Entry, Failure, Lag, Step
 
 
 class RedisLeases:
@@ -49,6 +49,34 @@ class RedisLeases:
         self, agent: str, stream: str, token: str, ttl_ms: int, seq: int, upto: int
     ) -> Step:
         return self._step("advance", agent, stream, [token, ttl_ms, upto, self._epochs.arg, seq])
+
+    def take(
+        self, agent: str, stream: str, token: str, ttl_ms: int, commit: int, limit: int
+    ) -> Batch:
+        keys = self._keys
+        reply = self._run(
+            "take",
+            [
+                keys.lease(agent, stream),
+                keys.positions(agent),
+                keys.heads,
+                keys.log(stream),
+                keys.epoch,
+            ],
+            [stream, token, ttl_ms, commit, limit, self._epochs.arg],
+        )
+        if not reply[0]:
+            return Batch(False)
+        if len(reply) == 1:
+            return Batch(True)
+        first, skipped = int(reply[1]), int(reply[2])
+        return Batch(
+            True,
+            tuple(
+                Entry(stream, first + index, raw[raw.index(":") + 1 :], skipped if not index else 0)
+                for index, raw in enumerate(reply[3:])
+            ),
+        )
 
     def release_lease(self, agent: str, stream: str, token: str) -> None:
         self._run("release_lease", [self._keys.lease(agent, stream)], [token])

@@ -91,6 +91,17 @@ class Step(NamedTuple):
     failure: Failure | None = None
 
 
+class Batch(NamedTuple):
+    """What :meth:`~bus.store.base.Leases.take` held for a pull reader."""
+
+    #: Whether the caller's token holds (or held, if nothing was pending) the lease; ``False``
+    #: if another token holds it, and nothing was committed.
+    held: bool
+    #: The messages held for the caller under the lease, in seq order (the first one's
+    #: ``skipped`` counts what retention trimmed before it).
+    entries: tuple[Entry, ...] = ()
+
+
 class Lag(NamedTuple):
     """A stream an agent is behind on."""
 

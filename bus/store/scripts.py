@@ -25,6 +25,7 @@ PRELUDES: dict[str, tuple[str, ...]] = {
     "history": (),
     "begin": ("epoch", "next_after", "step"),
     "advance": ("epoch", "next_after", "step"),
+    "take": ("epoch", "next_after"),
     "renew_lease": (),
     "release_lease": (),
     "record_failure": (),

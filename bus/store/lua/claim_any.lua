@@ -1,6 +1,7 @@
 -- Hand the agent the pending message appended first over every stream it reads.
--- KEYS[1] the agent's positions, KEYS[2] heads, KEYS[2 + i] the log of stream i, the last
---   KEYS the epoch.
+-- KEYS[1] the agent's positions, KEYS[2] heads, KEYS[2 + i] the log of stream i,
+--   KEYS[2 + n + i] the agent's lease on stream i, the last KEYS the epoch.
+-- A stream a reader holds under a lease (take.lua, begin.lua) is passed over.
 -- ARGV[1] the epoch or '', ARGV[1 + i] stream i: what the caller believes the agent reads.
 -- Returns {1, stream, seq, entry, skipped}; false if nothing is pending; {0, stream...} (every stream
 -- the agent reads) if ARGV is not exactly that set: the caller retries with it.
@@ -21,12 +22,14 @@ if n ~= redis.call('HLEN', KEYS[1]) then
 end
 local best, best_stamp, best_seq, best_entry
 for i = 1, n do
-  local head = tonumber(redis.call('HGET', KEYS[2], streams[i]) or '0')
-  local entry, seq = next_after(KEYS[2 + i], head, tonumber(positions[i]))
-  if entry then
-    local stamp = stamp_of(entry)
-    if not best or stamp < best_stamp or (stamp == best_stamp and streams[i] < streams[best]) then
-      best, best_stamp, best_seq, best_entry = i, stamp, seq, entry
+  if redis.call('EXISTS', KEYS[2 + n + i]) == 0 then
+    local head = tonumber(redis.call('HGET', KEYS[2], streams[i]) or '0')
+    local entry, seq = next_after(KEYS[2 + i], head, tonumber(positions[i]))
+    if entry then
+      local stamp = stamp_of(entry)
+      if not best or stamp < best_stamp or (stamp == best_stamp and streams[i] < streams[best]) then
+        best, best_stamp, best_seq, best_entry = i, stamp, seq, entry
+      end
     end
   end
 end

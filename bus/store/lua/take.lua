@@ -1,0 +1,50 @@
+-- Commit what a pull reader handed over, hand it the next message of a stream and hold the
+-- ones after it.
+-- KEYS[1] the lease, KEYS[2] the agent's positions, KEYS[3] heads, KEYS[4] the stream's log,
+--   KEYS[5] the epoch.
+-- ARGV[1] stream id, ARGV[2] token, ARGV[3] ttl ms, ARGV[4] commit (a seq, 0: none),
+--   ARGV[5] limit, ARGV[6] the epoch or ''.
+-- The position moves up to commit (never back), then past the next message, which is handed
+-- over as claim.lua does; up to limit - 1 messages after it are held under the lease: they are
+-- not the position until a later call commits them, so a reader that dies holding them leaves
+-- them to the next one once the lease lapses. With nothing held the lease is given up.
+-- Returns {0} if another token holds the lease (nothing moved); {1} if nothing is pending or
+-- limit is 0; {1, first seq, skipped, entry...} otherwise.
+local reset = reset_reply(KEYS[5], ARGV[6])
+if reset then return reset end
+local held = redis.call('GET', KEYS[1])
+if held and held ~= ARGV[2] then return {0} end
+local pos = redis.call('HGET', KEYS[2], ARGV[1])
+if not pos then
+  if held then redis.call('DEL', KEYS[1]) end
+  return {1}
+end
+pos = tonumber(pos)
+local commit = tonumber(ARGV[4])
+if commit > pos then
+  redis.call('HSET', KEYS[2], ARGV[1], commit)
+  pos = commit
+end
+local limit = tonumber(ARGV[5])
+local head = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
+local first_entry, first = nil, nil
+if limit > 0 then first_entry, first = next_after(KEYS[4], head, pos) end
+if not first_entry then
+  if held then redis.call('DEL', KEYS[1]) end
+  return {1}
+end
+redis.call('HSET', KEYS[2], ARGV[1], first)
+local found = {first_entry}
+if limit > 1 and first < head then
+  local n = redis.call('LLEN', KEYS[4])
+  local start = first - (head - n + 1)
+  found = redis.call('LRANGE', KEYS[4], start, start + limit - 1)
+end
+if #found > 1 then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+elseif held then
+  redis.call('DEL', KEYS[1])
+end
+local reply = {1, first, first - pos - 1}
+for i = 1, #found do reply[3 + i] = found[i] end
+return reply
