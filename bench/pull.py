@@ -20,11 +20,15 @@ Receiver = Callable[[int, float], int]
 
 
 @contextmanager
-def buses(transport: str, namespace: str, readers: int) -> Iterator[tuple[Bus, list[Bus]]]:
+def buses(
+    transport: str, namespace: str, readers: int, receive_batch: int = 1
+) -> Iterator[tuple[Bus, list[Bus]]]:
     """A publishing bus and ``readers`` buses for receiving threads; destroyed afterwards."""
     # Retention holds a whole run: receivers that fall further behind than retention would skip
     # what was trimmed (by design), and the publisher here runs ahead of them.
-    settings = bus_settings(transport, namespace, retention_max_messages=100_000)
+    settings = bus_settings(
+        transport, namespace, retention_max_messages=100_000, receive_batch=receive_batch
+    )
     main = Bus(settings).start()
     others: list[Bus] = []
     try:
@@ -97,10 +101,12 @@ def _timed_drain(
     return drain.elapsed, published
 
 
-def throughput(transport: str, run: Run) -> list[Figure]:
-    """Figure 3: publish ``n`` to a channel with 2 members, each drained by its own thread."""
+def throughput(transport: str, run: Run, receive_batch: int = 1) -> list[Figure]:
+    """Figure 3: publish ``n`` to a channel with 2 members, each drained by its own thread
+    (``receive_batch`` > 1: the figure ``bus_pull_batch<N>``, batches under a lease)."""
     n = run.n
-    with buses(transport, run.ns("pull"), 2) as (main, readers):
+    name = "bus_pull" if receive_batch == 1 else f"bus_pull_batch{receive_batch}"
+    with buses(transport, run.ns(name), 2, receive_batch) as (main, readers):
         main.create_channel("#bench")
         agents = ["agent-1", "agent-2"]
         for agent in agents:
@@ -111,7 +117,7 @@ def throughput(transport: str, run: Run) -> list[Figure]:
     return [
         figure(
             transport,
-            "bus_pull",
+            name,
             deliveries / seconds,
             "deliveries/s",
             n,
@@ -119,6 +125,7 @@ def throughput(transport: str, run: Run) -> list[Figure]:
             seconds=round(seconds, 4),
             publish_seconds=round(published, 4),
             agents=2,
+            receive_batch=receive_batch,
         )
     ]
 

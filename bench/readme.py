@@ -21,6 +21,7 @@ ROWS = (
     ("hosted deliveries/s / raw Celery (a task per delivery, same pool)", "bus_hosted", "ratio",
      ">= 1.0 on each; Redis >= 2.0"),
     ("pull `receive` deliveries/s / raw Kombu consume", "bus_pull", "ratio", ">= 0.8 on each"),
+    ("the same with `BUS_RECEIVE_BATCH=32` (at least once)", "bus_pull_batch32", "ratio", "-"),
     ("publish-to-handler p50 (hosted)", "bus_hosted_latency", "value",
      "<= 2 ms on brokers (memory: polling)"),
     ("register + subscribe 1,000 agents x 10 channels", "scale_register_subscribe_s", "value",

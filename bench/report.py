@@ -13,6 +13,7 @@ from bench.common import AMQP_URL, REDIS_URL, TRANSPORTS, Figure
 #: (label, numerator figure, denominator figure): how much of the baseline the bus reaches.
 RATIOS = (
     ("bus_pull / raw_kombu (deliveries/s)", "bus_pull", "raw_kombu"),
+    ("bus_pull_batch32 / raw_kombu (deliveries/s)", "bus_pull_batch32", "raw_kombu"),
     ("raw_celery / raw_kombu (deliveries/s)", "raw_celery", "raw_kombu"),
     ("bus_hosted / raw_celery (deliveries/s)", "bus_hosted", "raw_celery"),
     ("bus_latency_p50 / raw_kombu_latency_p50", "bus_latency_p50", "raw_kombu_latency_p50"),

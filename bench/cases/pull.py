@@ -1,5 +1,6 @@
-"""Pull receive: :meth:`bus.Bus.receive` by two agents (``bus_pull``) beside plain Kombu
-consumers of two queues bound to one exchange (``raw_kombu``)."""
+"""Pull receive: :meth:`bus.Bus.receive` by two agents (``bus_pull``; ``bus_pull_batch32``
+with ``receive_batch=32``, at least once) beside plain Kombu consumers of two queues bound to
+one exchange (``raw_kombu``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ CASE = PartsCase(
     (
         ("raw_kombu", lambda t, a: raw_kombu.throughput(t, a.run)),
         ("bus_pull", lambda t, a: pull.throughput(t, a.run)),
+        ("bus_pull_batch32", lambda t, a: pull.throughput(t, a.run, receive_batch=32)),
     ),
-    compare=(Compare("bus_pull", "raw_kombu", {"*": 0.8}),),
+    compare=(
+        Compare("bus_pull", "raw_kombu", {"*": 0.8}),
+        Compare("bus_pull_batch32", "raw_kombu"),
+    ),
 )
