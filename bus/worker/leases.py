@@ -42,6 +42,10 @@ class LeaseKeeper:
         with self._lock:
             self._held.pop((agent, stream), None)
 
+    def _holds(self, agent: str, stream: str, token: str) -> bool:
+        with self._lock:
+            return self._held.get((agent, stream)) == token
+
     def stop(self) -> None:
         """End the renewing thread."""
         self._stopped.set()
@@ -52,7 +56,8 @@ class LeaseKeeper:
                 held = list(self._held.items())
             for (agent, stream), token in held:
                 try:
-                    if not self._renew(agent, stream, token):
+                    if not self._renew(agent, stream, token) and self._holds(agent, stream, token):
+                        # Not a run that ended (and gave the lease up) since the snapshot.
                         logger.warning("lost the lease on %s for %s", stream, agent)
                 except Exception:
                     logger.exception("renewing the lease on %s for %s failed", stream, agent)
