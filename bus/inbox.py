@@ -38,6 +38,8 @@ WAIT_SLICE = 1.0
 #: How long a receive that handed a message over from the log looks for an arrived delivery
 #: to retire (seconds): just long enough to read what the broker already pushed.
 RETIRE_WAIT = 0.001
+#: A stream marked behind with this is read until the store finds it drained.
+UNTIL_DRAINED = 2**62
 
 Item = tuple[Any, KombuMessage]
 
@@ -57,6 +59,7 @@ class Inbox:
         *,
         batch: int = 1,
         lease_seconds: float = 30.0,
+        coalesced: bool = False,
     ) -> None:
         self.lock = threading.Lock()
         self.agent = agent
@@ -64,6 +67,9 @@ class Inbox:
         self._held = Held(agent, batch, lease_seconds)
         #: The store of the last receive: :meth:`close` settles the batches with it.
         self._store: Store | None = None
+        #: Coalesced deliveries: one wakes the agent per burst, so a stream it names is read
+        #: until the store finds it drained (which clears the agent's signal there).
+        self._coalesced = coalesced
         #: Streams known to hold more for this agent than it has claimed: stream -> newest seq.
         self._behind: dict[str, int] = {}
         #: Streams whose log was read dry by this inbox (``None``: all the agent's streams).
@@ -100,6 +106,7 @@ class Inbox:
             agent,
             batch=settings.receive_batch,
             lease_seconds=settings.lease_seconds,
+            coalesced=settings.coalesce_deliveries,
         )
 
     # -- the broker side -----------------------------------------------------------------------
@@ -187,6 +194,8 @@ class Inbox:
         self._held.forget()
 
     def _mark_behind(self, stream: str, seq: int) -> None:
+        if self._coalesced:
+            seq = UNTIL_DRAINED
         self._behind[stream] = max(self._behind.get(stream, 0), seq)
 
     def _claim(self, store: Store, stream: str | None) -> Entry | None:
@@ -255,7 +264,7 @@ class Inbox:
             self._ack(message)
         if fresh is None:
             return None  # handed over already (by another consumer), or the agent left
-        if self._held.newest(delivery.stream) < delivery.seq:
+        if self._coalesced or self._held.newest(delivery.stream) < delivery.seq:
             self._mark_behind(delivery.stream, delivery.seq)
         return fresh
 

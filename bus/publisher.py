@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import suppress
 
 from pydantic_core import PydanticSerializationError
 
@@ -17,6 +18,7 @@ from bus.broker import Broker
 from bus.channels import Retention
 from bus.errors import (
     BrokerUnavailable,
+    BusError,
     ChannelChanged,
     InvalidMessage,
     MessageTooLarge,
@@ -117,10 +119,18 @@ class Publisher:
                 appended.seq,
             )
             return posted
-        message_id = str(message.id)
         ordered = sorted(appended.recipients)
+        self._deliver(store, posted, stream, appended)
+        for observer in self.observers:
+            observer(posted, ordered)
+        return posted
+
+    def _deliver(self, store: Store, posted: Message, stream: Stream, appended: Appended) -> None:
+        """Publish the deliveries of a stored message to the recipients to wake."""
+        assert posted.seq is not None
         deliveries = [
-            Delivery(agent, message.channel, appended.seq, message_id) for agent in ordered
+            Delivery(agent, posted.channel, posted.seq, str(posted.id))
+            for agent in sorted(appended.to_wake)
         ]
         try:
             self._broker.publish(deliveries)
@@ -128,9 +138,9 @@ class Publisher:
             # The message is stored: from the caller's view it is published. Its recipients
             # claim it from the log (pull receive) or a worker's sweep re-sends its delivery.
             logger.warning("%s (delivered by catch-up)", exc)
-        for observer in self.observers:
-            observer(posted, ordered)
-        return posted
+            if appended.woken:  # no delivery wakes them: the next message must
+                with suppress(BusError):
+                    store.unsignal(stream.id, appended.woken)
 
     def _append(
         self,
@@ -143,13 +153,22 @@ class Publisher:
         dedupe: Dedupe | None,
     ) -> Appended:
         """Append, re-reading the channel's spec if it changed since this process cached it."""
+        coalesce = self._settings.coalesce_deliveries
         if message.channel is None:
-            return store.append(stream.id, body, now_ms, retention, dedupe=dedupe)
+            return store.append(
+                stream.id, body, now_ms, retention, dedupe=dedupe, coalesce=coalesce
+            )
         spec = self._registry.spec(message.channel)
         for _ in range(3):
             try:
                 return store.append(
-                    stream.id, body, now_ms, spec.retention, channel=spec, dedupe=dedupe
+                    stream.id,
+                    body,
+                    now_ms,
+                    spec.retention,
+                    channel=spec,
+                    dedupe=dedupe,
+                    coalesce=coalesce,
                 )
             except ChannelChanged as exc:
                 spec = self._registry.refresh(exc.spec)

@@ -54,6 +54,11 @@ class BusSettings(BaseSettings):
     #: batch leaves it under its lease for ``lease_seconds`` and re-hands up to this many
     #: (at least once, like an unacknowledged prefetch).
     receive_batch: PositiveInt = 1
+    #: Publish a delivery to an agent only when none of its deliveries for the stream is
+    #: outstanding: the store marks the agent signalled at the append and clears the mark when
+    #: the agent's consumer finds the stream drained, so a backlog costs one delivery (one
+    #: Celery task) per burst instead of one per message. Order and at-least-once are the same.
+    coalesce_deliveries: bool = False
 
     # -- workers -------------------------------------------------------------------------------
     #: Modules that define the agents workers host (comma-separated in the environment).

@@ -137,6 +137,7 @@ class Log(ABC):
         *,
         channel: ChannelSpec | None = None,
         dedupe: Dedupe | None = None,
+        coalesce: bool = False,
     ) -> Appended:
         """Append a message and trim the stream to ``retention``.
 
@@ -151,6 +152,9 @@ class Log(ABC):
             channel: The spec the caller holds of the stream's channel: the append happens only
                 if the channel exists with that spec's ``version``.
             dedupe: An idempotency key: see :class:`~bus.store.results.Dedupe`.
+            coalesce: Wake only recipients with no delivery outstanding on the stream
+                (``Appended.woken``); a recipient's signal is cleared when a claim, take or
+                step of it finds the stream drained, or it leaves the channel.
 
         Returns:
             The message's seq and its recipients (or, for a duplicate, the first one's seq).
@@ -160,6 +164,11 @@ class Log(ABC):
             ChannelChanged: ``channel`` is given and its stored version differs.
             StoreReset: the store lost the state this process knew (see :class:`Identity`).
         """
+
+    @abstractmethod
+    def unsignal(self, stream: str, agents: Sequence[str]) -> None:
+        """Clear the agents' signals on ``stream`` (see ``append(coalesce=True)``): their
+        deliveries could not be published, so the next append must wake them again."""
 
     @abstractmethod
     def history(

@@ -59,6 +59,11 @@ class Keys:
         """Hash: stream id -> ``"<seq>:<attempts>:<not before ms>"`` of the agent."""
         return f"{self.prefix}fail:{agent}"
 
+    def signals(self, stream: str) -> str:
+        """Hash: agent -> the seq whose delivery woke it on the stream and is outstanding
+        (coalesced deliveries: no other is published until the agent finds the stream drained)."""
+        return f"{self.prefix}signals:{stream}"
+
     def lease(self, agent: str, stream: str) -> str:
         """String with a TTL: the token holding the agent's lease on the stream."""
         return f"{self.prefix}lease:{agent}:{stream}"

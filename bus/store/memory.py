@@ -9,51 +9,21 @@ from __future__ import annotations
 
 import threading
 import time
-from bisect import bisect_left
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from bus.channels import ChannelKind, ChannelSpec, Overflow, Retention
 from bus.errors import ChannelChanged, UnknownChannel, channel_exists, rejected
 from bus.store.base import ResetWatcher, Store
 from bus.store.identity import new_epoch
 from bus.store.memory_leases import MemoryLeases
+from bus.store.memory_log import MemoryLog, StreamLog
 from bus.store.memory_replies import MemoryReplies
-from bus.store.results import Appended, Dedupe, Duplicate, Entry
+from bus.store.results import Appended, Dedupe, Duplicate
 from bus.streams import Stream
 
 
-@dataclass
-class _Log:
-    head: int = 0
-    #: ``(seq, append ms, json)``, oldest first; seqs are contiguous.
-    entries: deque[tuple[int, int, str]] = field(default_factory=deque)
-
-    def trim(self, retention: Retention, now_ms: int) -> None:
-        while len(self.entries) > retention.max_messages:
-            self.entries.popleft()
-        if retention.max_age_seconds is not None:
-            cutoff = now_ms - int(retention.max_age_seconds * 1000)
-            while self.entries and self.entries[0][1] < cutoff:
-                self.entries.popleft()
-
-    def after(self, seq: int) -> tuple[int, int, str] | None:
-        if not self.entries or self.entries[-1][0] <= seq:
-            return None
-        first = self.entries[0][0]
-        return self.entries[max(seq + 1 - first, 0)]
-
-    def following(self, seq: int, limit: int) -> list[tuple[int, int, str]]:
-        """Up to ``limit`` entries after ``seq``, oldest first."""
-        if not self.entries or self.entries[-1][0] <= seq:
-            return []
-        entries = self.entries
-        start = max(seq + 1 - entries[0][0], 0)
-        return [entries[index] for index in range(start, min(start + limit, len(entries)))]
-
-
-class MemoryStore(MemoryLeases, MemoryReplies, Store):
+class MemoryStore(MemoryLog, MemoryLeases, MemoryReplies, Store):
     """A :class:`~bus.store.base.Store` in this process's memory, safe across threads.
 
     Its state lives as long as the process, so it never loses it by itself: its epoch changes
@@ -69,7 +39,7 @@ class MemoryStore(MemoryLeases, MemoryReplies, Store):
         self._channels: dict[str, ChannelSpec] = {}
         self._agents: set[str] = set()
         self._members: defaultdict[str, set[str]] = defaultdict(set)
-        self._logs: defaultdict[str, _Log] = defaultdict(_Log)
+        self._logs: defaultdict[str, StreamLog] = defaultdict(StreamLog)
         #: agent -> stream -> last seq handed over
         self._positions: defaultdict[str, dict[str, int]] = defaultdict(dict)
         #: (agent, stream) -> (token, expires at, monotonic seconds)
@@ -78,6 +48,8 @@ class MemoryStore(MemoryLeases, MemoryReplies, Store):
         self._failures: dict[tuple[str, str], tuple[int, int, int]] = {}
         #: (stream, idempotency key) -> (seq, forgotten at, monotonic seconds)
         self._dedupe: dict[tuple[str, str], tuple[int, float]] = {}
+        #: stream -> agent -> the seq whose delivery is outstanding (coalesced deliveries)
+        self._signals: defaultdict[str, dict[str, int]] = defaultdict(dict)
         self._epoch: str | None = None
         self._forget_replies()
 
@@ -182,6 +154,7 @@ class MemoryStore(MemoryLeases, MemoryReplies, Store):
                 return False
             self._members[channel].discard(agent)
             self._positions[agent].pop(Stream.of_channel(channel).id, None)
+            self._signals[Stream.of_channel(channel).id].pop(agent, None)
             return True
 
     def members(self, channel: str) -> list[str]:
@@ -222,6 +195,7 @@ class MemoryStore(MemoryLeases, MemoryReplies, Store):
         *,
         channel: ChannelSpec | None = None,
         dedupe: Dedupe | None = None,
+        coalesce: bool = False,
     ) -> Appended:
         parsed = Stream(stream)
         with self._lock:
@@ -261,70 +235,18 @@ class MemoryStore(MemoryLeases, MemoryReplies, Store):
                 recipients = list(self._members.get(parsed.channel or "", ()))
             else:
                 recipients = [owner] if owner in self._agents else []
-            return Appended(log.head, recipients)
+            return self._appended(stream, log.head, recipients, coalesce)
 
-    def history(
-        self,
-        stream: str,
-        *,
-        newest: int | None = None,
-        after: int | None = None,
-        since_ms: int | None = None,
-    ) -> list[Entry]:
+    def unsignal(self, stream: str, agents: Sequence[str]) -> None:
         with self._lock:
-            log = self._logs.get(stream)
-            if log is None or not log.entries:
-                return []
-            entries, first = log.entries, log.entries[0][0]
-            start = 0 if after is None else max(0, after + 1 - first)
-            if since_ms is not None and start < len(entries):
-                # A binary search, as the Redis script does: append times do not go back.
-                start = bisect_left(entries, since_ms, lo=start, key=lambda entry: entry[1])
-            if newest is not None:
-                start = max(start, len(entries) - newest)
-            picked = [entries[index] for index in range(start, len(entries))]
-        return [Entry(stream, seq, body) for seq, _, body in picked]
+            signals = self._signals.get(stream, {})
+            for agent in agents:
+                signals.pop(agent, None)
 
-    def head(self, stream: str) -> int:
-        log = self._logs.get(stream)
-        return 0 if log is None else log.head
-
-    def retained(self, stream: str) -> int:
-        log = self._logs.get(stream)
-        return 0 if log is None else len(log.entries)
-
-    def position(self, agent: str, stream: str) -> int | None:
-        with self._lock:
-            return self._positions.get(agent, {}).get(stream)
-
-    def _next(self, agent: str, stream: str) -> tuple[int, int, str] | None:
-        position = self._positions.get(agent, {}).get(stream)
-        log = self._logs.get(stream)
-        return None if position is None or log is None else log.after(position)
-
-    def _following(self, stream: str, seq: int, limit: int) -> list[tuple[int, int, str]]:
-        log = self._logs.get(stream)
-        return [] if log is None else log.following(seq, limit)
-
-    def _leased(self, agent: str, stream: str) -> bool:
-        held = self._leases.get((agent, stream))
-        return held is not None and held[1] > time.monotonic()
-
-    def claim(self, agent: str, stream: str) -> Entry | None:
-        with self._lock:
-            found = None if self._leased(agent, stream) else self._next(agent, stream)
-            if found is None:
-                return None
-            skipped = found[0] - self._positions[agent][stream] - 1
-            self._positions[agent][stream] = found[0]
-            return Entry(stream, found[0], found[2], skipped)
-
-    def claim_any(self, agent: str) -> Entry | None:
-        with self._lock:
-            pending = [
-                (found[1], stream)
-                for stream in self._positions.get(agent, {})
-                if not self._leased(agent, stream)
-                and (found := self._next(agent, stream)) is not None
-            ]
-            return self.claim(agent, min(pending)[1]) if pending else None
+    def _appended(self, stream: str, seq: int, recipients: list[str], coalesce: bool) -> Appended:
+        if not coalesce:
+            return Appended(seq, recipients)
+        signals = self._signals[stream]
+        woken = [agent for agent in recipients if agent not in signals]
+        signals.update(dict.fromkeys(woken, seq))
+        return Appended(seq, recipients, woken)

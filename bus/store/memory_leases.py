@@ -17,6 +17,9 @@ class MemoryLeases:
     _leases: dict[tuple[str, str], tuple[str, float]]
     _failures: dict[tuple[str, str], tuple[int, int, int]]
 
+    def _drained(self, agent: str, stream: str) -> None:
+        raise NotImplementedError  # the store's
+
     def _next(self, agent: str, stream: str) -> tuple[int, int, str] | None:
         raise NotImplementedError  # the store's
 
@@ -35,6 +38,8 @@ class MemoryLeases:
             found = self._next(agent, stream)
             if found is None or found[0] > upto:
                 self._leases.pop((agent, stream), None)
+                if found is None:
+                    self._drained(agent, stream)
                 return Step(True)
             self._leases[(agent, stream)] = (token, now + ttl_ms / 1000)
             entry = Entry(stream, found[0], found[2], found[0] - self._positions[agent][stream] - 1)
@@ -74,6 +79,8 @@ class MemoryLeases:
             )
             if not found:
                 self._leases.pop((agent, stream), None)
+                if position is not None and limit > 0:
+                    self._drained(agent, stream)
                 return Batch(True)
             positions[stream], skipped = found[0][0], found[0][0] - (position or 0) - 1
             if len(found) > 1:

@@ -10,6 +10,7 @@ given them by the caller, re-check them, and ask for a retry when they changed.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any, cast
 
 from redis.exceptions import ResponseError
@@ -107,6 +108,7 @@ class RedisStore(RedisBulk, RedisRegistry, RedisLeases, RedisReplies, Store):
         *,
         channel: ChannelSpec | None = None,
         dedupe: Dedupe | None = None,
+        coalesce: bool = False,
     ) -> Appended:
         keys, max_age = self._keys, retention.max_age_seconds
         parsed = Stream(stream)
@@ -128,6 +130,7 @@ class RedisStore(RedisBulk, RedisRegistry, RedisLeases, RedisReplies, Store):
                         keys.channels,
                         keys.epoch,
                         keys.dedupe(stream, dedupe.key if dedupe else ""),
+                        keys.signals(stream),
                         *(keys.positions(member) for member in known),
                     ],
                     [
@@ -142,6 +145,7 @@ class RedisStore(RedisBulk, RedisRegistry, RedisLeases, RedisReplies, Store):
                         self._epochs.arg,
                         "" if dedupe is None else dedupe.window_ms,
                         "reject" if reject else "",
+                        "coalesce" if coalesce else "",
                         *known,
                     ],
                 )
@@ -151,7 +155,14 @@ class RedisStore(RedisBulk, RedisRegistry, RedisLeases, RedisReplies, Store):
                 break
         if int(seq) == -2:
             return Duplicate(int(members[0]), [])
+        if coalesce:
+            woken = int(members[0])
+            return Appended(int(seq), members[1:], members[1 : 1 + woken])
         return Appended(int(seq), members)
+
+    def unsignal(self, stream: str, agents: Sequence[str]) -> None:
+        if agents:
+            self._redis.hdel(self._keys.signals(stream), *agents)
 
     def history(
         self,
@@ -191,8 +202,9 @@ class RedisStore(RedisBulk, RedisRegistry, RedisLeases, RedisReplies, Store):
                 keys.log(stream),
                 keys.epoch,
                 keys.lease(agent, stream),
+                keys.signals(stream),
             ],
-            [stream, self._epochs.arg],
+            [stream, self._epochs.arg, agent],
         )
         return None if found is None else _entry(stream, found[0], found[1], found[2])
 
@@ -208,9 +220,10 @@ class RedisStore(RedisBulk, RedisRegistry, RedisLeases, RedisReplies, Store):
                     keys.heads,
                     *(keys.log(stream) for stream in streams),
                     *(keys.lease(agent, stream) for stream in streams),
+                    *(keys.signals(stream) for stream in streams),
                     keys.epoch,
                 ],
-                [self._epochs.arg, *streams],
+                [self._epochs.arg, agent, *streams],
             )
             if found is None:
                 return None

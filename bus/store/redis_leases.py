@@ -30,8 +30,9 @@ class RedisLeases:
                 keys.log(stream),
                 keys.failures(agent),
                 keys.epoch,
+                keys.signals(stream),
             ],
-            [stream, *args],
+            [stream, *args, agent],
         )
         if not reply[0]:
             return Step(False)
@@ -62,8 +63,9 @@ class RedisLeases:
                 keys.heads,
                 keys.log(stream),
                 keys.epoch,
+                keys.signals(stream),
             ],
-            [stream, token, ttl_ms, commit, limit, self._epochs.arg],
+            [stream, token, ttl_ms, commit, limit, self._epochs.arg, agent],
         )
         if not reply[0]:
             return Batch(False)

@@ -118,7 +118,11 @@ class RedisRegistry:
         return bool(
             self._run(
                 "unsubscribe",
-                [keys.members(channel), keys.positions(agent)],
+                [
+                    keys.members(channel),
+                    keys.positions(agent),
+                    keys.signals(Stream.of_channel(channel).id),
+                ],
                 [agent, Stream.of_channel(channel).id],
             )
         )

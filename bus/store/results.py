@@ -21,6 +21,14 @@ class Appended(NamedTuple):
     #: The agents it goes to: the channel's members at that instant (unsorted), or the inbox's
     #: owner if registered.
     recipients: list[str]
+    #: With coalesced deliveries, the recipients to wake (no delivery of theirs outstanding on
+    #: the stream); ``None``: every recipient.
+    woken: list[str] | None = None
+
+    @property
+    def to_wake(self) -> list[str]:
+        """The recipients whose delivery must be published."""
+        return self.recipients if self.woken is None else self.woken
 
     @property
     def duplicate(self) -> bool:

@@ -70,12 +70,13 @@ def append_without_delivery(bus: Bus, channel: str, content: str) -> Message:
     publisher died between the append and the publish."""
     message = Message(channel=channel, sender="ghostwriter", content=content)
     now_ms = int(datetime.now(UTC).timestamp() * 1000)
-    seq, _ = bus.store.append(
+    seq = bus.store.append(
         channel_stream(channel),
         message.model_dump_json(exclude={"seq"}),
         now_ms,
         bus.get_channel(channel).spec.retention,
-    )
+        coalesce=bus.settings.coalesce_deliveries,
+    ).seq
     return message.model_copy(update={"seq": seq})
 
 

@@ -44,11 +44,11 @@ def test_append_numbers_each_stream_from_one_and_names_the_members(store: Store)
 
 def test_a_direct_message_goes_to_its_owner_only_once_registered(store: Store) -> None:
     inbox = direct_stream("bob")
-    assert store.append(inbox, body("early"), 1000, KEEP_ALL) == (1, [])
+    assert store.append(inbox, body("early"), 1000, KEEP_ALL) == (1, [], None)
     store.register_agent("bob")
     assert store.position("bob", inbox) == 1
     assert store.claim("bob", inbox) is None
-    assert store.append(inbox, body("hello"), 1001, KEEP_ALL) == (2, ["bob"])
+    assert store.append(inbox, body("hello"), 1001, KEEP_ALL) == (2, ["bob"], None)
     assert decoded(store.claim("bob", inbox))["content"] == "hello"
 
 

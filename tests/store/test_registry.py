@@ -92,6 +92,6 @@ def test_unsubscribing_ends_membership_and_forgets_the_position(store: Store) ->
     assert store.members("#news") == []
     assert store.subscriptions("bob") == []
     assert store.position("bob", NEWS) is None
-    _, recipients = store.append(NEWS, body("after"), 1000, KEEP_ALL)
+    recipients = store.append(NEWS, body("after"), 1000, KEEP_ALL).recipients
     assert recipients == []
     assert store.claim("bob", NEWS) is None

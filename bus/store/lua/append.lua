@@ -1,15 +1,19 @@
 -- Append a message to a stream, trim the log to its retention, name the recipients.
 -- KEYS[1] heads, KEYS[2] the stream's log, KEYS[3] recipients: the channel's members, or the
 --   agents set for an inbox, KEYS[4] channels, KEYS[5] the epoch, KEYS[6] the idempotency
---   key's record (any key name when there is none), KEYS[6 + i] the positions of member i
---   (reject-publish only).
+--   key's record (any key name when there is none), KEYS[7] the stream's signals, KEYS[7 + i]
+--   the positions of member i (reject-publish only).
 -- ARGV[1] stream id, ARGV[2] message JSON (stored as given), ARGV[3] now ms,
 --   ARGV[4] max messages, ARGV[5] max age ms or '', ARGV[6] the inbox's owner or '' (channel),
 --   ARGV[7] the channel whose spec the caller holds or '', ARGV[8] that spec's version,
 --   ARGV[9] the epoch or '', ARGV[10] how long the idempotency key is remembered (ms) or '',
 --   ARGV[11] 'reject' if the channel rejects publishes that would trim unread messages,
---   ARGV[11 + i] member i: what the caller believes the members are (reject only).
--- Returns {seq, recipient...}; {-2, seq}: a message with the same idempotency key was
+--   ARGV[12] 'coalesce' to wake only recipients with no delivery outstanding (see below),
+--   ARGV[12 + i] member i: what the caller believes the members are (reject only).
+-- Returns {seq, recipient...}; with 'coalesce' {seq, k, recipient...}, the first k recipients
+-- being those to wake: their signal on the stream is set to seq (HSETNX), and a consumer that
+-- finds the stream drained clears it (claim, claim_any, take, step);
+-- {-2, seq}: a message with the same idempotency key was
 -- appended as seq (nothing done); {-1}: the members differ from ARGV (read them again).
 -- Error replies: BUSRESET (see epoch.lua), 'BUSUNKNOWN' (no such channel), 'BUSCHANGED
 -- <spec JSON>' (the caller's spec is out of date), 'BUSREJECT <member,...>' (would trim
@@ -28,18 +32,18 @@ if ARGV[10] ~= '' then
   if original then return {-2, tonumber(original)} end
 end
 if ARGV[11] == 'reject' then
-  local count = #ARGV - 11
+  local count = #ARGV - 12
   if redis.call('SCARD', KEYS[3]) ~= count then return {-1} end
   for i = 1, count do
-    if redis.call('SISMEMBER', KEYS[3], ARGV[11 + i]) == 0 then return {-1} end
+    if redis.call('SISMEMBER', KEYS[3], ARGV[12 + i]) == 0 then return {-1} end
   end
   local head = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
   -- Appending trims every seq up to head + 1 - max: a member must have read them.
   local last_trimmed = head + 1 - tonumber(ARGV[4])
   local lagging = {}
   for i = 1, count do
-    local pos = redis.call('HGET', KEYS[6 + i], ARGV[1])
-    if pos and tonumber(pos) < last_trimmed then table.insert(lagging, ARGV[11 + i]) end
+    local pos = redis.call('HGET', KEYS[7 + i], ARGV[1])
+    if pos and tonumber(pos) < last_trimmed then table.insert(lagging, ARGV[12 + i]) end
   end
   if #lagging > 0 then return redis.error_reply('BUSREJECT ' .. table.concat(lagging, ',')) end
 end
@@ -58,10 +62,26 @@ if ARGV[5] ~= '' then
     redis.call('LPOP', KEYS[2])
   end
 end
+local out
 if ARGV[6] == '' then
-  local out = redis.call('SMEMBERS', KEYS[3])
+  out = redis.call('SMEMBERS', KEYS[3])
+elseif redis.call('SISMEMBER', KEYS[3], ARGV[6]) == 1 then
+  out = {ARGV[6]}
+else
+  out = {}
+end
+if ARGV[12] ~= 'coalesce' then
   table.insert(out, 1, seq)
   return out
 end
-if redis.call('SISMEMBER', KEYS[3], ARGV[6]) == 1 then return {seq, ARGV[6]} end
-return {seq}
+local wake, rest = {seq, 0}, {}
+for i = 1, #out do
+  if redis.call('HSETNX', KEYS[7], out[i], seq) == 1 then
+    table.insert(wake, out[i])
+  else
+    table.insert(rest, out[i])
+  end
+end
+wake[2] = #wake - 2
+for i = 1, #rest do table.insert(wake, rest[i]) end
+return wake

@@ -1,14 +1,17 @@
 -- Hand the agent the pending message appended first over every stream it reads.
 -- KEYS[1] the agent's positions, KEYS[2] heads, KEYS[2 + i] the log of stream i,
---   KEYS[2 + n + i] the agent's lease on stream i, the last KEYS the epoch.
--- A stream a reader holds under a lease (take.lua, begin.lua) is passed over.
--- ARGV[1] the epoch or '', ARGV[1 + i] stream i: what the caller believes the agent reads.
+--   KEYS[2 + n + i] the agent's lease on stream i, KEYS[2 + 2n + i] the signals of stream i,
+--   the last KEYS the epoch.
+-- A stream a reader holds under a lease (take.lua, begin.lua) is passed over; on a stream with
+-- nothing pending the agent's signal is cleared (append.lua).
+-- ARGV[1] the epoch or '', ARGV[2] the agent, ARGV[2 + i] stream i: what the caller believes
+--   the agent reads.
 -- Returns {1, stream, seq, entry, skipped}; false if nothing is pending; {0, stream...} (every stream
 -- the agent reads) if ARGV is not exactly that set: the caller retries with it.
 local reset = reset_reply(KEYS[#KEYS], ARGV[1])
 if reset then return reset end
 local streams = {}
-for i = 2, #ARGV do streams[i - 1] = ARGV[i] end
+for i = 3, #ARGV do streams[i - 2] = ARGV[i] end
 local n = #streams
 local positions = {}
 for i = 1, n do
@@ -25,6 +28,7 @@ for i = 1, n do
   if redis.call('EXISTS', KEYS[2 + n + i]) == 0 then
     local head = tonumber(redis.call('HGET', KEYS[2], streams[i]) or '0')
     local entry, seq = next_after(KEYS[2 + i], head, tonumber(positions[i]))
+    if not entry then redis.call('HDEL', KEYS[2 + 2 * n + i], ARGV[2]) end
     if entry then
       local stamp = stamp_of(entry)
       if not best or stamp < best_stamp or (stamp == best_stamp and streams[i] < streams[best]) then

@@ -1,7 +1,8 @@
 -- Shared by begin and advance (the loader puts it, after next_after, before them).
 -- KEYS[1] the lease, KEYS[2] the agent's positions, KEYS[3] heads, KEYS[4] the stream's log,
---   KEYS[5] the agent's failures, KEYS[6] the epoch.
--- ARGV[1] stream id, ARGV[2] token, ARGV[3] ttl ms, ARGV[4] upto, ARGV[5] the epoch or ''.
+--   KEYS[5] the agent's failures, KEYS[6] the epoch, KEYS[7] the stream's signals.
+-- ARGV[1] stream id, ARGV[2] token, ARGV[3] ttl ms, ARGV[4] upto, ARGV[5] the epoch or '',
+--   the last ARGV the agent: a drained stream clears its signal (append.lua).
 
 -- Take (or extend) the lease and read the next message up to upto.
 -- Returns {0} if another token holds the lease; {1} if nothing is to do (lease given up);
@@ -18,6 +19,7 @@ local function step()
   end
   if not entry or seq > tonumber(ARGV[4]) then
     if held then redis.call('DEL', KEYS[1]) end
+    if not entry then redis.call('HDEL', KEYS[7], ARGV[#ARGV]) end
     return {1}
   end
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])

@@ -1,9 +1,10 @@
 -- Commit what a pull reader handed over, hand it the next message of a stream and hold the
 -- ones after it.
 -- KEYS[1] the lease, KEYS[2] the agent's positions, KEYS[3] heads, KEYS[4] the stream's log,
---   KEYS[5] the epoch.
+--   KEYS[5] the epoch, KEYS[6] the stream's signals.
 -- ARGV[1] stream id, ARGV[2] token, ARGV[3] ttl ms, ARGV[4] commit (a seq, 0: none),
---   ARGV[5] limit, ARGV[6] the epoch or ''.
+--   ARGV[5] limit, ARGV[6] the epoch or '', ARGV[7] the agent.
+-- Finding nothing pending (limit > 0) clears the agent's signal (append.lua).
 -- The position moves up to commit (never back), then past the next message, which is handed
 -- over as claim.lua does; up to limit - 1 messages after it are held under the lease: they are
 -- not the position until a later call commits them, so a reader that dies holding them leaves
@@ -28,7 +29,10 @@ end
 local limit = tonumber(ARGV[5])
 local head = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
 local first_entry, first = nil, nil
-if limit > 0 then first_entry, first = next_after(KEYS[4], head, pos) end
+if limit > 0 then
+  first_entry, first = next_after(KEYS[4], head, pos)
+  if not first_entry then redis.call('HDEL', KEYS[6], ARGV[7]) end
+end
 if not first_entry then
   if held then redis.call('DEL', KEYS[1]) end
   return {1}
