@@ -36,7 +36,9 @@ WARM = 20
 CHANNELS = (hosted_agents.THROUGHPUT_CHANNEL, hosted_agents.LATENCY_CHANNEL)
 
 
-def _settings(transport: str, namespace: str, keep: int = 1000) -> BusSettings:
+def _settings(
+    transport: str, namespace: str, keep: int = 1000, coalesce: bool = False
+) -> BusSettings:
     # Retention must hold the whole burst: a consumer further behind than retention skips what
     # was trimmed (by design), and the publisher here runs ahead of the worker.
     return bus_settings(
@@ -46,6 +48,7 @@ def _settings(transport: str, namespace: str, keep: int = 1000) -> BusSettings:
         default_channels=CHANNELS,
         agent_modules=("bench.hosted_agents",),
         worker_events=False,  # like the raw Celery baseline (Celery's default)
+        coalesce_deliveries=coalesce,
     )
 
 
@@ -146,10 +149,12 @@ def _wait(
     raise TimeoutError(f"bus hosted: {what} did not happen within {timeout:.0f} s")
 
 
-def throughput(transport: str, run: Run) -> list[Figure]:
-    """Deliveries handled per second by a worker hosting 2 agents of one channel."""
-    n, namespace = run.n, run.ns("hosted")
-    settings = _settings(transport, namespace, keep=max(1000, 2 * (n + WARM)))
+def throughput(transport: str, run: Run, coalesce: bool = False) -> list[Figure]:
+    """Deliveries handled per second by a worker hosting 2 agents of one channel
+    (``coalesce``: the figure ``bus_hosted_coalesced``, one delivery per burst)."""
+    name = "bus_hosted_coalesced" if coalesce else "bus_hosted"
+    n, namespace = run.n, run.ns("hostedc" if coalesce else "hosted")
+    settings = _settings(transport, namespace, keep=max(1000, 2 * (n + WARM)), coalesce=coalesce)
     progress = _Progress(transport, f"{namespace}:hosted")
     total = 2 * (WARM + n)
     progress.expect(total)
@@ -169,7 +174,7 @@ def throughput(transport: str, run: Run) -> list[Figure]:
     return [
         figure(
             transport,
-            "bus_hosted",
+            name,
             deliveries / (done_at - start),
             "deliveries/s",
             n,

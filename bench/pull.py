@@ -21,13 +21,17 @@ Receiver = Callable[[int, float], int]
 
 @contextmanager
 def buses(
-    transport: str, namespace: str, readers: int, receive_batch: int = 1
+    transport: str, namespace: str, readers: int, receive_batch: int = 1, coalesce: bool = False
 ) -> Iterator[tuple[Bus, list[Bus]]]:
     """A publishing bus and ``readers`` buses for receiving threads; destroyed afterwards."""
     # Retention holds a whole run: receivers that fall further behind than retention would skip
     # what was trimmed (by design), and the publisher here runs ahead of them.
     settings = bus_settings(
-        transport, namespace, retention_max_messages=100_000, receive_batch=receive_batch
+        transport,
+        namespace,
+        retention_max_messages=100_000,
+        receive_batch=receive_batch,
+        coalesce_deliveries=coalesce,
     )
     main = Bus(settings).start()
     others: list[Bus] = []
@@ -101,12 +105,17 @@ def _timed_drain(
     return drain.elapsed, published
 
 
-def throughput(transport: str, run: Run, receive_batch: int = 1) -> list[Figure]:
+def throughput(
+    transport: str, run: Run, receive_batch: int = 1, coalesce: bool = False
+) -> list[Figure]:
     """Figure 3: publish ``n`` to a channel with 2 members, each drained by its own thread
-    (``receive_batch`` > 1: the figure ``bus_pull_batch<N>``, batches under a lease)."""
+    (``receive_batch`` > 1: the figure ``bus_pull_batch<N>``, batches under a lease;
+    ``coalesce``: ``bus_pull_coalesced``, one delivery per burst)."""
     n = run.n
     name = "bus_pull" if receive_batch == 1 else f"bus_pull_batch{receive_batch}"
-    with buses(transport, run.ns(name), 2, receive_batch) as (main, readers):
+    name += "_coalesced" if coalesce else ""
+    namespace = run.ns(f"pull{receive_batch}{'c' if coalesce else ''}")
+    with buses(transport, namespace, 2, receive_batch, coalesce) as (main, readers):
         main.create_channel("#bench")
         agents = ["agent-1", "agent-2"]
         for agent in agents:
@@ -126,6 +135,7 @@ def throughput(transport: str, run: Run, receive_batch: int = 1) -> list[Figure]
             publish_seconds=round(published, 4),
             agents=2,
             receive_batch=receive_batch,
+            coalesce_deliveries=coalesce,
         )
     ]
 

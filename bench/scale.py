@@ -71,3 +71,37 @@ def run(transport: str, run: Run) -> list[Figure]:
     finally:
         bus.destroy()
     return figures
+
+
+def publish_coalesced(transport: str, run: Run) -> list[Figure]:
+    """A publish to a channel of 1,000 busy members with coalesced deliveries: a delivery of
+    theirs is outstanding (the first publish's), so the publish appends and wakes nobody."""
+    size = 50 if run.quick else 1000
+    publishes = 5 if run.quick else 20
+    bus = Bus(bus_settings(transport, run.ns("scalec"), coalesce_deliveries=True)).start()
+    try:
+        channel = f"#members{size}"
+        bus.create_channel(channel)
+        bus.register_agents({f"s{index}": [channel] for index in range(size)})
+        content = payload()
+        start = time.perf_counter()
+        bus.publish(channel, content, sender="bench")  # wakes every member: one delivery each
+        first = time.perf_counter() - start
+        start = time.perf_counter()
+        for _ in range(publishes):
+            bus.publish(channel, content, sender="bench")
+        per = (time.perf_counter() - start) / publishes
+    finally:
+        bus.destroy()
+    return [
+        figure(
+            transport,
+            f"scale_publish_ms_{size}_members_coalesced",
+            per * 1000,
+            "ms",
+            publishes,
+            members=size,
+            first_publish_ms=round(first * 1000, 3),
+            members_state="busy: a delivery of each outstanding",
+        )
+    ]

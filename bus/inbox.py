@@ -232,7 +232,11 @@ class Inbox:
 
     def _retire_one(self) -> None:
         """Keep the queue in step with the log: a message handed over from the log retires one
-        delivery that has already arrived, if it is stale, so deliveries never pile up."""
+        delivery that has already arrived, if it is stale, so deliveries never pile up. (With
+        coalesced deliveries there is one per burst, not one per message: only one already
+        buffered is looked at, with no wait on the broker.)"""
+        if self._coalesced and not self._buffer:
+            return
         item = self.next(RETIRE_WAIT)
         if item is None:
             return

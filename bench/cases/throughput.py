@@ -1,5 +1,6 @@
 """Throughput of agents hosted by a Celery worker (``bus_hosted``) beside its baseline: one
-plain Celery task per delivery on the same pool (``raw_celery``)."""
+plain Celery task per delivery on the same pool (``raw_celery``); ``bus_hosted_coalesced`` with
+coalesced deliveries (one Celery task per burst)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ CASE = PartsCase(
     (
         ("raw_celery", lambda t, a: raw_celery.throughput(t, a.run)),
         ("bus_hosted", lambda t, a: hosted.throughput(t, a.run)),
+        ("bus_hosted_coalesced", lambda t, a: hosted.throughput(t, a.run, coalesce=True)),
     ),
-    compare=(Compare("bus_hosted", "raw_celery", {"*": 1.0, "redis": 2.0}),),
+    compare=(
+        Compare("bus_hosted", "raw_celery", {"*": 1.0, "redis": 2.0}),
+        Compare("bus_hosted_coalesced", "raw_celery"),
+    ),
 )
