@@ -4,7 +4,6 @@ delivery per burst, and every message still reaches it once, in order."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -15,14 +14,9 @@ from tests.helpers.probe import queue_depth, receive_all
 
 
 @pytest.fixture
-def bus(settings: BusSettings) -> Iterator[Bus]:
-    instance = Bus(settings.model_copy(update={"coalesce_deliveries": True})).start()
-    try:
-        yield instance
-    finally:
-        if not instance.started:
-            instance.start()
-        instance.destroy()
+def settings(settings: BusSettings) -> BusSettings:
+    """The transport's settings, with coalesced deliveries."""
+    return settings.model_copy(update={"coalesce_deliveries": True})
 
 
 def wait_for_depth(bus: Bus, agent: str, depth: int) -> int:

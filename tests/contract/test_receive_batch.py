@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
 
 import pytest
 
@@ -17,19 +16,9 @@ BATCH = 8
 
 
 @pytest.fixture
-def batched(settings: BusSettings) -> BusSettings:
+def settings(settings: BusSettings) -> BusSettings:
+    """The transport's settings, with batches (and a lease short enough to outwait)."""
     return settings.model_copy(update={"receive_batch": BATCH, "lease_seconds": 1.0})
-
-
-@pytest.fixture
-def bus(batched: BusSettings) -> Iterator[Bus]:
-    instance = Bus(batched).start()
-    try:
-        yield instance
-    finally:
-        if not instance.started:
-            instance.start()
-        instance.destroy()
 
 
 def drain(bus: Bus, agent: str, timeout: float = 0.5) -> list[Message]:
@@ -78,7 +67,7 @@ def test_a_stopped_reader_gives_its_batch_back(bus: Bus) -> None:
 
 @pytest.mark.slow
 def test_a_reader_killed_holding_a_batch_loses_nothing(
-    bus: Bus, batched: BusSettings, transport: str
+    bus: Bus, settings: BusSettings, transport: str
 ) -> None:
     """The successor waits for the dead reader's lease to lapse, then hands over everything
     after its last commit: what the dead one got of its batch may come twice (at most a batch),
@@ -90,7 +79,7 @@ def test_a_reader_killed_holding_a_batch_loses_nothing(
     bus.register_agent("worker", channels=["#jobs"])
     for index in range(total):
         bus.publish("#jobs", f"job {index}", sender="boss")
-    with helper(batched, "consumer", "worker", "#jobs", taken) as process:
+    with helper(settings, "consumer", "worker", "#jobs", taken) as process:
         got = [int(read_line(process).split()[0]) for _ in range(taken)]
         assert read_line(process).startswith("holding")
         os.kill(process.pid, signal.SIGKILL)
