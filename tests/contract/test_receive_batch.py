@@ -28,17 +28,22 @@ def drain(bus: Bus, agent: str, timeout: float = 0.5) -> list[Message]:
     return got
 
 
+def seq_of(message: Message) -> int:
+    assert message.seq is not None
+    return message.seq
+
+
 def test_batches_hand_each_message_over_once_in_stream_order(bus: Bus) -> None:
     bus.create_channel("#eng")
     bus.create_channel("#ops")
     bus.register_agent("ann", channels=["#eng", "#ops"])
     sent: dict[str | None, list[int]] = {"#eng": [], "#ops": [], None: []}
     for index in range(3 * BATCH):
-        sent["#eng"].append(bus.publish("#eng", f"e{index}", sender="boss").seq)
+        sent["#eng"].append(seq_of(bus.publish("#eng", f"e{index}", sender="boss")))
         if index % 3 == 0:
-            sent["#ops"].append(bus.publish("#ops", f"o{index}", sender="boss").seq)
+            sent["#ops"].append(seq_of(bus.publish("#ops", f"o{index}", sender="boss")))
         if index % 5 == 0:
-            sent[None].append(bus.send("ann", f"d{index}", sender="boss").seq)
+            sent[None].append(seq_of(bus.send("ann", f"d{index}", sender="boss")))
     # A filtered receive in the middle of a batch of another stream takes its own stream.
     first = bus.receive("ann", timeout=ARRIVES)
     assert first is not None
@@ -85,7 +90,7 @@ def test_a_reader_killed_holding_a_batch_loses_nothing(
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
     assert got == list(range(1, taken + 1))
-    rest = [m.seq for m in drain(bus, "worker", timeout=3)]
+    rest = [seq_of(m) for m in drain(bus, "worker", timeout=3)]
     assert rest[-1] == total, repr(rest)
     assert rest == list(range(rest[0], total + 1))  # in order, no gap
     assert taken + 1 - BATCH <= rest[0] <= taken + 1  # repeats at most one batch
