@@ -161,7 +161,10 @@ def _replay(hosting: Hosting, task_id: str, agent: str, message: dict[str, Any])
 def _connect_process_signals(hosting: Hosting) -> None:
     # Prefork children: start the runtime (its startup hooks) after the fork, stop it on exit.
     def child_started(**_: Any) -> None:
-        hosting.runtime  # noqa: B018 - made for its side effect: the hooks run now
+        # Celery's signals are process-wide: an app installed and closed earlier in this
+        # process (tests, the bench) is still connected, and must not start again.
+        if not hosting.closed:
+            hosting.runtime  # noqa: B018 - made for its side effect: the hooks run now
 
     def child_stopping(**_: Any) -> None:
         hosting.close()

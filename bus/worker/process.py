@@ -33,6 +33,13 @@ class Hosting:
             self._closed = False
 
     @property
+    def closed(self) -> bool:
+        """Whether this process closed its hosting (a prefork child starts open)."""
+        with self._lock:
+            self._forked()
+            return self._closed
+
+    @property
     def bus(self) -> Bus:
         """This process's bus, started on first use.
 
