@@ -89,9 +89,13 @@ def test_two_worker_processes_on_the_same_agents_keep_channel_order(
     assert len(pids) >= 2, "both workers' processes should have handled deliveries"
 
 
+@pytest.mark.parametrize("coalesce", [False, True], ids=["per-message", "coalesced"])
 def test_a_worker_killed_mid_handler_loses_nothing_and_keeps_order(
-    broker_settings: BusSettings, tmp_path: Path
+    broker_settings: BusSettings, tmp_path: Path, coalesce: bool
 ) -> None:
+    """With coalesced deliveries the killed worker held the one delivery of the burst: the
+    broker hands it to the next worker (or its sweep finds the stream stalled)."""
+    broker_settings = broker_settings.model_copy(update={"coalesce_deliveries": coalesce})
     total = 8
     first = WorkerProcess(broker_settings, pool="solo", log=tmp_path / "first.log")
     second = None
