@@ -75,6 +75,10 @@ def exercise(store: Store) -> None:
     assert store.claim("ann", news) is not None
     assert store.claim_any("bob") is not None
     assert store.backlog("bob")
+    assert store.append(news, body("x"), 3001, aging, coalesce=True).woken is not None
+    store.unsignal(news, ["ann", "bob"])
+    assert store.take("ann", news, "r", 10_000, 0, 5).held
+    store.take("ann", news, "r", 10_000, 0, 0)
     step = store.begin("bob", inbox, "w", 10_000, 3)
     assert step.entry is not None
     store.record_failure("bob", inbox, step.entry.seq, 0)
