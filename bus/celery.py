@@ -12,6 +12,7 @@ from typing import Any
 from celery import Celery
 
 from bus.broker import create_app
+from bus.environment import load_settings
 from config.settings import BusSettings
 
 __all__ = ["create_app", "create_worker_app"]
@@ -34,6 +35,6 @@ def __getattr__(name: str) -> Any:
     global _app
     if name == "app":
         if _app is None:
-            _app = create_worker_app(BusSettings())
+            _app = create_worker_app(load_settings())
         return _app
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

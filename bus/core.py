@@ -20,6 +20,7 @@ from bus.agent import AgentClient
 from bus.broker import Broker
 from bus.channels import ChannelInfo, ChannelKind, Overflow, Retention
 from bus.connection import connect, destroy_namespace
+from bus.environment import load_settings
 from bus.errors import BusNotStarted
 from bus.guard import Guard
 from bus.inbox import Inbox
@@ -57,7 +58,7 @@ class Bus:
         app: Celery | None = None,
         guard: Guard | None = None,
     ) -> None:
-        self.settings = settings if settings is not None else BusSettings()
+        self.settings = settings if settings is not None else load_settings()
         #: What every message and action passes (identities, signatures, permissions, quotas).
         self.guard = guard if guard is not None else open_guard(self.settings)
         self.store_url = resolve_store_url(self.settings.broker_url, self.settings.store_url)

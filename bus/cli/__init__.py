@@ -19,6 +19,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bus.cli.output import mask
 from bus.cli.parser import build_parser, parse
+from bus.environment import describe
 from bus.errors import (
     BusError,
     BusTimeout,
@@ -60,16 +61,6 @@ def _fail(text: str, code: int) -> int:
     return code
 
 
-def _settings_problem(exc: ValidationError) -> str:
-    problems = []
-    for error in exc.errors(include_url=False):
-        where = f"BUS_{str(error['loc'][0]).upper()}" if error["loc"] else "settings"
-        shown = error.get("input")
-        value = f" (got {shown!r})" if isinstance(shown, str | int | float) else ""
-        problems.append(f"{where}: {error['msg']}{value}")
-    return "invalid settings: " + "; ".join(problems)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the ``bus`` command line with ``argv`` (``sys.argv[1:]`` by default).
 
@@ -83,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = BusSettings()
     except ValidationError as exc:
-        return _fail(_settings_problem(exc), EXIT_USAGE)
+        return _fail(describe(exc), EXIT_USAGE)
     configure_logging(logging.WARNING, json=settings.log_format == "json")
     try:
         code: int = args.run(args, settings)

@@ -60,8 +60,9 @@ def test_a_worker_loses_nothing_acknowledged_when_rabbitmq_stops_for_five_second
         # Under load start_app can return after the publisher ended and the worker caught up:
         # then nothing is left to handle, and the catch-up check below is what counts.
         resumed = wait_until(
-            lambda: _done(recorder, settings.namespace) > done_at_restart
-            or not publisher.is_alive(),
+            lambda: (
+                _done(recorder, settings.namespace) > done_at_restart or not publisher.is_alive()
+            ),
             60,
             "a handler to finish after the broker came back",
             interval=0.05,
