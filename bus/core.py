@@ -24,7 +24,7 @@ from bus.environment import load_settings
 from bus.errors import BusNotStarted
 from bus.guard import Guard
 from bus.inbox import Inbox
-from bus.inboxes import Inboxes
+from bus.inboxes import Inboxes, open_inbox
 from bus.letters import post_refusal
 from bus.message import HistoryFilters, Message, MessageFields, MessageType, build_message
 from bus.publisher import Publisher
@@ -316,7 +316,7 @@ class Bus:
         return dict(self._reader.skipped)
 
     def _open_inbox(self, agent: str) -> Inbox:
-        return Inbox.open(self.app, self.topology, self.settings, agent)
+        return open_inbox(self.app, self.topology, self.settings, agent)
 
     def history(self, channel: str, **filters: Unpack[HistoryFilters]) -> list[Message]:
         """A channel's retained messages, oldest first: the newest ``limit``, those ``after`` a

@@ -18,7 +18,6 @@ from contextlib import contextmanager, suppress
 from time import monotonic
 from typing import Any
 
-from celery import Celery
 from kombu import Connection, Consumer, Queue
 from kombu.message import Message as KombuMessage
 
@@ -26,9 +25,7 @@ from bus.broker import broker_errors
 from bus.errors import BrokerUnavailable, MessageDecodeError
 from bus.held import Held
 from bus.store import Entry, Store
-from bus.topology import Topology
 from bus.wire import Delivery, parse_delivery
-from config.settings import BusSettings
 
 logger = logging.getLogger(__name__)
 
@@ -95,19 +92,6 @@ class Inbox:
         except BaseException:
             connection.release()
             raise
-
-    @classmethod
-    def open(cls, app: Celery, topology: Topology, settings: BusSettings, agent: str) -> Inbox:
-        """The inbox of ``agent`` on a connection of ``app``, as ``settings`` configure it."""
-        return cls(
-            app.connection_for_read(),
-            topology.agent_queue(agent),
-            settings.prefetch_count,
-            agent,
-            batch=settings.receive_batch,
-            lease_seconds=settings.lease_seconds,
-            coalesced=settings.coalesce_deliveries,
-        )
 
     # -- the broker side -----------------------------------------------------------------------
 

@@ -6,9 +6,26 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from celery import Celery
+
 from bus.errors import StoreReset
 from bus.inbox import Inbox
 from bus.store import Entry
+from bus.topology import Topology
+from config.settings import BusSettings
+
+
+def open_inbox(app: Celery, topology: Topology, settings: BusSettings, agent: str) -> Inbox:
+    """The inbox of ``agent`` on a connection of ``app``, as ``settings`` configure it."""
+    return Inbox(
+        app.connection_for_read(),
+        topology.agent_queue(agent),
+        settings.prefetch_count,
+        agent,
+        batch=settings.receive_batch,
+        lease_seconds=settings.lease_seconds,
+        coalesced=settings.coalesce_deliveries,
+    )
 
 
 class Inboxes:

@@ -1,0 +1,65 @@
+"""The lease part of the store contract (:class:`~bus.store.base.Store` combines it with the
+others): what a worker's stream run and a batching pull reader need to own an agent's stream
+for a while, in order, at least once."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from bus.store.results import Batch, Lag, Step
+
+
+class Leases(ABC):
+    """What a worker needs to run an agent's handlers for a stream in order, at least once: a
+    lease per ``(agent, stream)``, the failed attempts at the next message, the backlog."""
+
+    @abstractmethod
+    def begin(self, agent: str, stream: str, token: str, ttl_ms: int, upto: int) -> Step:
+        """Take the lease that lets one worker at a time run the agent's handlers for
+        ``stream`` for ``ttl_ms`` (or extend it, if ``token`` holds it), and read what comes
+        next.
+
+        Returns:
+            ``Step(False)`` if another token holds the lease. Otherwise ``held``, the next
+            message after the agent's position if its seq is at most ``upto`` (else ``None``,
+            and the lease is given up), and the earlier failed attempts at that message.
+        """
+
+    @abstractmethod
+    def advance(
+        self, agent: str, stream: str, token: str, ttl_ms: int, seq: int, upto: int
+    ) -> Step:
+        """Move the agent's position on ``stream`` up to ``seq`` (handled, or given up on;
+        never back), forget its failures, then read on like :meth:`begin`; ``Step(False)``
+        and nothing moved if another token holds the lease (``token``'s lapsed and was
+        taken over: a late commit must not move the new owner's position)."""
+
+    @abstractmethod
+    def take(
+        self, agent: str, stream: str, token: str, ttl_ms: int, commit: int, limit: int
+    ) -> Batch:
+        """A pull reader's step: move the position up to ``commit`` (what it handed over;
+        never back), then past the next message, handed over as by :meth:`claim`, and hold
+        up to ``limit - 1`` after it under the lease for ``ttl_ms``. Held messages are not the
+        position until a later call commits them: a reader that dies holding them leaves them
+        to the next once the lease lapses. With nothing held (nothing pending, ``limit`` 0 or
+        1) the lease is given up. ``Batch(False)``, nothing moved, if another token holds it."""
+
+    @abstractmethod
+    def release_lease(self, agent: str, stream: str, token: str) -> None:
+        """Give the lease up, if ``token`` holds it."""
+
+    @abstractmethod
+    def renew_lease(self, agent: str, stream: str, token: str, ttl_ms: int) -> bool:
+        """Make the lease last ``ttl_ms`` from now if ``token`` still holds it (never take a
+        free or expired one); ``False`` if it does not."""
+
+    @abstractmethod
+    def record_failure(self, agent: str, stream: str, seq: int, not_before_ms: int) -> int:
+        """Count a failed attempt at ``seq`` (the stream's next message) and when it may be
+        tried again; returns the number of attempts at ``seq`` so far (a failure at another
+        seq starts again from 1)."""
+
+    @abstractmethod
+    def backlog(self, agent: str) -> list[Lag]:
+        """Every stream where the agent's position is behind the head, sorted by stream id."""
