@@ -34,10 +34,10 @@ from bench.common import bus_settings, new_namespace, payload, unreachable
 from bench.hosted_agents import THROUGHPUT_CHANNEL
 from bus import Bus
 from bus.auth import admin
-from bus.auth.keys import RootKey
+from bus.auth.keypairs import RootKey
 from bus.auth.storage import open_auth_store
-from bus.urls import resolve_store_url
-from config.settings import BusSettings
+from bus.settings import BusSettings
+from bus.settings.urls import resolve_store_url
 
 AGENTS = ("agent-1", "agent-2", "listener")
 

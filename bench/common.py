@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bus import testing
-from config.settings import BusSettings
+from bus.settings import BusSettings
 
 #: The servers: ``BUS_TEST_REDIS_URL`` and ``BUS_TEST_AMQP_URL``, as for the tests.
 REDIS_URL = testing.redis_url()

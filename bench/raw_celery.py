@@ -23,8 +23,8 @@ from kombu import Exchange, Queue
 
 from bench.common import REDIS_URL, Figure, Run, broker_url, figure, payload
 from bench.raw_celery_app import TASK, Tally, build_app
+from bus.settings import BusSettings
 from bus.testing import worker_command
-from config.settings import BusSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 WARM = 20

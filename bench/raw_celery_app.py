@@ -18,8 +18,8 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_ready
 
-from bus.broker import create_app
-from config.settings import BusSettings
+from bus.broker.deliveries import create_app
+from bus.settings import BusSettings
 
 TASK = "bench.deliver"
 

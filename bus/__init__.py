@@ -3,9 +3,9 @@
 Start with :class:`Bus`; messages are :class:`Message`; errors derive from :class:`BusError`.
 """
 
-from bus.agent import AgentClient
 from bus.aio import AsyncAgentClient, AsyncBus
 from bus.channels import ChannelInfo, ChannelKind, ChannelSpec, Retention
+from bus.client import AgentClient
 from bus.core import Bus
 from bus.dispatch import Dispatcher, DispatchReport
 from bus.errors import (
@@ -26,7 +26,7 @@ from bus.errors import (
     UnknownChannel,
 )
 from bus.message import Attachment, Message, MessageType, Metadata, Priority
-from config.settings import BusSettings
+from bus.settings import BusSettings
 
 __all__ = [
     "AgentClient",

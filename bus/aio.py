@@ -6,7 +6,7 @@ small machine, and a handful of agents waiting in :meth:`AsyncBus.receive` would
 stalling every other ``run_in_executor`` of the program.
 
 A receive waits in slices of :data:`RECEIVE_SLICE` seconds, so a cancelled one frees its thread
-within a slice; what it claimed all the same is kept (:mod:`bus.aio_kept`) as the agent's next.
+within a slice; what it claimed all the same is kept (:mod:`bus.reading.kept`) as the agent's next.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from concurrent.futures import ThreadPoolExecutor
 from time import monotonic
 from typing import Any, Self, TypeVar, Unpack
 
-from bus.agent import AgentClient, HistoryFilters, MessageFields
-from bus.aio_kept import KeptMessages
 from bus.channels import ChannelInfo, ChannelKind, Retention
+from bus.client import AgentClient, HistoryFilters, MessageFields
 from bus.core import Bus
 from bus.errors import InvalidArgument
 from bus.message import Message
+from bus.reading.kept import KeptMessages
 
 T = TypeVar("T")
 
@@ -225,7 +225,7 @@ class AsyncBus:
 
 
 class AsyncAgentClient:
-    """One agent's view of an :class:`AsyncBus`: :class:`~bus.agent.AgentClient`, awaited.
+    """One agent's view of an :class:`AsyncBus`: :class:`~bus.client.AgentClient`, awaited.
 
     Get one with :meth:`AsyncBus.agent`.
     """
@@ -248,17 +248,17 @@ class AsyncAgentClient:
         return f"AsyncAgentClient({self.name!r})"
 
     async def publish(self, channel: str, content: str, **fields: Unpack[MessageFields]) -> Message:
-        """See :meth:`bus.agent.AgentClient.publish`."""
+        """See :meth:`bus.client.AgentClient.publish`."""
         return await self._bus.call(self._client.publish, channel, content, **fields)
 
     async def send(self, recipient: str, content: str, **fields: Unpack[MessageFields]) -> Message:
-        """See :meth:`bus.agent.AgentClient.send`."""
+        """See :meth:`bus.client.AgentClient.send`."""
         return await self._bus.call(self._client.send, recipient, content, **fields)
 
     async def reply(
         self, message: Message, content: str, **fields: Unpack[MessageFields]
     ) -> Message:
-        """See :meth:`bus.agent.AgentClient.reply`."""
+        """See :meth:`bus.client.AgentClient.reply`."""
         return await self._bus.call(self._client.reply, message, content, **fields)
 
     async def request(
@@ -269,7 +269,7 @@ class AsyncAgentClient:
         timeout: float = 30.0,
         **fields: Unpack[MessageFields],
     ) -> Message:
-        """See :meth:`bus.agent.AgentClient.request`."""
+        """See :meth:`bus.client.AgentClient.request`."""
         return await self._bus.call(
             self._client.request, recipient, content, timeout=timeout, **fields
         )
@@ -281,21 +281,21 @@ class AsyncAgentClient:
         return await self._bus.receive(self.name, channel=channel, timeout=timeout)
 
     async def subscribe(self, channel: str) -> bool:
-        """See :meth:`bus.agent.AgentClient.subscribe`."""
+        """See :meth:`bus.client.AgentClient.subscribe`."""
         return await self._bus.call(self._client.subscribe, channel)
 
     async def unsubscribe(self, channel: str) -> bool:
-        """See :meth:`bus.agent.AgentClient.unsubscribe`."""
+        """See :meth:`bus.client.AgentClient.unsubscribe`."""
         return await self._bus.call(self._client.unsubscribe, channel)
 
     async def subscriptions(self) -> list[str]:
-        """See :meth:`bus.agent.AgentClient.subscriptions`."""
+        """See :meth:`bus.client.AgentClient.subscriptions`."""
         return await self._bus.call(self._client.subscriptions)
 
     async def history(self, channel: str, **filters: Unpack[HistoryFilters]) -> list[Message]:
-        """See :meth:`bus.agent.AgentClient.history`."""
+        """See :meth:`bus.client.AgentClient.history`."""
         return await self._bus.call(self._client.history, channel, **filters)
 
     async def direct_history(self, **filters: Unpack[HistoryFilters]) -> list[Message]:
-        """See :meth:`bus.agent.AgentClient.direct_history`."""
+        """See :meth:`bus.client.AgentClient.direct_history`."""
         return await self._bus.call(self._client.direct_history, **filters)

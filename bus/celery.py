@@ -2,7 +2,7 @@
 
 The module attribute ``app`` is a worker app (:func:`create_worker_app`) built on first access
 from the environment (``BUS_*``), so importing bus reads nothing and connects to nothing. The
-app factory itself is :func:`bus.broker.create_app`.
+app factory itself is :func:`bus.broker.deliveries.create_app`.
 """
 
 from __future__ import annotations
@@ -11,20 +11,11 @@ from typing import Any
 
 from celery import Celery
 
-from bus.broker import create_app
-from bus.environment import load_settings
-from config.settings import BusSettings
+from bus.broker.deliveries import create_app
+from bus.settings.environment import load_settings
+from bus.worker.worker_app import create_worker_app
 
 __all__ = ["create_app", "create_worker_app"]
-
-
-def create_worker_app(settings: BusSettings) -> Celery:
-    """A Celery app that hosts the agents of ``BUS_AGENT_MODULES`` (those of ``BUS_AGENTS``)."""
-    from bus.worker import install, load_agents
-
-    app = create_app(settings)
-    install(app, settings, load_agents(settings.agent_modules, settings.agents))
-    return app
 
 
 _app: Celery | None = None

@@ -2,9 +2,9 @@
 
 Publishing appends the message to its stream's log in the store (which assigns the next
 sequence number and names the recipients, in one atomic step), then publishes one delivery per
-recipient (:mod:`bus.publisher`). Receiving claims from the log (:mod:`bus.inbox`), so every
-agent sees each stream in sequence order, without gaps or duplicates, whatever the broker
-reorders or redelivers. See ``docs/architecture.md`` for the layers.
+recipient (:mod:`bus.publishing.publisher`). Receiving claims from the log
+(:mod:`bus.reading.inbox`), so every agent sees each stream in sequence order, without gaps or
+duplicates, whatever the broker reorders or redelivers. See ``docs/architecture.md`` for the layers.
 """
 
 from __future__ import annotations
@@ -15,26 +15,25 @@ from typing import Any, Self, Unpack
 
 from celery import Celery
 
-from bus.access import open_guard
-from bus.agent import AgentClient
-from bus.broker import Broker
-from bus.channels import ChannelInfo, ChannelKind, Overflow, Retention
-from bus.connection import connect, destroy_namespace
-from bus.environment import load_settings
+from bus.access.choice import open_guard
+from bus.access.guard import Guard
+from bus.broker.deliveries import Broker
+from bus.channels import ChannelInfo, ChannelKind, Overflow, Retention, Stream
+from bus.client import AgentClient
+from bus.deadletters.records import post_refusal
 from bus.errors import BusNotStarted
-from bus.guard import Guard
-from bus.inbox import Inbox
-from bus.inboxes import Inboxes, open_inbox
-from bus.letters import post_refusal
 from bus.message import HistoryFilters, Message, MessageFields, MessageType, build_message
-from bus.publisher import Publisher
-from bus.reader import Reader
-from bus.registry import Registry
-from bus.requests import Requests
+from bus.publishing.publisher import Publisher
+from bus.publishing.requests import Requests
+from bus.reading.inbox import Inbox
+from bus.reading.inboxes import Inboxes, open_inbox
+from bus.reading.reader import Reader
+from bus.registry.registry import Registry
+from bus.servers.connect import connect, destroy_namespace
+from bus.settings import BusSettings
+from bus.settings.environment import load_settings
+from bus.settings.urls import resolve_store_url
 from bus.store import Store
-from bus.streams import Stream
-from bus.urls import resolve_store_url
-from config.settings import BusSettings
 
 
 class Bus:

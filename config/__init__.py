@@ -1,6 +1,5 @@
-"""Settings and default channel configuration for bus."""
+"""Deployment configuration for bus: example environment files (``config/*.env``).
 
-from config.channels import BROADCAST_CHANNELS, DEFAULT_CHANNELS
-from config.settings import BusSettings
-
-__all__ = ["BROADCAST_CHANNELS", "DEFAULT_CHANNELS", "BusSettings"]
+The settings themselves live in the package (:mod:`bus.settings`); ``config.settings`` and
+``config.channels`` are deprecated aliases of them, kept for one release.
+"""

@@ -1,16 +1,12 @@
-"""The channels every bus starts with, unless ``BUS_DEFAULT_CHANNELS`` says otherwise."""
+"""Deprecated: the default channels moved into :mod:`bus.settings.defaults`. This module keeps
+``import config.channels`` working from a checkout for one release."""
 
-#: Channels created by :meth:`bus.Bus.start`. ``#all-hands`` is a broadcast channel: it reaches
-#: every registered agent, subscribed or not. The others are topic channels (members only).
-DEFAULT_CHANNELS: tuple[str, ...] = (
-    "#all-hands",
-    "#engineering",
-    "#product",
-    "#design",
-    "#incidents",
-    "#code-review",
-    "#watercooler",
+import warnings
+
+from bus.settings.defaults import BROADCAST_CHANNELS, DEFAULT_CHANNELS
+
+warnings.warn(
+    "config.channels is deprecated: use bus.settings.defaults", DeprecationWarning, stacklevel=2
 )
 
-#: Default channels created as broadcast channels.
-BROADCAST_CHANNELS: frozenset[str] = frozenset({"#all-hands"})
+__all__ = ["BROADCAST_CHANNELS", "DEFAULT_CHANNELS"]

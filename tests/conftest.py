@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from bus import Bus
-from config.settings import BusSettings
+from bus.settings import BusSettings
 from tests.brokers import TRANSPORTS, require, settings_for
 
 

@@ -6,7 +6,7 @@ event loop, and every handler reuses it (its connection pool, keep-alive, limits
 closes it on shutdown. While one handler awaits the LLM, the worker runs the others.
 
 The endpoint is ``LLM_BASE_URL`` (default ``http://127.0.0.1:8089``: start the local fake
-with ``python -m bus.fake_llm --port 8089 --latency 0.5``); any OpenAI-compatible server works.
+with ``python -m bus.demo.fake_llm --port 8089 --latency 0.5``); any OpenAI-compatible server works.
 
 This module uses the runtime's lifecycle hooks (``on_startup``/``on_shutdown``, ``state``) and
 awaitable ``ctx.publish``; it needs a bus whose worker runtime provides them.

@@ -36,7 +36,7 @@ from bench.cases.hosting import HostedWorker, fake_llm, llm_stats
 from bench.cases.measure import RunRecord, Summary, end_of, summarize
 from bench.cases.workload import LLM_AGENTS, LLM_CHANNEL, request_key
 from bench.raw_celery import ROOT
-from bus.fake_llm import Latency
+from bus.demo.fake_llm import Latency
 from bus.worker import Agent
 
 TARGET = 0.8

@@ -28,9 +28,9 @@ from bench.common import REDIS_URL, bus_settings
 from bench.raw_celery import ROOT
 from bus import Bus
 from bus.celery import create_app
-from bus.fake_llm import Latency
+from bus.demo.fake_llm import Latency
+from bus.settings import BusSettings
 from bus.worker import EmbeddedWorker, install, load_agents
-from config.settings import BusSettings
 
 MODULE = "bench.cases.llm_agents"
 
@@ -62,8 +62,9 @@ def tree_rss_mb(pid: int) -> float:
 
 @contextmanager
 def fake_llm(latency: Latency, seed: int = 1) -> Iterator[str]:
-    """A ``python -m bus.fake_llm`` subprocess (its CPU is not this process's); yields its URL."""
-    command = [sys.executable, "-m", "bus.fake_llm", "--port", "0", "--seed", str(seed)]
+    """A ``python -m bus.demo.fake_llm`` subprocess (its CPU is not this process's); yields its
+    URL."""
+    command = [sys.executable, "-m", "bus.demo.fake_llm", "--port", "0", "--seed", str(seed)]
     command += ["--latency", str(latency.median), "--sigma", str(latency.sigma)]
     command += ["--cap", str(latency.cap)]
     server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)

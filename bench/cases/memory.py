@@ -15,8 +15,8 @@ from bench.cases.base import CaseArgs
 from bench.cases.parts import PartsCase
 from bench.common import REDIS_URL, bus_settings, figure, payload
 from bus import Bus, Retention
+from bus.channels import Stream
 from bus.store.keys import Keys
-from bus.streams import Stream
 
 
 def _rss(transport: str, args: CaseArgs) -> list[dict[str, Any]]:

@@ -3,8 +3,8 @@
 Layer 2 (store and broker side): it imports only primitives and the store. The publisher, the
 consumers and the registry call it; it calls none of them.
 
-- :mod:`bus.auth.keys`: Ed25519 keys, key ids, the root key pair.
-- :mod:`bus.auth.identity`: identities, root-signed certificates, credentials files.
+- :mod:`bus.auth.keypairs`: Ed25519 keys, key ids, the root key pair.
+- :mod:`bus.auth.certificates`: identities, root-signed certificates, credentials files.
 - :mod:`bus.auth.signing`: :func:`sign` and :func:`verify` of messages.
 - :mod:`bus.auth.policy`: per-channel permissions and revocations, root-signed and versioned.
 - :mod:`bus.auth.trust`: :class:`Trust`, what one process believes, refreshed every few seconds.
@@ -12,14 +12,14 @@ consumers and the registry call it; it calls none of them.
 - :mod:`bus.auth.quota`: per-identity publish token buckets.
 - :mod:`bus.auth.admin`: what an operator does (``bus auth ...``).
 - :mod:`bus.auth.provision`: a fleet's credentials in one idempotent step (``bus auth setup``).
-- :mod:`bus.auth.guard`: :class:`SignedGuard`, the :class:`bus.guard.Guard` of
+- :mod:`bus.auth.signed_guard`: :class:`SignedGuard`, the :class:`bus.access.guard.Guard` of
   ``BUS_AUTH=required``, which the publisher, consumers and registry call.
 """
 
 from __future__ import annotations
 
-from bus.auth.identity import Certificate, Credentials, Identity, Role
-from bus.auth.keys import RootKey, load_root_public_key
+from bus.auth.certificates import Certificate, Credentials, Identity, Role
+from bus.auth.keypairs import RootKey, load_root_public_key
 from bus.auth.policy import Action, Policy, Rule, SignedPolicy
 from bus.auth.quota import Buckets, PublishQuota, open_buckets
 from bus.auth.signing import sign, signed_bytes, verify

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from bus.auth.identity import Certificate, Credentials, Role
-from bus.auth.keys import Ed25519PublicKey, RootKey
+from bus.auth.certificates import Certificate, Credentials, Role
+from bus.auth.keypairs import Ed25519PublicKey, RootKey
 from bus.auth.policy import Action, Policy, SignedPolicy
 from bus.auth.storage import AuthStore
 from bus.errors import AuthenticationFailed, PolicyConflict, UnknownAgent
@@ -26,7 +26,7 @@ def create_root(path: str | os.PathLike[str]) -> RootKey:
     """Make a new root key pair and write it to ``path`` (a new file, mode 0600).
 
     Returns:
-        The key pair; its :attr:`~bus.auth.keys.RootKey.public_key_b64` is what every process
+        The key pair; its :attr:`~bus.auth.keypairs.RootKey.public_key_b64` is what every process
         needs as ``BUS_ROOT_PUBLIC_KEY``.
 
     Raises:

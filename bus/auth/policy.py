@@ -17,11 +17,11 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeInt
 
-from bus.auth.identity import Identity
-from bus.auth.keys import Ed25519PublicKey, RootKey, b64decode, canonical, verifies
+from bus.auth.certificates import Identity
+from bus.auth.keypairs import Ed25519PublicKey, RootKey, b64decode, canonical, verifies
+from bus.channels import Stream
 from bus.errors import AuthenticationFailed, PermissionDenied
 from bus.message import Message
-from bus.streams import Stream
 
 #: Domain of the policy's root signature.
 POLICY_DOMAIN = "bus-policy-v1"

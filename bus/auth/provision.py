@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bus.auth import admin
-from bus.auth.identity import Credentials, Role
-from bus.auth.keys import RootKey
+from bus.auth.certificates import Credentials, Role
+from bus.auth.keypairs import RootKey
 from bus.auth.policy import Action
 from bus.auth.storage import AuthStore
 

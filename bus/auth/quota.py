@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from bus.auth.keyspace import RedisKeyspace
 from bus.auth.storage import auth_prefix
 from bus.errors import RateLimited
-from config.settings import BusSettings
+from bus.settings import BusSettings
 
 # KEYS[1]: the bucket hash {tokens, ts}. ARGV: rate (tokens/s), burst, now in ms ('' = Redis
 # TIME). Returns 0 if a token was taken, else the milliseconds until one is there.

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bus.auth.identity import Credentials, Identity
-from bus.auth.keys import b64decode, canonical, verifies
+from bus.auth.certificates import Credentials, Identity
+from bus.auth.keypairs import b64decode, canonical, verifies
 from bus.auth.trust import Trust
+from bus.channels import Stream
 from bus.errors import AuthenticationFailed
 from bus.message import Message, Signature
-from bus.streams import Stream
 
 #: Domain of a message signature.
 MESSAGE_DOMAIN = "bus-message-v1"
@@ -92,7 +92,7 @@ def verify(message: Message, stream: Stream | str, trust: Trust) -> Identity:
 
     Args:
         message: as decoded from the log, the queue or a reply.
-        stream: the stream it was read from (a :class:`~bus.streams.Stream` or its id).
+        stream: the stream it was read from (a :class:`~bus.channels.Stream` or its id).
         trust: the process's root key, policy and certificates.
 
     Returns:

@@ -149,7 +149,7 @@ _memory_lock = threading.Lock()
 
 def open_auth_store(url: str, namespace: str) -> AuthStore:
     """Open the auth documents of the store at ``url`` (as resolved by
-    :func:`bus.urls.resolve_store_url`).
+    :func:`bus.settings.urls.resolve_store_url`).
 
     Like the in-process store, ``memory://`` is shared by everything in the process that uses
     the same namespace, so a publisher and an embedded worker see the same certificates.

@@ -17,12 +17,12 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 
-from bus.auth.identity import Certificate, Identity
-from bus.auth.keys import Ed25519PublicKey, load_root_public_key
+from bus.auth.certificates import Certificate, Identity
+from bus.auth.keypairs import Ed25519PublicKey, load_root_public_key
 from bus.auth.policy import Policy, SignedPolicy
 from bus.auth.storage import AuthStore
 from bus.errors import AuthenticationFailed, ConfigurationError, StoreUnavailable
-from config.settings import BusSettings
+from bus.settings import BusSettings
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class Trust:
 
     @classmethod
     def from_settings(cls, settings: BusSettings, store: AuthStore) -> Trust:
-        """A trust from :class:`config.settings.BusSettings` (``root_public_key``,
+        """A trust from :class:`bus.settings.schema.BusSettings` (``root_public_key``,
         ``auth_refresh_seconds``).
 
         Raises:

@@ -19,7 +19,6 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bus.cli.output import mask
 from bus.cli.parser import build_parser, parse
-from bus.environment import describe
 from bus.errors import (
     BusError,
     BusTimeout,
@@ -32,8 +31,9 @@ from bus.errors import (
     UnknownAgent,
     UnknownChannel,
 )
-from bus.logs import configure_logging
-from config.settings import BusSettings
+from bus.settings import BusSettings
+from bus.settings.environment import describe
+from bus.settings.logs import configure_logging
 
 #: A server cannot be reached, or the bus refused for another reason.
 EXIT_UNAVAILABLE = 1

@@ -12,14 +12,14 @@ import json
 from typing import Any
 
 from bus.auth import admin
-from bus.auth.identity import Role
-from bus.auth.keys import Ed25519PublicKey, RootKey, load_root_public_key
+from bus.auth.certificates import Role
+from bus.auth.keypairs import Ed25519PublicKey, RootKey, load_root_public_key
 from bus.cli.arguments import Parser
 from bus.cli.auth_setup import SETUP_EXAMPLES, SETUP_HELP, add_setup_parser
 from bus.cli.auth_support import auth_store, print_result
 from bus.cli.output import table
 from bus.errors import ConfigurationError, InvalidArgument
-from config.settings import BusSettings
+from bus.settings import BusSettings
 
 HELP = "identity and access: the root key, credentials, permissions (docs/security.md)"
 

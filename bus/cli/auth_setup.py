@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bus.cli.arguments import Parser
-from config.settings import BusSettings
+from bus.settings import BusSettings
 
 SETUP_HELP = "make or complete a deployment's credentials (idempotent; compose and make fleet)"
 SETUP_EXAMPLES = (

@@ -9,9 +9,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from bus.auth.storage import AuthStore, open_auth_store
-from bus.cli.health import check_store
-from bus.urls import resolve_store_url
-from config.settings import BusSettings
+from bus.servers.probes import check_store
+from bus.settings import BusSettings
+from bus.settings.urls import resolve_store_url
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from bus.cli.arguments import Parser
 from bus.cli.commands import connected
 from bus.cli.output import show_channels
 from bus.errors import InvalidArgument
-from config.settings import BusSettings
+from bus.settings import BusSettings
 
 HELP = "list channels: kind, members, last seq, retained, retention; or change one"
 

@@ -12,14 +12,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from bus.broker import create_app
-from bus.cli.health import CONNECT_TIMEOUT, check_store, probe_all
+from bus.broker.deliveries import create_app
+from bus.channels import Stream
 from bus.cli.output import emit_json, show_agents, show_dead_letters, show_messages
 from bus.core import Bus
-from bus.deadletters import list_dead_letters, replay
+from bus.deadletters.operations import list_dead_letters, replay
 from bus.message import Message
-from bus.streams import Stream
-from config.settings import BusSettings
+from bus.servers.probes import CONNECT_TIMEOUT, check_store, probe_all
+from bus.settings import BusSettings
 
 #: Seconds between two looks at a channel's history in ``bus tail``.
 TAIL_INTERVAL = 0.2
@@ -196,7 +196,7 @@ def dlq_replay(args: argparse.Namespace, settings: BusSettings) -> int:
 
 def demo(args: argparse.Namespace, settings: BusSettings) -> int:
     """``bus demo``: the demo company's story (bus.demo); its exit code."""
-    from bus.demo import run_demo
+    from bus.demo.transcript import run_demo
 
     check_store(settings)
     return run_demo(settings, timeout=args.timeout)
@@ -204,7 +204,7 @@ def demo(args: argparse.Namespace, settings: BusSettings) -> int:
 
 def fake_llm(args: argparse.Namespace, settings: BusSettings) -> int:
     """``bus fake-llm``: serve the local fake LLM (bus.fake_llm) until interrupted."""
-    from bus.fake_llm.__main__ import serve
+    from bus.demo.fake_llm.__main__ import serve
 
     return serve(args)
 

@@ -10,9 +10,9 @@ from typing import Any, TextIO
 from pydantic import BaseModel
 
 from bus.channels import ChannelInfo, Retention
-from bus.deadletters import DeadLetter
+from bus.deadletters.operations import DeadLetter
 from bus.message import Message, Priority
-from bus.urls import mask as mask  # re-exported: the CLI masks with it
+from bus.settings.urls import mask as mask  # re-exported: the CLI masks with it
 
 
 def emit_json(value: BaseModel | dict[str, Any], out: TextIO = sys.stdout) -> None:

@@ -7,7 +7,7 @@ import sys
 
 from bus.cli import auth, channels, commands
 from bus.cli.arguments import Parser, instant, non_negative, positive, seconds
-from bus.fake_llm.__main__ import add_arguments as add_fake_llm_arguments
+from bus.demo.fake_llm.__main__ import add_arguments as add_fake_llm_arguments
 from bus.message import MessageType, Priority
 
 DESCRIPTION = """\

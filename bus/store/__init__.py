@@ -22,8 +22,8 @@ def open_store(url: str, namespace: str) -> Store:
 
     Like kombu's ``memory://`` transport, the in-process store is shared by everything in the
     process that uses the same namespace (a publisher and an embedded worker see one state).
-    The scheme is checked by :func:`bus.urls.resolve_store_url`; the Redis client is imported
-    only when used.
+    The scheme is checked by :func:`bus.settings.urls.resolve_store_url`; the Redis client is
+    imported only when used.
     """
     if url.startswith("memory://"):
         from bus.store.memory import MemoryStore

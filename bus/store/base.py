@@ -1,7 +1,7 @@
 """The store contract: channel registry, memberships, per-stream logs, leases and reply boxes.
 
 A *stream* is what has one order: a channel (``c:<name>``) or an agent's direct-message inbox
-(``d:<agent>``; :mod:`bus.streams` owns the format). Each append gets the stream's next
+(``d:<agent>``; :mod:`bus.channels` owns the format). Each append gets the stream's next
 sequence number; each agent keeps a position per stream it reads, and :meth:`Log.claim` hands
 out the next message after it exactly once.
 
@@ -18,13 +18,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 
-from bus.channels import ChannelSpec, Retention
+from bus.channels import CHANNEL_PREFIX as CHANNEL_STREAM
+from bus.channels import DIRECT_PREFIX as DIRECT_STREAM
+from bus.channels import ChannelSpec, Retention, channel_stream, direct_stream
 from bus.errors import StoreReset
 from bus.store.leases import Leases
 from bus.store.results import Appended, Dedupe, Entry
-from bus.streams import CHANNEL_PREFIX as CHANNEL_STREAM
-from bus.streams import DIRECT_PREFIX as DIRECT_STREAM
-from bus.streams import channel_stream, direct_stream
 
 __all__ = [
     "CHANNEL_STREAM",

@@ -16,7 +16,7 @@ from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bus.errors import StoreUnavailable
-from bus.urls import mask
+from bus.settings.urls import mask
 
 #: What means "the server cannot serve us now" (``BusyLoadingError`` is a ConnectionError;
 #: ``ReadOnlyError``: a replica that has not been promoted yet).

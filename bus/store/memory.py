@@ -12,7 +12,7 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 
-from bus.channels import ChannelKind, ChannelSpec, Overflow, Retention
+from bus.channels import ChannelKind, ChannelSpec, Overflow, Retention, Stream
 from bus.errors import ChannelChanged, UnknownChannel, channel_exists, rejected
 from bus.store.base import ResetWatcher, Store
 from bus.store.identity import new_epoch
@@ -20,7 +20,6 @@ from bus.store.memory_leases import MemoryLeases
 from bus.store.memory_log import MemoryLog, StreamLog
 from bus.store.memory_replies import MemoryReplies
 from bus.store.results import Appended, Dedupe, Duplicate
-from bus.streams import Stream
 
 
 class MemoryStore(MemoryLog, MemoryLeases, MemoryReplies, Store):

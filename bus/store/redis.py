@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from redis.exceptions import ResponseError
 
-from bus.channels import ChannelSpec, Overflow, Retention
+from bus.channels import ChannelSpec, Overflow, Retention, Stream
 from bus.store.base import ResetWatcher, Store
 from bus.store.client import connect
 from bus.store.identity import Epochs, new_epoch
@@ -26,7 +26,6 @@ from bus.store.redis_registry import RedisRegistry, refusal
 from bus.store.redis_replies import RedisReplies
 from bus.store.results import Appended, Dedupe, Duplicate, Entry
 from bus.store.scripts import PRELUDES, source
-from bus.streams import Stream
 
 
 def _entry(stream: str, seq: Any, raw: str, skipped: Any = 0) -> Entry:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
+from bus.channels import Stream
 from bus.store.client import StoreClient
 from bus.store.keys import Keys
-from bus.streams import Stream
 
 #: Agents or subscriptions per script call.
 BATCH = 500

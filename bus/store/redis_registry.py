@@ -9,11 +9,10 @@ from typing import Any, cast
 
 from redis.exceptions import ResponseError
 
-from bus.channels import ChannelKind, ChannelSpec
+from bus.channels import ChannelKind, ChannelSpec, Stream
 from bus.errors import ChannelChanged, UnknownChannel, channel_exists, rejected
 from bus.store.client import StoreClient
 from bus.store.keys import Keys
-from bus.streams import Stream
 
 #: What a script answers when the keys it was given are out of date.
 _STALE = -1

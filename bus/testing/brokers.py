@@ -12,9 +12,9 @@ import os
 import uuid
 from typing import Any, Final
 
-from bus.cli.health import why_unreachable
 from bus.errors import ConfigurationError
-from config.settings import BusSettings
+from bus.servers.probes import why_unreachable
+from bus.settings import BusSettings
 
 #: The transports every contract test and benchmark runs on, in this order.
 TRANSPORTS: Final = ("memory", "redis", "amqp")
@@ -95,7 +95,7 @@ def settings_for(transport: str, **overrides: Any) -> BusSettings:
 
     Args:
         transport: ``memory``, ``redis`` or ``amqp``.
-        overrides: any :class:`~config.settings.BusSettings` field (``namespace`` too).
+        overrides: any :class:`~bus.settings.schema.BusSettings` field (``namespace`` too).
 
     Raises:
         ConfigurationError: ``transport`` is not one of :data:`TRANSPORTS`.

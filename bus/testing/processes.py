@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from config.settings import BusSettings
+from bus.settings import BusSettings
 
 #: Settings every subprocess environment names, even at their default values.
 _ALWAYS = frozenset({"broker_url", "namespace"})

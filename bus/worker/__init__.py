@@ -5,6 +5,7 @@ from bus.worker.agent import Agent, load_agents
 from bus.worker.context import AgentState, AsyncHandlerContext, Context, HandlerContext
 from bus.worker.embedded import EmbeddedWorker
 from bus.worker.hosting import install
+from bus.worker.worker_app import create_worker_app
 
 __all__ = [
     "Agent",
@@ -13,6 +14,7 @@ __all__ = [
     "Context",
     "EmbeddedWorker",
     "HandlerContext",
+    "create_worker_app",
     "install",
     "load_agents",
 ]

@@ -25,9 +25,12 @@ in ``workers/``; :func:`load_agents` imports the modules named by ``BUS_AGENT_MO
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 import sys
 from collections.abc import Callable, Iterable
+from types import ModuleType
 from typing import Any
 
 from bus.dispatch import Dispatcher, H, Route
@@ -121,6 +124,20 @@ class Agent:
         return [route.handler for route in self.routes_for(message)]
 
 
+def import_from_working_directory(module: str) -> ModuleType:
+    """Import ``module`` the way ``celery -A proj`` finds ``proj``: from the working directory
+    too, so agent modules (``workers/`` of a checkout, or your own) need no install."""
+    cwd = os.getcwd()
+    if cwd in sys.path or "" in sys.path:
+        return importlib.import_module(module)
+    sys.path.insert(0, cwd)
+    try:
+        return importlib.import_module(module)
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(cwd)
+
+
 def load_agents(modules: Iterable[str], names: Iterable[str] = ()) -> dict[str, Agent]:
     """Import agent modules and return the agents a worker hosts, by name: those the modules
     define (not every agent defined in the process).
@@ -134,7 +151,7 @@ def load_agents(modules: Iterable[str], names: Iterable[str] = ()) -> dict[str, 
     """
     for module in modules:
         try:
-            importlib.import_module(module)
+            import_from_working_directory(module)
         except ImportError as exc:
             raise ConfigurationError(
                 f"cannot import agent module {module!r} (BUS_AGENT_MODULES): {exc}", module=module

@@ -10,8 +10,8 @@ from typing import Any
 
 from celery import bootsteps
 
-from bus.streams import Stream
-from bus.wire import Delivery
+from bus.broker.wire import Delivery
+from bus.channels import Stream
 from bus.worker.process import Hosting
 from bus.worker.recovery import Registration
 

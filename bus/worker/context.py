@@ -1,6 +1,6 @@
 """What a handler gets besides the message: the bus as the agent that handles it.
 
-A handler's ``ctx`` is the agent's client (:class:`~bus.agent.AgentClient`, or for an
+A handler's ``ctx`` is the agent's client (:class:`~bus.client.AgentClient`, or for an
 ``async def`` handler :class:`~bus.aio.AsyncAgentClient`, whose calls are awaited) with the
 delivery's extras: the message being handled, the attempt, the Celery task id, and the agent's
 per-process :class:`AgentState`. Everything sent through it is sent as the agent.
@@ -12,8 +12,8 @@ import logging
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Unpack, overload
 
-from bus.agent import AgentClient
 from bus.aio import AsyncAgentClient, AsyncBus
+from bus.client import AgentClient
 from bus.errors import UnknownAgent
 from bus.message import Message, MessageFields
 
@@ -29,7 +29,7 @@ class AgentState(SimpleNamespace):
 
 
 class HandlerContext(AgentClient):
-    """The ``ctx`` of a plain (sync) handler: an :class:`~bus.agent.AgentClient` for the agent
+    """The ``ctx`` of a plain (sync) handler: an :class:`~bus.client.AgentClient` for the agent
     handling ``message``, plus the delivery's extras."""
 
     def __init__(
@@ -71,7 +71,7 @@ class HandlerContext(AgentClient):
 
     def reply(self, *args: Any, **fields: Any) -> Message | None:
         """Answer the message being handled (``ctx.reply("done")``), or another one
-        (``ctx.reply(message, "done")``), as :meth:`bus.agent.AgentClient.reply` does: to its
+        (``ctx.reply(message, "done")``), as :meth:`bus.client.AgentClient.reply` does: to its
         ``reply_to`` or sender, with its correlation id, type and priority.
 
         Returns:

@@ -8,9 +8,9 @@ from typing import Any, Protocol, TypeVar
 
 from bus.core import Bus
 from bus.message import Message
+from bus.settings import BusSettings
 from bus.worker.agent import Agent
 from bus.worker.leases import LeaseKeeper
-from config.settings import BusSettings
 
 T = TypeVar("T")
 

@@ -17,16 +17,16 @@ from typing import Any
 from celery import Celery, Task, signals
 from celery.exceptions import Reject
 
+from bus.broker.topology import Topology
+from bus.broker.wire import DELIVER_TASK, REPLAY_TASK
+from bus.channels import Stream
 from bus.errors import ConfigurationError, HandlerFailed
-from bus.streams import Stream
-from bus.topology import Topology
-from bus.urls import scheme_of
-from bus.wire import DELIVER_TASK, REPLAY_TASK
+from bus.settings import BusSettings
+from bus.settings.urls import scheme_of
 from bus.worker.agent import Agent
 from bus.worker.bootstep import HostAgents
 from bus.worker.outcomes import Status
 from bus.worker.process import Hosting
-from config.settings import BusSettings
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ def install(app: Celery, settings: BusSettings, agents: dict[str, Agent]) -> Hos
 
 
 def _replay(hosting: Hosting, task_id: str, agent: str, message: dict[str, Any]) -> dict[str, Any]:
-    from bus.deadletters import DeadLetter, dead_letter, refuse
+    from bus.deadletters.operations import DeadLetter, dead_letter, refuse
     from bus.errors import AuthenticationFailed
     from bus.message import Message
 

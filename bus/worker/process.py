@@ -9,9 +9,9 @@ from celery import Celery
 from celery.exceptions import Reject
 
 from bus.core import Bus
+from bus.settings import BusSettings
 from bus.worker.agent import Agent
 from bus.worker.runtime import Runtime
-from config.settings import BusSettings
 
 
 class Hosting:

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 from bus.core import Bus
 from bus.errors import BusError
-from bus.urls import mask
+from bus.settings.urls import mask
 from bus.worker.agent import Agent
 
 logger = logging.getLogger(__name__)

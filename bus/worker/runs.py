@@ -26,11 +26,11 @@ import asyncio
 import logging
 import time
 
-from bus.deadletters import DeadLetter, dead_letter, refuse
+from bus.channels import Stream
+from bus.deadletters.operations import DeadLetter, dead_letter, refuse
 from bus.errors import AuthenticationFailed
 from bus.message import Message
 from bus.store import Entry, Failure, Step
-from bus.streams import Stream
 from bus.worker.agent import Agent
 from bus.worker.host import Host
 from bus.worker.outcomes import Outcome, Remembered, Status

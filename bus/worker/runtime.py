@@ -29,13 +29,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from bus.aio import AsyncBus
+from bus.broker.wire import DELIVER_TASK
+from bus.channels import Stream
 from bus.core import Bus
 from bus.dispatch import Route
 from bus.errors import UnknownAgent
-from bus.logs import install_worker_logging
 from bus.message import Message
-from bus.streams import Stream
-from bus.wire import DELIVER_TASK
+from bus.settings.logs import install_worker_logging
 from bus.worker.agent import Agent
 from bus.worker.context import AgentState, AsyncHandlerContext, HandlerContext
 from bus.worker.leases import LeaseKeeper

@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from bus.auth import admin
-from bus.auth.identity import Credentials, Role
-from bus.auth.keys import RootKey
+from bus.auth.certificates import Credentials, Role
+from bus.auth.keypairs import RootKey
 from bus.auth.storage import AuthStore, MemoryAuthStore, RedisAuthStore
 from bus.auth.trust import Trust
 from tests.brokers import REDIS_URL, new_namespace, require

@@ -9,17 +9,16 @@ from pathlib import Path
 
 from bus import Bus
 from bus.auth import admin
-from bus.auth.identity import Credentials, Role
-from bus.auth.keys import RootKey
+from bus.auth.certificates import Credentials, Role
+from bus.auth.keypairs import RootKey
 from bus.auth.policy import Policy
 from bus.auth.storage import AuthStore, open_auth_store
-from bus.channels import Retention
+from bus.broker.wire import Delivery
+from bus.channels import Retention, Stream
 from bus.message import Message
+from bus.settings import BusSettings
+from bus.settings.urls import resolve_store_url
 from bus.store import open_store
-from bus.streams import Stream
-from bus.urls import resolve_store_url
-from bus.wire import Delivery
-from config.settings import BusSettings
 
 
 class Deployment:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bus.auth import admin
-from bus.auth.identity import Credentials
-from bus.auth.keys import RootKey
+from bus.auth.certificates import Credentials
+from bus.auth.keypairs import RootKey
 from bus.auth.policy import Policy, SignedPolicy
 from bus.auth.storage import AuthStore, MemoryAuthStore
 from bus.auth.trust import Trust

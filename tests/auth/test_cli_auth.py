@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bus.auth.identity import Credentials
-from bus.auth.keys import RootKey
+from bus.auth.certificates import Credentials
+from bus.auth.keypairs import RootKey
 from bus.auth.storage import RedisAuthStore
 from bus.auth.trust import Trust
 from tests.brokers import REDIS_URL, require, settings_for

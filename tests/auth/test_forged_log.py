@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bus.auth.identity import Credentials
+from bus.auth.certificates import Credentials
 from bus.auth.signing import sign, verify
 from bus.auth.trust import Trust
 from bus.channels import Retention

@@ -8,19 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from bus.access import open_guard
+from bus.access.choice import open_guard
+from bus.access.guard import Action
 from bus.auth import admin
-from bus.auth.guard import SignedGuard, load_credentials
-from bus.auth.identity import Credentials
-from bus.auth.keys import RootKey
+from bus.auth.certificates import Credentials
+from bus.auth.keypairs import RootKey
 from bus.auth.quota import MemoryBuckets, PublishQuota
+from bus.auth.signed_guard import SignedGuard, load_credentials
 from bus.auth.storage import AuthStore
 from bus.auth.trust import Trust
+from bus.channels import Stream
 from bus.errors import AuthenticationFailed, ConfigurationError, PermissionDenied
-from bus.guard import Action
 from bus.message import Message
-from bus.streams import Stream
-from config.settings import BusSettings
+from bus.settings import BusSettings
 from tests.auth.conftest import Issue
 
 ENGINEERING = Stream.of_channel("#engineering")
@@ -34,7 +34,7 @@ def guard(root: RootKey, store: AuthStore, *held: Credentials) -> SignedGuard:
 def test_auth_off_is_the_open_guard_and_imports_nothing_of_auth() -> None:
     assert type(open_guard(BusSettings(auth="off"))).__name__ == "OpenGuard"
     code = (
-        "import sys; from bus import Bus; from config.settings import BusSettings; "
+        "import sys; from bus import Bus; from bus.settings.schema import BusSettings; "
         "Bus(BusSettings(namespace='noauth')).start().stop(); "
         "print(sorted(m for m in sys.modules if m.startswith('bus.auth')))"
     )

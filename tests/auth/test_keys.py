@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bus.auth.identity import Credentials
-from bus.auth.keys import RootKey, key_id_of, load_root_public_key, public_bytes
+from bus.auth.certificates import Credentials
+from bus.auth.keypairs import RootKey, key_id_of, load_root_public_key, public_bytes
 from bus.errors import ConfigurationError
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from bus.auth.identity import Identity, Role, new_identity
-from bus.auth.keys import Ed25519PrivateKey
+from bus.auth.certificates import Identity, Role, new_identity
+from bus.auth.keypairs import Ed25519PrivateKey
 from bus.auth.policy import Action, Policy, Rule, matches
+from bus.channels import Stream
 from bus.errors import PermissionDenied
 from bus.message import Message
-from bus.streams import Stream
 
 
 def who(name: str, role: Role = "agent") -> Identity:

@@ -7,8 +7,8 @@ import stat
 from pathlib import Path
 
 from bus.auth import admin
-from bus.auth.identity import Credentials
-from bus.auth.keys import load_root_public_key
+from bus.auth.certificates import Credentials
+from bus.auth.keypairs import load_root_public_key
 from bus.auth.provision import provision
 from bus.auth.storage import AuthStore, MemoryAuthStore
 

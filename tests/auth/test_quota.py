@@ -8,7 +8,7 @@ import pytest
 
 from bus.auth.quota import Buckets, MemoryBuckets, PublishQuota, RedisBuckets, open_buckets
 from bus.errors import RateLimited
-from config.settings import BusSettings
+from bus.settings import BusSettings
 from tests.brokers import REDIS_URL, new_namespace, require
 
 T0 = 1_000_000_000  # ms; the tests pass the time so nothing depends on the clock

@@ -8,15 +8,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bus.auth import admin
-from bus.auth.identity import Certificate, Credentials, Identity, new_identity
-from bus.auth.keys import Ed25519PrivateKey, RootKey
+from bus.auth.certificates import Certificate, Credentials, Identity, new_identity
+from bus.auth.keypairs import Ed25519PrivateKey, RootKey
 from bus.auth.signing import sign, verify
 from bus.auth.storage import AuthStore
 from bus.auth.trust import Trust
+from bus.channels import Stream
 from bus.errors import AuthenticationFailed, BusError
 from bus.message import Message, Priority, Signature
 from bus.store import Entry
-from bus.streams import Stream
 from tests.auth.conftest import Issue
 
 ENGINEERING = Stream.of_channel("#engineering")

@@ -11,9 +11,9 @@ from urllib.parse import quote
 import pytest
 import redis
 
-from bus.broker import create_app
+from bus.broker.deliveries import create_app
+from bus.settings import BusSettings
 from bus.worker import EmbeddedWorker, install, load_agents
-from config.settings import BusSettings
 from tests.auth.deploy import Deployment
 from tests.auth.tls_redis import REDIS_SERVER, TLSRedis, make_certificates
 from tests.brokers import new_namespace

@@ -8,16 +8,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bus.auth import admin
-from bus.auth.identity import Credentials
-from bus.auth.keys import RootKey
+from bus.auth.certificates import Credentials
+from bus.auth.keypairs import RootKey
 from bus.auth.policy import Policy, SignedPolicy
 from bus.auth.signing import sign, verify
 from bus.auth.storage import AuthStore, MemoryAuthStore, RedisAuthStore
 from bus.auth.trust import Trust
+from bus.channels import Stream
 from bus.errors import AuthenticationFailed, ConfigurationError, StoreUnavailable
 from bus.message import Message
-from bus.streams import Stream
-from config.settings import BusSettings
+from bus.settings import BusSettings
 
 ENGINEERING = Stream.of_channel("#engineering")
 

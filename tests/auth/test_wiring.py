@@ -14,12 +14,12 @@ import redis
 
 from bus import Bus
 from bus.auth.signing import sign
-from bus.deadletters import list_dead_letters
+from bus.channels import Stream
+from bus.deadletters.operations import list_dead_letters
 from bus.errors import ConfigurationError, PermissionDenied, RateLimited
 from bus.message import Message
+from bus.settings import BusSettings
 from bus.store.keys import Keys
-from bus.streams import Stream
-from config.settings import BusSettings
 from tests.auth.deploy import Deployment, inject, received
 from tests.brokers import REDIS_URL
 

@@ -13,10 +13,10 @@ import pytest
 
 from bus import Bus
 from bus.auth.signing import sign
-from bus.broker import create_app
-from bus.deadletters import DeadLetter, list_dead_letters
+from bus.broker.deliveries import create_app
+from bus.broker.wire import REPLAY_TASK, Delivery
+from bus.deadletters.operations import DeadLetter, list_dead_letters
 from bus.message import Message
-from bus.wire import REPLAY_TASK, Delivery
 from bus.worker import EmbeddedWorker, install, load_agents
 from tests.auth.deploy import Deployment, inject
 from tests.helpers import recorder_agents

@@ -27,7 +27,7 @@ from bus import (
     UnknownChannel,
 )
 from bus.errors import BusError
-from config.settings import BusSettings
+from bus.settings import BusSettings
 from tests.brokers import settings_for
 from tests.helpers.cases import Cases
 from tests.helpers.probe import receive_all, snapshot

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from bus import Bus, Message
-from config.settings import BusSettings
+from bus.settings import BusSettings
 from tests.contract.test_ordering import ARRIVES
 from tests.helpers.probe import queue_depth, receive_all
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bus import Bus, BusTimeout, UnknownAgent
-from bus.streams import channel_stream, direct_stream
+from bus.channels import channel_stream, direct_stream
 from bus.testing import join, lag_of
 from tests.helpers.probe import receive_all
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from bus import Bus, Message
+from bus.settings import BusSettings
 from bus.store import channel_stream
 from bus.testing import environment_for
-from config.settings import BusSettings
 from tests.helpers.probe import delivery_of, inject, queue_depth, receive_all
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ import signal
 import pytest
 
 from bus import Bus, Message
-from config.settings import BusSettings
+from bus.settings import BusSettings
 from tests.contract.test_ordering import ARRIVES, helper, read_line
 
 BATCH = 8

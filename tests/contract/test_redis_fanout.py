@@ -1,6 +1,6 @@
 """A message's deliveries to many members on Redis go out in one script call
-(:mod:`bus.fanout`); each queue entry is what kombu's own ``Producer.publish`` writes, but for
-the task id and delivery tag, and bus's consumers take them as usual."""
+(:mod:`bus.broker.fanout`); each queue entry is what kombu's own ``Producer.publish`` writes, but
+for the task id and delivery tag, and bus's consumers take them as usual."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 import redis
 
 from bus import Bus
-from bus.broker import Broker
-from bus.wire import Delivery
+from bus.broker.deliveries import Broker
+from bus.broker.wire import Delivery
 from tests.brokers import REDIS_URL, require, settings_for
 from tests.helpers.probe import receive_all
 

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from bus import Bus, Retention
+from bus.settings import BusSettings
 from bus.store import channel_stream, direct_stream
-from config.settings import BusSettings
 from tests.brokers import settings_for
 from tests.helpers.cases import Cases
 from tests.helpers.probe import queue_depth, receive_all

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from bus import Bus
+from bus.settings import BusSettings
 from bus.testing import worker_command
-from config.settings import BusSettings
 from tests.brokers import REDIS_URL, require, settings_for
 from tests.helpers.cli_support import (
     BUS,

@@ -18,9 +18,9 @@ import pytest
 import yaml
 
 from bus.cli import build_parser
+from bus.settings import BusSettings
+from bus.settings.urls import resolve_store_url, scheme_of
 from bus.testing import celery_command
-from bus.urls import resolve_store_url, scheme_of
-from config.settings import BusSettings
 from tests.helpers.cli_support import ROOT
 
 COMPOSE = ROOT / "docker-compose.yml"

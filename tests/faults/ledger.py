@@ -20,7 +20,7 @@ import redis
 
 from bus import Bus
 from bus.errors import BusError
-from config.settings import BusSettings
+from bus.settings import BusSettings
 
 
 def records(client: redis.Redis, namespace: str, start: int = 0) -> list[list[str]]:

@@ -37,7 +37,10 @@ def test_a_bus_started_with_other_settings_applies_them_and_running_publishers_f
                 "broadcast_channels": frozenset({"#all-hands", "#engineering"}),
             }
         )
-        with caplog.at_level(logging.WARNING, logger="bus.registry"), Bus(changed) as other:
+        with (
+            caplog.at_level(logging.WARNING, logger="bus.registry.registry"),
+            Bus(changed) as other,
+        ):
             info = other.get_channel("#engineering")
         assert info.spec.kind is ChannelKind.BROADCAST
         assert info.spec.retention.max_messages == 5

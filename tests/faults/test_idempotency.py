@@ -92,7 +92,7 @@ def test_a_publish_during_a_broker_outage_is_stored_delivered_later_and_safe_to_
         assert bus.receive("bob", timeout=0.2) is None
         rabbit_node.stop_app()
         try:
-            with caplog.at_level(logging.WARNING, logger="bus.publisher"):
+            with caplog.at_level(logging.WARNING, logger="bus.publishing.publisher"):
                 first = bus.publish("#engineering", "x", sender="alice", idempotency_key="k1")
             assert any("catch-up" in r.getMessage() for r in caplog.records)
             # The caller retries anyway (it saw a timeout, say): nothing new is stored.

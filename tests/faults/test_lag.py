@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from bus import Bus
-from bus.broker import create_app
+from bus.broker.deliveries import create_app
 from bus.channels import Overflow, Retention
 from bus.errors import PublishRejected
 from bus.message import Message
@@ -58,7 +58,7 @@ def test_drop_oldest_tells_a_lagging_member_how_many_it_skipped(
 ) -> None:
     bus.update_channel(CHANNEL, retention=Retention(max_messages=KEEP))
     acknowledged = [_seq(bus.publish(CHANNEL, f"m{i}", sender="alice")) for i in range(12)]
-    with caplog.at_level(logging.WARNING, logger="bus.reader"):
+    with caplog.at_level(logging.WARNING, logger="bus.reading.reader"):
         handled = _drain(bus, "bob")
     skipped = bus.skipped[("bob", f"c:{CHANNEL}")]
     lost = sorted(set(acknowledged) - set(handled))

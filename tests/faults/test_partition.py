@@ -35,7 +35,7 @@ from pathlib import Path
 import pytest
 
 from bus import Bus
-from config.settings import BusSettings
+from bus.settings import BusSettings
 from tests.brokers import new_namespace
 from tests.faults.ledger import Ledger, Publisher, records
 from tests.faults.workers import FaultWorker, fast_settings

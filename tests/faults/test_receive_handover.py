@@ -56,7 +56,7 @@ def test_a_foreign_message_in_the_queue_is_set_aside_and_loses_nothing(
     assert bus.receive("bob", timeout=0.2) is None  # the inbox is open and read dry
     _put_raw(bus, "bob", body, content_type)
     sent = [bus.publish("#engineering", f"m{i}", sender="alice").seq for i in range(3)]
-    with caplog.at_level(logging.WARNING, logger="bus.inbox"):
+    with caplog.at_level(logging.WARNING, logger="bus.reading.inbox"):
         got = [bus.receive("bob", timeout=5) for _ in sent]
     assert [m.seq for m in got if m is not None] == sent
     assert bus.receive("bob", timeout=0.3) is None

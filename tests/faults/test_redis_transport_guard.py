@@ -11,7 +11,7 @@ import time
 import pytest
 from kombu import Connection, Consumer, Exchange, Producer, Queue
 
-from bus.transport import TRANSPORT
+from bus.broker.redis_transport import TRANSPORT
 from tests.brokers import REDIS_URL, new_namespace, require
 
 pytestmark = pytest.mark.redis

@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from bus import Bus
-from config.settings import BusSettings
+from bus.settings import BusSettings
 from tests.brokers import new_namespace
 from tests.support.process import wait_until
 from tests.support.servers import Hosts, RabbitNode, RedisServer

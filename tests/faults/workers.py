@@ -8,7 +8,7 @@ import time
 import uuid
 from pathlib import Path
 
-from config.settings import BusSettings
+from bus.settings import BusSettings
 from tests.brokers import REDIS_URL, new_namespace
 from tests.support.process import end_process_group
 from tests.support.servers import Hosts

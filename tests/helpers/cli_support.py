@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bus.settings import BusSettings
 from bus.testing import environment_for
-from config.settings import BusSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 _script = shutil.which("bus", path=str(Path(sys.executable).parent))

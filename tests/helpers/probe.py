@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from bus import Bus, Message
+from bus.broker.wire import Delivery
 from bus.store import channel_stream, direct_stream
-from bus.wire import Delivery
 
 
 def queue_depth(bus: Bus, agent: str) -> int:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bus import Bus
-from bus.environment import load_settings
 from bus.errors import BusError, ConfigurationError
+from bus.settings.environment import load_settings
 
 
 @pytest.mark.parametrize(

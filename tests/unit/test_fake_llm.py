@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bus.fake_llm import FakeLLM, Latency
+from bus.demo.fake_llm import FakeLLM, Latency
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAT = "/v1/chat/completions"
@@ -129,7 +129,7 @@ def test_stats_reset_zeroes_the_counters(llm: FakeLLM) -> None:
 
 @pytest.mark.slow
 def test_python_m_bus_fake_llm_serves_until_sigterm() -> None:
-    command = [sys.executable, "-m", "bus.fake_llm", "--port", "0", "--latency", "0.01"]
+    command = [sys.executable, "-m", "bus.demo.fake_llm", "--port", "0", "--latency", "0.01"]
     server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bus.fake_llm import FakeLLM
+from bus.demo.fake_llm import FakeLLM
 from bus.message import Message
 from bus.worker import Agent, load_agents
 

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from bus.errors import ConfigurationError
+from bus.settings import BusSettings
 from bus.testing import (
     amqp_url,
     broker_url,
@@ -18,7 +19,6 @@ from bus.testing import (
     store_url,
     worker_command,
 )
-from config.settings import BusSettings
 from tests.helpers.cases import Cases
 
 

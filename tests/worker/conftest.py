@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from bus import Bus
-from config.settings import BusSettings
+from bus.settings import BusSettings
 from tests.brokers import REDIS_URL, require, settings_for
 from tests.worker.harness import FAST
 

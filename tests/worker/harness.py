@@ -13,8 +13,8 @@ from typing import cast
 
 import redis
 
+from bus.settings import BusSettings
 from bus.testing import environment_for, worker_command
-from config.settings import BusSettings
 from tests.brokers import REDIS_URL
 
 ROOT = Path(__file__).resolve().parents[2]

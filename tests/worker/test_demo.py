@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bus.demo import run_demo
-from bus.fake_llm import FakeLLM
-from config.settings import BusSettings
+from bus.demo.fake_llm import FakeLLM
+from bus.demo.transcript import run_demo
+from bus.settings import BusSettings
 from tests.brokers import settings_for
 from tests.worker.harness import WorkerProcess
 

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 import pytest
 
 from bus import Bus, BusTimeout
-from bus.broker import create_app
-from bus.deadletters import list_dead_letters, replay
+from bus.broker.deliveries import create_app
+from bus.deadletters.operations import list_dead_letters, replay
 from bus.message import Message
+from bus.settings import BusSettings
 from bus.testing import join
 from bus.worker import Agent, Context, EmbeddedWorker, install, load_agents
-from config.settings import BusSettings
 from tests.brokers import settings_for
 from tests.helpers import recorder_agents
 from tests.worker.harness import FAST, wait_for

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from bus import Bus
+from bus.settings import BusSettings
 from bus.testing import celery_command
-from config.settings import BusSettings
 from tests.worker.harness import ROOT, WorkerProcess, wait_for, worker_environment
 
 pytestmark = pytest.mark.slow

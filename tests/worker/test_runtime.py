@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from bus import Bus
-from bus.broker import create_app
-from bus.deadletters import list_dead_letters
+from bus.broker.deliveries import create_app
+from bus.deadletters.operations import list_dead_letters
+from bus.settings import BusSettings
 from bus.testing import join
 from bus.worker import EmbeddedWorker, install, load_agents
-from config.settings import BusSettings
 from tests.brokers import settings_for
 from tests.helpers import recorder_agents
 from tests.helpers.runtime_agents import most_in_flight, runs_of

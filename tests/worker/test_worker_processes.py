@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bus import Bus
+from bus.settings import BusSettings
 from bus.testing import join
-from config.settings import BusSettings
 from tests.worker.harness import WorkerProcess, runs, wait_for
 
 pytestmark = pytest.mark.slow

@@ -1,0 +1,53 @@
+"""The guard: what every path of the bus asks before it lets a message or an action through.
+
+The publisher hands each outgoing message to :meth:`Guard.outgoing` (which may refuse it, stamp
+it, charge a quota and sign it); every consumer (pull receive, worker runs, history) hands each
+message it read to :meth:`Guard.admit` with the stream it was read from before it hands the
+message over; the registry and readers ask :meth:`Guard.check` before an action on a stream.
+With ``BUS_AUTH=off`` the guard is :class:`OpenGuard`, which lets everything through;
+``bus.auth`` provides the one that enforces identities, signatures, permissions and quotas
+(docs/security.md).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from bus.channels import Stream
+from bus.message import Message
+
+
+class Action(StrEnum):
+    """What an identity may be allowed to do on a stream."""
+
+    #: Post to a channel, or send to an agent's inbox.
+    PUBLISH = "publish"
+    #: Join a channel, read its history, receive from it (an inbox: its owner's).
+    SUBSCRIBE = "subscribe"
+
+
+class Guard:
+    """Lets everything through; subclasses refuse what they must.
+
+    Every method raises a :class:`~bus.errors.BusError` subclass to refuse
+    (``PermissionDenied``, ``RateLimited``, ``AuthenticationFailed``) and changes nothing then.
+    """
+
+    #: The identity this process acts as (``None``: anyone, auth is off).
+    identity: str | None = None
+
+    def outgoing(self, message: Message) -> Message:
+        """The message as it may be posted (stamped and signed), or raise."""
+        return message
+
+    def check(self, action: Action, stream: Stream, *, agent: str | None = None) -> None:
+        """Raise unless this process may do ``action`` on ``stream`` (for ``agent``: the agent
+        subscribed, or whose inbox is read)."""
+
+    def admit(self, message: Message, stream: Stream, *, agent: str | None = None) -> None:
+        """Raise unless ``message``, read from ``stream``, is genuine and may be handed over
+        (to ``agent``: the agent it is read for; ``None``: this process's own identity)."""
+
+
+class OpenGuard(Guard):
+    """The guard of a bus with ``BUS_AUTH=off``: everything passes."""

@@ -1,0 +1,146 @@
+"""Publishing a message's deliveries to many members of a Redis channel in one round trip.
+
+kombu's Redis transport puts a message in a queue with one LPUSH of the message's JSON (body
+base64-encoded, in the ``body_encoding`` kombu's virtual channels use) into the queue's key;
+priority 0, what every delivery has, is the queue's own key. :class:`Producer.publish
+<kombu.Producer>` builds that JSON anew for each member (a Celery task message, two UUIDs, a JSON
+encoding of ~1 KB): ~100 us a member, 90-140 ms for a channel of 1,000, even with kombu's
+``Producer.batch`` pipelining the pushes.
+
+The deliveries of one message differ only in the member (task arguments, ``argsrepr``, the
+queue), the task id and kombu's delivery tag. :class:`RedisFanout` builds the message once,
+through Celery's ``as_task_v2`` and kombu's own ``prepare_message``, ``encode_body`` and JSON
+encoder, with marker strings where those differ, and fills the markers in per member: a
+string join and a base64 encoding of the small task body. All pushes go in one script call
+(``bus/broker/lua/push_all.lua``) per 1,000 members: one request to pack and one reply to read,
+where a pipeline of 1,000 LPUSHes spent ~80 ms in redis-py packing and parsing. Task ids and
+delivery tags are a random UUID per message with the member's index in the last group, unique
+as Celery and kombu's acknowledgement emulation need.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from base64 import b64encode
+from collections.abc import Sequence
+from importlib.resources import files
+from typing import Any
+from uuid import uuid4
+
+from celery import Celery
+from kombu.serialization import dumps as serialize
+from kombu.utils.json import dumps
+from redis.exceptions import NoScriptError
+
+from bus.broker.topology import Topology
+from bus.broker.wire import DELIVER_TASK, Delivery
+
+#: ``@@bus-<field>@@``: where a member's own values go in the message template.
+_MARKER = re.compile(r"@@bus-(\w+)@@")
+#: The script pushing a batch of messages, one per queue.
+_PUSH_ALL = (files("bus.broker") / "lua" / "push_all.lua").read_text(encoding="utf-8")
+#: Members per script call: a bounded request, and Redis free for others between batches.
+BATCH = 1000
+
+
+class RedisFanout:
+    """Publishes deliveries of one message to many members' queues on kombu's Redis transport.
+
+    Args:
+        app: The bus's Celery app (its producer pool gives the Redis connection).
+        topology: Names the members' queues.
+        origin: The ``origin`` header of every task message.
+    """
+
+    def __init__(self, app: Celery, topology: Topology, origin: str) -> None:
+        self._app = app
+        self._topology = topology
+        self._origin = origin
+        self._loaded: dict[int, str] = {}
+
+    @staticmethod
+    def applies(deliveries: Sequence[Delivery], task: str) -> bool:
+        """Whether ``deliveries`` are one message's plain deliveries to several members."""
+        if task != DELIVER_TASK or len(deliveries) < 2:
+            return False
+        first = deliveries[0]
+        return all(
+            d.message is None
+            and d.seq == first.seq
+            and d.channel == first.channel
+            and d.message_id == first.message_id
+            for d in deliveries
+        )
+
+    def publish(self, deliveries: Sequence[Delivery]) -> None:
+        """LPUSH every delivery into its member's queue, in one script call per batch.
+
+        Raises:
+            Whatever the Redis client raises (the broker turns it into ``BrokerUnavailable``).
+        """
+        with self._app.producer_or_acquire() as producer:
+            channel = producer.channel
+            parts, body_parts = self._template(channel, deliveries[0])
+            ids = uuid4().hex[:20]
+            tags = uuid4().hex[:20]
+            first = deliveries[0]
+            queues: list[str] = []
+            messages: list[str] = []
+            for index, delivery in enumerate(deliveries):
+                suffix = f"{index:012x}"
+                task_id = f"{ids[:8]}-{ids[8:12]}-{ids[12:16]}-{ids[16:20]}-{suffix}"
+                agent = delivery.agent
+                body = agent.join(body_parts)
+                values = {
+                    "id": task_id,
+                    "tag": f"{tags[:8]}-{tags[8:12]}-{tags[12:16]}-{tags[16:20]}-{suffix}",
+                    "queue": self._topology.agent_queue(agent).name,
+                    "argsrepr": json.dumps(repr((agent, first.channel, first.seq)))[1:-1],
+                    "body": b64encode(body.encode()).decode(),
+                }
+                message = "".join(values[part] if i % 2 else part for i, part in enumerate(parts))
+                queues.append(values["queue"])
+                messages.append(message)
+            client = channel.client
+            for start in range(0, len(queues), BATCH):
+                self._push(client, queues[start : start + BATCH], messages[start : start + BATCH])
+
+    def _push(self, client: Any, queues: list[str], messages: list[str]) -> None:
+        encoded = [message.encode() for message in messages]
+        args = (b"".join(encoded), *(len(item) for item in encoded))
+        try:
+            client.evalsha(self._sha(client), len(queues), *queues, *args)
+        except NoScriptError:  # the server restarted, or its script cache was flushed
+            self._loaded.pop(id(client), None)
+            client.evalsha(self._sha(client), len(queues), *queues, *args)
+
+    def _sha(self, client: Any) -> str:
+        """The push script's SHA, loaded into the broker's Redis once per client."""
+        sha = self._loaded.get(id(client))
+        if sha is None:
+            sha = self._loaded[id(client)] = str(client.script_load(_PUSH_ALL))
+        return sha
+
+    def _template(self, channel: Any, first: Delivery) -> tuple[list[str], list[str]]:
+        """The message and its task body, split at the markers (odd items name a field)."""
+        marker = Delivery("@@bus-agent@@", first.channel, first.seq, first.message_id)
+        headers, properties, body = marker.task_message(self._app, self._origin, DELIVER_TASK)
+        headers.update(id="@@bus-id@@", root_id="@@bus-id@@", argsrepr="@@bus-argsrepr@@")
+        properties["correlation_id"] = "@@bus-id@@"
+        properties["delivery_mode"] = 2
+        content_type, encoding, raw = _serialize(body)
+        message = channel.prepare_message(
+            "@@bus-body@@", 0, content_type, encoding, headers, properties
+        )
+        message["properties"].update(
+            body_encoding=channel.body_encoding, delivery_tag="@@bus-tag@@"
+        )
+        message["properties"]["delivery_info"].update(exchange="", routing_key="@@bus-queue@@")
+        return _MARKER.split(dumps(message)), raw.split("@@bus-agent@@")
+
+
+def _serialize(body: Any) -> tuple[str, str, str]:
+    """The task body as kombu's JSON serializer writes it."""
+    content_type, encoding, raw = serialize(body, serializer="json")
+    return content_type, encoding, raw if isinstance(raw, str) else raw.decode(encoding)

@@ -1,0 +1,92 @@
+"""Dead letters: messages whose handler kept failing (or that a guard refused), kept on the
+dead-letter channel (see :mod:`bus.deadletters.records` for the record). Subscribe an agent to the
+channel to be told; :func:`list_dead_letters` reads them; :func:`replay` hands one to its agent
+again.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bus.broker.wire import REPLAY_TASK, Delivery
+from bus.channels import Stream
+from bus.deadletters.records import (
+    MEDIA_TYPE,
+    SENDER,
+    DeadLetter,
+    letter_of,
+    post_dead_letter,
+    post_refusal,
+)
+from bus.errors import AuthenticationFailed, InvalidArgument
+from bus.message import Message
+
+if TYPE_CHECKING:
+    from bus.core import Bus
+
+__all__ = [
+    "MEDIA_TYPE",
+    "SENDER",
+    "DeadLetter",
+    "dead_letter",
+    "list_dead_letters",
+    "refuse",
+    "replay",
+]
+
+
+def dead_letter(bus: Bus, letter: DeadLetter) -> Message:
+    """Publish ``letter`` on the dead-letter channel."""
+    return post_dead_letter(bus.publisher, bus.settings, letter, sender=bus.guard.identity)
+
+
+def refuse(
+    bus: Bus, agent: str | None, message: Message, stream: Stream, error: AuthenticationFailed
+) -> None:
+    """Set aside a message a consumer's guard refused (see
+    :func:`bus.deadletters.records.post_refusal`)."""
+    post_refusal(
+        bus.publisher, bus.settings, agent, message, stream, error, sender=bus.guard.identity
+    )
+
+
+def list_dead_letters(
+    bus: Bus, *, limit: int | None = None, after: int | None = None
+) -> list[DeadLetter]:
+    """Dead letters still retained, oldest first (``limit`` newest, ``after`` a seq)."""
+    history = bus.history(bus.settings.dead_letter_channel, limit=limit, after=after)
+    return [letter for message in history if (letter := letter_of(message)) is not None]
+
+
+def replay(bus: Bus, dead_letter_seq: int) -> DeadLetter:
+    """Hand dead letter number ``dead_letter_seq`` to its agent again.
+
+    A replay runs the agent's handlers once more for that message, outside the channel's
+    order (the channel has moved on); if they fail again it becomes a new dead letter.
+
+    Raises:
+        InvalidArgument: no retained dead letter has that number.
+    """
+    found = bus.history(bus.settings.dead_letter_channel, after=dead_letter_seq - 1, limit=None)
+    letter = next(
+        (
+            letter
+            for message in found
+            if message.seq == dead_letter_seq and (letter := letter_of(message)) is not None
+        ),
+        None,
+    )
+    if letter is None:
+        raise InvalidArgument(
+            f"no dead letter #{dead_letter_seq} on {bus.settings.dead_letter_channel}",
+            seq=dead_letter_seq,
+        )
+    delivery = Delivery(
+        letter.agent,
+        letter.channel,
+        letter.seq,
+        str(letter.message.id),
+        letter.message.model_dump(mode="json"),
+    )
+    bus.broker.publish([delivery], REPLAY_TASK, direct=True)
+    return letter

@@ -1,0 +1,111 @@
+"""Dead-letter records: what a message that could not be handled becomes, and how it is posted.
+
+Each dead letter is a message on ``BUS_DEAD_LETTER_CHANNEL`` (``#dead-letters``): a readable
+summary as content, and the :class:`DeadLetter` record (agent, channel, seq, the original
+message, the error, the attempts) as its JSON attachment. :mod:`bus.deadletters.operations` is the
+public side (listing and replaying them).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from bus.channels import Stream
+from bus.errors import AuthenticationFailed, PermissionDenied, RateLimited
+from bus.message import Attachment, Message, MessageType, Priority, build_message
+from bus.publishing.publisher import Publisher
+from bus.settings import BusSettings
+
+logger = logging.getLogger(__name__)
+
+#: Media type of the attachment that carries the :class:`DeadLetter` record.
+MEDIA_TYPE = "application/vnd.bus.dead-letter+json"
+#: Sender of dead letters.
+SENDER = "bus"
+
+
+class DeadLetter(BaseModel):
+    """A message an agent's handlers failed on ``attempts`` times (0: refused unhandled)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    agent: str
+    channel: str | None
+    seq: int
+    message: Message
+    error: str
+    attempts: int
+    task_id: str | None = None
+    failed_at: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
+    #: Sequence number on the dead-letter channel (set when read back).
+    dead_letter_seq: int | None = None
+
+
+def post_dead_letter(
+    publisher: Publisher, settings: BusSettings, letter: DeadLetter, *, sender: str | None = None
+) -> Message:
+    """Publish ``letter`` on the dead-letter channel (it may be up to twice the message limit:
+    it carries a whole message plus the error), as ``sender``: with auth on, the identity of the
+    process that moves it, which signs it; else :data:`SENDER`."""
+    where = letter.channel or "direct messages"
+    summary = (
+        f"{letter.agent} gave up on {where} #{letter.seq} after {letter.attempts} attempts: "
+        f"{letter.error}"
+    )
+    message = build_message(
+        channel=settings.dead_letter_channel,
+        sender=sender or SENDER,
+        content=summary[:2000],
+        type=MessageType.ESCALATION,
+        priority=Priority.HIGH,
+        attachments=(
+            Attachment(
+                name="dead-letter.json", media_type=MEDIA_TYPE, content=letter.model_dump_json()
+            ),
+        ),
+    )
+    return publisher.post(message, max_bytes=settings.max_message_bytes * 2 + 65536)
+
+
+def post_refusal(
+    publisher: Publisher,
+    settings: BusSettings,
+    agent: str | None,
+    message: Message,
+    stream: Stream,
+    error: AuthenticationFailed,
+    *,
+    sender: str | None = None,
+) -> None:
+    """Set aside a message a consumer's guard refused: a dead letter naming why, for the agent
+    that read it (its position has moved past it); a history reader's refusals are logged. A
+    flood of forgeries must not stop the reader: a dead letter that cannot be sent (permission,
+    quota) is logged instead."""
+    assert message.seq is not None  # read from a log: numbered
+    logger.warning("refused %s #%s of %s: %s", message.id, message.seq, stream.id, error)
+    if agent is None:
+        return
+    letter = DeadLetter(
+        agent=agent,
+        channel=stream.channel,
+        seq=message.seq,
+        message=message,
+        error=f"refused ({error.context.get('reason', 'unknown')}): {error}",
+        attempts=0,
+    )
+    try:
+        post_dead_letter(publisher, settings, letter, sender=sender)
+    except (PermissionDenied, RateLimited) as exc:
+        logger.error("could not dead-letter refused %s of %s: %s", message.id, stream.id, exc)
+
+
+def letter_of(message: Message) -> DeadLetter | None:
+    """The record a dead-letter message carries, or ``None`` if it carries none."""
+    for attachment in message.attachments:
+        if attachment.media_type == MEDIA_TYPE and attachment.content is not None:
+            letter = DeadLetter.model_validate_json(attachment.content)
+            return letter.model_copy(update={"dead_letter_seq": message.seq})
+    return None

@@ -1,0 +1,98 @@
+"""Request/reply: a direct message, and a wait for the answer in a reply box in the store.
+
+The box is opened before the request is sent, for the agent asked only; a direct message from
+that agent carrying the request's correlation id goes into the box instead of an inbox
+(:meth:`bus.publishing.publisher.Publisher.post`). The wait is on the store, never on a Celery
+result, so a request works from inside a worker's handler too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from time import monotonic
+from typing import Any
+from uuid import uuid4
+
+from bus.access.guard import Guard, OpenGuard
+from bus.channels import Stream
+from bus.errors import AuthenticationFailed, BusTimeout, InvalidArgument
+from bus.message import Message, MessageType, build_message
+from bus.publishing.publisher import Publisher
+from bus.store import Store
+
+logger = logging.getLogger(__name__)
+
+#: How long a reply box outlives the request's timeout (milliseconds): a late reply still finds
+#: it and is dropped there instead of landing in the requester's inbox.
+BOX_GRACE_MS = 60_000
+
+
+class Requests:
+    """Sends requests and waits for their replies."""
+
+    def __init__(
+        self, publisher: Publisher, store: Callable[[], Store], guard: Guard | None = None
+    ) -> None:
+        self._publisher = publisher
+        self._store = store
+        self._guard = guard if guard is not None else OpenGuard()
+
+    def request(
+        self, recipient: str, content: str, *, sender: str, timeout: float, **fields: Any
+    ) -> Message:
+        """See :meth:`bus.Bus.request`."""
+        if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
+            raise InvalidArgument(f"timeout must be a number > 0, not {timeout!r}")
+        store = self._store()
+        correlation_id = str(uuid4())
+        fields.setdefault("type", MessageType.QUESTION)
+        message = build_message(
+            recipient=recipient,
+            sender=sender,
+            content=content,
+            correlation_id=correlation_id,
+            reply_to=sender,
+            **fields,
+        )
+        store.open_reply(correlation_id, recipient, int(timeout * 1000) + BOX_GRACE_MS)
+        try:
+            sent = self._publisher.post(message)
+            reply = self._wait(store, correlation_id, recipient, sender, timeout)
+        finally:
+            store.close_reply(correlation_id)
+        if reply is None:
+            raise BusTimeout(
+                f"agent {recipient!r} did not reply within {timeout} s to request {sent.id} "
+                f"({content[:60]!r})",
+                agent=recipient,
+                request_id=str(sent.id),
+                correlation_id=correlation_id,
+                timeout=timeout,
+            )
+        return reply
+
+    def _wait(
+        self, store: Store, correlation_id: str, recipient: str, sender: str, timeout: float
+    ) -> Message | None:
+        """The first reply in the box that is a genuine direct message from ``recipient`` to
+        ``sender``; one a store writer put there instead is logged and skipped."""
+        deadline = monotonic() + timeout
+        while True:
+            body = store.wait_reply(correlation_id, max(0.0, deadline - monotonic()))
+            if body is None:
+                return None
+            reply = Message.from_json(body)
+            try:
+                self._guard.admit(reply, Stream.of_inbox(sender), agent=sender)
+                if reply.sender != recipient:
+                    raise AuthenticationFailed(
+                        f"reply {reply.id} is from {reply.sender!r}, not {recipient!r}",
+                        reason="wrong_sender",
+                        sender=reply.sender,
+                        agent=recipient,
+                    )
+            except AuthenticationFailed as exc:
+                logger.warning("refused a reply to %s: %s", correlation_id, exc)
+                continue
+            return reply

@@ -1,0 +1,138 @@
+"""Reading: pull receive and history, each message let through the guard before it is handed over.
+
+A message the guard refuses (a forged sender, a changed field, a revoked key) is never handed
+over: it goes to ``refused`` (the bus makes it a dead letter with the reason) and the reader moves
+on to the next one, in order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+from time import monotonic
+
+from bus.access.guard import Action, Guard
+from bus.channels import Stream
+from bus.errors import (
+    AuthenticationFailed,
+    BusError,
+    InvalidArgument,
+    MessageDecodeError,
+    NotSubscribed,
+)
+from bus.message import Message
+from bus.reading.history import read_history
+from bus.reading.inboxes import Inboxes
+from bus.registry.registry import Registry
+from bus.store import Store
+
+#: Called with the reading agent (``None``: a history reader), a refused message, the stream it
+#: was read from and why.
+logger = logging.getLogger(__name__)
+
+Refused = Callable[[str | None, Message, Stream, AuthenticationFailed], None]
+
+
+def _check_timeout(timeout: float | None, agent: str) -> None:
+    if timeout is not None and (
+        not isinstance(timeout, int | float) or isinstance(timeout, bool) or not timeout >= 0
+    ):
+        raise InvalidArgument(
+            f"timeout must be a number >= 0 or None, not {timeout!r}", field="timeout", agent=agent
+        )
+
+
+class Reader:
+    """Pull receive and history of one bus."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        inboxes: Inboxes,
+        store: Callable[[], Store],
+        guard: Guard,
+        refused: Refused,
+    ) -> None:
+        self._registry = registry
+        self._inboxes = inboxes
+        self._store = store
+        self._guard = guard
+        self._refused = refused
+        #: (agent, stream) -> messages retention trimmed before the agent read them: a metric.
+        self.skipped: Counter[tuple[str, str]] = Counter()
+
+    def _admitted(self, agent: str | None, message: Message, stream: Stream) -> bool:
+        try:
+            self._guard.admit(message, stream, agent=agent)
+        except AuthenticationFailed as exc:
+            self._refused(agent, message, stream, exc)
+            return False
+        return True
+
+    def receive(self, agent: str, channel: str | None, timeout: float | None) -> Message | None:
+        """See :meth:`bus.Bus.receive`."""
+        store = self._store()  # raises BusNotStarted before any connection is opened
+        self._registry.require_agent(agent)
+        _check_timeout(timeout, agent)
+        self._guard.check(Action.SUBSCRIBE, Stream.of_inbox(agent), agent=agent)
+        stream = None
+        if channel is not None:
+            self._registry.spec(channel)
+            stream = Stream.of_channel(channel).id
+            if store.position(agent, stream) is None:
+                raise NotSubscribed(
+                    f"agent {agent!r} is not a member of {channel!r}", agent=agent, channel=channel
+                )
+        inboxes = self._inboxes
+        deadline = None if timeout is None else monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - monotonic())
+            entry = inboxes.kept(agent, stream) or inboxes.get(agent).receive(
+                store, stream, left, lambda: inboxes.stopping
+            )
+            if entry is None:
+                return None
+            try:
+                message = Message.from_json(entry.json)
+            except MessageDecodeError as exc:  # stored unreadable: no receive could hand it over
+                logger.error("%s #%s cannot be read, skipped: %s", entry.stream, entry.seq, exc)
+                continue
+            try:
+                admitted = self._admitted(agent, message, Stream.parse(entry.stream))
+            except BusError:  # claimed already: the next receive hands it over
+                inboxes.keep(agent, entry)
+                raise
+            if entry.skipped:
+                self.skipped[(agent, entry.stream)] += entry.skipped
+                logger.warning(
+                    "%s skipped %d message(s) of %s before #%s: retention trimmed them before "
+                    "it read them (overflow=drop-oldest)",
+                    agent,
+                    entry.skipped,
+                    entry.stream,
+                    entry.seq,
+                )
+            if admitted:
+                return message
+
+    def history(
+        self,
+        stream: Stream,
+        *,
+        agent: str | None,
+        limit: int | None = None,
+        after: int | None = None,
+        since: datetime | None = None,
+    ) -> list[Message]:
+        """The retained messages of ``stream`` that the guard admits, oldest first."""
+        if stream.channel is not None:
+            retention = self._registry.spec(stream.channel).retention
+        else:
+            retention = self._registry.default_retention
+        self._guard.check(Action.SUBSCRIBE, stream, agent=agent)
+        messages = read_history(
+            self._store(), stream.id, retention, limit=limit, after=after, since=since
+        )
+        return [message for message in messages if self._admitted(agent, message, stream)]

@@ -1,0 +1,293 @@
+"""The registry: channels, agents and subscriptions, in the store and on the broker.
+
+Every change is made on both sides, broker first where the broker must be ready before the
+store says so (an agent's queue exists before it is a member of anything), and validated before
+either side changes. Channel specs and known agents are cached. The cache never hides a change:
+the store appends only for the spec version it holds (a publisher with an older one re-reads
+it, :meth:`Registry.refresh`), and a store that lost its state says so (``StoreReset``), which
+clears the caches (:meth:`Registry.store_reset`) and is logged once, loudly, with what this
+process knew.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+
+from bus.access.guard import Guard
+from bus.broker.deliveries import Broker
+from bus.channels import ChannelInfo, ChannelKind, ChannelSpec, Overflow, Retention, Stream
+from bus.errors import (
+    ChannelExists,
+    InvalidArgument,
+    StoreReset,
+    UnknownAgent,
+    UnknownChannel,
+)
+from bus.names import check_agent_name, check_channel_name
+from bus.registry.bulk import BulkRegistration
+from bus.settings import BusSettings
+from bus.store import Store
+
+logger = logging.getLogger(__name__)
+
+
+class Registry(BulkRegistration):
+    """Channels, agents and memberships of one bus.
+
+    Args:
+        settings: The bus's settings (default retention, default channels).
+        broker: Where exchanges, queues and bindings are declared.
+        store: Returns the started bus's store (raises ``BusNotStarted`` otherwise).
+        guard: Who may subscribe whom to what.
+    """
+
+    def __init__(
+        self, settings: BusSettings, broker: Broker, store: Callable[[], Store], guard: Guard
+    ) -> None:
+        self._settings = settings
+        self._guard = guard
+        self._broker = broker
+        self._store = store
+        #: Retention of channels created without one, and of direct-message inboxes.
+        self.default_retention = Retention(
+            max_messages=settings.retention_max_messages,
+            max_age_seconds=settings.retention_max_age_seconds,
+        )
+        self._specs: dict[str, ChannelSpec] = {}
+        self._known_agents: set[str] = set()
+
+    def forget(self) -> None:
+        """Drop the caches (after the bus's state was destroyed)."""
+        self._specs.clear()
+        self._known_agents.clear()
+
+    def refresh(self, spec: ChannelSpec) -> ChannelSpec:
+        """Cache ``spec``, newer than the cached one (the store said so); returns it."""
+        self._specs[spec.name] = spec
+        return spec
+
+    def drop(self, name: str) -> None:
+        """Forget the cached spec of a channel the store does not know (any more)."""
+        self._specs.pop(name, None)
+
+    def store_reset(self, error: StoreReset) -> None:
+        """The store lost its state: say, loudly, what this process knew, and forget it."""
+        if error.found is None:
+            logger.error(
+                "STORE RESET: %s. Known here and now gone: channels %s; agents %s. Messages "
+                "not yet handled and every agent's position are lost; publishes fail with "
+                "StoreReset until a worker re-registers its agents (or a bus starts).",
+                error.message,
+                ", ".join(sorted(self._specs)) or "none",
+                ", ".join(sorted(self._known_agents)) or "none",
+            )
+        else:
+            logger.warning(
+                "store reset: %s. This process now uses epoch %s; channels %s and agents %s "
+                "are read again from the store.",
+                error.message,
+                error.found,
+                ", ".join(sorted(self._specs)) or "none",
+                ", ".join(sorted(self._known_agents)) or "none",
+            )
+        self.forget()
+
+    # -- channels ------------------------------------------------------------------------------
+
+    def create_defaults(self) -> None:
+        """Create the settings' default channels and the dead-letter channel, and reconcile
+        those that exist with the settings: kind (``BUS_BROADCAST_CHANNELS``) and, unless it
+        was set for the channel, retention (``BUS_RETENTION_*``). Each change is logged."""
+        settings = self._settings
+        for name in (*settings.default_channels, settings.dead_letter_channel):
+            kind = ChannelKind.BROADCAST if name in settings.broadcast_channels else None
+            kind = kind or ChannelKind.TOPIC
+            try:
+                spec = self.create_channel(name, kind=kind, retention=None).spec
+            except ChannelExists:  # made by other settings: reconciled below
+                spec = self.spec(name)
+            retention = None if spec.pinned else self.default_retention
+            if spec.kind != kind or retention not in (None, spec.retention):
+                self.update_channel(name, kind=kind, retention=retention, pin=False)
+
+    def create_channel(
+        self, name: str, *, kind: ChannelKind | str, retention: Retention | None
+    ) -> ChannelInfo:
+        """See :meth:`bus.Bus.create_channel`."""
+        spec = self._new_spec(name, kind, retention)
+        store = self._store()
+        topology = self._broker.topology
+        with self._broker.connection() as connection:
+            topology.declare_channel(connection, name)
+            created = store.create_channel(spec)
+            if created and spec.kind is ChannelKind.BROADCAST:
+                for agent in store.agents():
+                    topology.bind(connection, agent, name)
+        self._specs.pop(name, None)
+        return self.channel_info(name)
+
+    def _new_spec(
+        self, name: str, kind: ChannelKind | str, retention: Retention | None
+    ) -> ChannelSpec:
+        check_channel_name(name)
+        try:
+            return ChannelSpec(
+                name=name,
+                kind=ChannelKind(kind),
+                retention=retention or self.default_retention,
+                pinned=retention is not None,
+            )
+        except ValueError as exc:
+            raise InvalidArgument(f"invalid channel kind {kind!r}: {exc}", channel=name) from None
+
+    def update_channel(
+        self,
+        name: str,
+        *,
+        retention: Retention | None = None,
+        kind: ChannelKind | str | None = None,
+        overflow: Overflow | str | None = None,
+        pin: bool = True,
+    ) -> ChannelInfo:
+        """See :meth:`bus.Bus.update_channel`. ``pin=False`` (a start reconciling the settings)
+        leaves the retention following the settings' defaults."""
+        store = self._store()
+        while True:
+            current = self.spec(name)
+            stored = store.get_channel(name) or current
+            wanted = stored.model_copy(
+                update={
+                    "kind": stored.kind if kind is None else ChannelKind(kind),
+                    "retention": stored.retention if retention is None else retention,
+                    "overflow": stored.overflow if overflow is None else Overflow(overflow),
+                    "pinned": stored.pinned or (pin and retention is not None),
+                    "version": stored.version + 1,
+                }
+            )
+            if wanted.same_as(stored) and wanted.pinned == stored.pinned:
+                self._specs[name] = stored
+                return self.channel_info(name)
+            with self._broker.connection() as connection:
+                if (
+                    wanted.kind is ChannelKind.BROADCAST
+                    and stored.kind is not ChannelKind.BROADCAST
+                ):
+                    for agent in store.agents():  # bound before the store says they are members
+                        self._broker.topology.bind(connection, agent, name)
+                if store.update_channel(wanted, stored.version):
+                    break
+        self._specs[name] = wanted
+        logger.warning(
+            "channel %s changed (version %s -> %s): %s",
+            name,
+            stored.version,
+            wanted.version,
+            "; ".join(
+                f"{field} {getattr(stored, field)} -> {getattr(wanted, field)}"
+                for field in ("kind", "retention", "overflow")
+                if getattr(stored, field) != getattr(wanted, field)
+            )
+            or "retention now set for the channel",
+        )
+        return self.channel_info(name)
+
+    def spec(self, name: str) -> ChannelSpec:
+        """The channel's spec.
+
+        Raises:
+            InvalidName: not a channel name. UnknownChannel: there is no such channel.
+        """
+        spec = self._specs.get(name) if isinstance(name, str) else None
+        if spec is None:
+            check_channel_name(name)
+            store = self._store()
+            spec = store.get_channel(name)
+            if spec is None:
+                store.verify()  # gone with the store's state: say that, not "unknown"
+                raise UnknownChannel(f"no channel named {name!r}", channel=name)
+            self._specs[name] = spec
+        return spec
+
+    def channel_info(self, name: str) -> ChannelInfo:
+        """See :meth:`bus.Bus.get_channel` (the spec read afresh: it may have changed)."""
+        store = self._store()
+        if isinstance(name, str):
+            self._specs.pop(name, None)
+        spec = self.spec(name)
+        stream = Stream.of_channel(name).id
+        return ChannelInfo(
+            spec=spec,
+            members=frozenset(store.members(name)),
+            last_seq=store.head(stream),
+            retained=store.retained(stream),
+        )
+
+    def list_channels(self) -> list[ChannelInfo]:
+        """Every channel, sorted by name."""
+        return [self.channel_info(spec.name) for spec in self._store().list_channels()]
+
+    # -- agents --------------------------------------------------------------------------------
+
+    def register_agent(self, agent: str, channels: Iterable[str] = ()) -> None:
+        """See :meth:`bus.Bus.register_agent`."""
+        check_agent_name(agent)
+        wanted = list(channels)
+        for name in wanted:
+            self.spec(name)
+        store = self._store()
+        topology = self._broker.topology
+        broadcast = [spec.name for spec in store.list_channels() if spec.kind == "broadcast"]
+        with self._broker.connection() as connection:
+            topology.declare_agent(connection, agent)
+            for name in broadcast:
+                topology.bind(connection, agent, name)
+        store.register_agent(agent)
+        self._known_agents.add(agent)
+        for name in wanted:
+            self.subscribe(agent, name)
+
+    def require_agent(self, agent: str) -> None:
+        """Raise unless ``agent`` is registered.
+
+        Raises:
+            InvalidName: not an agent name. UnknownAgent: not registered.
+        """
+        if isinstance(agent, str) and agent in self._known_agents:
+            return
+        check_agent_name(agent)
+        store = self._store()
+        if not store.is_agent(agent):
+            store.verify()
+            raise UnknownAgent(f"no agent named {agent!r} is registered", agent=agent)
+        self._known_agents.add(agent)
+
+    def agents(self) -> list[str]:
+        """Every registered agent, sorted."""
+        return self._store().agents()
+
+    def subscriptions(self, agent: str) -> list[str]:
+        """See :meth:`bus.Bus.subscriptions`."""
+        self.require_agent(agent)
+        return self._store().subscriptions(agent)
+
+    def subscribe(self, agent: str, channel: str) -> bool:
+        """See :meth:`bus.Bus.subscribe`."""
+        self.require_agent(agent)
+        pairs = [(agent, channel)]
+        self._check_pairs(pairs)
+        return self._subscribe_pairs(pairs)[0]
+
+    def unsubscribe(self, agent: str, channel: str) -> bool:
+        """See :meth:`bus.Bus.unsubscribe`."""
+        self.require_agent(agent)
+        if self.spec(channel).kind is ChannelKind.BROADCAST:
+            raise InvalidArgument(
+                f"{channel!r} is a broadcast channel: every registered agent receives it",
+                channel=channel,
+                agent=agent,
+            )
+        left = self._store().unsubscribe(agent, channel)
+        with self._broker.connection() as connection:
+            self._broker.topology.unbind(connection, agent, channel)
+        return left

@@ -1,0 +1,50 @@
+"""Opening and tearing down what a bus stands on: its store and its broker.
+
+:func:`connect` is what :meth:`bus.Bus.start` does before anything else (a store that answers,
+a broker that answers); :func:`destroy_namespace` is what :meth:`bus.Bus.destroy` does after it
+stopped: every queue, exchange and key of the namespace deleted.
+"""
+
+from __future__ import annotations
+
+from bus.broker.deliveries import Broker
+from bus.errors import StoreUnavailable
+from bus.settings.urls import mask
+from bus.store import Store, open_store
+
+
+def connect(store_url: str, namespace: str, broker: Broker) -> Store:
+    """The store at ``store_url``, once it and the broker answered.
+
+    Raises:
+        StoreUnavailable: the store does not answer (its URL, password masked, is named).
+        BrokerUnavailable: the broker does not answer.
+    """
+    store = open_store(store_url, namespace)
+    try:
+        try:
+            store.ping()
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            raise StoreUnavailable(
+                f"cannot reach the store at {mask(store_url)}: {exc}", url=mask(store_url)
+            ) from exc
+        broker.check()
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def destroy_namespace(
+    store_url: str, namespace: str, broker: Broker, agents: list[str], channels: list[str]
+) -> None:
+    """Delete the agents' queues, the channels' exchanges and every key of ``namespace``."""
+    with broker.connection() as connection:
+        broker.topology.destroy(connection, agents, channels)
+    store = open_store(store_url, namespace)
+    try:
+        store.destroy()
+    finally:
+        store.close()

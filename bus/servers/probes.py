@@ -1,0 +1,113 @@
+"""Can this machine reach the broker and the store? Short timeouts, so the answer comes fast."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bus.errors import StoreUnavailable
+from bus.settings import BusSettings
+from bus.settings.urls import mask, resolve_store_url, scheme_of
+
+#: Seconds to wait for a TCP connection to the broker or the store before calling it down.
+CONNECT_TIMEOUT = 3.0
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What one service answered."""
+
+    service: str
+    url: str
+    error: str | None
+    millis: float
+
+    @property
+    def ok(self) -> bool:
+        """Whether the service answered."""
+        return self.error is None
+
+
+def _timed(service: str, url: str, check: Callable[[], None]) -> Probe:
+    start = time.monotonic()
+    try:
+        check()
+    except Exception as exc:
+        error = mask(str(exc).strip() or type(exc).__name__)
+        return Probe(service, mask(url), error, (time.monotonic() - start) * 1000)
+    return Probe(service, mask(url), None, (time.monotonic() - start) * 1000)
+
+
+def ping_store(url: str) -> None:
+    """Ping the store at ``url`` once, with short timeouts; nothing to do for ``memory://``.
+
+    Raises:
+        Exception: whatever the Redis client raised.
+    """
+    if scheme_of(url) == "memory":
+        return
+    import redis
+
+    client = redis.Redis.from_url(
+        url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=CONNECT_TIMEOUT
+    )
+    try:
+        client.ping()
+    finally:
+        client.close()
+
+
+def ping_broker(url: str) -> None:
+    """Open one connection to the broker at ``url`` (no retries), then close it.
+
+    Raises:
+        Exception: whatever kombu raised.
+    """
+    if scheme_of(url) == "memory":
+        return
+    from kombu import Connection
+
+    with Connection(url, connect_timeout=CONNECT_TIMEOUT) as connection:
+        connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
+
+
+def why_unreachable(store_url: str, broker_url: str | None = None) -> str | None:
+    """Why the store (and the broker, if given) cannot be used, or ``None`` if they answer.
+    The tests and the benchmark use it to skip, or fail, a transport."""
+    for what, url, ping in (("store", store_url, ping_store), ("broker", broker_url, ping_broker)):
+        if url is None:
+            continue
+        try:
+            ping(url)
+        except Exception as exc:
+            return f"the {what} at {mask(url)} does not answer: {exc}"
+    return None
+
+
+def check_store(settings: BusSettings) -> None:
+    """Fail fast, before a :class:`bus.Bus` connects without a timeout, if the store is down.
+
+    Raises:
+        StoreUnavailable: naming the URL (password masked).
+        ConfigurationError: the settings name no usable store.
+    """
+    url = resolve_store_url(settings.broker_url, settings.store_url)
+    probe = _timed("store", url, lambda: ping_store(url))
+    if not probe.ok:
+        raise StoreUnavailable(
+            f"cannot reach the store at {probe.url}: {probe.error}", url=probe.url
+        )
+
+
+def probe_all(settings: BusSettings) -> list[Probe]:
+    """Probe the broker and the store of ``settings``.
+
+    Raises:
+        ConfigurationError: the settings name no usable broker or store.
+    """
+    store_url = resolve_store_url(settings.broker_url, settings.store_url)
+    return [
+        _timed("broker", settings.broker_url, lambda: ping_broker(settings.broker_url)),
+        _timed("store", store_url, lambda: ping_store(store_url)),
+    ]
