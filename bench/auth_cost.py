@@ -37,7 +37,7 @@ from bus.auth import admin
 from bus.auth.keypairs import RootKey
 from bus.auth.storage import open_auth_store
 from bus.settings import BusSettings
-from bus.settings.urls import resolve_store_url
+from bus.settings.transports import resolve_store_url
 
 AGENTS = ("agent-1", "agent-2", "listener")
 

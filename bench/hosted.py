@@ -27,7 +27,7 @@ from bench import hosted_agents
 from bench.common import REDIS_URL, Figure, Run, bus_settings, figure, payload, percentile
 from bench.raw_celery import ROOT
 from bus import Bus
-from bus.broker.deliveries import create_app
+from bus.broker.celery_app import create_app
 from bus.settings import BusSettings
 from bus.testing import environment_for, worker_command
 from bus.worker import EmbeddedWorker, install, load_agents

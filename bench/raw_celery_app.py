@@ -18,7 +18,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_ready
 
-from bus.broker.deliveries import create_app
+from bus.broker.celery_app import create_app
 from bus.settings import BusSettings
 
 TASK = "bench.deliver"

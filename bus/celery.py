@@ -2,7 +2,7 @@
 
 The module attribute ``app`` is a worker app (:func:`create_worker_app`) built on first access
 from the environment (``BUS_*``), so importing bus reads nothing and connects to nothing. The
-app factory itself is :func:`bus.broker.deliveries.create_app`.
+app factory itself is :func:`bus.broker.celery_app.create_app`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 from celery import Celery
 
-from bus.broker.deliveries import create_app
+from bus.broker.celery_app import create_app
 from bus.settings.environment import load_settings
 from bus.worker.worker_app import create_worker_app
 

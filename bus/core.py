@@ -28,11 +28,11 @@ from bus.publishing.requests import Requests
 from bus.reading.inbox import Inbox
 from bus.reading.inboxes import Inboxes, open_inbox
 from bus.reading.reader import Reader
-from bus.registry.registry import Registry
+from bus.registry.service import Registry
 from bus.servers.connect import connect, destroy_namespace
 from bus.settings import BusSettings
 from bus.settings.environment import load_settings
-from bus.settings.urls import resolve_store_url
+from bus.settings.transports import resolve_store_url
 from bus.store import Store
 
 
@@ -198,7 +198,7 @@ class Bus:
         Raises:
             InvalidName, UnknownChannel: all checked before anything changes.
         """
-        self.registry.register_agents(agents)
+        self.registry.bulk.register_agents(agents)
 
     def subscribe_many(self, agent: str, channels: Iterable[str]) -> list[bool]:
         """Subscribe ``agent`` to each of ``channels`` in one batch; per channel, whether it is
@@ -207,7 +207,7 @@ class Bus:
         Raises:
             UnknownAgent, UnknownChannel, InvalidName: checked before anything changes.
         """
-        return self.registry.subscribe_many(agent, channels)
+        return self.registry.bulk.subscribe_many(agent, channels)
 
     def agents(self) -> list[str]:
         """Every registered agent, sorted."""

@@ -23,7 +23,7 @@ from bus.channels import Stream
 from bus.errors import AuthenticationFailed, BusError, ConfigurationError, PermissionDenied
 from bus.message import Message
 from bus.settings import BusSettings
-from bus.settings.urls import resolve_store_url
+from bus.settings.transports import resolve_store_url
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from typing import Any
 from bus.auth.storage import AuthStore, open_auth_store
 from bus.servers.probes import check_store
 from bus.settings import BusSettings
-from bus.settings.urls import resolve_store_url
+from bus.settings.transports import resolve_store_url
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from bus.broker.deliveries import create_app
+from bus.broker.celery_app import create_app
 from bus.channels import Stream
 from bus.cli.output import emit_json, show_agents, show_dead_letters, show_messages
 from bus.core import Bus

@@ -27,7 +27,7 @@ from bus.demo.fake_llm import FakeLLM
 from bus.errors import BusError
 from bus.message import Message
 from bus.settings import BusSettings
-from bus.settings.urls import scheme_of
+from bus.settings.transports import transport_of
 from bus.testing import join
 from bus.worker import EmbeddedWorker, create_worker_app, load_agents
 
@@ -136,7 +136,7 @@ class _Retries(logging.Handler):
 @contextlib.contextmanager
 def _workers(app: Celery, settings: BusSettings, out: TextIO) -> Iterator[bool]:
     """An embedded worker on memory://; elsewhere, whether some worker answers a ping."""
-    if scheme_of(settings.broker_url) == "memory":
+    if transport_of(settings.broker_url).in_process:
         delivery_log = logging.getLogger("bus.delivery")
         handler = _Retries(out)
         delivery_log.addHandler(handler)

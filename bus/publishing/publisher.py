@@ -27,7 +27,7 @@ from bus.errors import (
     UnknownChannel,
 )
 from bus.message import Message
-from bus.registry.registry import Registry
+from bus.registry.service import Registry
 from bus.settings import BusSettings
 from bus.store import Appended, Dedupe, Store
 

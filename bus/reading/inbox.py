@@ -21,7 +21,7 @@ from typing import Any
 from kombu import Connection, Consumer, Queue
 from kombu.message import Message as KombuMessage
 
-from bus.broker.deliveries import broker_errors
+from bus.broker.failures import broker_errors
 from bus.broker.wire import Delivery, parse_delivery
 from bus.errors import BrokerUnavailable, MessageDecodeError
 from bus.reading.held import Held

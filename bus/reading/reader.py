@@ -25,7 +25,7 @@ from bus.errors import (
 from bus.message import Message
 from bus.reading.history import read_history
 from bus.reading.inboxes import Inboxes
-from bus.registry.registry import Registry
+from bus.registry.service import Registry
 from bus.store import Store
 
 #: Called with the reading agent (``None``: a history reader), a refused message, the stream it

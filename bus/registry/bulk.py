@@ -1,4 +1,5 @@
-"""Registering many agents and subscriptions at once: the bulk side of :mod:`bus.registry.registry`.
+"""Registering many agents and subscriptions at once: the bulk side of
+:mod:`bus.registry.service`.
 
 Queues and bindings are declared in batches on one broker connection, the store is written in
 one step per batch, and what exists already costs one store read for all of it and no broker
@@ -17,19 +18,33 @@ from bus.store import Store
 
 
 class BulkRegistration:
-    """Mixed into :class:`bus.registry.registry.Registry`, which provides the attributes and
-    :meth:`spec` / :meth:`require_agent`."""
+    """The bulk side of a :class:`~bus.registry.service.Registry`: it shares the registry's
+    store, broker, guard and cache of known agents, and asks it for channel specs and agents.
 
-    _store: Callable[[], Store]
-    _broker: Broker
-    _guard: Guard
-    _known_agents: set[str]
+    Args:
+        store: Returns the started bus's store.
+        broker: Where queues and bindings are declared.
+        guard: Who may subscribe whom to what.
+        spec: The registry's (cached) spec of a channel; raises ``UnknownChannel``.
+        require_agent: The registry's check that an agent is registered.
+        known_agents: The registry's cache of agents known to be registered (updated here).
+    """
 
-    def spec(self, name: str) -> ChannelSpec:
-        raise NotImplementedError  # Registry's
-
-    def require_agent(self, agent: str) -> None:
-        raise NotImplementedError  # Registry's
+    def __init__(
+        self,
+        store: Callable[[], Store],
+        broker: Broker,
+        guard: Guard,
+        spec: Callable[[str], ChannelSpec],
+        require_agent: Callable[[str], None],
+        known_agents: set[str],
+    ) -> None:
+        self._store = store
+        self._broker = broker
+        self._guard = guard
+        self.spec = spec
+        self.require_agent = require_agent
+        self._known_agents = known_agents
 
     def register_agents(self, agents: Mapping[str, Iterable[str]]) -> None:
         """See :meth:`bus.Bus.register_agents`."""

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from bus.errors import StoreUnavailable
 from bus.settings import BusSettings
-from bus.settings.urls import mask, resolve_store_url, scheme_of
+from bus.settings.transports import resolve_store_url, store_in_process, transport_of
+from bus.settings.urls import mask
 
 #: Seconds to wait for a TCP connection to the broker or the store before calling it down.
 CONNECT_TIMEOUT = 3.0
@@ -45,7 +46,7 @@ def ping_store(url: str) -> None:
     Raises:
         Exception: whatever the Redis client raised.
     """
-    if scheme_of(url) == "memory":
+    if store_in_process(url):
         return
     import redis
 
@@ -64,7 +65,7 @@ def ping_broker(url: str) -> None:
     Raises:
         Exception: whatever kombu raised.
     """
-    if scheme_of(url) == "memory":
+    if transport_of(url).in_process:
         return
     from kombu import Connection
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from celery import Celery
 
-from bus.broker.deliveries import create_app
+from bus.broker.celery_app import create_app
 from bus.settings import BusSettings
 from bus.worker.agent import load_agents
 from bus.worker.hosting import install

@@ -17,7 +17,7 @@ from bus.broker.wire import Delivery
 from bus.channels import Retention, Stream
 from bus.message import Message
 from bus.settings import BusSettings
-from bus.settings.urls import resolve_store_url
+from bus.settings.transports import resolve_store_url
 from bus.store import open_store
 
 

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pytest
 import redis
 
-from bus.broker.deliveries import create_app
+from bus.broker.celery_app import create_app
 from bus.settings import BusSettings
 from bus.worker import EmbeddedWorker, install, load_agents
 from tests.auth.deploy import Deployment

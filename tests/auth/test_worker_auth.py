@@ -13,7 +13,7 @@ import pytest
 
 from bus import Bus
 from bus.auth.signing import sign
-from bus.broker.deliveries import create_app
+from bus.broker.celery_app import create_app
 from bus.broker.wire import REPLAY_TASK, Delivery
 from bus.deadletters.operations import DeadLetter, list_dead_letters
 from bus.message import Message

@@ -19,7 +19,8 @@ import yaml
 
 from bus.cli import build_parser
 from bus.settings import BusSettings
-from bus.settings.urls import resolve_store_url, scheme_of
+from bus.settings.transports import resolve_store_url
+from bus.settings.urls import scheme_of
 from bus.testing import celery_command
 from tests.helpers.cli_support import ROOT
 

@@ -38,7 +38,7 @@ def test_a_bus_started_with_other_settings_applies_them_and_running_publishers_f
             }
         )
         with (
-            caplog.at_level(logging.WARNING, logger="bus.registry.registry"),
+            caplog.at_level(logging.WARNING, logger="bus.registry.service"),
             Bus(changed) as other,
         ):
             info = other.get_channel("#engineering")

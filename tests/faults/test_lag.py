@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from bus import Bus
-from bus.broker.deliveries import create_app
+from bus.broker.celery_app import create_app
 from bus.channels import Overflow, Retention
 from bus.errors import PublishRejected
 from bus.message import Message

@@ -26,7 +26,7 @@ def test_publishing_after_an_empty_restart_raises_store_reset_until_a_bus_re_est
         bus.register_agent("bob", channels=["#engineering"])
         assert bus.publish("#engineering", "one", sender="alice").seq == 1
         redis_server.restart(empty=True)
-        with caplog.at_level(logging.ERROR, logger="bus.registry.registry"):
+        with caplog.at_level(logging.ERROR, logger="bus.registry.service"):
             for _ in range(3):  # the cached spec does not hide it; every try is refused
                 with pytest.raises(StoreReset) as caught:
                     bus.publish("#engineering", "two", sender="alice")

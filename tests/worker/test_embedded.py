@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from bus import Bus, BusTimeout
-from bus.broker.deliveries import create_app
+from bus.broker.celery_app import create_app
 from bus.deadletters.operations import list_dead_letters, replay
 from bus.message import Message
 from bus.settings import BusSettings

@@ -8,7 +8,7 @@ import logging
 import pytest
 from celery import signals
 
-from bus.broker.deliveries import create_app
+from bus.broker.celery_app import create_app
 from bus.testing import settings_for
 from bus.worker import install
 

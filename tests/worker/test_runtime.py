@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bus import Bus
-from bus.broker.deliveries import create_app
+from bus.broker.celery_app import create_app
 from bus.deadletters.operations import list_dead_letters
 from bus.settings import BusSettings
 from bus.testing import join

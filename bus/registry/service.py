@@ -32,7 +32,7 @@ from bus.store import Store
 logger = logging.getLogger(__name__)
 
 
-class Registry(BulkRegistration):
+class Registry:
     """Channels, agents and memberships of one bus.
 
     Args:
@@ -56,6 +56,10 @@ class Registry(BulkRegistration):
         )
         self._specs: dict[str, ChannelSpec] = {}
         self._known_agents: set[str] = set()
+        #: Many agents and subscriptions at once, over the same store, broker and caches.
+        self.bulk = BulkRegistration(
+            store, broker, guard, self.spec, self.require_agent, self._known_agents
+        )
 
     def forget(self) -> None:
         """Drop the caches (after the bus's state was destroyed)."""
@@ -273,10 +277,7 @@ class Registry(BulkRegistration):
 
     def subscribe(self, agent: str, channel: str) -> bool:
         """See :meth:`bus.Bus.subscribe`."""
-        self.require_agent(agent)
-        pairs = [(agent, channel)]
-        self._check_pairs(pairs)
-        return self._subscribe_pairs(pairs)[0]
+        return self.bulk.subscribe_many(agent, [channel])[0]
 
     def unsubscribe(self, agent: str, channel: str) -> bool:
         """See :meth:`bus.Bus.unsubscribe`."""

@@ -1,0 +1,176 @@
+"""What each broker transport means for bus, in one table: every module that asks "which
+transport?" asks :func:`transport_of` (kombu maps the same schemes to its transport classes;
+this table holds what bus does differently on each, never a second mapping to kombu's classes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from bus.errors import ConfigurationError
+from bus.settings.urls import scheme_of
+
+__all__ = [
+    "STORE_SCHEMES",
+    "TRANSPORTS",
+    "Transport",
+    "check_broker_url",
+    "resolve_store_url",
+    "store_in_process",
+    "transport_of",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Transport:
+    """The traits of one broker URL scheme."""
+
+    #: The URL scheme (``memory``, ``redis``, ``amqp``, ...).
+    scheme: str
+    #: The broker lives inside one process (kombu's ``memory://``): nothing crosses processes,
+    #: so an embedded worker hosts the agents and the store is in-process too.
+    in_process: bool
+    #: The server routes deliveries through exchanges and bindings (AMQP). Otherwise bus
+    #: addresses each member's queue itself (kombu's virtual transports emulate exchanges).
+    routes_by_broker: bool
+    #: kombu polls the transport every ``BUS_POLLING_INTERVAL`` instead of being pushed to.
+    polled: bool
+    #: Celery's prefork pool can host agents on it (children of an in-process broker could not
+    #: see the parent's queues).
+    prefork: bool
+    #: The store a bus gets when ``BUS_STORE_URL`` is unset: the in-process one, the broker's own
+    #: server, or none (it must be set).
+    default_store: Literal["memory", "broker"] | None
+    #: Unacknowledged deliveries come back after kombu's visibility timeout (Redis), not when the
+    #: consumer's connection drops.
+    visibility_timeout: bool
+    #: A message's deliveries to many members go out in one server round trip
+    #: (:mod:`bus.broker.fanout`).
+    fanout_script: bool
+    #: Publishes go through :mod:`bus.broker.redis_transport` (kombu's Redis transport with one
+    #: crash guarded); ``rediss://`` keeps kombu's own, which sets TLS up by scheme.
+    guarded_transport: bool
+
+
+def _redis(scheme: str, *, guarded: bool) -> Transport:
+    return Transport(
+        scheme,
+        in_process=False,
+        routes_by_broker=False,
+        polled=False,
+        prefork=True,
+        default_store="broker",
+        visibility_timeout=True,
+        fanout_script=True,
+        guarded_transport=guarded,
+    )
+
+
+def _amqp(scheme: str) -> Transport:
+    return Transport(
+        scheme,
+        in_process=False,
+        routes_by_broker=True,
+        polled=False,
+        prefork=True,
+        default_store=None,
+        visibility_timeout=False,
+        fanout_script=False,
+        guarded_transport=False,
+    )
+
+
+#: Every broker transport bus is built and tested for, by scheme.
+TRANSPORTS: dict[str, Transport] = {
+    "memory": Transport(
+        "memory",
+        in_process=True,
+        routes_by_broker=False,
+        polled=True,
+        prefork=False,
+        default_store="memory",
+        visibility_timeout=False,
+        fanout_script=False,
+        guarded_transport=False,
+    ),
+    "redis": _redis("redis", guarded=True),
+    "rediss": _redis("rediss", guarded=False),
+    "amqp": _amqp("amqp"),
+    "amqps": _amqp("amqps"),
+    "pyamqp": _amqp("pyamqp"),
+}
+
+#: Stores bus can keep its state in.
+STORE_SCHEMES = ("memory", "redis", "rediss", "unix")
+
+
+def transport_of(url: str) -> Transport:
+    """The traits of the broker at ``url``.
+
+    Raises:
+        ConfigurationError: bus does not support the URL's scheme; the message names those it
+            does.
+    """
+    transport = TRANSPORTS.get(scheme_of(url))
+    if transport is None:
+        raise ConfigurationError(
+            f"unsupported broker URL {url!r}: BUS_BROKER_URL must start with one of "
+            + ", ".join(f"{name}://" for name in TRANSPORTS),
+            setting="BUS_BROKER_URL",
+            url=url,
+        )
+    return transport
+
+
+def store_in_process(url: str) -> bool:
+    """Whether the store at ``url`` is the in-process one (``memory://``)."""
+    return scheme_of(url) == "memory"
+
+
+def check_broker_url(url: str) -> str:
+    """Return ``url`` if bus supports its transport.
+
+    Raises:
+        ConfigurationError: unsupported scheme; the message names the supported ones.
+    """
+    transport_of(url)
+    return url
+
+
+def resolve_store_url(broker_url: str, store_url: str | None) -> str:
+    """The store URL a bus uses: the explicit one, else the transport's default store (the
+    in-process store for ``memory://``, the broker's own Redis for ``redis://``).
+
+    Raises:
+        ConfigurationError: amqp without a store, an unsupported store scheme, or the in-process
+            store with a broker that other processes share (their state would split).
+    """
+    broker = transport_of(broker_url)
+    if store_url is None:
+        if broker.default_store == "memory":
+            return "memory://"
+        if broker.default_store == "broker":
+            return broker_url
+        raise ConfigurationError(
+            f"BUS_STORE_URL must be set when the broker is {broker.scheme}:// (for example "
+            "BUS_STORE_URL=redis://127.0.0.1:6379/0): history, channels and positions must live "
+            "where every process of the bus can reach them",
+            setting="BUS_STORE_URL",
+            broker_url=broker_url,
+        )
+    if scheme_of(store_url) not in STORE_SCHEMES:
+        raise ConfigurationError(
+            f"unsupported store URL {store_url!r}: BUS_STORE_URL must start with one of "
+            + ", ".join(f"{name}://" for name in STORE_SCHEMES),
+            setting="BUS_STORE_URL",
+            url=store_url,
+        )
+    if store_in_process(store_url) and not broker.in_process:
+        raise ConfigurationError(
+            f"BUS_STORE_URL=memory:// cannot serve a {broker.scheme}:// broker: other processes "
+            "sharing the broker could not see this process's history and positions",
+            setting="BUS_STORE_URL",
+            broker_url=broker_url,
+        )
+    return store_url
