@@ -65,11 +65,13 @@ def _not_blank(text: str) -> str:
     return text
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+class FrozenModel(BaseModel):
+    """The base of every model that crosses the wire: immutable, and unknown fields refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Attachment(_Frozen):
+class Attachment(FrozenModel):
     """A named piece of content carried with a message: inline text or a link."""
 
     name: NonBlank
@@ -84,7 +86,7 @@ class Attachment(_Frozen):
         return self
 
 
-class Metadata(_Frozen):
+class Metadata(FrozenModel):
     """Bookkeeping agents attach to their work."""
 
     task_id: NonBlank | None = None
@@ -93,7 +95,7 @@ class Metadata(_Frozen):
     cost: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
 
 
-class Signature(_Frozen):
+class Signature(FrozenModel):
     """Who signed a message and the signature (see :mod:`bus.auth.signing`)."""
 
     #: The signer's key id, by which verifiers find its certificate.
@@ -102,7 +104,7 @@ class Signature(_Frozen):
     value: NonBlank
 
 
-class Message(_Frozen):
+class Message(FrozenModel):
     """One message on a channel, or one direct message to an agent.
 
     Exactly one of ``channel`` and ``recipient`` is set. ``seq`` is assigned by the bus when the

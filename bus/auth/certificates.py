@@ -9,8 +9,6 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import (
     AfterValidator,
     AwareDatetime,
-    BaseModel,
-    ConfigDict,
     NonNegativeInt,
     PrivateAttr,
     ValidationError,
@@ -34,6 +32,7 @@ from bus.auth.keypairs import (
     write_secret_json,
 )
 from bus.errors import AuthenticationFailed, ConfigurationError
+from bus.message import FrozenModel
 from bus.names import check_agent_name
 
 #: Domain of a certificate's root signature.
@@ -42,11 +41,7 @@ CERTIFICATE_DOMAIN = "bus-certificate-v1"
 Role = Literal["agent", "operator"]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Identity(_Frozen):
+class Identity(FrozenModel):
     """Who a key speaks for: an agent or an operator."""
 
     #: The agent (or operator) name messages signed by this key must carry as ``sender``.
@@ -86,7 +81,7 @@ class Identity(_Frozen):
         return self.not_after is not None and (now or datetime.now(UTC)) > self.not_after
 
 
-class Certificate(_Frozen):
+class Certificate(FrozenModel):
     """An identity and the root's signature of it."""
 
     identity: Identity

@@ -15,13 +15,13 @@ import re
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeInt
+from pydantic import AwareDatetime, Field, NonNegativeInt
 
 from bus.auth.certificates import Identity
 from bus.auth.keypairs import Ed25519PublicKey, RootKey, b64decode, canonical, verifies
 from bus.channels import Stream
 from bus.errors import AuthenticationFailed, PermissionDenied
-from bus.message import Message
+from bus.message import FrozenModel, Message
 
 #: Domain of the policy's root signature.
 POLICY_DOMAIN = "bus-policy-v1"
@@ -34,11 +34,7 @@ EVERYONE = "*"
 OPERATORS = "role:operator"
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Rule(_Frozen):
+class Rule(FrozenModel):
     """Who may do what on the channels a rule covers; ``None`` falls back to the default rule."""
 
     publish: tuple[str, ...] | None = None
@@ -73,7 +69,7 @@ def admitted(principals: tuple[str, ...], identity: Identity) -> bool:
     return any(not p.startswith("!") and _names(p, identity) for p in principals)
 
 
-class Policy(_Frozen):
+class Policy(FrozenModel):
     """Permissions per channel, the default, who may send direct messages, revoked keys."""
 
     #: Raised by one at each change; a :class:`~bus.auth.trust.Trust` never goes back.
@@ -86,7 +82,7 @@ class Policy(_Frozen):
     #: Channel name or pattern -> rule. An exact name wins over patterns; of the patterns that
     #: match, the one with the most literal characters (then the greatest) wins. An action a
     #: rule leaves out (``None``) falls to the next rule that matches, then to the default.
-    channels: dict[str, Rule] = {}
+    channels: dict[str, Rule] = Field(default_factory=dict)
     #: Who may send direct messages.
     direct_send: tuple[str, ...] = (EVERYONE,)
     #: Key ids no longer trusted, sorted.
@@ -212,7 +208,7 @@ class Policy(_Frozen):
         return self.model_copy(update={"not_after": not_after})
 
 
-class SignedPolicy(_Frozen):
+class SignedPolicy(FrozenModel):
     """A policy and the root's signature of it, as the store keeps it."""
 
     policy: Policy

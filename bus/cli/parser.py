@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bus.cli import auth, channels, commands
+from bus.cli import auth_commands, channel_commands, commands
 from bus.cli.arguments import Parser, instant, non_negative, positive, seconds
 from bus.demo.fake_llm.__main__ import add_arguments as add_fake_llm_arguments
 from bus.message import MessageType, Priority
@@ -185,7 +185,7 @@ def build_parser() -> Parser:
     )
     p.set_defaults(run=commands.history)
 
-    channels.add_parser(sub, json_flag)
+    channel_commands.add_parser(sub, json_flag)
 
     p = _sub(
         sub,
@@ -275,7 +275,7 @@ def build_parser() -> Parser:
     add_fake_llm_arguments(p)
     p.set_defaults(run=commands.fake_llm)
 
-    auth.add_parser(sub, json_flag)
+    auth_commands.add_parser(sub, json_flag)
     return parser
 
 

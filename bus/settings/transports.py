@@ -14,7 +14,7 @@ from bus.settings.urls import scheme_of
 __all__ = [
     "STORE_SCHEMES",
     "TRANSPORTS",
-    "Transport",
+    "TransportTraits",
     "check_broker_url",
     "resolve_store_url",
     "store_in_process",
@@ -23,7 +23,7 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
-class Transport:
+class TransportTraits:
     """The traits of one broker URL scheme."""
 
     #: The URL scheme (``memory``, ``redis``, ``amqp``, ...).
@@ -53,8 +53,8 @@ class Transport:
     guarded_transport: bool
 
 
-def _redis(scheme: str, *, guarded: bool) -> Transport:
-    return Transport(
+def _redis(scheme: str, *, guarded: bool) -> TransportTraits:
+    return TransportTraits(
         scheme,
         in_process=False,
         routes_by_broker=False,
@@ -67,8 +67,8 @@ def _redis(scheme: str, *, guarded: bool) -> Transport:
     )
 
 
-def _amqp(scheme: str) -> Transport:
-    return Transport(
+def _amqp(scheme: str) -> TransportTraits:
+    return TransportTraits(
         scheme,
         in_process=False,
         routes_by_broker=True,
@@ -82,8 +82,8 @@ def _amqp(scheme: str) -> Transport:
 
 
 #: Every broker transport bus is built and tested for, by scheme.
-TRANSPORTS: dict[str, Transport] = {
-    "memory": Transport(
+TRANSPORTS: dict[str, TransportTraits] = {
+    "memory": TransportTraits(
         "memory",
         in_process=True,
         routes_by_broker=False,
@@ -105,7 +105,7 @@ TRANSPORTS: dict[str, Transport] = {
 STORE_SCHEMES = ("memory", "redis", "rediss", "unix")
 
 
-def transport_of(url: str) -> Transport:
+def transport_of(url: str) -> TransportTraits:
     """The traits of the broker at ``url``.
 
     Raises:

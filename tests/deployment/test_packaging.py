@@ -1,0 +1,56 @@
+"""What a ``pip install`` of bus puts into site-packages: the ``bus`` package only (with its Lua
+scripts), never top-level ``config`` or ``workers`` that would shadow a user's own modules; and
+the settings' old home in a checkout still imports, with a deprecation warning."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (built,) = out.glob("bus-*.whl")
+    return zipfile.ZipFile(built)
+
+
+@pytest.mark.slow
+def test_the_wheel_installs_the_bus_package_only(wheel: zipfile.ZipFile) -> None:
+    top = {name.split("/", 1)[0] for name in wheel.namelist()}
+    assert {name for name in top if not name.endswith(".dist-info")} == {"bus"}
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_every_lua_script(wheel: zipfile.ZipFile) -> None:
+    shipped = {name for name in wheel.namelist() if name.endswith(".lua")}
+    in_tree = {str(path.relative_to(ROOT)) for path in (ROOT / "bus").rglob("*.lua")}
+    assert in_tree
+    assert shipped == in_tree
+
+
+@pytest.mark.parametrize(
+    ("old", "name"), [("config.settings", "BusSettings"), ("config.channels", "DEFAULT_CHANNELS")]
+)
+def test_the_old_settings_modules_still_import_with_a_deprecation_warning(
+    old: str, name: str
+) -> None:
+    sys.modules.pop(old, None)
+    with pytest.warns(DeprecationWarning, match=old):
+        module = importlib.import_module(old)
+    from bus import settings
+
+    new = getattr(settings, name, None) or getattr(settings.defaults, name)
+    assert getattr(module, name) is new
