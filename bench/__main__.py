@@ -1,8 +1,8 @@
 """``python -m bench [--quick] [--transports memory,redis,amqp] [--only NAMES] [--n N]
 [--mem-n M] [--record]``.
 
-Runs the cases of :mod:`bench.cases.registry` (throughput, pull, latency, fanout, scale,
-memory, agents, isolation) on each transport. One JSON line per figure on stdout (and in
+Runs the cases of :mod:`bench.cases.registry` (pull, throughput, latency, fanout, scale,
+memory, agents, isolation, auth) on each transport. One JSON line per figure on stdout (and in
 bench/results/latest.jsonl), then a markdown table (also bench/results/latest.md). Progress
 goes to stderr, a line per case and part. ``--record`` appends the run to
 bench/history.jsonl; ``python -m bench.readme`` then rewrites the README's table from it.
@@ -20,7 +20,7 @@ from pathlib import Path
 from bench import history
 from bench.cases.base import CaseArgs
 from bench.cases.registry import NAMES, run_cases
-from bench.common import TRANSPORTS, Figure, Run, sweep_redis, unreachable
+from bench.common import TRANSPORTS, Record, Run, sweep_redis, unreachable
 from bench.report import environment, markdown
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -80,13 +80,13 @@ def main(argv: list[str] | None = None) -> int:
     run = Run(n=args.n or (200 if args.quick else 5000), quick=args.quick)
     case_args = CaseArgs(run=run, quick=args.quick, mem_messages=args.mem_n)
     RESULTS.mkdir(exist_ok=True)
-    figures: list[Figure] = []
+    figures: list[Record] = []
     skipped: dict[str, str] = {}
     started = time.monotonic()
     env = environment()
     with (RESULTS / "latest.jsonl").open("w") as out:
 
-        def emit(item: Figure) -> None:
+        def emit(item: Record) -> None:
             line = json.dumps(item)
             print(line, flush=True)
             out.write(line + "\n")

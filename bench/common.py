@@ -1,18 +1,21 @@
-"""What every benchmark shares: figure records and timing helpers; transports, namespaces and
-settings come from :mod:`bus.testing`, which the tests share."""
+"""What every case, baseline and helper of the benchmark shares: the run and its namespaces, the
+JSON-line records of figures, the message content, a timed drain by receiver threads; the
+servers, transports and settings come from :mod:`bus.testing`, which the tests share."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bus import testing
 from bus.settings import BusSettings
 
+#: The repository's root: where worker subprocesses run (``bench`` importable from there).
+ROOT = Path(__file__).resolve().parent.parent
 #: The servers: ``BUS_TEST_REDIS_URL`` and ``BUS_TEST_AMQP_URL``, as for the tests.
 REDIS_URL = testing.redis_url()
 AMQP_URL = testing.amqp_url()
@@ -22,7 +25,9 @@ MEMORY_POLL = BusSettings().polling_interval
 #: Bytes of each benchmark message's content.
 PAYLOAD_BYTES = 512
 
-Figure = dict[str, Any]
+#: One figure as a JSON line (transport, figure, value, unit, n, extras): what the measuring
+#: helpers return; :meth:`bench.cases.base.Figure.from_record` types it.
+Record = dict[str, Any]
 
 broker_url = testing.broker_url
 unreachable = testing.unreachable
@@ -59,22 +64,10 @@ class Run:
         return f"{self.namespace}-{figure}"[:32]
 
 
-def figure(transport: str, name: str, value: float, unit: str, n: int, **extra: Any) -> Figure:
+def figure(transport: str, name: str, value: float, unit: str, n: int, **extra: Any) -> Record:
     """One figure: a JSON-able dict with transport, figure, value, unit, n (and extras)."""
     rounded = round(value, 3) if abs(value) >= 1 else round(value, 6)
     return {"transport": transport, "figure": name, "value": rounded, "unit": unit, "n": n, **extra}
-
-
-def skipped(transport: str, name: str, reason: str) -> Figure:
-    """A figure that was not measured, and why."""
-    return {
-        "transport": transport,
-        "figure": name,
-        "value": None,
-        "unit": None,
-        "n": None,
-        "skipped": reason,
-    }
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -153,17 +146,6 @@ def drain_kombu(connection: Any, counter: list[int], expected: int, deadline: fl
         except TimeoutError:  # socket.timeout is TimeoutError
             continue
     return counter[0]
-
-
-@contextmanager
-def timed() -> Iterator[list[float]]:
-    """``with timed() as t:`` ... ``t[0]`` is the elapsed seconds afterwards."""
-    box = [0.0]
-    start = time.perf_counter()
-    try:
-        yield box
-    finally:
-        box[0] = time.perf_counter() - start
 
 
 def sweep_redis(namespace: str) -> int:

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from bench.common import AMQP_URL, REDIS_URL, TRANSPORTS, Figure
+from bench.common import AMQP_URL, REDIS_URL, TRANSPORTS, Record
 
 #: (label, numerator figure, denominator figure): how much of the baseline the bus reaches.
 RATIOS = (
@@ -31,6 +31,21 @@ RATIOS = (
         "publish cost, 1000 vs 10 members",
         "scale_publish_ms_1000_members",
         "scale_publish_ms_10_members",
+    ),
+    (
+        "auth required / off, hosted deliveries per worker CPU s",
+        "auth_required_hosted_per_cpu_s",
+        "auth_off_hosted_per_cpu_s",
+    ),
+    (
+        "auth required / off, publish per CPU s",
+        "auth_required_publish_per_cpu_s",
+        "auth_off_publish_per_cpu_s",
+    ),
+    (
+        "auth required / off, pull per CPU s",
+        "auth_required_pull_per_cpu_s",
+        "auth_off_pull_per_cpu_s",
     ),
 )
 
@@ -105,7 +120,7 @@ def environment() -> dict[str, Any]:
     }
 
 
-def _cell(item: Figure | None) -> str:
+def _cell(item: Record | None) -> str:
     if item is None:
         return ""
     if item.get("skipped"):
@@ -117,7 +132,7 @@ def _cell(item: Figure | None) -> str:
     return f"{shown} {item['unit']}"
 
 
-def markdown(env: dict[str, Any], figures: list[Figure], skipped: dict[str, str], args: str) -> str:
+def markdown(env: dict[str, Any], figures: list[Record], skipped: dict[str, str], args: str) -> str:
     """The report: header, one row per figure and one column per transport, then ratios."""
     transports = [name for name in TRANSPORTS if any(f["transport"] == name for f in figures)]
     index = {(f["transport"], f["figure"]): f for f in figures}

@@ -1,9 +1,10 @@
-"""Benchmark cases behind one small interface (:mod:`bench.cases.base`): each is a
-:class:`~bench.cases.base.Case` with a name, a group and ``run(transport, args)`` returning
-typed :class:`~bench.cases.base.Figure` records.
+"""The benchmark's cases, one module per case, named as ``--only`` takes it: ``pull``,
+``throughput``, ``latency``, ``fanout``, ``scale``, ``memory``, ``agents``, ``isolation``,
+``auth``. Each is a :class:`~bench.cases.base.Case`: a name, a group and
+``run(transport, args)`` returning typed :class:`~bench.cases.base.Figure` records, the
+baselines' figures (:mod:`bench.baselines`) beside bus's own with the ratio between them.
 
-Cases of the agent runtime (issue 9): ``agents`` (the LLM-shaped workload beside its asyncio
-peer) and ``isolation`` (a fast agent beside a slow one in one worker). The registry and the
-runner live in :mod:`bench.cases.registry`, so importing a case's helpers (the asyncio peer)
-does not import them all.
+Besides the cases: the interface (:mod:`~bench.cases.base`), a case made of named parts
+(:mod:`~bench.cases.parts`) and which cases exist and run in what order
+(:mod:`~bench.cases.registry`, kept apart so that importing one case does not import them all).
 """

@@ -14,9 +14,10 @@ peer, and for this arithmetic. Figures per variant (``agents_<N>x<L>s_<fixed|hea
 - ``delay_p50`` / ``delay_p99``: publish to handler start, ms (with ``ready_p50/p99``: from when
   the run could start, its agent's previous run done, to its start);
 - ``llm_max_in_flight``: the most requests the fake LLM held at once (how many overlapped);
-- ``peer_*``: the same agents on a plain asyncio loop in one process (:mod:`bench.cases.peer`),
-  against the same fake LLM, in the same run; ``peer_raw_*`` the same with a bare HTTP/1.1
-  connection per agent instead of the shared httpx client (what the client itself costs).
+- ``peer_*``: the same agents on a plain asyncio loop in one process
+  (:mod:`bench.baselines.asyncio_peer`), against the same fake LLM, in the same run;
+  ``peer_raw_*`` the same with a bare HTTP/1.1 connection per agent instead of the shared httpx
+  client (what the client itself costs).
 
 Variants: N=20, L=0.2 s and N=200, L=1 s, each with a fixed latency and with a heavy-tailed one
 (lognormal, median L, sigma 1, capped at 10 L).
@@ -32,10 +33,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.cases.base import CaseArgs, Figure
-from bench.cases.hosting import HostedWorker, fake_llm, llm_stats
-from bench.cases.measure import RunRecord, Summary, end_of, summarize
-from bench.cases.workload import LLM_AGENTS, LLM_CHANNEL, request_key
-from bench.raw_celery import ROOT
+from bench.common import ROOT
+from bench.harness.llm_worker import HostedWorker, fake_llm, llm_stats
+from bench.harness.llm_workload import LLM_AGENTS, LLM_CHANNEL, request_key
+from bench.harness.runs import RunRecord, Summary, end_of, summarize
 from bus.demo.fake_llm import Latency
 from bus.worker import Agent
 
@@ -224,7 +225,13 @@ class AgentsCase:
     def _peer(
         self, variant: Variant, m: int, url: str, budget: float, client: str
     ) -> tuple[Summary, float]:
-        command = [sys.executable, "-m", "bench.cases.peer", "--agents", str(variant.agents)]
+        command = [
+            sys.executable,
+            "-m",
+            "bench.baselines.asyncio_peer",
+            "--agents",
+            str(variant.agents),
+        ]
         command += ["--client", client]
         command += ["--messages", str(m), "--url", url, "--seconds", str(budget)]
         done = subprocess.run(

@@ -71,8 +71,9 @@ class Figure:
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Figure:
-        """A figure from a JSON-line dict (the measuring helpers of ``bench/*.py`` write
-        those): the known keys become fields, the rest ``extra``."""
+        """A figure from a JSON-line dict (:data:`bench.common.Record`, what the measuring
+        functions of the baselines and the parts of cases return): the known keys become
+        fields, the rest ``extra``."""
         known = {"transport", "figure", "value", "unit", "n", "baseline", "baseline_value"}
         known |= {"ratio", "target", "error"}
         return cls(

@@ -17,9 +17,9 @@ import sys
 import time
 
 from bench.cases.base import CaseArgs, Figure
-from bench.cases.hosting import HostedWorker
-from bench.cases.measure import Summary, end_of, summarize
-from bench.cases.workload import ISO_CHANNEL
+from bench.harness.llm_worker import HostedWorker
+from bench.harness.llm_workload import ISO_CHANNEL
+from bench.harness.runs import Summary, end_of, summarize
 
 TARGET = 0.8
 FAST, SLOW = "iso-fast", "iso-slow"

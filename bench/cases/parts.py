@@ -1,7 +1,8 @@
-"""A case made of parts: each part is one measuring helper of ``bench/*.py`` (a raw baseline
-or the bus's own figure), run in order, with a progress line each on stderr; the case then
-types their records as :class:`~bench.cases.base.Figure` and compares each bus figure with its
-baseline (:class:`Compare`)."""
+"""A case made of parts: each part is one measuring function (a baseline's of
+:mod:`bench.baselines`, or the bus's own figure's in the case's module), run in order, with a
+progress line each on stderr; the case then types their records as
+:class:`~bench.cases.base.Figure` and compares each bus figure with its baseline
+(:class:`Compare`)."""
 
 from __future__ import annotations
 

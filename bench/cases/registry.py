@@ -12,6 +12,7 @@ from typing import Any
 
 from bench.cases import fanout, latency, memory, pull, scale, throughput
 from bench.cases.agents import AgentsCase
+from bench.cases.auth import AuthCase
 from bench.cases.base import Case, CaseArgs, Figure
 from bench.cases.isolation import IsolationCase
 from bench.cases.parts import PartsCase
@@ -26,6 +27,7 @@ CASES: tuple[Case, ...] = (
     memory.CASE,
     AgentsCase(),
     IsolationCase(),
+    AuthCase(),
 )
 #: Names ``--only`` takes: each case's, and each part's of a case with parts.
 NAMES = tuple(
@@ -35,7 +37,7 @@ NAMES = tuple(
         for name in (case.name, *(case.part_names if isinstance(case, PartsCase) else ()))
     )
 )
-#: The pull-side parts: no worker, no subprocess (what :mod:`bench.smoke` runs).
+#: The pull-side parts: no worker, no subprocess (what ``tests/bench`` runs on memory://).
 PULL_SIDE = ("raw_kombu", "bus_pull", "raw_kombu_latency", "bus_latency", "fanout")
 
 

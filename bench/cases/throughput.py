@@ -1,19 +1,67 @@
-"""Throughput of agents hosted by a Celery worker (``bus_hosted``) beside its baseline: one
-plain Celery task per delivery on the same pool (``raw_celery``); ``bus_hosted_coalesced`` with
-coalesced deliveries (one Celery task per burst)."""
+"""Case ``throughput``: agents hosted by a Celery worker (``bus_hosted``: 2 agents of
+``#bench``, pool solo, concurrency 1; deliveries handled per second, first publish to last
+handler done) beside its baseline, one plain Celery task per delivery on the same pool
+(``raw_celery``); ``bus_hosted_coalesced`` with coalesced deliveries (one Celery task per
+burst)."""
 
 from __future__ import annotations
 
-from bench import hosted, raw_celery
+import time
+
+from bench.baselines import raw_celery
 from bench.cases.parts import Compare, PartsCase
+from bench.common import Record, Run, figure, payload
+from bench.harness import solo_agents, solo_worker
+
+
+def hosted_throughput(transport: str, run: Run, coalesce: bool = False) -> list[Record]:
+    """Deliveries handled per second by a worker hosting 2 agents of one channel
+    (``coalesce``: the figure ``bus_hosted_coalesced``, one delivery per burst)."""
+    name = "bus_hosted_coalesced" if coalesce else "bus_hosted"
+    n, namespace = run.n, run.ns("hostedc" if coalesce else "hosted")
+    settings = solo_worker.settings_for(
+        transport, namespace, keep=max(1000, 2 * (n + solo_worker.WARM)), coalesce=coalesce
+    )
+    progress = solo_worker.Progress(transport, f"{namespace}:hosted")
+    total = 2 * (solo_worker.WARM + n)
+    progress.expect(total)
+    try:
+        with solo_worker.running(transport, settings, progress.key, total) as bus:
+            text = payload()
+            for _ in range(solo_worker.WARM):
+                bus.publish(solo_agents.THROUGHPUT_CHANNEL, text, sender="bench")
+            start = time.time()
+            for _ in range(n):
+                bus.publish(solo_agents.THROUGHPUT_CHANNEL, text, sender="bench")
+            sent = time.time() - start
+            done_at = solo_worker.wait_for(
+                progress.done_at, 120 + n / 20, f"{total} handled deliveries"
+            )
+    finally:
+        progress.close()
+    deliveries = 2 * n
+    return [
+        figure(
+            transport,
+            name,
+            deliveries / (done_at - start),
+            "deliveries/s",
+            n,
+            deliveries=deliveries,
+            seconds=round(done_at - start, 4),
+            send_seconds=round(sent, 4),
+            worker="pool solo, concurrency 1",
+        )
+    ]
+
 
 CASE = PartsCase(
     "throughput",
     "throughput",
     (
         ("raw_celery", lambda t, a: raw_celery.throughput(t, a.run)),
-        ("bus_hosted", lambda t, a: hosted.throughput(t, a.run)),
-        ("bus_hosted_coalesced", lambda t, a: hosted.throughput(t, a.run, coalesce=True)),
+        ("bus_hosted", lambda t, a: hosted_throughput(t, a.run)),
+        ("bus_hosted_coalesced", lambda t, a: hosted_throughput(t, a.run, coalesce=True)),
     ),
     compare=(
         Compare("bus_hosted", "raw_celery", {"*": 1.0, "redis": 2.0}),

@@ -1,11 +1,16 @@
-"""The case interface's records and the arithmetic every runtime case reports with (runs are
-made up here: no timing is measured)."""
+"""The case interface's records, the arithmetic every runtime case reports with (runs are
+made up here: no timing is measured), and bench's one shape: every figure a case."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import bench
 from bench.cases.base import Figure
-from bench.cases.measure import end_of, summarize
-from bench.cases.registry import NAMES
+from bench.cases.registry import CASES, NAMES
+from bench.harness.runs import end_of, summarize
+
+BENCH = Path(bench.__file__).resolve().parent
 
 
 def test_a_figure_against_its_baseline_records_the_ratio() -> None:
@@ -58,5 +63,20 @@ def test_runs_ending_after_the_budget_do_not_count() -> None:
     assert end_of(runs, expected=2, deadline=9.0, agents={"a"}) == 5.0
 
 
-def test_the_runtime_cases_are_registered_for_only() -> None:
-    assert set(NAMES) >= {"agents", "isolation"}
+def test_the_runtime_and_auth_cases_are_registered_for_only() -> None:
+    assert set(NAMES) >= {"agents", "isolation", "auth"}
+
+
+def test_every_module_of_bench_cases_is_one_registered_case() -> None:
+    interface = {"__init__", "base", "parts", "registry"}
+    modules = {path.stem for path in (BENCH / "cases").glob("*.py")} - interface
+    assert modules == {case.name for case in CASES}
+
+
+def test_the_root_of_bench_holds_the_runner_and_its_outputs_not_figures() -> None:
+    # Figures live in bench/cases, baselines in bench/baselines, what drives bus in
+    # bench/harness (issue 16); results notes in docs/benchmarks, not in code folders.
+    root = {path.stem for path in BENCH.glob("*.py")}
+    assert root == {"__init__", "__main__", "common", "history", "profiling", "readme", "report"}
+    notes = [path for path in BENCH.rglob("*.md") if "results" not in path.parts]
+    assert notes == []  # bench/results/ is the run's own output, not committed

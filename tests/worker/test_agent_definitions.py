@@ -48,7 +48,7 @@ def test_handlers_match_by_channel_type_priority_and_directness() -> None:
 
 
 def test_a_worker_hosts_only_the_agents_its_modules_define() -> None:
-    importlib.import_module("bench.hosted_agents")  # defines other agents in this process
+    importlib.import_module("bench.harness.solo_agents")  # defines other agents in this process
     hosted = load_agents(["tests.helpers.recorder_agents"])
     assert sorted(hosted) == ["rec-a", "rec-b"]
     assert sorted(load_agents(["tests.helpers.recorder_agents"], ["rec-b"])) == ["rec-b"]

@@ -1,8 +1,10 @@
-"""Figure 2, raw Celery: one task per delivery (2N for N messages to 2 agents), sent straight
-to a queue and run by a real Celery worker (pool solo, concurrency 1).
+"""The baseline ``raw_celery`` (case ``throughput``): one plain Celery task per delivery (2N
+for N messages to 2 agents), sent straight to a queue and run by a real Celery worker (pool
+solo, concurrency 1).
 
 memory:// runs the worker in a thread of this process (``start_worker``); redis and amqp run
-``celery -A bench.raw_celery_app worker`` as a subprocess and learn it finished from Redis.
+``celery -A bench.baselines.raw_celery_app worker`` as a subprocess and learn it finished from
+Redis.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import redis
@@ -21,12 +22,11 @@ from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from kombu import Exchange, Queue
 
-from bench.common import REDIS_URL, Figure, Run, broker_url, figure, payload
-from bench.raw_celery_app import TASK, Tally, build_app
+from bench.baselines.raw_celery_app import TASK, Tally, build_app
+from bench.common import REDIS_URL, ROOT, Record, Run, broker_url, figure, payload
 from bus.settings import BusSettings
 from bus.testing import worker_command
 
-ROOT = Path(__file__).resolve().parent.parent
 WARM = 20
 LOGLEVEL = os.environ.get("BENCH_CELERY_LOGLEVEL", "WARNING")
 
@@ -73,7 +73,7 @@ def _prefetch(transport: str) -> int:
     return BusSettings().worker_prefetch_multiplier
 
 
-def _result(transport: str, n: int, seconds: float, sent: float, how: str) -> list[Figure]:
+def _result(transport: str, n: int, seconds: float, sent: float, how: str) -> list[Record]:
     deliveries = 2 * n
     return [
         figure(
@@ -91,14 +91,14 @@ def _result(transport: str, n: int, seconds: float, sent: float, how: str) -> li
     ]
 
 
-def throughput(transport: str, run: Run) -> list[Figure]:
+def throughput(transport: str, run: Run) -> list[Record]:
     """Deliveries/s of a Celery worker running one counting task per delivery."""
     if transport == "memory":
         return _in_thread(run)
     return _subprocess(transport, run)
 
 
-def _in_thread(run: Run) -> list[Figure]:
+def _in_thread(run: Run) -> list[Record]:
     n = run.n
     tally = Tally(WARM, WARM + 2 * n)
     app = build_app(broker_url("memory"), run.ns("rawcelery"), tally)
@@ -124,7 +124,7 @@ def _in_thread(run: Run) -> list[Figure]:
         _delete_queue(app)
 
 
-def _subprocess(transport: str, run: Run) -> list[Figure]:
+def _subprocess(transport: str, run: Run) -> list[Record]:
     n, namespace = run.n, run.ns("rawcelery")
     key = f"{namespace}:rawcelery"
     client = redis.Redis.from_url(REDIS_URL)
@@ -141,7 +141,7 @@ def _subprocess(transport: str, run: Run) -> list[Figure]:
     )
     app = build_app(broker_url(transport), namespace, Tally(0, 0))
     command = worker_command(
-        "bench.raw_celery_app",
+        "bench.baselines.raw_celery_app",
         loglevel=LOGLEVEL,
         hostname=f"{namespace}@%h",
         queues=[app.conf.task_default_queue],

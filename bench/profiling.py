@@ -1,6 +1,11 @@
-"""Profile the bus pull path with pyinstrument (``pip install pyinstrument``):
-``python -m bench.profile_pull --transport memory --n 2000``. Publishes ``n`` to a channel
-with one member, then receives them all, in one thread, and prints both profiles."""
+"""A tool, not a figure: profile the bus pull path with pyinstrument (``pip install
+pyinstrument``): ``python -m bench.profiling --transport memory --n 2000``. Publishes ``n`` to a
+channel with one member, then receives them all, in one thread, and prints both profiles.
+
+It is not a ``--profile`` option of ``python -m bench`` because a case measures across threads
+and processes (receiving threads, worker subprocesses), and a sampling profiler of the calling
+thread would show only the publisher's side of it; here publish and receive run in the one
+thread profiled."""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from bus import Bus, Retention
 def main() -> None:
     from pyinstrument import Profiler
 
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.profiling", description=__doc__)
     parser.add_argument("--transport", default="memory")
     parser.add_argument("--n", type=int, default=2000)
     args = parser.parse_args()

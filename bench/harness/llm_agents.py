@@ -1,4 +1,4 @@
-"""Agents of the runtime cases (``BUS_AGENT_MODULES=bench.cases.llm_agents``).
+"""Agents of the runtime cases (``BUS_AGENT_MODULES=bench.harness.llm_agents``).
 
 - ``llm-000`` ... ``llm-199`` on ``#llm``: each handler awaits the fake LLM
   (``LLM_BASE_URL``) through an ``httpx.AsyncClient``;
@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from bench.cases.workload import (
+from bench.harness.llm_workload import (
     ISO_CHANNEL,
     LIMITS,
     LLM_AGENTS,
@@ -88,7 +88,7 @@ async def open_client(state: Any) -> None:
     ``BENCH_LLM_CLIENT=raw``, a bare keep-alive connection per agent instead (the peer's
     ``raw`` client), to measure the runtime without httpx's per-request pool cost."""
     if os.environ.get("BENCH_LLM_CLIENT") == "raw":
-        from bench.cases.peer import RawConnection
+        from bench.baselines.asyncio_peer import RawConnection
 
         state.raw = RawConnection(os.environ["LLM_BASE_URL"])
         return

@@ -1,26 +1,25 @@
-"""The cost of ``BUS_AUTH=required`` (signing, verifying, permission checks, the publish quota),
-side by side with auth off, in one run:
-
-    python -m bench.auth_cost [--transports memory,redis] [--n 2000] [--repeat 3]
+"""Case ``auth``: the cost of ``BUS_AUTH=required`` (signing, verifying, permission checks, the
+publish quota), side by side with auth off, in one run:
+``python -m bench --only auth [--transports memory,redis,amqp] [--n 1000]``.
 
 Per transport and mode (``off``, ``required``): ``publish`` (messages/s posted by one bus to a
 channel with one member), ``pull`` (messages/s that one agent then drains with ``receive``) and
-``hosted`` (deliveries/s handled by a worker hosting 2 agents, pool solo, as ``bench.hosted``
-measures them), each also per CPU second (``*_per_cpu_s``: of this process for publish and
-pull, of the worker process for hosted, of this whole process on memory://), which load from
-other processes on a shared machine disturbs much less than the rates. With auth required
-the quota is on (a rate no run reaches, so every publish pays its token-bucket step) and the
-worker signs nothing but verifies every message. One JSON
-line per figure, then a table of the medians with the ratio required/off. The modes alternate
-``--repeat`` times (off, required, off, required, ...), so that load from other processes on a
-shared machine falls on both alike.
+``hosted`` (deliveries/s handled by a solo worker hosting 2 agents, as ``bus_hosted`` measures
+them), each also per CPU second (``*_per_cpu_s``: of this process for publish and pull, of the
+worker process for hosted, of this whole process on memory://), which load from other
+processes on a shared machine disturbs much less than the rates. With auth required the quota
+is on (a rate no run reaches, so every publish pays its token-bucket step) and the worker signs
+nothing but verifies every message.
+
+The modes alternate 3 times (quick: once), off, required, off, required, ..., so that load from
+other processes on a shared machine falls on both alike; each figure is the median of its runs
+(``auth_off_<what>`` and ``auth_required_<what>``, the latter with its ratio to the former),
+over ``--n`` messages each (quick: 200).
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import json
 import os
 import statistics
 import sys
@@ -29,9 +28,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench import hosted
-from bench.common import bus_settings, new_namespace, payload, unreachable
-from bench.hosted_agents import THROUGHPUT_CHANNEL
+from bench.cases.base import CaseArgs, Figure
+from bench.common import bus_settings, payload
+from bench.harness import solo_worker
+from bench.harness.solo_agents import THROUGHPUT_CHANNEL
 from bus import Bus
 from bus.auth import admin
 from bus.auth.keypairs import RootKey
@@ -40,6 +40,16 @@ from bus.settings import BusSettings
 from bus.settings.transports import resolve_store_url
 
 AGENTS = ("agent-1", "agent-2", "listener")
+MODES = ("off", "required")
+#: What is measured, and its unit.
+UNITS = {
+    "publish": "messages/s",
+    "publish_per_cpu_s": "messages/CPU s",
+    "pull": "messages/s",
+    "pull_per_cpu_s": "messages/CPU s",
+    "hosted": "deliveries/s",
+    "hosted_per_cpu_s": "deliveries/CPU s",
+}
 
 
 @contextlib.contextmanager
@@ -101,10 +111,10 @@ def _children_cpu() -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def publish_and_pull(transport: str, mode: str, n: int) -> dict[str, float]:
+def publish_and_pull(transport: str, mode: str, n: int, namespace: str) -> dict[str, float]:
     """Messages per second, and per CPU second of this process, published to a channel with
     one member, then drained by it."""
-    settings = bus_settings(transport, new_namespace("authp"), retention_max_messages=n + 10)
+    settings = bus_settings(transport, namespace, retention_max_messages=n + 10)
     with auth_for(settings, mode) as settings, Bus(settings) as bus:
         bus.create_channel("#bench")
         bus.register_agent("agent-1", channels=["#bench"])
@@ -133,64 +143,81 @@ def publish_and_pull(transport: str, mode: str, n: int) -> dict[str, float]:
     }
 
 
-def hosted_deliveries(transport: str, mode: str, n: int) -> dict[str, float]:
-    """Deliveries per second handled by a worker hosting 2 agents (as ``bench.hosted``), and
+def hosted_deliveries(transport: str, mode: str, n: int, namespace: str) -> dict[str, float]:
+    """Deliveries per second handled by a solo worker hosting 2 agents (as ``bus_hosted``), and
     per CPU second of the worker process (memory://: of this process, publisher included)."""
-    namespace = new_namespace("authh")
-    settings = hosted._settings(transport, namespace, keep=max(1000, 2 * (n + hosted.WARM)))
-    progress = hosted._Progress(transport, f"{namespace}:hosted")
-    total = 2 * (hosted.WARM + n)
+    settings = solo_worker.settings_for(
+        transport, namespace, keep=max(1000, 2 * (n + solo_worker.WARM))
+    )
+    progress = solo_worker.Progress(transport, f"{namespace}:hosted")
+    total = 2 * (solo_worker.WARM + n)
     progress.expect(total)
     cpu = time.process_time if transport == "memory" else _children_cpu
     try:
         with (
             auth_for(settings, mode) as settings,
-            hosted._hosted(transport, settings, progress.key, total) as bus,
+            solo_worker.running(transport, settings, progress.key, total) as bus,
         ):
             text = payload()
-            for _ in range(hosted.WARM):
+            for _ in range(solo_worker.WARM):
                 bus.publish(THROUGHPUT_CHANNEL, text, sender="bench")
             start, used = time.time(), cpu()
             for _ in range(n):
                 bus.publish(THROUGHPUT_CHANNEL, text, sender="bench")
-            done_at = hosted._wait(progress.done_at, 120 + n / 20, f"{total} deliveries")
+            done_at = solo_worker.wait_for(progress.done_at, 120 + n / 20, f"{total} deliveries")
             used = cpu() - used
     finally:
         progress.close()
     return {"hosted": 2 * n / (done_at - start), "hosted_per_cpu_s": 2 * n / used}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.auth_cost", description=__doc__)
-    parser.add_argument("--transports", default="memory,redis")
-    parser.add_argument("--n", type=int, default=2000, help="messages per figure")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each mode (median)")
-    args = parser.parse_args(argv)
-    samples: dict[tuple[str, str, str], list[float]] = {}
-    for transport in [name for name in args.transports.split(",") if name]:
-        if (reason := unreachable(transport)) is not None:
-            print(f"skipping {transport}: {reason}", file=sys.stderr)
-            continue
-        for attempt in range(args.repeat):
-            for mode in ("off", "required"):
-                print(f"{transport}, auth {mode}, run {attempt + 1}", file=sys.stderr, flush=True)
-                figures = publish_and_pull(transport, mode, args.n)
-                figures.update(hosted_deliveries(transport, mode, args.n))
-                for name, value in figures.items():
-                    samples.setdefault((transport, name, mode), []).append(value)
-                    row = {"transport": transport, "auth": mode, "figure": name, "run": attempt}
-                    print(json.dumps({**row, "n": args.n, "per_s": round(value, 1)}), flush=True)
-    print(f"\nmedians of {args.repeat} runs of {args.n} messages each")
-    print("\n| transport | figure | auth off /s | auth required /s | required / off |")
-    print("|---|---|---:|---:|---:|")
-    for (transport, name, mode), values in samples.items():
-        if mode != "off":
-            continue
-        off = statistics.median(values)
-        on = statistics.median(samples[(transport, name, "required")])
-        print(f"| {transport} | {name} | {off:.0f} | {on:.0f} | {on / off:.2f} |")
-    return 0
+class AuthCase:
+    """The figures with auth off and required, alternating; see the module doc."""
 
+    name = "auth"
+    group = "auth"
 
-if __name__ == "__main__":
-    sys.exit(main())
+    def run(self, transport: str, args: CaseArgs) -> list[Figure]:
+        """Each mode ``repeat`` times, alternating; the medians, required against off."""
+        n = args.messages or args.run.n
+        repeat = 1 if args.quick else 3
+        samples: dict[tuple[str, str], list[float]] = {}
+        for attempt in range(repeat):
+            for mode in MODES:
+                print(
+                    f"[bench] {transport}: auth {mode}, run {attempt + 1} of {repeat} ...",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                tag = f"auth{mode[0]}{attempt}"
+                values = publish_and_pull(transport, mode, n, args.run.ns(f"{tag}p"))
+                values.update(hosted_deliveries(transport, mode, n, args.run.ns(f"{tag}h")))
+                for what, value in values.items():
+                    samples.setdefault((what, mode), []).append(value)
+        figures: list[Figure] = []
+        for what, unit in UNITS.items():
+            off, required = samples[(what, "off")], samples[(what, "required")]
+            detail = {"repeat": repeat, "median_of": "alternating runs"}
+            figures.append(
+                Figure(
+                    f"auth_off_{what}",
+                    statistics.median(off),
+                    unit,
+                    transport,
+                    n=n,
+                    extra={**detail, "runs": [round(value, 1) for value in off]},
+                )
+            )
+            figures.append(
+                Figure.against(
+                    f"auth_required_{what}",
+                    statistics.median(required),
+                    unit,
+                    transport,
+                    n=n,
+                    baseline=f"auth_off_{what}",
+                    baseline_value=statistics.median(off),
+                    extra={**detail, "runs": [round(value, 1) for value in required]},
+                )
+            )
+        return figures

@@ -2,9 +2,9 @@
 in-process asyncio bus model: one ``asyncio.Queue`` per agent, one task per agent consuming its
 queue in order, every handler awaiting the fake LLM through ONE shared ``httpx.AsyncClient``.
 
-Runs as its own process so its RSS is its own:
-``python -m bench.cases.peer --agents 20 --messages 10 --url http://127.0.0.1:8089``; prints one
-JSON object: the runs (as :data:`bench.cases.measure.RunRecord`), t0, t_end, rss_mb.
+Runs as its own process so its RSS is its own (``python -m bench.baselines.asyncio_peer
+--agents 20 --messages 10 --url http://127.0.0.1:8089``); prints one JSON object: the runs (as
+:data:`bench.harness.runs.RunRecord`), t0, t_end, rss_mb.
 
 ``--client raw`` swaps httpx for a bare keep-alive HTTP/1.1 connection per agent (asyncio
 streams): the same model without the client's own cost. httpx's connection pool does work per
@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from bench.cases.workload import LIMITS, LLM_AGENTS, chat_body, chat_path
+from bench.harness.llm_workload import LIMITS, LLM_AGENTS, chat_body, chat_path
 
 Ask = Callable[[str, str], Awaitable[str]]
 
@@ -71,7 +71,7 @@ async def run(
 ) -> dict[str, object]:
     """Publish ``messages`` to every agent's queue at once; wait for all runs or ``seconds``."""
     queues: list[asyncio.Queue[tuple[int, float, str]]] = [asyncio.Queue() for _ in range(agents)]
-    runs: list[tuple[str, int, float, float, float]] = []  # measure.RunRecord
+    runs: list[tuple[str, int, float, float, float]] = []  # runs.RunRecord
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=LIMITS) as shared:
 
         async def shared_ask(path: str, content: str) -> str:

@@ -1,10 +1,10 @@
 """What the runtime cases share: a worker with DEFAULT options hosting some of
-:mod:`bench.cases.llm_agents`, the runs its handlers recorded, its RSS, and a fake LLM process.
+:mod:`bench.harness.llm_agents`, the runs its handlers recorded, its RSS, and a fake LLM process.
 
 memory:// runs :class:`bus.worker.EmbeddedWorker` (its defaults) in this process; redis and amqp
 run ONE ``celery -A bus worker`` subprocess with no ``--pool`` and no ``--concurrency`` (only
-``--without-mingle/gossip/heartbeat``, as :mod:`bench.hosted` does, so it does not talk to
-other workers on the shared broker).
+``--without-mingle/gossip/heartbeat``, as :mod:`bench.harness.solo_worker` does, so it does not
+talk to other workers on the shared broker).
 """
 
 from __future__ import annotations
@@ -22,17 +22,16 @@ from typing import IO, Any
 import httpx
 import redis
 
-from bench.cases import llm_agents
-from bench.cases.measure import RunRecord
-from bench.common import REDIS_URL, bus_settings
-from bench.raw_celery import ROOT
+from bench.common import REDIS_URL, ROOT, bus_settings
+from bench.harness import llm_agents
+from bench.harness.runs import RunRecord
 from bus import Bus
 from bus.celery import create_app
 from bus.demo.fake_llm import Latency
 from bus.settings import BusSettings
 from bus.worker import EmbeddedWorker, install, load_agents
 
-MODULE = "bench.cases.llm_agents"
+MODULE = "bench.harness.llm_agents"
 
 
 def tree_rss_mb(pid: int) -> float:
@@ -86,7 +85,7 @@ def llm_stats(url: str) -> dict[str, Any]:
 
 
 class HostedWorker:
-    """A worker hosting ``agents`` (of :mod:`bench.cases.llm_agents`) on ``channel``.
+    """A worker hosting ``agents`` (of :mod:`bench.harness.llm_agents`) on ``channel``.
 
     Use as a context manager; :attr:`bus` publishes, :meth:`runs` reads what handlers recorded.
     """

@@ -1,4 +1,5 @@
-"""The benchmark-only Celery app of figure 2: ``celery -A bench.raw_celery_app worker``.
+"""The Celery app of the ``raw_celery`` baseline: ``celery -A bench.baselines.raw_celery_app
+worker``.
 
 It is configured like the bus's own app (:func:`bus.celery.create_app`: JSON, late acks,
 prefetch multiplier 1) and has one task, ``bench.deliver(agent, channel, seq, message=...)``,
@@ -98,7 +99,8 @@ def from_env() -> Celery:
 
 
 def __getattr__(name: str) -> Any:
-    # ``celery -A bench.raw_celery_app`` asks for ``app``; importing this module does not build it.
+    # ``celery -A bench.baselines.raw_celery_app`` asks for ``app``; importing this module does
+    # not build it.
     if name == "app":
         built = from_env()
         globals()["app"] = built

@@ -1,7 +1,5 @@
-"""Figure 1, raw Kombu: a topic exchange, two queues, plain Consumers with acks.
-
-Also the raw-Kombu latency baseline for figure 4 (one message at a time, one queue).
-"""
+"""The baselines ``raw_kombu`` (case ``pull``: a topic exchange, two queues, plain Consumers
+with acks) and ``raw_kombu_latency`` (case ``latency``: one message at a time, one queue)."""
 
 from __future__ import annotations
 
@@ -14,7 +12,7 @@ from kombu import Connection, Consumer, Exchange, Queue
 
 from bench.common import (
     Drain,
-    Figure,
+    Record,
     Run,
     broker_url,
     drain_kombu,
@@ -83,7 +81,7 @@ def _delete(connection: Connection, exchange: Exchange, bound: list[Queue]) -> N
     exchange(channel).delete()
 
 
-def throughput(transport: str, run: Run) -> list[Figure]:
+def throughput(transport: str, run: Run) -> list[Record]:
     """Publish ``run.n`` messages to two queues; deliveries/s from first publish to last ack."""
     n, body = run.n, payload()
     exchange, bound = _entities(run, 2)
@@ -127,7 +125,7 @@ def throughput(transport: str, run: Run) -> list[Figure]:
         connection.release()
 
 
-def latency(transport: str, run: Run, samples: int) -> list[Figure]:
+def latency(transport: str, run: Run, samples: int) -> list[Record]:
     """Publish one message at a time; seconds from publish to the consumer's callback."""
     exchange, bound = _entities(run, 1)
     connection = _connect(transport)

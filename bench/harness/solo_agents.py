@@ -1,4 +1,5 @@
-"""Agents of the worker-hosted figures (``BUS_AGENT_MODULES=bench.hosted_agents``).
+"""Agents a solo worker hosts (``BUS_AGENT_MODULES=bench.harness.solo_agents``), for the
+figures ``bus_hosted``, ``bus_hosted_latency`` and the ``auth`` case's ``hosted``.
 
 ``agent-1`` and ``agent-2`` listen on ``#bench`` and count what they handle; ``listener``
 listens on ``#benchlat`` and stamps when its handler starts. A worker subprocess reports to
