@@ -99,7 +99,7 @@ def test_the_worker_command_line() -> None:
         "--without-gossip",
     ]
     raw = worker_command(
-        "bench.raw_celery_app",
+        "bench.baselines.raw_celery_app",
         pool=None,
         concurrency=None,
         loglevel="WARNING",
@@ -109,7 +109,7 @@ def test_the_worker_command_line() -> None:
     )
     assert raw[3:] == [
         "-A",
-        "bench.raw_celery_app",
+        "bench.baselines.raw_celery_app",
         "worker",
         "--loglevel=WARNING",
         "-Q",
