@@ -1,5 +1,10 @@
 """The bus for asyncio code: every :class:`~bus.Bus` operation as a coroutine.
 
+The operations are derived from their declaration in :mod:`bus.api` (``publish =
+awaited(BusOperations.publish)``): same parameters, same documentation, awaited. Only what
+differs in asyncio is written here: starting and stopping (the thread pool), receiving
+(cancellable), and the agent clients this bus hands out.
+
 Kombu and the Redis client are synchronous, so each call runs on a thread of a pool the
 :class:`AsyncBus` owns. It is not the loop's default executor: that one has few threads on a
 small machine, and a handful of agents waiting in :meth:`AsyncBus.receive` would take them all,
@@ -15,10 +20,10 @@ import asyncio
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from time import monotonic
-from typing import Any, Self, TypeVar, Unpack
+from typing import Any, Self, TypeVar
 
-from bus.channels import ChannelInfo, ChannelKind, Retention
-from bus.client import AgentClient, HistoryFilters, MessageFields
+from bus.api import AgentOperations, BusOperations, awaited
+from bus.client import AgentClient
 from bus.core import Bus
 from bus.errors import InvalidArgument
 from bus.message import Message
@@ -71,6 +76,10 @@ class AsyncBus:
         """Run a blocking ``function(*args, **kwargs)`` on the bus's threads and await it."""
         return await asyncio.wrap_future(self._pool().submit(function, *args, **kwargs))
 
+    async def _await_sync(self, operation: str, /, *args: Any, **kwargs: Any) -> Any:
+        # What every awaited(...) operation below does: the bus's operation, on the pool.
+        return await self.call(getattr(self.bus, operation), *args, **kwargs)
+
     # -- lifecycle -----------------------------------------------------------------------------
 
     @property
@@ -86,6 +95,9 @@ class AsyncBus:
     async def stop(self) -> None:
         """Stop the bus (see :meth:`bus.Bus.stop`) and let the pool's threads end. Safe twice."""
         await self.call(self.bus.stop)
+        self._release_pool()
+
+    def _release_pool(self) -> None:
         executor, self._executor = self._executor, None
         if executor is not None and self._owns_executor:
             executor.shutdown(wait=False, cancel_futures=True)
@@ -96,90 +108,42 @@ class AsyncBus:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
-    # -- channels and agents -------------------------------------------------------------------
+    async def destroy(self) -> None:
+        """See :meth:`bus.Bus.destroy`; the pool's threads end as on :meth:`stop`."""
+        await self.call(self.bus.destroy)
+        self._release_pool()
 
-    async def create_channel(
-        self,
-        name: str,
-        *,
-        kind: ChannelKind | str = ChannelKind.TOPIC,
-        retention: Retention | None = None,
-    ) -> ChannelInfo:
-        """See :meth:`bus.Bus.create_channel`."""
-        return await self.call(self.bus.create_channel, name, kind=kind, retention=retention)
+    # -- derived from the declaration: the synchronous operation, awaited ----------------------
 
-    async def get_channel(self, name: str) -> ChannelInfo:
-        """See :meth:`bus.Bus.get_channel`."""
-        return await self.call(self.bus.get_channel, name)
+    create_channel = awaited(BusOperations.create_channel)
+    update_channel = awaited(BusOperations.update_channel)
+    get_channel = awaited(BusOperations.get_channel)
+    list_channels = awaited(BusOperations.list_channels)
+    register_agent = awaited(BusOperations.register_agent)
+    register_agents = awaited(BusOperations.register_agents)
+    subscribe_many = awaited(BusOperations.subscribe_many)
+    agents = awaited(BusOperations.agents)
+    subscribe = awaited(BusOperations.subscribe)
+    unsubscribe = awaited(BusOperations.unsubscribe)
+    subscriptions = awaited(BusOperations.subscriptions)
+    publish = awaited(BusOperations.publish)
+    send = awaited(BusOperations.send)
+    request = awaited(BusOperations.request)  # the wait holds one thread of the pool
+    post = awaited(BusOperations.post)
+    history = awaited(BusOperations.history)
+    direct_history = awaited(BusOperations.direct_history)
 
-    async def list_channels(self) -> list[ChannelInfo]:
-        """See :meth:`bus.Bus.list_channels`."""
-        return await self.call(self.bus.list_channels)
+    # -- what differs in asyncio ---------------------------------------------------------------
 
-    async def register_agent(self, agent: str, *, channels: Iterable[str] = ()) -> None:
-        """See :meth:`bus.Bus.register_agent`."""
-        await self.call(self.bus.register_agent, agent, channels=list(channels))
-
-    async def agents(self) -> list[str]:
-        """See :meth:`bus.Bus.agents`."""
-        return await self.call(self.bus.agents)
-
-    async def subscribe(self, agent: str, channel: str) -> bool:
-        """See :meth:`bus.Bus.subscribe`."""
-        return await self.call(self.bus.subscribe, agent, channel)
-
-    async def unsubscribe(self, agent: str, channel: str) -> bool:
-        """See :meth:`bus.Bus.unsubscribe`."""
-        return await self.call(self.bus.unsubscribe, agent, channel)
-
-    async def subscriptions(self, agent: str) -> list[str]:
-        """See :meth:`bus.Bus.subscriptions`."""
-        return await self.call(self.bus.subscriptions, agent)
+    @property
+    def skipped(self) -> dict[tuple[str, str], int]:
+        """See :attr:`bus.Bus.skipped` (read in place: it does not block)."""
+        return self.bus.skipped
 
     async def agent(self, name: str, *, channels: Iterable[str] = ()) -> AsyncAgentClient:
         """Register ``name`` and return its asyncio client; see :meth:`bus.Bus.agent`."""
         client = await self.call(self.bus.agent, name, channels=list(channels))
         return AsyncAgentClient(self, client)
-
-    # -- messages ------------------------------------------------------------------------------
-
-    async def publish(
-        self, channel: str, content: str, *, sender: str, **fields: Unpack[MessageFields]
-    ) -> Message:
-        """See :meth:`bus.Bus.publish`."""
-        return await self.call(self.bus.publish, channel, content, sender=sender, **fields)
-
-    async def send(
-        self, recipient: str, content: str, *, sender: str, **fields: Unpack[MessageFields]
-    ) -> Message:
-        """See :meth:`bus.Bus.send`."""
-        return await self.call(self.bus.send, recipient, content, sender=sender, **fields)
-
-    async def request(
-        self,
-        recipient: str,
-        content: str,
-        *,
-        sender: str,
-        timeout: float = 30.0,
-        **fields: Unpack[MessageFields],
-    ) -> Message:
-        """See :meth:`bus.Bus.request`; the wait holds one thread of the pool."""
-        return await self.call(
-            self.bus.request, recipient, content, sender=sender, timeout=timeout, **fields
-        )
-
-    async def post(self, message: Message) -> Message:
-        """See :meth:`bus.Bus.post`."""
-        return await self.call(self.bus.post, message)
-
-    async def history(self, channel: str, **filters: Unpack[HistoryFilters]) -> list[Message]:
-        """See :meth:`bus.Bus.history`."""
-        return await self.call(self.bus.history, channel, **filters)
-
-    async def direct_history(self, agent: str, **filters: Unpack[HistoryFilters]) -> list[Message]:
-        """See :meth:`bus.Bus.direct_history`."""
-        return await self.call(self.bus.direct_history, agent, **filters)
 
     async def receive(
         self, agent: str, *, channel: str | None = None, timeout: float | None = None
@@ -247,55 +211,26 @@ class AsyncAgentClient:
     def __repr__(self) -> str:
         return f"AsyncAgentClient({self.name!r})"
 
-    async def publish(self, channel: str, content: str, **fields: Unpack[MessageFields]) -> Message:
-        """See :meth:`bus.client.AgentClient.publish`."""
-        return await self._bus.call(self._client.publish, channel, content, **fields)
+    async def _await_sync(self, operation: str, /, *args: Any, **kwargs: Any) -> Any:
+        # What every awaited(...) operation below does: the client's operation, on the pool.
+        return await self._bus.call(getattr(self._client, operation), *args, **kwargs)
 
-    async def send(self, recipient: str, content: str, **fields: Unpack[MessageFields]) -> Message:
-        """See :meth:`bus.client.AgentClient.send`."""
-        return await self._bus.call(self._client.send, recipient, content, **fields)
+    # -- derived from the declaration: the agent client's operation, awaited -------------------
 
-    async def reply(
-        self, message: Message, content: str, **fields: Unpack[MessageFields]
-    ) -> Message:
-        """See :meth:`bus.client.AgentClient.reply`."""
-        return await self._bus.call(self._client.reply, message, content, **fields)
+    publish = awaited(AgentOperations.publish)
+    send = awaited(AgentOperations.send)
+    reply = awaited(AgentOperations.reply)
+    request = awaited(AgentOperations.request)  # the wait holds one thread of the pool
+    subscribe = awaited(AgentOperations.subscribe)
+    unsubscribe = awaited(AgentOperations.unsubscribe)
+    subscriptions = awaited(AgentOperations.subscriptions)
+    history = awaited(AgentOperations.history)
+    direct_history = awaited(AgentOperations.direct_history)
 
-    async def request(
-        self,
-        recipient: str,
-        content: str,
-        *,
-        timeout: float = 30.0,
-        **fields: Unpack[MessageFields],
-    ) -> Message:
-        """See :meth:`bus.client.AgentClient.request`."""
-        return await self._bus.call(
-            self._client.request, recipient, content, timeout=timeout, **fields
-        )
+    # -- what differs in asyncio ---------------------------------------------------------------
 
     async def receive(
         self, channel: str | None = None, timeout: float | None = None
     ) -> Message | None:
-        """See :meth:`AsyncBus.receive`."""
+        """See :meth:`AsyncBus.receive`: cancelling it loses nothing."""
         return await self._bus.receive(self.name, channel=channel, timeout=timeout)
-
-    async def subscribe(self, channel: str) -> bool:
-        """See :meth:`bus.client.AgentClient.subscribe`."""
-        return await self._bus.call(self._client.subscribe, channel)
-
-    async def unsubscribe(self, channel: str) -> bool:
-        """See :meth:`bus.client.AgentClient.unsubscribe`."""
-        return await self._bus.call(self._client.unsubscribe, channel)
-
-    async def subscriptions(self) -> list[str]:
-        """See :meth:`bus.client.AgentClient.subscriptions`."""
-        return await self._bus.call(self._client.subscriptions)
-
-    async def history(self, channel: str, **filters: Unpack[HistoryFilters]) -> list[Message]:
-        """See :meth:`bus.client.AgentClient.history`."""
-        return await self._bus.call(self._client.history, channel, **filters)
-
-    async def direct_history(self, **filters: Unpack[HistoryFilters]) -> list[Message]:
-        """See :meth:`bus.client.AgentClient.direct_history`."""
-        return await self._bus.call(self._client.direct_history, **filters)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from functools import partial
-from typing import Any, Self, Unpack
+from typing import Self, Unpack
 
 from celery import Celery
 
 from bus.access.choice import open_guard
 from bus.access.guard import Guard
+from bus.api import BusOperations, documented
 from bus.broker.deliveries import Broker
 from bus.channels import ChannelInfo, ChannelKind, Overflow, Retention, Stream
 from bus.client import AgentClient
@@ -36,7 +37,8 @@ from bus.settings.transports import resolve_store_url
 from bus.store import Store
 
 
-class Bus:
+@documented
+class Bus(BusOperations):
     """A message bus for agents: named channels, direct messages, history, one order per channel.
 
     Args:
@@ -47,7 +49,8 @@ class Bus:
     Raises:
         ConfigurationError: the settings cannot work (unsupported scheme, amqp without a store).
 
-    Use it started: ``with Bus() as bus: ...`` or ``bus.start()`` ... ``bus.stop()``.
+    Use it started: ``with Bus() as bus: ...`` or ``bus.start()`` ... ``bus.stop()``. Its
+    operations are declared, with their documentation, in :class:`bus.api.BusOperations`.
     """
 
     def __init__(
@@ -82,7 +85,6 @@ class Bus:
 
     @property
     def started(self) -> bool:
-        """Whether :meth:`start` has run (and :meth:`stop` has not)."""
         return self._store is not None
 
     @property
@@ -96,11 +98,6 @@ class Bus:
         return self._store
 
     def start(self) -> Self:
-        """Connect to store and broker, and create the default channels.
-
-        Raises:
-            StoreUnavailable: the store does not answer. BrokerUnavailable: nor the broker.
-        """
         if self._store is not None:
             return self
         store = connect(self.store_url, self.settings.namespace, self.broker)
@@ -113,8 +110,6 @@ class Bus:
         return self
 
     def stop(self) -> None:
-        """Close every consumer and connection. Safe to call twice; a receive still waiting in
-        another thread returns ``None`` within a second."""
         self.inboxes.close()
         if self._store is not None:
             self._store.close()
@@ -129,8 +124,6 @@ class Bus:
         self.stop()
 
     def destroy(self) -> None:
-        """Delete everything of this bus's namespace (channels, agents, queues, history) and
-        stop; :meth:`start` makes it anew. For tests and for tearing a demo down."""
         agents, channels = self.store.agents(), [spec.name for spec in self.store.list_channels()]
         self.stop()
         destroy_namespace(self.store_url, self.settings.namespace, self.broker, agents, channels)
@@ -145,11 +138,6 @@ class Bus:
         kind: ChannelKind | str = ChannelKind.TOPIC,
         retention: Retention | None = None,
     ) -> ChannelInfo:
-        """Create a channel, or return the existing one if it has the same kind and retention.
-
-        Raises:
-            InvalidName. ChannelExists: it exists with another kind or retention.
-        """
         return self.registry.create_channel(name, kind=kind, retention=retention)
 
     def update_channel(
@@ -160,78 +148,33 @@ class Bus:
         kind: ChannelKind | str | None = None,
         overflow: Overflow | str | None = None,
     ) -> ChannelInfo:
-        """Change a channel's retention, kind or overflow policy while the bus runs: every
-        process applies it at its next publish (the store appends only for the current spec
-        version). A smaller retention trims at the next append; a channel made broadcast gets
-        every agent as a member. The change is logged.
-
-        Raises:
-            UnknownChannel. InvalidArgument: an unknown kind.
-        """
         return self.registry.update_channel(name, retention=retention, kind=kind, overflow=overflow)
 
     def get_channel(self, name: str) -> ChannelInfo:
-        """The channel's spec, members, last sequence number and retained count.
-
-        Raises:
-            UnknownChannel: there is no such channel.
-        """
         return self.registry.channel_info(name)
 
     def list_channels(self) -> list[ChannelInfo]:
-        """Every channel, sorted by name."""
         return self.registry.list_channels()
 
     def register_agent(self, agent: str, *, channels: Iterable[str] = ()) -> None:
-        """Register an agent (idempotent): its queue, its inbox, every broadcast channel, and a
-        subscription to each of ``channels``.
-
-        Raises:
-            InvalidName, UnknownChannel: both checked before anything changes.
-        """
         self.registry.register_agent(agent, channels)
 
     def register_agents(self, agents: Mapping[str, Iterable[str]]) -> None:
-        """:meth:`register_agent` for each of ``agents`` (name -> channels), in batches: one
-        broker channel, one store step per batch; what exists costs one store read for all.
-
-        Raises:
-            InvalidName, UnknownChannel: all checked before anything changes.
-        """
         self.registry.bulk.register_agents(agents)
 
     def subscribe_many(self, agent: str, channels: Iterable[str]) -> list[bool]:
-        """Subscribe ``agent`` to each of ``channels`` in one batch; per channel, whether it is
-        a new membership.
-
-        Raises:
-            UnknownAgent, UnknownChannel, InvalidName: checked before anything changes.
-        """
         return self.registry.bulk.subscribe_many(agent, channels)
 
     def agents(self) -> list[str]:
-        """Every registered agent, sorted."""
         return self.registry.agents()
 
     def subscriptions(self, agent: str) -> list[str]:
-        """The channels ``agent`` receives, sorted (broadcast channels included)."""
         return self.registry.subscriptions(agent)
 
     def subscribe(self, agent: str, channel: str) -> bool:
-        """Make ``agent`` a member of ``channel`` from now on; ``False`` if it was one.
-
-        Raises:
-            UnknownAgent, UnknownChannel, InvalidName.
-        """
         return self.registry.subscribe(agent, channel)
 
     def unsubscribe(self, agent: str, channel: str) -> bool:
-        """Stop delivering ``channel`` to ``agent`` (what is queued is dropped); ``False`` if it
-        was not a member.
-
-        Raises:
-            UnknownAgent, UnknownChannel, InvalidName; InvalidArgument for a broadcast channel.
-        """
         return self.registry.unsubscribe(agent, channel)
 
     # -- messages ------------------------------------------------------------------------------
@@ -239,17 +182,6 @@ class Bus:
     def publish(
         self, channel: str, content: str, *, sender: str, **fields: Unpack[MessageFields]
     ) -> Message:
-        """Publish to a channel; returns the message with its sequence number.
-
-        Once it returns, the message is stored (its deliveries are repaired by catch-up if the
-        broker failed). With ``idempotency_key``, a retry with the same key within
-        ``BUS_DEDUPE_WINDOW_SECONDS`` stores nothing and returns the first publish's seq.
-
-        Raises:
-            UnknownChannel. InvalidMessage: a field is invalid (each is named in
-            ``context['errors']``). MessageTooLarge. StoreReset, StoreUnavailable. Nothing is
-            stored or sent then.
-        """
         self.registry.spec(channel)
         key = fields.pop("idempotency_key", None)
         fields.setdefault("type", MessageType.ANNOUNCEMENT)
@@ -259,38 +191,25 @@ class Bus:
     def send(
         self, recipient: str, content: str, *, sender: str, **fields: Unpack[MessageFields]
     ) -> Message:
-        """Send a direct message to a registered agent; returns it with its inbox seq.
-        ``idempotency_key`` as for :meth:`publish`.
-
-        Raises:
-            UnknownAgent (unless it answers a pending request), InvalidMessage, MessageTooLarge.
-        """
         key = fields.pop("idempotency_key", None)
         fields.setdefault("type", MessageType.QUESTION)
         message = build_message(recipient=recipient, sender=sender, content=content, **fields)
         return self.publisher.post(message, idempotency_key=key)
 
     def request(
-        self, recipient: str, content: str, *, sender: str, timeout: float = 30.0, **fields: Any
+        self,
+        recipient: str,
+        content: str,
+        *,
+        sender: str,
+        timeout: float = 30.0,
+        **fields: Unpack[MessageFields],
     ) -> Message:
-        """Send a direct message and wait for the recipient's reply: a direct message from it
-        with the request's correlation id. Works from inside a worker's handler too.
-
-        Raises:
-            BusTimeout: no reply within ``timeout`` seconds. UnknownAgent, InvalidMessage.
-        """
         return self._requests.request(recipient, content, sender=sender, timeout=timeout, **fields)
 
     def post(
         self, message: Message, *, max_bytes: int | None = None, idempotent: bool = False
     ) -> Message:
-        """Publish a message built elsewhere to its channel or recipient; its ``seq`` is
-        ignored (the bus assigns the next one). ``max_bytes`` overrides ``max_message_bytes``;
-        ``idempotent`` makes the message's own ``id`` its idempotency key (see :meth:`publish`).
-
-        Raises:
-            UnknownChannel, UnknownAgent, MessageTooLarge.
-        """
         key = str(message.id) if idempotent else None
         return self.publisher.post(message, max_bytes=max_bytes, idempotency_key=key)
 
@@ -299,49 +218,23 @@ class Bus:
     def receive(
         self, agent: str, *, channel: str | None = None, timeout: float | None = None
     ) -> Message | None:
-        """The agent's next message, from any of its streams or from ``channel`` only; each
-        stream's messages come in sequence order, each once. ``timeout``: seconds to wait
-        (``None`` forever, ``0`` not at all); ``None`` is returned when it passed.
-
-        Raises:
-            UnknownAgent; NotSubscribed: ``channel`` is given and the agent is not a member.
-        """
         return self._reader.receive(agent, channel, timeout)
 
     @property
     def skipped(self) -> dict[tuple[str, str], int]:
-        """Per ``(agent, stream)``: messages retention trimmed before the agent received them
-        in this process (``overflow=drop-oldest``), a metric to watch."""
         return dict(self._reader.skipped)
 
     def _open_inbox(self, agent: str) -> Inbox:
         return open_inbox(self.app, self.topology, self.settings, agent)
 
     def history(self, channel: str, **filters: Unpack[HistoryFilters]) -> list[Message]:
-        """A channel's retained messages, oldest first: the newest ``limit``, those ``after`` a
-        seq, those ``since`` a (timezone-aware) time.
-
-        Raises:
-            UnknownChannel; InvalidArgument for a negative number or a naive datetime.
-        """
         self.registry.spec(channel)
         return self._reader.history(Stream.of_channel(channel), agent=None, **filters)
 
     def direct_history(self, agent: str, **filters: Unpack[HistoryFilters]) -> list[Message]:
-        """The direct messages ``agent`` was sent that are retained, oldest first; filters as
-        :meth:`history` (sequence numbers are the inbox's).
-
-        Raises:
-            UnknownAgent; InvalidArgument.
-        """
         self.registry.require_agent(agent)
         return self._reader.history(Stream.of_inbox(agent), agent=agent, **filters)
 
     def agent(self, name: str, *, channels: Iterable[str] = ()) -> AgentClient:
-        """Register ``name`` (idempotent) subscribed to ``channels``; return its client.
-
-        Raises:
-            InvalidName, UnknownChannel.
-        """
         self.register_agent(name, channels=channels)
         return AgentClient(self, name)

@@ -4,6 +4,10 @@ A handler's ``ctx`` is the agent's client (:class:`~bus.client.AgentClient`, or 
 ``async def`` handler :class:`~bus.aio.AsyncAgentClient`, whose calls are awaited) with the
 delivery's extras: the message being handled, the attempt, the Celery task id, and the agent's
 per-process :class:`AgentState`. Everything sent through it is sent as the agent.
+
+Being agent clients, both contexts offer the operations :class:`bus.api.AgentOperations`
+declares, as declared (``tests/unit/test_api_parity.py`` holds them to it); ``reply`` is
+overloaded so that ``ctx.reply(content)`` answers the message being handled.
 """
 
 from __future__ import annotations

@@ -68,6 +68,30 @@ def test_channels_and_agents_are_managed_with_awaits(bus: Bus) -> None:
     run(bus, scenario)
 
 
+def test_what_the_async_bus_lacked_is_awaited_too(bus: Bus) -> None:
+    """update_channel, register_agents, subscribe_many, post's options, skipped and destroy:
+    the operations AsyncBus lacked before it was derived from bus.api's declaration."""
+
+    async def scenario(abus: AsyncBus) -> None:
+        await abus.create_channel("#ops")
+        updated = await abus.update_channel("#ops", retention=Retention(max_messages=5))
+        assert updated.spec.retention.max_messages == 5
+        await abus.register_agents({"ann": ["#ops"], "ben": []})
+        assert await abus.agents() == ["ann", "ben"]
+        assert await abus.subscribe_many("ben", ["#ops", "#design"]) == [True, True]
+        message = Message(channel="#ops", sender="ann", content="once")
+        first = await abus.post(message, idempotent=True, max_bytes=10_000)
+        assert (await abus.post(message, idempotent=True)).seq == first.seq
+        assert len(await abus.history("#ops")) == 1
+        assert abus.skipped == {}
+        await abus.destroy()
+        assert not abus.started
+        await abus.start()
+        assert await abus.agents() == []
+
+    run(bus, scenario)
+
+
 def test_published_sent_and_posted_messages_are_received(bus: Bus) -> None:
     async def scenario(abus: AsyncBus) -> None:
         await abus.register_agent("alice")
