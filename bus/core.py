@@ -104,9 +104,9 @@ class Bus:
         if self._store is not None:
             return self
         store = connect(self.store_url, self.settings.namespace, self.broker)
-        store.watch(self.registry.store_reset)
-        store.watch(self.inboxes.store_reset)
-        store.establish()
+        store.epochs.watch(self.registry.store_reset)
+        store.epochs.watch(self.inboxes.store_reset)
+        store.epochs.establish()
         self._store = store
         self.inboxes.open()
         self.registry.create_defaults()
@@ -131,7 +131,8 @@ class Bus:
     def destroy(self) -> None:
         """Delete everything of this bus's namespace (channels, agents, queues, history) and
         stop; :meth:`start` makes it anew. For tests and for tearing a demo down."""
-        agents, channels = self.store.agents(), [spec.name for spec in self.store.list_channels()]
+        registry = self.store.registry
+        agents, channels = registry.agents(), [spec.name for spec in registry.list_channels()]
         self.stop()
         destroy_namespace(self.store_url, self.settings.namespace, self.broker, agents, channels)
         self.registry.forget()

@@ -16,7 +16,7 @@ from bench.cases.parts import PartsCase
 from bench.common import REDIS_URL, bus_settings, figure, payload
 from bus import Bus, Retention
 from bus.channels import Stream
-from bus.store.keys import Keys
+from bus.store.redis.key_names import Keys
 
 
 def _rss(transport: str, args: CaseArgs) -> list[dict[str, Any]]:

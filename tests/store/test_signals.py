@@ -11,7 +11,7 @@ TTL = 10_000
 
 def post(store: Store, stream: str = NEWS, text: str = "m") -> list[str]:
     """Append with coalescing; the recipients it wakes, sorted."""
-    appended = store.append(stream, body(text), 1000, KEEP_ALL, coalesce=True)
+    appended = store.log.append(stream, body(text), 1000, KEEP_ALL, coalesce=True)
     assert appended.woken is not None
     return sorted(appended.woken)
 
@@ -21,52 +21,52 @@ def test_a_recipient_is_woken_once_until_it_finds_the_stream_drained(store: Stor
     reader(store, "bob", "#news")
     assert post(store) == ["ann", "bob"]
     assert post(store) == []  # both are signalled already
-    assert store.claim("bob", NEWS) is not None
-    assert store.claim("bob", NEWS) is not None
+    assert store.log.claim("bob", NEWS) is not None
+    assert store.log.claim("bob", NEWS) is not None
     assert post(store) == []  # bob read on but never found the stream drained
-    assert store.claim("bob", NEWS) is not None
-    assert store.claim("bob", NEWS) is None  # drained: his signal is cleared
+    assert store.log.claim("bob", NEWS) is not None
+    assert store.log.claim("bob", NEWS) is None  # drained: his signal is cleared
     assert post(store) == ["bob"]
 
 
 def test_without_coalescing_every_recipient_is_woken(store: Store) -> None:
     reader(store, "ann", "#news")
-    appended = store.append(NEWS, body("m"), 1000, KEEP_ALL)
+    appended = store.log.append(NEWS, body("m"), 1000, KEEP_ALL)
     assert appended.woken is None
     assert appended.to_wake == ["ann"]
-    assert store.append(NEWS, body("m"), 1001, KEEP_ALL).to_wake == ["ann"]
+    assert store.log.append(NEWS, body("m"), 1001, KEEP_ALL).to_wake == ["ann"]
 
 
 def test_claim_any_take_and_runs_clear_the_signal_when_drained(store: Store) -> None:
     reader(store, "ann", "#news")
     post(store)
-    assert store.claim_any("ann") is not None
-    assert store.claim_any("ann") is None
+    assert store.log.claim_any("ann") is not None
+    assert store.log.claim_any("ann") is None
     assert post(store) == ["ann"]
-    assert store.take("ann", NEWS, "r1", TTL, 0, 5).entries
+    assert store.leases.take("ann", NEWS, "r1", TTL, 0, 5).entries
     assert post(store) == []
-    assert store.take("ann", NEWS, "r1", TTL, 3, 5).entries == ()
+    assert store.leases.take("ann", NEWS, "r1", TTL, 3, 5).entries == ()
     assert post(store) == ["ann"]
-    step = store.begin("ann", NEWS, "w1", TTL, 2**62)
+    step = store.leases.begin("ann", NEWS, "w1", TTL, 2**62)
     assert step.entry is not None
-    assert store.advance("ann", NEWS, "w1", TTL, step.entry.seq, 2**62).entry is None
+    assert store.leases.advance("ann", NEWS, "w1", TTL, step.entry.seq, 2**62).entry is None
     assert post(store) == ["ann"]
 
 
 def test_a_lease_held_elsewhere_keeps_the_signal(store: Store) -> None:
     reader(store, "ann", "#news")
     post(store)
-    store.begin("ann", NEWS, "w1", TTL, 2**62)  # a worker's run holds the stream
-    assert store.claim("ann", NEWS) is None
-    assert store.claim_any("ann") is None
+    store.leases.begin("ann", NEWS, "w1", TTL, 2**62)  # a worker's run holds the stream
+    assert store.log.claim("ann", NEWS) is None
+    assert store.log.claim_any("ann") is None
     assert post(store) == []  # the run drains it, and clears the signal then
 
 
 def test_leaving_the_channel_clears_the_signal(store: Store) -> None:
     reader(store, "ann", "#news")
     post(store)
-    store.unsubscribe("ann", "#news")
-    store.subscribe("ann", "#news")
+    store.registry.unsubscribe("ann", "#news")
+    store.registry.subscribe("ann", "#news")
     assert post(store) == ["ann"]
 
 
@@ -75,9 +75,9 @@ def test_direct_messages_coalesce_per_inbox(store: Store) -> None:
     inbox = direct_stream("ann")
     assert post(store, inbox) == ["ann"]
     assert post(store, inbox) == []
-    assert store.claim("ann", inbox) is not None
-    assert store.claim("ann", inbox) is not None
-    assert store.claim("ann", inbox) is None
+    assert store.log.claim("ann", inbox) is not None
+    assert store.log.claim("ann", inbox) is not None
+    assert store.log.claim("ann", inbox) is None
     assert post(store, inbox) == ["ann"]
 
 
@@ -85,6 +85,6 @@ def test_unsignal_lets_the_next_append_wake_again(store: Store) -> None:
     reader(store, "ann", "#news")
     reader(store, "bob", "#news")
     post(store)
-    store.unsignal(NEWS, ["ann"])  # her delivery could not be published
+    store.log.unsignal(NEWS, ["ann"])  # her delivery could not be published
     assert post(store) == ["ann"]
-    store.unsignal(NEWS, [])
+    store.log.unsignal(NEWS, [])
