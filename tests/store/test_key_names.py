@@ -1,14 +1,13 @@
-"""RedisStore on a Redis Cluster: every key comes through KEYS, and a namespace is one slot."""
+"""The Redis store's key names (:mod:`bus.store.redis.key_names`): every key of a namespace carries
+its hash tag, so the store runs on a Redis Cluster, where a namespace is one slot."""
 
 from __future__ import annotations
 
-import re
 import shutil
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from importlib.resources import files
 from pathlib import Path
 
 import pytest
@@ -19,48 +18,16 @@ from bus.store import Store, channel_stream, direct_stream
 from bus.store.redis import RedisStore
 from bus.store.redis import namespace as redis_namespace
 from bus.store.redis.key_names import Keys
-from bus.store.redis.scripts import PRELUDES, source
+from bus.store.redis.scripts import source
 from tests.brokers import REDIS_URL, new_namespace, require
 from tests.store.support import KEEP_ALL, body, broadcast, reader
-
-LUA = files("bus.store.redis") / "lua"
-#: ``redis.call('CMD', <first argument>``: for every command the scripts use, a key.
-CALL = re.compile(r"redis\.call\('(\w+)',\s*([^,)]+)")
-#: The parameter of ``next_after``, which its callers give a KEYS entry.
-KEY_PARAMETERS = {"logkey", "epochkey"}
-
-
-def test_every_lua_file_is_a_script_or_a_prelude_of_one() -> None:
-    used = set(PRELUDES) | {part for parts in PRELUDES.values() for part in parts}
-    assert {path.name for path in LUA.iterdir()} == {f"{name}.lua" for name in used}
-
-
-@pytest.mark.parametrize("name", sorted(PRELUDES))
-def test_a_script_touches_only_keys_passed_through_keys(name: str) -> None:
-    text = source(name)
-    calls = CALL.findall(text)
-    assert calls, "a script that calls no Redis command is dead"
-    built = [
-        (command, key)
-        for command, key in calls
-        if not key.startswith("KEYS[") and key not in KEY_PARAMETERS
-    ]
-    assert built == []
-    for argument in re.findall(r"next_after\(([^,]+),", text):
-        assert argument.startswith("KEYS[") or argument in KEY_PARAMETERS
-
-
-@pytest.mark.parametrize("name", sorted(PRELUDES))
-def test_every_script_names_its_keys_and_arguments_in_its_header(name: str) -> None:
-    header = (LUA / f"{name}.lua").read_text().split("\n\n")[0]
-    assert "KEYS[1]" in header
-    assert "ARGV" in header or name == "backlog"
-    assert source(name).endswith((LUA / f"{name}.lua").read_text())
 
 
 def exercise(store: Store) -> None:
     """Call every store method once, so every script and key is used."""
     store.ping()
+    assert store.epochs.establish() == store.epochs.epoch() == store.epochs.expected
+    store.epochs.verify()
     store.registry.register_agent("ann")
     store.registry.create_channel(broadcast())
     reader(store, "bob", "#news")
