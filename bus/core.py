@@ -101,9 +101,9 @@ class Bus(BusOperations):
         if self._store is not None:
             return self
         store = connect(self.store_url, self.settings.namespace, self.broker)
-        store.watch(self.registry.store_reset)
-        store.watch(self.inboxes.store_reset)
-        store.establish()
+        store.epochs.watch(self.registry.store_reset)
+        store.epochs.watch(self.inboxes.store_reset)
+        store.epochs.establish()
         self._store = store
         self.inboxes.open()
         self.registry.create_defaults()
@@ -124,7 +124,8 @@ class Bus(BusOperations):
         self.stop()
 
     def destroy(self) -> None:
-        agents, channels = self.store.agents(), [spec.name for spec in self.store.list_channels()]
+        registry = self.store.registry
+        agents, channels = registry.agents(), [spec.name for spec in registry.list_channels()]
         self.stop()
         destroy_namespace(self.store_url, self.settings.namespace, self.broker, agents, channels)
         self.registry.forget()

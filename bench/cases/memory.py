@@ -36,7 +36,7 @@ from bench.common import (
 )
 from bus import Bus, Retention
 from bus.channels import Stream
-from bus.store.keys import Keys
+from bus.store.redis.key_names import Keys
 
 BATCH = 100
 

@@ -1,12 +1,12 @@
 """A part of the store's Redis that auth keeps under a prefix: its client, its teardown.
 
-The client is the store's own (:func:`bus.store.client.connect`), so a Redis that does not
+The client is the store's own (:func:`bus.store.redis.connection.connect`), so a Redis that does not
 answer is a :class:`~bus.errors.StoreUnavailable` here too, never a raw redis error.
 """
 
 from __future__ import annotations
 
-from bus.store.client import StoreClient, connect
+from bus.store.redis.connection import StoreClient, connect
 
 
 def scan_pattern(prefix: str) -> str:

@@ -11,7 +11,7 @@ import threading
 from typing import Any, Protocol, cast
 
 from bus.auth.keyspace import RedisKeyspace, scan_pattern
-from bus.store.keys import Keys
+from bus.store.redis.key_names import Keys
 
 #: Key prefix of everything auth keeps, after the namespace's ``{<namespace>}:`` (its hash tag:
 #: the keys share the store's slot and :meth:`bus.Bus.destroy` removes them with the rest).

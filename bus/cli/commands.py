@@ -155,7 +155,7 @@ def agents(args: argparse.Namespace, settings: BusSettings) -> int:
         lags = {
             name: {
                 Stream(lag.stream).channel or "DM": lag.head - lag.position
-                for lag in bus.store.backlog(name)
+                for lag in bus.store.leases.backlog(name)
             }
             for name in found
         }

@@ -99,7 +99,7 @@ class Publisher:
                 agent=message.recipient,
             )
         if message.recipient is not None:
-            if message.correlation_id is not None and store.put_reply(
+            if message.correlation_id is not None and store.replies.put_reply(
                 str(message.correlation_id), message.sender, message.model_dump_json()
             ):
                 return message  # a reply someone is waiting for goes straight to them
@@ -139,7 +139,7 @@ class Publisher:
             logger.warning("%s (delivered by catch-up)", exc)
             if appended.woken:  # no delivery wakes them: the next message must
                 with suppress(BusError):
-                    store.unsignal(stream.id, appended.woken)
+                    store.log.unsignal(stream.id, appended.woken)
 
     def _append(
         self,
@@ -154,13 +154,13 @@ class Publisher:
         """Append, re-reading the channel's spec if it changed since this process cached it."""
         coalesce = self._settings.coalesce_deliveries
         if message.channel is None:
-            return store.append(
+            return store.log.append(
                 stream.id, body, now_ms, retention, dedupe=dedupe, coalesce=coalesce
             )
         spec = self._registry.spec(message.channel)
         for _ in range(3):
             try:
-                return store.append(
+                return store.log.append(
                     stream.id,
                     body,
                     now_ms,

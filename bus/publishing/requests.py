@@ -55,12 +55,12 @@ class Requests:
             reply_to=sender,
             **fields,
         )
-        store.open_reply(correlation_id, recipient, int(timeout * 1000) + BOX_GRACE_MS)
+        store.replies.open_reply(correlation_id, recipient, int(timeout * 1000) + BOX_GRACE_MS)
         try:
             sent = self._publisher.post(message)
             reply = self._wait(store, correlation_id, recipient, sender, timeout)
         finally:
-            store.close_reply(correlation_id)
+            store.replies.close_reply(correlation_id)
         if reply is None:
             raise BusTimeout(
                 f"agent {recipient!r} did not reply within {timeout} s to request {sent.id} "
@@ -79,7 +79,7 @@ class Requests:
         ``sender``; one a store writer put there instead is logged and skipped."""
         deadline = monotonic() + timeout
         while True:
-            body = store.wait_reply(correlation_id, max(0.0, deadline - monotonic()))
+            body = store.replies.wait_reply(correlation_id, max(0.0, deadline - monotonic()))
             if body is None:
                 return None
             reply = Message.from_json(body)

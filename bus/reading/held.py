@@ -1,7 +1,7 @@
 """What a pull reader holds: batches of an agent's messages taken from the log under leases.
 
 A receive that finds several messages of a stream pending takes up to ``batch`` of them in one
-store call (:meth:`~bus.store.base.Leases.take`): the first is handed over at once, the rest
+store call (:meth:`~bus.store.LeaseStore.take`): the first is handed over at once, the rest
 are held here under the agent's lease on the stream and handed over by the following receives
 with no store call. What was handed over from a batch is committed by the next call for that
 stream, or by :meth:`Held.settle` before the reader waits or claims across streams, so a batch
@@ -10,7 +10,7 @@ costs one or two round trips instead of one per message.
 If the process dies holding a batch, the lease lapses (``lease_seconds``) and the next reader
 takes the uncommitted messages again: nothing is lost, and at most the messages handed over
 since the last commit are handed over a second time (at least once, like a consumer that died
-before acknowledging). A batch of 1 behaves like :meth:`~bus.store.base.Store.claim`.
+before acknowledging). A batch of 1 behaves like :meth:`~bus.store.contracts.log.LogStore.claim`.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ class Held:
         message is handed over, the rest held. ``None`` if nothing is pending there or another
         reader of the agent holds the stream."""
         self._held.pop(stream, None)
-        batch = store.take(
+        batch = store.leases.take(
             self.agent, stream, self._token, self._ttl_ms, self.handed.get(stream, 0), self.batch
         )
         if not batch.held or not batch.entries:
@@ -119,7 +119,9 @@ class Held:
         streams.update(s for s, seq in self.handed.items() if seq > self._committed.get(s, 0))
         for stream in sorted(streams):
             self._held.pop(stream, None)
-            store.take(self.agent, stream, self._token, self._ttl_ms, self.handed.get(stream, 0), 0)
+            store.leases.take(
+                self.agent, stream, self._token, self._ttl_ms, self.handed.get(stream, 0), 0
+            )
             self._mark_committed(stream)
 
     def forget(self) -> None:

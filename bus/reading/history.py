@@ -52,5 +52,5 @@ def read_history(
     _check_count("limit", limit, stream)
     _check_count("after", after, stream)
     since_ms = _since_ms(since, retention, stream)
-    entries = store.history(stream, newest=limit, after=after, since_ms=since_ms)
+    entries = store.log.history(stream, newest=limit, after=after, since_ms=since_ms)
     return [Message.from_json(entry.json) for entry in entries]

@@ -4,7 +4,7 @@ Deliveries wake the inbox up; the store's log decides what it hands over. The br
 deliveries over out of order (two publishers racing, prefetch) or twice (Redis puts a message
 whose consumer died at the back of the queue; RabbitMQ requeues it), so a delivery is only a
 signal that its stream has something at ``seq``: the message handed over is always the one
-:meth:`~bus.store.base.Store.claim` returns, the next after the agent's position. A delivery at
+:meth:`~bus.store.LogStore.claim` returns, the next after the agent's position. A delivery at
 or below what was handed over is acknowledged and dropped.
 """
 
@@ -186,7 +186,7 @@ class Inbox:
         if stream is not None:
             return self._held.take(store, stream)
         self._held.settle(store)  # claim_any passes over streams under a lease, ours too
-        entry = store.claim_any(self.agent)
+        entry = store.log.claim_any(self.agent)
         if entry is None:
             return None
         if self._held.batch > 1:

@@ -81,7 +81,7 @@ class Reader:
         if channel is not None:
             self._registry.spec(channel)
             stream = Stream.of_channel(channel).id
-            if store.position(agent, stream) is None:
+            if store.log.position(agent, stream) is None:
                 raise NotSubscribed(
                     f"agent {agent!r} is not a member of {channel!r}", agent=agent, channel=channel
                 )

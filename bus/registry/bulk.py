@@ -53,7 +53,7 @@ class BulkRegistration:
             check_agent_name(agent)
         pairs = [(agent, name) for agent, names in wanted.items() for name in names]
         self._check_pairs(pairs)
-        store = self._store()
+        store = self._store().registry
         listed = list(wanted)
         new = [a for a, known in zip(listed, store.registered(listed), strict=True) if not known]
         if new:
@@ -84,7 +84,7 @@ class BulkRegistration:
         broker round trip. Returns whether each pair is a new membership."""
         if not pairs:
             return []
-        store = self._store()
+        store = self._store().registry
         existing = store.subscriptions_of(list(dict.fromkeys(agent for agent, _ in pairs)))
         missing = list(dict.fromkeys(pair for pair in pairs if pair[1] not in existing[pair[0]]))
         if not missing:

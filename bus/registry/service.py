@@ -124,9 +124,9 @@ class Registry:
         topology = self._broker.topology
         with self._broker.connection() as connection:
             topology.declare_channel(connection, name)
-            created = store.create_channel(spec)
+            created = store.registry.create_channel(spec)
             if created and spec.kind is ChannelKind.BROADCAST:
-                for agent in store.agents():
+                for agent in store.registry.agents():
                     topology.bind(connection, agent, name)
         self._specs.pop(name, None)
         return self.channel_info(name)
@@ -159,7 +159,7 @@ class Registry:
         store = self._store()
         while True:
             current = self.spec(name)
-            stored = store.get_channel(name) or current
+            stored = store.registry.get_channel(name) or current
             wanted = stored.model_copy(
                 update={
                     "kind": stored.kind if kind is None else ChannelKind(kind),
@@ -177,9 +177,10 @@ class Registry:
                     wanted.kind is ChannelKind.BROADCAST
                     and stored.kind is not ChannelKind.BROADCAST
                 ):
-                    for agent in store.agents():  # bound before the store says they are members
+                    # bound before the store says they are members
+                    for agent in store.registry.agents():
                         self._broker.topology.bind(connection, agent, name)
-                if store.update_channel(wanted, stored.version):
+                if store.registry.update_channel(wanted, stored.version):
                     break
         self._specs[name] = wanted
         logger.warning(
@@ -206,9 +207,9 @@ class Registry:
         if spec is None:
             check_channel_name(name)
             store = self._store()
-            spec = store.get_channel(name)
+            spec = store.registry.get_channel(name)
             if spec is None:
-                store.verify()  # gone with the store's state: say that, not "unknown"
+                store.epochs.verify()  # gone with the store's state: say that, not "unknown"
                 raise UnknownChannel(f"no channel named {name!r}", channel=name)
             self._specs[name] = spec
         return spec
@@ -222,14 +223,14 @@ class Registry:
         stream = Stream.of_channel(name).id
         return ChannelInfo(
             spec=spec,
-            members=frozenset(store.members(name)),
-            last_seq=store.head(stream),
-            retained=store.retained(stream),
+            members=frozenset(store.registry.members(name)),
+            last_seq=store.log.head(stream),
+            retained=store.log.retained(stream),
         )
 
     def list_channels(self) -> list[ChannelInfo]:
         """Every channel, sorted by name."""
-        return [self.channel_info(spec.name) for spec in self._store().list_channels()]
+        return [self.channel_info(spec.name) for spec in self._store().registry.list_channels()]
 
     # -- agents --------------------------------------------------------------------------------
 
@@ -241,12 +242,14 @@ class Registry:
             self.spec(name)
         store = self._store()
         topology = self._broker.topology
-        broadcast = [spec.name for spec in store.list_channels() if spec.kind == "broadcast"]
+        broadcast = [
+            spec.name for spec in store.registry.list_channels() if spec.kind == "broadcast"
+        ]
         with self._broker.connection() as connection:
             topology.declare_agent(connection, agent)
             for name in broadcast:
                 topology.bind(connection, agent, name)
-        store.register_agent(agent)
+        store.registry.register_agent(agent)
         self._known_agents.add(agent)
         for name in wanted:
             self.subscribe(agent, name)
@@ -261,19 +264,19 @@ class Registry:
             return
         check_agent_name(agent)
         store = self._store()
-        if not store.is_agent(agent):
-            store.verify()
+        if not store.registry.is_agent(agent):
+            store.epochs.verify()
             raise UnknownAgent(f"no agent named {agent!r} is registered", agent=agent)
         self._known_agents.add(agent)
 
     def agents(self) -> list[str]:
         """Every registered agent, sorted."""
-        return self._store().agents()
+        return self._store().registry.agents()
 
     def subscriptions(self, agent: str) -> list[str]:
         """See :meth:`bus.Bus.subscriptions`."""
         self.require_agent(agent)
-        return self._store().subscriptions(agent)
+        return self._store().registry.subscriptions(agent)
 
     def subscribe(self, agent: str, channel: str) -> bool:
         """See :meth:`bus.Bus.subscribe`."""
@@ -288,7 +291,7 @@ class Registry:
                 channel=channel,
                 agent=agent,
             )
-        left = self._store().unsubscribe(agent, channel)
+        left = self._store().registry.unsubscribe(agent, channel)
         with self._broker.connection() as connection:
             self._broker.topology.unbind(connection, agent, channel)
         return left

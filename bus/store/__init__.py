@@ -1,16 +1,27 @@
 """Where a bus keeps its state; :func:`open_store` picks the implementation by URL scheme.
 
-:mod:`~bus.store.base` holds the contract (split by concern), :mod:`~bus.store.results` what
-its methods return; :mod:`~bus.store.memory` and :mod:`~bus.store.redis` implement it, the
-latter with the Lua of ``lua/*.lua`` (:mod:`~bus.store.scripts`) on the keys that
-:mod:`~bus.store.keys` names.
+:mod:`~bus.store.contracts` holds the contract, one module per part (registry, log, leases,
+replies, epochs) and :class:`Store`, the whole, which exposes each part as an attribute
+(``store.log.append(...)``); :mod:`~bus.store.results` holds what the parts' methods return.
+:mod:`~bus.store.memory` and :mod:`~bus.store.redis` implement it with one module per part, the
+latter with the Lua of ``redis/lua/*.lua`` on the keys that :mod:`~bus.store.redis.key_names`
+names.
 """
 
 from __future__ import annotations
 
 import threading
 
-from bus.store.base import Leases, Log, Registry, Replies, Store, channel_stream, direct_stream
+from bus.channels import channel_stream, direct_stream
+from bus.store.contracts import (
+    EpochStore,
+    LeaseStore,
+    LogStore,
+    RegistryStore,
+    ReplyStore,
+    ResetWatcher,
+    Store,
+)
 from bus.store.results import Appended, Batch, Dedupe, Entry, Failure, Lag, Step
 
 _memory_stores: dict[str, Store] = {}
@@ -43,12 +54,14 @@ __all__ = [
     "Batch",
     "Dedupe",
     "Entry",
+    "EpochStore",
     "Failure",
     "Lag",
-    "Leases",
-    "Log",
-    "Registry",
-    "Replies",
+    "LeaseStore",
+    "LogStore",
+    "RegistryStore",
+    "ReplyStore",
+    "ResetWatcher",
     "Step",
     "Store",
     "channel_stream",

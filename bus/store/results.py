@@ -87,7 +87,7 @@ class Failure(NamedTuple):
 
 
 class Step(NamedTuple):
-    """What :meth:`~bus.store.base.Leases.begin` and :meth:`~bus.store.base.Leases.advance`
+    """What :meth:`~bus.store.contracts.leases.LeaseStore.begin` and ``advance``
     found."""
 
     #: Whether the caller's token holds (or held, if there was nothing to do) the lease;
@@ -100,7 +100,7 @@ class Step(NamedTuple):
 
 
 class Batch(NamedTuple):
-    """What :meth:`~bus.store.base.Leases.take` held for a pull reader."""
+    """What :meth:`~bus.store.contracts.leases.LeaseStore.take` held for a pull reader."""
 
     #: Whether the caller's token holds (or held, if nothing was pending) the lease; ``False``
     #: if another token holds it, and nothing was committed.

@@ -17,7 +17,7 @@ def lag_of(bus: Bus, agent: str) -> dict[str, int]:
     Raises:
         BusNotStarted: ``bus`` is not started.
     """
-    return {stream: head - position for stream, position, head in bus.store.backlog(agent)}
+    return {stream: head - position for stream, position, head in bus.store.leases.backlog(agent)}
 
 
 def join(bus: Bus, agent: str, timeout: float = 10.0, *, interval: float = 0.02) -> None:
@@ -41,7 +41,7 @@ def join(bus: Bus, agent: str, timeout: float = 10.0, *, interval: float = 0.02)
         UnknownAgent: no agent of that name is registered.
         BusNotStarted: ``bus`` is not started.
     """
-    if not bus.store.is_agent(agent):
+    if not bus.store.registry.is_agent(agent):
         raise UnknownAgent(
             f"cannot join {agent!r}: no agent of that name is registered", agent=agent
         )

@@ -67,7 +67,7 @@ class HostAgents(bootsteps.StartStopStep):
                 self._last.clear()
                 first = True
             for agent in hosting.agents:
-                for stream, position, head in bus.store.backlog(agent):
+                for stream, position, head in bus.store.leases.backlog(agent):
                     key = (agent, stream)
                     stuck = first or self._last.get(key) == position
                     self._last[key] = position

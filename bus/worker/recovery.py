@@ -1,7 +1,7 @@
 """What a worker does when its store lost its state (restarted empty, failed over to an empty
 replica): notice it, say loudly what was lost, put back what it hosts, and carry on.
 
-The store's epoch (:class:`~bus.store.base.Identity`) tells: a worker checks it when its
+The store's epoch (:class:`~bus.store.EpochStore`) tells: a worker checks it when its
 consumer (re)connects and at every sweep. Putting back means: the default channels, each hosted
 agent (queue, inbox, broadcast channels) and its subscriptions to the channels that exist. A
 channel someone created at run time is not re-created (its kind and retention are not known
@@ -30,7 +30,7 @@ def register_hosted(bus: Bus, agents: Iterable[Agent]) -> dict[str, set[str]]:
         agent -> the channels it wants that do not exist (nothing was done about those).
     """
     missing: dict[str, set[str]] = {}
-    existing = {spec.name for spec in bus.store.list_channels()}
+    existing = {spec.name for spec in bus.store.registry.list_channels()}
     for agent in agents:
         gone = {name for name in agent.channels if name not in existing}
         bus.register_agent(agent.name, channels=[c for c in agent.channels if c not in gone])
@@ -49,7 +49,7 @@ def subscribe_missing(bus: Bus, missing: dict[str, set[str]]) -> None:
     """Subscribe agents to the channels of ``missing`` that exist now (updated in place)."""
     if not missing:
         return
-    existing = {spec.name for spec in bus.store.list_channels()}
+    existing = {spec.name for spec in bus.store.registry.list_channels()}
     for agent, channels in list(missing.items()):
         for name in sorted(channels & existing):
             bus.subscribe(agent, name)
@@ -67,7 +67,7 @@ def recover(bus: Bus, agents: list[Agent]) -> dict[str, set[str]] | None:
         found missing.
     """
     store = bus.store
-    found, expected = store.epoch(), store.expected
+    found, expected = store.epochs.epoch(), store.epochs.expected
     if found is not None and found == expected:
         return None
     channels = ", ".join(sorted({name for agent in agents for name in agent.channels})) or "none"
@@ -86,8 +86,8 @@ def recover(bus: Bus, agents: list[Agent]) -> dict[str, set[str]] | None:
     bus.inboxes.forget()
     bus.registry.create_defaults()
     missing = register_hosted(bus, agents)
-    store.establish()
-    logger.warning("store re-established with epoch %s; consuming on", store.expected)
+    store.epochs.establish()
+    logger.warning("store re-established with epoch %s; consuming on", store.epochs.expected)
     return missing
 
 

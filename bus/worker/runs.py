@@ -111,7 +111,7 @@ class Run:
 
     async def run(self) -> None:
         """Take the lease, drain the stream, give the lease up."""
-        runtime, store = self.runtime, self.runtime.bus.store
+        runtime, store = self.runtime, self.runtime.bus.store.leases
         agent, stream_id, ttl = self.agent.name, self.stream.id, runtime.lease_ms
         try:
             step = await runtime.io(store.begin, agent, stream_id, self.token, ttl, DRAIN)
@@ -148,7 +148,7 @@ class Run:
 
     async def _release(self) -> None:
         try:
-            store = self.runtime.bus.store
+            store = self.runtime.bus.store.leases
             await asyncio.shield(
                 self.runtime.io(store.release_lease, self.agent.name, self.stream.id, self.token)
             )
@@ -157,7 +157,7 @@ class Run:
 
     async def _one(self, entry: Entry, failure: Failure | None) -> Step:
         """Handle one message (or one attempt at it); what the store says comes next."""
-        runtime, store = self.runtime, self.runtime.bus.store
+        runtime, store = self.runtime, self.runtime.bus.store.leases
         agent, stream_id, ttl = self.agent.name, self.stream.id, runtime.lease_ms
         message, seq = Message.from_json(entry.json), entry.seq
         try:

@@ -137,7 +137,7 @@ class Runtime:
     def _renew(self, agent: str, stream: str, token: str) -> bool:
         # Only ever extend: a renewal racing the end of a run must not take the lease back
         # after the run gave it up (it would sit orphaned, blocking the stream, for a TTL).
-        return self.bus.store.renew_lease(agent, stream, token, self.lease_ms)
+        return self.bus.store.leases.renew_lease(agent, stream, token, self.lease_ms)
 
     async def handle(
         self,

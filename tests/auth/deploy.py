@@ -100,7 +100,7 @@ def inject(bus: Bus, message: Message, *, deliver_to: str | None = None) -> int:
         else Stream.of_channel(message.channel or "")
     )
     body = message.model_dump_json(exclude={"seq"})
-    seq = bus.store.append(stream.id, body, int(time.time() * 1000), Retention()).seq
+    seq = bus.store.log.append(stream.id, body, int(time.time() * 1000), Retention()).seq
     if deliver_to is not None:
         bus.broker.publish([Delivery(deliver_to, message.channel, seq, str(message.id))])
     return seq

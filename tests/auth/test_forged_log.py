@@ -40,7 +40,7 @@ def log_store(store_kind: str) -> Iterator[Store]:
 
 
 def append(store: Store, message: Message) -> None:
-    store.append(STREAM, message.model_dump_json(exclude={"seq"}), 0, KEEP)
+    store.log.append(STREAM, message.model_dump_json(exclude={"seq"}), 0, KEEP)
 
 
 def post(sender: str, content: str) -> Message:
@@ -61,7 +61,7 @@ def test_forgeries_written_into_the_log_are_refused_and_genuine_messages_pass_in
     append(log_store, sign(post("alice", "second"), alice))
 
     handed_over, refused = [], []
-    for stored in log_store.history(STREAM):
+    for stored in log_store.log.history(STREAM):
         message = Message.from_json(stored.json)
         try:
             verify(message, STREAM, trust)

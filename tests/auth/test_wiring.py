@@ -19,7 +19,7 @@ from bus.deadletters.operations import list_dead_letters
 from bus.errors import ConfigurationError, PermissionDenied, RateLimited
 from bus.message import Message
 from bus.settings import BusSettings
-from bus.store.keys import Keys
+from bus.store.redis.key_names import Keys
 from tests.auth.deploy import Deployment, inject, received
 from tests.brokers import REDIS_URL
 
@@ -266,7 +266,7 @@ def test_a_reply_forged_into_a_reply_box_is_skipped_and_the_genuine_reply_return
             mallory_key,
         ).model_copy(update={"sender": "bob"}),
     ):
-        assert ops.store.put_reply(cid, "bob", forged.model_dump_json())
+        assert ops.store.replies.put_reply(cid, "bob", forged.model_dump_json())
     bob.send("alice", "4", sender="bob", correlation_id=cid)
     asking.join(20)
     assert [answer.content for answer in answers] == ["4"]

@@ -70,7 +70,7 @@ def append_without_delivery(bus: Bus, channel: str, content: str) -> Message:
     publisher died between the append and the publish."""
     message = Message(channel=channel, sender="ghostwriter", content=content)
     now_ms = int(datetime.now(UTC).timestamp() * 1000)
-    seq = bus.store.append(
+    seq = bus.store.log.append(
         channel_stream(channel),
         message.model_dump_json(exclude={"seq"}),
         now_ms,

@@ -47,7 +47,7 @@ def test_count_retention_default_and_per_channel(bus: Bus) -> None:
             kept = min(keep, total)
             info = bus.get_channel(channel)
             assert info.last_seq == total
-            assert info.retained == kept == bus.store.retained(channel_stream(channel))
+            assert info.retained == kept == bus.store.log.retained(channel_stream(channel))
             expected = list(range(total - kept + 1, total + 1))
             assert [m.seq for m in bus.history(channel)] == expected
             # One that comes late gets what is still retained, in order, and nothing trimmed.
@@ -55,8 +55,8 @@ def test_count_retention_default_and_per_channel(bus: Bus) -> None:
             assert [m.seq for m in late] == expected
     cases.verify()
     # Direct-message inboxes keep the bus-wide default too.
-    assert bus.store.retained(direct_stream("live")) == KEEP
-    assert bus.store.head(direct_stream("live")) == total
+    assert bus.store.log.retained(direct_stream("live")) == KEEP
+    assert bus.store.log.head(direct_stream("live")) == total
 
     # What "live" did not read as it came: only what is retained, each stream in order.
     rest = receive_all(bus, "live", wait=0.1)
@@ -96,7 +96,7 @@ def test_age_retention(transport: str, where: str) -> None:
         # Too old for history even before anything trims them.
         assert bus.history("#aging") == []
         fresh = [bus.publish("#aging", f"new {index}", sender="lead") for index in range(2)]
-        assert bus.store.retained(channel_stream("#aging")) == 2
+        assert bus.store.log.retained(channel_stream("#aging")) == 2
         assert [m.id for m in bus.history("#aging")] == [m.id for m in fresh]
         # A reader that was away gets only what is retained, then nothing.
         got = receive_all(bus, "reader", wait=0.1)

@@ -38,22 +38,22 @@ def test_an_append_with_a_used_idempotency_key_appends_nothing_and_answers_the_f
 ) -> None:
     stream = channel_stream("#engineering")
     key = Dedupe(uuid.uuid4().hex, 60_000)
-    first = store.append(stream, '{"content":"a"}', 1000, KEEP, dedupe=key)
-    again = store.append(stream, '{"content":"a"}', 1001, KEEP, dedupe=key)
-    other = store.append(stream, '{"content":"b"}', 1002, KEEP, dedupe=Dedupe("other", 60_000))
+    first = store.log.append(stream, '{"content":"a"}', 1000, KEEP, dedupe=key)
+    again = store.log.append(stream, '{"content":"a"}', 1001, KEEP, dedupe=key)
+    other = store.log.append(stream, '{"content":"b"}', 1002, KEEP, dedupe=Dedupe("other", 60_000))
     assert not first.duplicate
     assert again.duplicate
     assert again.seq == first.seq
     assert again.recipients == []
     assert other.seq == first.seq + 1
-    assert store.retained(stream) == 2
+    assert store.log.retained(stream) == 2
 
 
 def test_an_idempotency_key_is_forgotten_after_its_window(store: Store) -> None:
     stream = channel_stream("#engineering")
-    first = store.append(stream, "{}", 1000, KEEP, dedupe=Dedupe("k", 1))
+    first = store.log.append(stream, "{}", 1000, KEEP, dedupe=Dedupe("k", 1))
     time.sleep(0.05)
-    assert store.append(stream, "{}", 1001, KEEP, dedupe=Dedupe("k", 1)).seq == first.seq + 1
+    assert store.log.append(stream, "{}", 1001, KEEP, dedupe=Dedupe("k", 1)).seq == first.seq + 1
 
 
 @pytest.mark.parametrize("transport", ["memory", "redis"])

@@ -75,10 +75,10 @@ def test_a_worker_run_sees_what_retention_trimmed_as_the_entry_s_skipped(bus: Bu
     bus.update_channel(CHANNEL, retention=Retention(max_messages=KEEP))
     for index in range(9):
         bus.publish(CHANNEL, f"m{index}", sender="alice")
-    step = bus.store.begin("bob", f"c:{CHANNEL}", "token", 5_000, 100)
+    step = bus.store.leases.begin("bob", f"c:{CHANNEL}", "token", 5_000, 100)
     assert step.entry is not None
     assert (step.entry.seq, step.entry.skipped) == (5, 4)  # what ctx.skipped carries
-    after = bus.store.advance("bob", f"c:{CHANNEL}", "token", 5_000, 5, 100)
+    after = bus.store.leases.advance("bob", f"c:{CHANNEL}", "token", 5_000, 5, 100)
     assert after.entry is not None
     assert after.entry.skipped == 0
 

@@ -42,7 +42,7 @@ def test_publishing_after_an_empty_restart_raises_store_reset_until_a_bus_re_est
             other.register_agent("bob", channels=["#engineering"])
             with pytest.raises(StoreReset) as adopted:  # told once, then it carries on
                 bus.publish("#engineering", "three", sender="alice")
-            assert adopted.value.found == other.store.expected
+            assert adopted.value.found == other.store.epochs.expected
             four = bus.publish("#engineering", "four", sender="alice")
             assert four.seq == 1
             got = bus.receive("bob", timeout=5)
@@ -64,4 +64,4 @@ def test_a_channel_gone_with_the_store_is_unknown_to_a_publisher_that_cached_it(
         for _ in range(2):
             with pytest.raises(UnknownChannel):
                 bus.publish("#rd", "x", sender="alice")
-        assert bus.store.head("c:#rd") == 0, "nothing was appended to the vanished channel"
+        assert bus.store.log.head("c:#rd") == 0, "nothing was appended to the vanished channel"

@@ -88,8 +88,8 @@ def snapshot(bus: Bus, *, queues: bool = True) -> dict[str, Any]:
         streams.append(direct_stream(agent))
         agents[agent] = (
             bus.subscriptions(agent),
-            store.head(direct_stream(agent)),
-            {stream: store.position(agent, stream) for stream in streams},
+            store.log.head(direct_stream(agent)),
+            {stream: store.log.position(agent, stream) for stream in streams},
             depths[agent],
         )
     return {"channels": channels, "agents": agents}

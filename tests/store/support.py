@@ -37,7 +37,7 @@ def append_many(
 ) -> None:
     """Append ``m1``, ``m2``, ... to ``stream``, one millisecond apart from ``start_ms``."""
     for index in range(count):
-        store.append(stream, body(f"m{index + 1}"), start_ms + index, retention)
+        store.log.append(stream, body(f"m{index + 1}"), start_ms + index, retention)
 
 
 def topic(name: str = "#news") -> ChannelSpec:
@@ -50,7 +50,7 @@ def broadcast(name: str = "#all") -> ChannelSpec:
 
 def reader(store: Store, agent: str = "bob", *channels: str) -> None:
     """Register ``agent`` as a member of ``channels`` (each created as a topic)."""
-    store.register_agent(agent)
+    store.registry.register_agent(agent)
     for channel in channels:
-        store.create_channel(topic(channel))
-        store.subscribe(agent, channel)
+        store.registry.create_channel(topic(channel))
+        store.registry.subscribe(agent, channel)

@@ -13,89 +13,89 @@ SHORT_TTL = 100
 
 
 def test_a_reply_from_the_responder_reaches_the_waiter(store: Store) -> None:
-    store.open_reply("c1", "bob", TTL)
-    assert store.put_reply("c1", "bob", '{"content": "hi"}') is True
-    assert store.wait_reply("c1", 1.0) == '{"content": "hi"}'
-    assert store.wait_reply("c1", 0) is None  # taken
+    store.replies.open_reply("c1", "bob", TTL)
+    assert store.replies.put_reply("c1", "bob", '{"content": "hi"}') is True
+    assert store.replies.wait_reply("c1", 1.0) == '{"content": "hi"}'
+    assert store.replies.wait_reply("c1", 0) is None  # taken
 
 
 def test_a_reply_nobody_waits_for_is_refused(store: Store) -> None:
-    assert store.put_reply("c1", "bob", "{}") is False
-    assert store.wait_reply("c1", 0) is None
+    assert store.replies.put_reply("c1", "bob", "{}") is False
+    assert store.replies.wait_reply("c1", 0) is None
 
 
 def test_a_reply_from_another_sender_is_refused(store: Store) -> None:
-    store.open_reply("c1", "bob", TTL)
-    assert store.put_reply("c1", "mallory", "{}") is False
-    assert store.wait_reply("c1", 0) is None
+    store.replies.open_reply("c1", "bob", TTL)
+    assert store.replies.put_reply("c1", "mallory", "{}") is False
+    assert store.replies.wait_reply("c1", 0) is None
 
 
 def test_replies_are_taken_in_the_order_they_came(store: Store) -> None:
-    store.open_reply("c1", "bob", TTL)
-    store.put_reply("c1", "bob", "1")
-    store.put_reply("c1", "bob", "2")
-    assert [store.wait_reply("c1", 0), store.wait_reply("c1", 0)] == ["1", "2"]
+    store.replies.open_reply("c1", "bob", TTL)
+    store.replies.put_reply("c1", "bob", "1")
+    store.replies.put_reply("c1", "bob", "2")
+    assert [store.replies.wait_reply("c1", 0), store.replies.wait_reply("c1", 0)] == ["1", "2"]
 
 
 def test_waiting_with_a_timeout_of_zero_does_not_block(store: Store) -> None:
-    store.open_reply("c1", "bob", TTL)
-    assert store.wait_reply("c1", 0) is None
-    store.put_reply("c1", "bob", "late")
-    assert store.wait_reply("c1", 0) == "late"
+    store.replies.open_reply("c1", "bob", TTL)
+    assert store.replies.wait_reply("c1", 0) is None
+    store.replies.put_reply("c1", "bob", "late")
+    assert store.replies.wait_reply("c1", 0) == "late"
 
 
 def test_waiting_ends_empty_when_no_reply_comes_in_time(store: Store) -> None:
-    store.open_reply("c1", "bob", TTL)
-    assert store.wait_reply("c1", 0.1) is None
+    store.replies.open_reply("c1", "bob", TTL)
+    assert store.replies.wait_reply("c1", 0.1) is None
 
 
 def test_a_waiter_wakes_up_when_the_reply_arrives(store: Store) -> None:
-    store.open_reply("c1", "bob", TTL)
+    store.replies.open_reply("c1", "bob", TTL)
     got: list[str | None] = []
-    waiter = threading.Thread(target=lambda: got.append(store.wait_reply("c1", 10.0)))
+    waiter = threading.Thread(target=lambda: got.append(store.replies.wait_reply("c1", 10.0)))
     waiter.start()
     time.sleep(0.05)
-    assert store.put_reply("c1", "bob", "answer") is True
+    assert store.replies.put_reply("c1", "bob", "answer") is True
     waiter.join(10.0)
     assert got == ["answer"]
 
 
 def test_boxes_are_kept_apart_by_correlation_id(store: Store) -> None:
-    store.open_reply("c1", "bob", TTL)
-    store.open_reply("c2", "ann", TTL)
-    assert store.put_reply("c2", "bob", "wrong box") is False
-    store.put_reply("c2", "ann", "for c2")
-    assert store.wait_reply("c1", 0) is None
-    assert store.wait_reply("c2", 0) == "for c2"
+    store.replies.open_reply("c1", "bob", TTL)
+    store.replies.open_reply("c2", "ann", TTL)
+    assert store.replies.put_reply("c2", "bob", "wrong box") is False
+    store.replies.put_reply("c2", "ann", "for c2")
+    assert store.replies.wait_reply("c1", 0) is None
+    assert store.replies.wait_reply("c2", 0) == "for c2"
 
 
 def test_a_closed_box_refuses_replies_and_drops_what_it_held(store: Store) -> None:
-    store.open_reply("c1", "bob", TTL)
-    store.put_reply("c1", "bob", "unread")
-    store.close_reply("c1")
-    assert store.wait_reply("c1", 0) is None
-    assert store.put_reply("c1", "bob", "too late") is False
-    store.close_reply("never-opened")  # harmless
+    store.replies.open_reply("c1", "bob", TTL)
+    store.replies.put_reply("c1", "bob", "unread")
+    store.replies.close_reply("c1")
+    assert store.replies.wait_reply("c1", 0) is None
+    assert store.replies.put_reply("c1", "bob", "too late") is False
+    store.replies.close_reply("never-opened")  # harmless
 
 
 def test_an_open_box_expires_after_its_ttl(store: Store) -> None:
-    store.open_reply("c1", "bob", SHORT_TTL)
+    store.replies.open_reply("c1", "bob", SHORT_TTL)
     time.sleep(3 * SHORT_TTL / 1000)
-    assert store.put_reply("c1", "bob", "too late") is False
-    assert store.wait_reply("c1", 0) is None
+    assert store.replies.put_reply("c1", "bob", "too late") is False
+    assert store.replies.wait_reply("c1", 0) is None
 
 
 def test_a_reply_that_arrived_outlives_the_box_it_came_through(store: Store) -> None:
-    store.open_reply("c1", "bob", SHORT_TTL)
-    store.put_reply("c1", "bob", "in time")
+    store.replies.open_reply("c1", "bob", SHORT_TTL)
+    store.replies.put_reply("c1", "bob", "in time")
     time.sleep(3 * SHORT_TTL / 1000)
-    assert store.wait_reply("c1", 0) == "in time"
+    assert store.replies.wait_reply("c1", 0) == "in time"
 
 
 def test_destroy_forgets_open_boxes_and_their_replies(store: Store) -> None:
-    store.open_reply("c1", "bob", TTL)
-    store.put_reply("c1", "bob", "unread")
-    store.open_reply("c2", "bob", TTL)
+    store.replies.open_reply("c1", "bob", TTL)
+    store.replies.put_reply("c1", "bob", "unread")
+    store.replies.open_reply("c2", "bob", TTL)
     store.destroy()
-    assert store.wait_reply("c1", 0) is None
-    assert store.put_reply("c2", "bob", "{}") is False
+    assert store.replies.wait_reply("c1", 0) is None
+    assert store.replies.put_reply("c2", "bob", "{}") is False

@@ -1,102 +1,41 @@
-"""The Redis store: shared by every process of a bus on Redis or RabbitMQ.
-
-Every key is named by :class:`~bus.store.keys.Keys` (one hash tag per namespace, so the store
-also runs on a Redis Cluster). Each operation that must be atomic is one Lua script
-(:mod:`bus.store.scripts`), so it is also one round trip. The scripts that span an unknown
-number of keys (a broadcast channel's agents, an agent's broadcast channels or streams) are
-given them by the caller, re-check them, and ask for a retry when they changed.
-"""
+"""The log part of :class:`~bus.store.redis.RedisStore` (see
+:class:`~bus.store.contracts.log.LogStore`): each stream's entries are a list, its head a field
+of one hash, each agent's positions a hash; appends and claims are one script each."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import cast
 
 from redis.exceptions import ResponseError
 
 from bus.channels import ChannelSpec, Overflow, Retention, Stream
-from bus.store.base import ResetWatcher, Store
-from bus.store.client import connect
-from bus.store.identity import Epochs, new_epoch
-from bus.store.keys import Keys
-from bus.store.redis_bulk import RedisBulk
-from bus.store.redis_leases import RedisLeases
-from bus.store.redis_registry import RedisRegistry, refusal
-from bus.store.redis_replies import RedisReplies
+from bus.store.contracts.log import LogStore
+from bus.store.redis.namespace import RedisNamespace, entry_of, refusal
 from bus.store.results import Appended, Dedupe, Duplicate, Entry
-from bus.store.scripts import PRELUDES, source
 
 
-def _entry(stream: str, seq: Any, raw: str, skipped: Any = 0) -> Entry:
-    """An :class:`Entry` from a log entry ``"<append ms>:<json>"``."""
-    return Entry(stream, int(seq), raw[raw.index(":") + 1 :], int(skipped))
+class RedisLog(LogStore):
+    """The streams' logs in Redis.
 
+    Args:
+        space: The store's namespace on its server.
+    """
 
-class RedisStore(RedisBulk, RedisRegistry, RedisLeases, RedisReplies, Store):
-    """A :class:`~bus.store.base.Store` in Redis."""
-
-    def __init__(self, url: str, namespace: str) -> None:
-        self._redis = connect(url)
-        self.url = self._redis.url
-        self._epochs = Epochs(self.url)
-        self._keys = Keys(namespace)
-        self._scripts = {name: self._redis.register_script(source(name)) for name in PRELUDES}
+    def __init__(self, space: RedisNamespace) -> None:
+        self._space = space
+        self._redis = space.client
+        self._keys = space.keys
+        self._run = space.run
         #: agent -> the streams it read at its last claim_any: the keys that script needs.
         self._streams: dict[str, list[str]] = {}
         self._streams_lock = threading.Lock()
 
-    def _run(self, script: str, keys: list[str], args: list[Any]) -> Any:
-        try:
-            return self._scripts[script](keys=keys, args=args)
-        except ResponseError as exc:
-            text = str(exc)
-            if text.startswith("BUSRESET"):
-                raise self._epochs.reset(text[len("BUSRESET") :].strip() or None) from None
-            raise
-
-    # -- identity -------------------------------------------------------------------------------
-
-    def establish(self) -> str:
-        self._redis.set(self._keys.epoch, new_epoch(), nx=True)
-        epoch = cast(str, self._redis.get(self._keys.epoch))
-        self._epochs.expected = epoch
-        return epoch
-
-    def epoch(self) -> str | None:
-        return cast(str | None, self._redis.get(self._keys.epoch))
-
-    @property
-    def expected(self) -> str | None:
-        return self._epochs.expected
-
-    def verify(self) -> None:
-        found = self.epoch()
-        if self._epochs.expected is not None and found != self._epochs.expected:
-            raise self._epochs.reset(found)
-
-    def watch(self, watcher: ResetWatcher) -> None:
-        self._epochs.watch(watcher)
-
-    def ping(self) -> None:
-        self._redis.ping()
-
-    def close(self) -> None:
-        self._redis.close()
-
-    def destroy(self) -> None:
-        batch: list[str] = []
-        for key in self._redis.scan_iter(match=self._keys.pattern, count=1000):
-            batch.append(key)
-            if len(batch) >= 1000:
-                self._redis.delete(*batch)
-                batch.clear()
-        if batch:
-            self._redis.delete(*batch)
+    def forget_streams(self) -> None:
+        """Drop what :meth:`claim_any` learnt of each agent's streams (the store was emptied)."""
         with self._streams_lock:
             self._streams.clear()
-
-    # -- log ------------------------------------------------------------------------------------
 
     def append(
         self,
@@ -141,7 +80,7 @@ class RedisStore(RedisBulk, RedisRegistry, RedisLeases, RedisReplies, Store):
                         owner or "",
                         "" if channel is None else channel.name,
                         "" if channel is None else channel.version,
-                        self._epochs.arg,
+                        self._space.epochs.arg,
                         "" if dedupe is None else dedupe.window_ms,
                         "reject" if reject else "",
                         "coalesce" if coalesce else "",
@@ -179,7 +118,7 @@ class RedisStore(RedisBulk, RedisRegistry, RedisLeases, RedisReplies, Store):
         if not found:
             return []
         first = int(found[0])
-        return [_entry(stream, first + index, raw) for index, raw in enumerate(found[1:])]
+        return [entry_of(stream, first + index, raw) for index, raw in enumerate(found[1:])]
 
     def head(self, stream: str) -> int:
         return int(cast(str | None, self._redis.hget(self._keys.heads, stream)) or 0)
@@ -203,9 +142,9 @@ class RedisStore(RedisBulk, RedisRegistry, RedisLeases, RedisReplies, Store):
                 keys.lease(agent, stream),
                 keys.signals(stream),
             ],
-            [stream, self._epochs.arg, agent],
+            [stream, self._space.epochs.arg, agent],
         )
-        return None if found is None else _entry(stream, found[0], found[1], found[2])
+        return None if found is None else entry_of(stream, found[0], found[1], found[2])
 
     def claim_any(self, agent: str) -> Entry | None:
         keys = self._keys
@@ -222,12 +161,12 @@ class RedisStore(RedisBulk, RedisRegistry, RedisLeases, RedisReplies, Store):
                     *(keys.signals(stream) for stream in streams),
                     keys.epoch,
                 ],
-                [self._epochs.arg, agent, *streams],
+                [self._space.epochs.arg, agent, *streams],
             )
             if found is None:
                 return None
             if int(found[0]) == 1:
-                return _entry(found[1], found[2], found[3], found[4])
+                return entry_of(found[1], found[2], found[3], found[4])
             # The agent's streams changed since they were cached: learn them and try again.
             streams = sorted(found[1:])
             with self._streams_lock:

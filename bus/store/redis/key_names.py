@@ -4,7 +4,7 @@ All keys start with ``{<namespace>}:``. The braces are a Redis Cluster hash tag:
 namespace hashes to one slot, so each Lua script, which gets every key it touches through
 KEYS, runs on one node of a cluster and stays atomic. The trade: a bus lives on one cluster
 node (a cluster spreads buses, not one bus). A tag per stream would spread one bus, but
-registering an agent, creating a broadcast channel and :meth:`~bus.store.base.Log.claim_any`
+registering an agent, creating a broadcast channel and :meth:`~bus.store.LogStore.claim_any`
 span streams, so they would stop being atomic single scripts.
 """
 

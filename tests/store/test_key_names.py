@@ -1,14 +1,13 @@
-"""RedisStore on a Redis Cluster: every key comes through KEYS, and a namespace is one slot."""
+"""The Redis store's key names (:mod:`bus.store.redis.key_names`): every key of a namespace carries
+its hash tag, so the store runs on a Redis Cluster, where a namespace is one slot."""
 
 from __future__ import annotations
 
-import re
 import shutil
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from importlib.resources import files
 from pathlib import Path
 
 import pytest
@@ -16,91 +15,59 @@ import redis
 
 from bus.channels import Retention
 from bus.store import Store, channel_stream, direct_stream
-from bus.store import redis as redis_store
-from bus.store.keys import Keys
 from bus.store.redis import RedisStore
-from bus.store.scripts import PRELUDES, source
+from bus.store.redis import namespace as redis_namespace
+from bus.store.redis.key_names import Keys
+from bus.store.redis.scripts import source
 from tests.brokers import REDIS_URL, new_namespace, require
 from tests.store.support import KEEP_ALL, body, broadcast, reader
-
-LUA = files("bus.store") / "lua"
-#: ``redis.call('CMD', <first argument>``: for every command the scripts use, a key.
-CALL = re.compile(r"redis\.call\('(\w+)',\s*([^,)]+)")
-#: The parameter of ``next_after``, which its callers give a KEYS entry.
-KEY_PARAMETERS = {"logkey", "epochkey"}
-
-
-def test_every_lua_file_is_a_script_or_a_prelude_of_one() -> None:
-    used = set(PRELUDES) | {part for parts in PRELUDES.values() for part in parts}
-    assert {path.name for path in LUA.iterdir()} == {f"{name}.lua" for name in used}
-
-
-@pytest.mark.parametrize("name", sorted(PRELUDES))
-def test_a_script_touches_only_keys_passed_through_keys(name: str) -> None:
-    text = source(name)
-    calls = CALL.findall(text)
-    assert calls, "a script that calls no Redis command is dead"
-    built = [
-        (command, key)
-        for command, key in calls
-        if not key.startswith("KEYS[") and key not in KEY_PARAMETERS
-    ]
-    assert built == []
-    for argument in re.findall(r"next_after\(([^,]+),", text):
-        assert argument.startswith("KEYS[") or argument in KEY_PARAMETERS
-
-
-@pytest.mark.parametrize("name", sorted(PRELUDES))
-def test_every_script_names_its_keys_and_arguments_in_its_header(name: str) -> None:
-    header = (LUA / f"{name}.lua").read_text().split("\n\n")[0]
-    assert "KEYS[1]" in header
-    assert "ARGV" in header or name == "backlog"
-    assert source(name).endswith((LUA / f"{name}.lua").read_text())
 
 
 def exercise(store: Store) -> None:
     """Call every store method once, so every script and key is used."""
     store.ping()
-    store.register_agent("ann")
-    store.create_channel(broadcast())
+    assert store.epochs.establish() == store.epochs.epoch() == store.epochs.expected
+    store.epochs.verify()
+    store.registry.register_agent("ann")
+    store.registry.create_channel(broadcast())
     reader(store, "bob", "#news")
-    store.subscribe("ann", "#news")
+    store.registry.subscribe("ann", "#news")
     news, inbox = channel_stream("#news"), direct_stream("bob")
     aging = Retention(max_messages=2, max_age_seconds=1)
     for stamp in (1000, 1001, 3000):
-        store.append(news, body("x"), stamp, aging)
-        store.append(inbox, body("dm"), stamp, KEEP_ALL)
-    assert store.history(news, after=0, since_ms=0, newest=5)
-    assert (store.head(news), store.retained(news)) == (3, 1)
-    assert store.claim("ann", news) is not None
-    assert store.claim_any("bob") is not None
-    assert store.backlog("bob")
-    assert store.append(news, body("x"), 3001, aging, coalesce=True).woken is not None
-    store.unsignal(news, ["ann", "bob"])
-    assert store.take("ann", news, "r", 10_000, 0, 5).held
-    store.take("ann", news, "r", 10_000, 0, 0)
-    step = store.begin("bob", inbox, "w", 10_000, 3)
+        store.log.append(news, body("x"), stamp, aging)
+        store.log.append(inbox, body("dm"), stamp, KEEP_ALL)
+    assert store.log.history(news, after=0, since_ms=0, newest=5)
+    assert (store.log.head(news), store.log.retained(news)) == (3, 1)
+    assert store.log.claim("ann", news) is not None
+    assert store.log.claim_any("bob") is not None
+    assert store.leases.backlog("bob")
+    assert store.log.append(news, body("x"), 3001, aging, coalesce=True).woken is not None
+    store.log.unsignal(news, ["ann", "bob"])
+    assert store.leases.take("ann", news, "r", 10_000, 0, 5).held
+    store.leases.take("ann", news, "r", 10_000, 0, 0)
+    step = store.leases.begin("bob", inbox, "w", 10_000, 3)
     assert step.entry is not None
-    store.record_failure("bob", inbox, step.entry.seq, 0)
-    assert store.renew_lease("bob", inbox, "w", 10_000)
-    store.advance("bob", inbox, "w", 10_000, step.entry.seq, 3)
-    store.release_lease("bob", inbox, "w")
-    store.open_reply("c1", "bob", 10_000)
-    assert store.put_reply("c1", "bob", "{}")
-    assert store.wait_reply("c1", 0.1) == "{}"
-    store.close_reply("c1")
-    assert store.unsubscribe("bob", "#news")
-    assert store.get_channel("#all") is not None
-    assert store.list_channels()
-    assert store.members("#all") == ["ann", "bob"]
-    assert store.subscriptions("ann") == ["#all", "#news"]
-    assert store.agents() == ["ann", "bob"]
-    assert store.is_agent("bob")
-    assert store.position("bob", inbox) is not None
-    assert store.register_agents(["cy", "ann"]) == [True, False]
-    assert store.registered(["cy", "zed"]) == [True, False]
-    assert store.subscribe_many([("cy", "#news"), ("ann", "#news")]) == [True, False]
-    assert store.subscriptions_of(["cy"]) == {"cy": {"#all", "#news"}}
+    store.leases.record_failure("bob", inbox, step.entry.seq, 0)
+    assert store.leases.renew_lease("bob", inbox, "w", 10_000)
+    store.leases.advance("bob", inbox, "w", 10_000, step.entry.seq, 3)
+    store.leases.release_lease("bob", inbox, "w")
+    store.replies.open_reply("c1", "bob", 10_000)
+    assert store.replies.put_reply("c1", "bob", "{}")
+    assert store.replies.wait_reply("c1", 0.1) == "{}"
+    store.replies.close_reply("c1")
+    assert store.registry.unsubscribe("bob", "#news")
+    assert store.registry.get_channel("#all") is not None
+    assert store.registry.list_channels()
+    assert store.registry.members("#all") == ["ann", "bob"]
+    assert store.registry.subscriptions("ann") == ["#all", "#news"]
+    assert store.registry.agents() == ["ann", "bob"]
+    assert store.registry.is_agent("bob")
+    assert store.log.position("bob", inbox) is not None
+    assert store.registry.register_agents(["cy", "ann"]) == [True, False]
+    assert store.registry.registered(["cy", "zed"]) == [True, False]
+    assert store.registry.subscribe_many([("cy", "#news"), ("ann", "#news")]) == [True, False]
+    assert store.registry.subscriptions_of(["cy"]) == {"cy": {"#all", "#news"}}
 
 
 @pytest.mark.redis
@@ -111,8 +78,8 @@ def test_every_key_of_a_namespace_carries_its_hash_tag() -> None:
     client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
     try:
         exercise(store)
-        store.open_reply("c2", "bob", 10_000)  # leave keys of every kind behind
-        store.put_reply("c2", "bob", "{}")
+        store.replies.open_reply("c2", "bob", 10_000)  # leave keys of every kind behind
+        store.replies.put_reply("c2", "bob", "{}")
         keys = list(client.scan_iter(match=f"*{namespace}*", count=1000))
         assert keys
         assert [key for key in keys if not key.startswith(Keys(namespace).prefix)] == []
@@ -189,11 +156,11 @@ def test_the_store_runs_on_a_cluster_that_refuses_cross_slot_scripts(
 ) -> None:
     # A script with a shebang may not touch keys of two slots (Redis >= 7); the store's own
     # scripts stay without one so that they also run on Redis 6.
-    monkeypatch.setattr(redis_store, "source", lambda name: "#!lua\n" + source(name))
+    monkeypatch.setattr(redis_namespace, "source", lambda name: "#!lua\n" + source(name))
     store = RedisStore(cluster_url, new_namespace())
     try:
         exercise(store)
         store.destroy()
-        assert store.agents() == []
+        assert store.registry.agents() == []
     finally:
         store.close()

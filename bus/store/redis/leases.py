@@ -1,23 +1,27 @@
-"""The lease half of :class:`~bus.store.redis.RedisStore`: what a worker needs to run an
-agent's handlers for a stream in order (see :class:`~bus.store.base.Leases`)."""
+"""The lease part of :class:`~bus.store.redis.RedisStore` (see
+:class:`~bus.store.contracts.leases.LeaseStore`): what a worker needs to run an agent's handlers
+for a stream in order."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bus.store.identity import Epochs
-from bus.store.keys import Keys
+from bus.store.contracts.leases import LeaseStore
+from bus.store.redis.namespace import RedisNamespace
 from bus.store.results import Batch, Entry, Failure, Lag, Step
 
 
-class RedisLeases:
-    """Leases, failures and backlogs in Redis; mixed into the store, whose ``_run`` it uses."""
+class RedisLeases(LeaseStore):
+    """Leases, failures and backlogs in Redis.
 
-    _keys: Keys
-    _epochs: Epochs
+    Args:
+        space: The store's namespace on its server.
+    """
 
-    def _run(self, script: str, keys: list[str], args: list[Any]) -> Any:
-        raise NotImplementedError  # the store's
+    def __init__(self, space: RedisNamespace) -> None:
+        self._keys = space.keys
+        self._run = space.run
+        self._epochs = space.epochs
 
     def _step(self, script: str, agent: str, stream: str, args: list[Any]) -> Step:
         keys = self._keys

@@ -1,8 +1,8 @@
-"""The Lua scripts of :class:`~bus.store.redis.RedisStore`, from ``bus/store/lua/*.lua``.
+"""The Lua scripts of :class:`~bus.store.redis.RedisStore`, from ``bus/store/redis/lua/*.lua``.
 
 Each store operation that must be atomic is one script, so it is also one round trip, and
 concurrent publishers and consumers in many processes agree on one order. Each script's header
-names its KEYS and ARGV; a script touches no key but those (see :mod:`bus.store.keys`).
+names its KEYS and ARGV; a script touches no key but those (see :mod:`bus.store.redis.key_names`).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ PRELUDES: dict[str, tuple[str, ...]] = {
 
 
 def _read(name: str) -> str:
-    return (files("bus.store") / "lua" / f"{name}.lua").read_text(encoding="utf-8")
+    return (files("bus.store.redis") / "lua" / f"{name}.lua").read_text(encoding="utf-8")
 
 
 @cache

@@ -1,6 +1,5 @@
-"""The lease part of the store contract (:class:`~bus.store.base.Store` combines it with the
-others): what a worker's stream run and a batching pull reader need to own an agent's stream
-for a while, in order, at least once."""
+"""The lease part of the store contract: what a worker's stream run and a batching pull reader
+need to own an agent's stream for a while, in order, at least once."""
 
 from __future__ import annotations
 
@@ -9,7 +8,7 @@ from abc import ABC, abstractmethod
 from bus.store.results import Batch, Lag, Step
 
 
-class Leases(ABC):
+class LeaseStore(ABC):
     """What a worker needs to run an agent's handlers for a stream in order, at least once: a
     lease per ``(agent, stream)``, the failed attempts at the next message, the backlog."""
 
@@ -39,10 +38,11 @@ class Leases(ABC):
         self, agent: str, stream: str, token: str, ttl_ms: int, commit: int, limit: int
     ) -> Batch:
         """A pull reader's step: move the position up to ``commit`` (what it handed over;
-        never back), then past the next message, handed over as by :meth:`claim`, and hold
-        up to ``limit - 1`` after it under the lease for ``ttl_ms``. Held messages are not the
-        position until a later call commits them: a reader that dies holding them leaves them
-        to the next once the lease lapses. With nothing held (nothing pending, ``limit`` 0 or
+        never back), then past the next message, handed over as by
+        :meth:`~bus.store.contracts.log.LogStore.claim`, and hold up to ``limit - 1`` after it
+        under the lease for ``ttl_ms``. Held messages are not the position until a later call
+        commits them: a reader that dies holding them leaves them to the next once the lease
+        lapses. With nothing held (nothing pending, ``limit`` 0 or
         1) the lease is given up. ``Batch(False)``, nothing moved, if another token holds it."""
 
     @abstractmethod

@@ -1,24 +1,19 @@
-"""What a store knows of its epoch (see :class:`~bus.store.base.Identity`): the one it adopted,
-who to tell about a reset, and which reset it told them about already."""
+"""What a Redis store knows of its epoch (see :class:`~bus.store.contracts.epochs.EpochStore`):
+the one it adopted, who to tell about a reset, and which reset it told them about already."""
 
 from __future__ import annotations
 
 import logging
-import uuid
 
 from bus.errors import StoreReset
-from bus.store.base import ResetWatcher
+from bus.store.contracts.epochs import ResetWatcher
 
 logger = logging.getLogger(__name__)
 
 
-def new_epoch() -> str:
-    """A fresh epoch id."""
-    return uuid.uuid4().hex
-
-
-class Epochs:
-    """The epoch bookkeeping of one store object.
+class EpochWatch:
+    """The epoch bookkeeping of one store object: shared by its parts, since every script that
+    checks the epoch may be the one that notices a reset.
 
     Args:
         url: The store's URL, password masked (named by the errors).
@@ -37,7 +32,7 @@ class Epochs:
         return self.expected or ""
 
     def watch(self, watcher: ResetWatcher) -> None:
-        """See :meth:`~bus.store.base.Identity.watch`."""
+        """See :meth:`~bus.store.contracts.epochs.EpochStore.watch`."""
         self._watchers.append(watcher)
 
     def reset(self, found: str | None) -> StoreReset:

@@ -1,22 +1,26 @@
-"""The reply boxes of :class:`~bus.store.redis.RedisStore` (:class:`~bus.store.base.Replies`)."""
+"""The reply part of :class:`~bus.store.redis.RedisStore` (see
+:class:`~bus.store.contracts.replies.ReplyStore`)."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
-from bus.store.client import StoreClient
-from bus.store.keys import Keys
+from bus.store.contracts.replies import ReplyStore
+from bus.store.redis.namespace import RedisNamespace
 from bus.store.results import REPLY_KEEP_MS
 
 
-class RedisReplies:
-    """Request/reply boxes in Redis; mixed into the store, whose client and ``_run`` it uses."""
+class RedisReplies(ReplyStore):
+    """Request/reply boxes in Redis: a waiter key names who may reply, a list holds replies.
 
-    _keys: Keys
-    _redis: StoreClient
+    Args:
+        space: The store's namespace on its server.
+    """
 
-    def _run(self, script: str, keys: list[str], args: list[Any]) -> Any:
-        raise NotImplementedError  # the store's
+    def __init__(self, space: RedisNamespace) -> None:
+        self._redis = space.client
+        self._keys = space.keys
+        self._run = space.run
 
     def open_reply(self, correlation_id: str, responder: str, ttl_ms: int) -> None:
         self._redis.set(self._keys.waiter(correlation_id), responder, px=ttl_ms)

@@ -1,0 +1,74 @@
+"""The store contract: one abstract class per part, and :class:`Store`, the whole.
+
+A store is made of five parts, each a contract of its own module: :class:`RegistryStore`
+(channels, agents, memberships), :class:`LogStore` (appends, history, positions, claims),
+:class:`LeaseStore` (what a worker needs to run an agent's handlers in order, at least once),
+:class:`ReplyStore` (request/reply boxes) and :class:`EpochStore` (which state the store holds,
+and noticing its loss). :class:`Store` holds one of each, so a service asks only for the part it
+uses (``store.log.append(...)``), and adds the store's own lifecycle.
+
+The implementations, :class:`~bus.store.memory.MemoryStore` (one process) and
+:class:`~bus.store.redis.RedisStore` (shared by every process), have one module per part in
+:mod:`bus.store.memory` and :mod:`bus.store.redis`, named as here; the contract suite in
+``tests/store`` (``test_<part>.py``) holds both to the same behaviour.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from bus.store.contracts.epochs import EpochStore, ResetWatcher, new_epoch
+from bus.store.contracts.leases import LeaseStore
+from bus.store.contracts.log import LogStore
+from bus.store.contracts.registry import RegistryStore
+from bus.store.contracts.replies import ReplyStore
+
+__all__ = [
+    "EpochStore",
+    "LeaseStore",
+    "LogStore",
+    "RegistryStore",
+    "ReplyStore",
+    "ResetWatcher",
+    "Store",
+    "new_epoch",
+]
+
+
+class Store(ABC):
+    """What the bus needs from the place its state lives: its five parts, and its lifecycle.
+
+    Args:
+        registry: Channels, agents and memberships.
+        log: The streams' logs and each reader's position.
+        leases: Leases, failed attempts and backlogs.
+        replies: Request/reply boxes.
+        epochs: The epoch the store holds and the one this process adopted.
+    """
+
+    def __init__(
+        self,
+        *,
+        registry: RegistryStore,
+        log: LogStore,
+        leases: LeaseStore,
+        replies: ReplyStore,
+        epochs: EpochStore,
+    ) -> None:
+        self.registry = registry
+        self.log = log
+        self.leases = leases
+        self.replies = replies
+        self.epochs = epochs
+
+    @abstractmethod
+    def ping(self) -> None:
+        """Raise if the store cannot be reached."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+    @abstractmethod
+    def destroy(self) -> None:
+        """Delete everything this store holds for its namespace."""

@@ -1,0 +1,100 @@
+"""The log part of the store contract: numbered appends per stream, history, positions, claims.
+
+A *stream* is what has one order: a channel (``c:<name>``) or an agent's direct-message inbox
+(``d:<agent>``; :mod:`bus.channels` owns the format). Each append gets the stream's next
+sequence number; each agent keeps a position per stream it reads, and :meth:`LogStore.claim`
+hands out the next message after it exactly once.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+from bus.channels import ChannelSpec, Retention
+from bus.store.results import Appended, Dedupe, Entry
+
+
+class LogStore(ABC):
+    """Per-stream logs: numbered appends, retention, history, and each reader's position."""
+
+    @abstractmethod
+    def append(
+        self,
+        stream: str,
+        body: str,
+        now_ms: int,
+        retention: Retention,
+        *,
+        channel: ChannelSpec | None = None,
+        dedupe: Dedupe | None = None,
+        coalesce: bool = False,
+    ) -> Appended:
+        """Append a message and trim the stream to ``retention``.
+
+        Args:
+            stream: The stream id.
+            body: The message's JSON, an object encoded without ``seq``; kept as given.
+            now_ms: The append time (epoch ms): what age retention and ``since_ms`` read. A
+                stream's append times are expected not to go back (a binary search finds
+                ``since_ms``).
+            retention: How many messages, and for how long, the stream keeps: count first,
+                then age (a message exactly ``max_age_seconds`` old stays).
+            channel: The spec the caller holds of the stream's channel: the append happens only
+                if the channel exists with that spec's ``version``.
+            dedupe: An idempotency key: see :class:`~bus.store.results.Dedupe`.
+            coalesce: Wake only recipients with no delivery outstanding on the stream
+                (``Appended.woken``); a recipient's signal is cleared when a claim, take or
+                step of it finds the stream drained, or it leaves the channel.
+
+        Returns:
+            The message's seq and its recipients (or, for a duplicate, the first one's seq).
+
+        Raises:
+            UnknownChannel: ``channel`` is given and does not exist (any more).
+            ChannelChanged: ``channel`` is given and its stored version differs.
+            StoreReset: the store lost the state this process knew (see
+                :class:`~bus.store.contracts.epochs.EpochStore`).
+        """
+
+    @abstractmethod
+    def unsignal(self, stream: str, agents: Sequence[str]) -> None:
+        """Clear the agents' signals on ``stream`` (see ``append(coalesce=True)``): their
+        deliveries could not be published, so the next append must wake them again."""
+
+    @abstractmethod
+    def history(
+        self,
+        stream: str,
+        *,
+        newest: int | None = None,
+        after: int | None = None,
+        since_ms: int | None = None,
+    ) -> list[Entry]:
+        """Retained messages oldest first: those after seq ``after``, appended at or after
+        ``since_ms``, and of those the ``newest`` last ones (each filter optional)."""
+
+    @abstractmethod
+    def head(self, stream: str) -> int:
+        """The stream's last sequence number (0 when nothing was ever appended)."""
+
+    @abstractmethod
+    def retained(self, stream: str) -> int:
+        """How many messages the stream keeps now."""
+
+    @abstractmethod
+    def position(self, agent: str, stream: str) -> int | None:
+        """The last seq handed to ``agent`` on ``stream``; ``None`` if it does not read it."""
+
+    @abstractmethod
+    def claim(self, agent: str, stream: str) -> Entry | None:
+        """Hand the next retained message after the agent's position to it, exactly once.
+
+        Atomically advances the position past it (skipping what retention trimmed); ``None``
+        if nothing is pending or the agent does not read the stream.
+        """
+
+    @abstractmethod
+    def claim_any(self, agent: str) -> Entry | None:
+        """Like :meth:`claim`, over every stream the agent reads: the pending message appended
+        first (ties go to the smaller stream id)."""

@@ -1,0 +1,151 @@
+"""The log part of :class:`~bus.store.memory.MemoryStore` (see
+:class:`~bus.store.contracts.log.LogStore`): each stream's retained entries, history, positions
+and claims."""
+
+from __future__ import annotations
+
+import time
+from bisect import bisect_left
+from collections.abc import Sequence
+
+from bus.channels import ChannelSpec, Overflow, Retention, Stream
+from bus.errors import ChannelChanged, UnknownChannel, rejected
+from bus.store.contracts.log import LogStore
+from bus.store.memory.tables import MemoryTables
+from bus.store.results import Appended, Dedupe, Duplicate, Entry
+
+
+class MemoryLog(LogStore):
+    """The streams' logs in memory.
+
+    Args:
+        tables: The store's state.
+    """
+
+    def __init__(self, tables: MemoryTables) -> None:
+        self._tables = tables
+
+    def append(
+        self,
+        stream: str,
+        body: str,
+        now_ms: int,
+        retention: Retention,
+        *,
+        channel: ChannelSpec | None = None,
+        dedupe: Dedupe | None = None,
+        coalesce: bool = False,
+    ) -> Appended:
+        parsed, tables = Stream(stream), self._tables
+        with tables.lock:
+            if channel is not None:
+                stored = tables.channels.get(channel.name)
+                if stored is None:
+                    raise UnknownChannel(f"no channel named {channel.name!r}", channel=channel.name)
+                if stored.version != channel.version:
+                    raise ChannelChanged(
+                        f"channel {channel.name!r} changed to version {stored.version}",
+                        channel=channel.name,
+                        spec=stored,
+                    )
+            now = time.monotonic()
+            if dedupe is not None:
+                original = tables.dedupe.get((stream, dedupe.key))
+                if original is not None and original[1] > now:
+                    return Duplicate(original[0], [])
+            log = tables.logs[stream]
+            if channel is not None and channel.overflow is Overflow.REJECT_PUBLISH:
+                last_trimmed = log.head + 1 - retention.max_messages
+                lagging = [
+                    member
+                    for member in tables.members.get(channel.name, ())
+                    if tables.positions[member].get(stream, last_trimmed) < last_trimmed
+                ]
+                if lagging:
+                    raise rejected(channel, lagging)
+            log.head += 1
+            if dedupe is not None:
+                tables.dedupe = {k: v for k, v in tables.dedupe.items() if v[1] > now}
+                tables.dedupe[(stream, dedupe.key)] = (log.head, now + dedupe.window_ms / 1000)
+            log.entries.append((log.head, now_ms, body))
+            log.trim(retention, now_ms)
+            owner = parsed.owner
+            if owner is None:
+                recipients = list(tables.members.get(parsed.channel or "", ()))
+            else:
+                recipients = [owner] if owner in tables.agents else []
+            return self._appended(stream, log.head, recipients, coalesce)
+
+    def _appended(self, stream: str, seq: int, recipients: list[str], coalesce: bool) -> Appended:
+        if not coalesce:
+            return Appended(seq, recipients)
+        signals = self._tables.signals[stream]
+        woken = [agent for agent in recipients if agent not in signals]
+        signals.update(dict.fromkeys(woken, seq))
+        return Appended(seq, recipients, woken)
+
+    def unsignal(self, stream: str, agents: Sequence[str]) -> None:
+        with self._tables.lock:
+            signals = self._tables.signals.get(stream, {})
+            for agent in agents:
+                signals.pop(agent, None)
+
+    def history(
+        self,
+        stream: str,
+        *,
+        newest: int | None = None,
+        after: int | None = None,
+        since_ms: int | None = None,
+    ) -> list[Entry]:
+        with self._tables.lock:
+            log = self._tables.logs.get(stream)
+            if log is None or not log.entries:
+                return []
+            entries, first = log.entries, log.entries[0][0]
+            start = 0 if after is None else max(0, after + 1 - first)
+            if since_ms is not None and start < len(entries):
+                # A binary search, as the Redis script does: append times do not go back.
+                start = bisect_left(entries, since_ms, lo=start, key=lambda entry: entry[1])
+            if newest is not None:
+                start = max(start, len(entries) - newest)
+            picked = [entries[index] for index in range(start, len(entries))]
+        return [Entry(stream, seq, body) for seq, _, body in picked]
+
+    def head(self, stream: str) -> int:
+        return self._tables.head(stream)
+
+    def retained(self, stream: str) -> int:
+        log = self._tables.logs.get(stream)
+        return 0 if log is None else len(log.entries)
+
+    def position(self, agent: str, stream: str) -> int | None:
+        with self._tables.lock:
+            return self._tables.positions.get(agent, {}).get(stream)
+
+    def claim(self, agent: str, stream: str) -> Entry | None:
+        tables = self._tables
+        with tables.lock:
+            if tables.leased(agent, stream):
+                return None
+            found = tables.next_for(agent, stream)
+            if found is None:
+                tables.drained(agent, stream)
+                return None
+            skipped = found[0] - tables.positions[agent][stream] - 1
+            tables.positions[agent][stream] = found[0]
+            return Entry(stream, found[0], found[2], skipped)
+
+    def claim_any(self, agent: str) -> Entry | None:
+        tables = self._tables
+        with tables.lock:
+            pending = []
+            for stream in tables.positions.get(agent, {}):
+                if tables.leased(agent, stream):
+                    continue
+                found = tables.next_for(agent, stream)
+                if found is None:
+                    tables.drained(agent, stream)
+                else:
+                    pending.append((found[1], stream))
+            return self.claim(agent, min(pending)[1]) if pending else None

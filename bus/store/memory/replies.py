@@ -1,0 +1,69 @@
+"""The reply part of :class:`~bus.store.memory.MemoryStore` (see
+:class:`~bus.store.contracts.replies.ReplyStore`): boxes expiring like Redis keys do."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+from bus.store.contracts.replies import ReplyStore
+from bus.store.memory.tables import MemoryTables
+from bus.store.results import REPLY_KEEP_MS
+
+
+class MemoryReplies(ReplyStore):
+    """Request/reply boxes in memory.
+
+    A box open for a responder expires ``ttl_ms`` after :meth:`open_reply`, and a reply that
+    arrived ``REPLY_KEEP_MS`` after the last :meth:`put_reply`, as the Redis keys do.
+
+    Args:
+        tables: The store's state (its reply boxes, under their own condition).
+    """
+
+    def __init__(self, tables: MemoryTables) -> None:
+        self._tables = tables
+
+    def _drop_expired(self, now: float) -> None:
+        for table in (self._tables.waiters, self._tables.boxes):
+            for key in [key for key, value in table.items() if value[1] <= now]:
+                del table[key]
+
+    def open_reply(self, correlation_id: str, responder: str, ttl_ms: int) -> None:
+        now = time.monotonic()
+        with self._tables.replies_changed:
+            self._drop_expired(now)  # boxes nobody closed go, as their Redis keys would
+            self._tables.waiters[correlation_id] = (responder, now + ttl_ms / 1000)
+
+    def put_reply(self, correlation_id: str, sender: str, body: str) -> bool:
+        now, tables = time.monotonic(), self._tables
+        with tables.replies_changed:
+            waiter = tables.waiters.get(correlation_id)
+            if waiter is None or waiter[1] <= now or waiter[0] != sender:
+                return False
+            box = tables.boxes.get(correlation_id)
+            replies = deque() if box is None or box[1] <= now else box[0]
+            replies.append(body)
+            tables.boxes[correlation_id] = (replies, now + REPLY_KEEP_MS / 1000)
+            tables.replies_changed.notify_all()
+            return True
+
+    def wait_reply(self, correlation_id: str, timeout: float) -> str | None:
+        deadline, tables = time.monotonic() + max(timeout, 0.0), self._tables
+        with tables.replies_changed:
+            while True:
+                now = time.monotonic()
+                box = tables.boxes.get(correlation_id)
+                if box is not None and box[1] > now:
+                    body = box[0].popleft()
+                    if not box[0]:
+                        del tables.boxes[correlation_id]  # an empty Redis list is no key
+                    return body
+                if now >= deadline:
+                    return None
+                tables.replies_changed.wait(deadline - now)
+
+    def close_reply(self, correlation_id: str) -> None:
+        with self._tables.replies_changed:
+            self._tables.waiters.pop(correlation_id, None)
+            self._tables.boxes.pop(correlation_id, None)

@@ -1,0 +1,110 @@
+"""The state of a :class:`~bus.store.memory.MemoryStore`: one lock and the tables under it.
+
+Every part of the store works on one :class:`MemoryTables`; the reads two parts share (the next
+message after a position, whether a lease is held, a drained stream's signal) are its methods.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+
+from bus.channels import ChannelSpec, Retention
+
+
+@dataclass
+class StreamLog:
+    """One stream's log in memory: its head and retained entries."""
+
+    head: int = 0
+    #: ``(seq, append ms, json)``, oldest first; seqs are contiguous.
+    entries: deque[tuple[int, int, str]] = field(default_factory=deque)
+
+    def trim(self, retention: Retention, now_ms: int) -> None:
+        while len(self.entries) > retention.max_messages:
+            self.entries.popleft()
+        if retention.max_age_seconds is not None:
+            cutoff = now_ms - int(retention.max_age_seconds * 1000)
+            while self.entries and self.entries[0][1] < cutoff:
+                self.entries.popleft()
+
+    def after(self, seq: int) -> tuple[int, int, str] | None:
+        if not self.entries or self.entries[-1][0] <= seq:
+            return None
+        first = self.entries[0][0]
+        return self.entries[max(seq + 1 - first, 0)]
+
+    def following(self, seq: int, limit: int) -> list[tuple[int, int, str]]:
+        """Up to ``limit`` entries after ``seq``, oldest first."""
+        if not self.entries or self.entries[-1][0] <= seq:
+            return []
+        entries = self.entries
+        start = max(seq + 1 - entries[0][0], 0)
+        return [entries[index] for index in range(start, min(start + limit, len(entries)))]
+
+
+class MemoryTables:
+    """Everything one in-process store holds, and the lock its parts take to change it.
+
+    Reply boxes have a lock of their own (a condition that waiters sleep on), so a caller
+    waiting for a reply never holds up the registry or the logs.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        #: Guards the reply boxes; notified when a reply arrives.
+        self.replies_changed = threading.Condition(threading.Lock())
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget everything (the epoch too)."""
+        with self.lock:
+            self.channels: dict[str, ChannelSpec] = {}
+            self.agents: set[str] = set()
+            self.members: defaultdict[str, set[str]] = defaultdict(set)
+            self.logs: defaultdict[str, StreamLog] = defaultdict(StreamLog)
+            #: agent -> stream -> last seq handed over
+            self.positions: defaultdict[str, dict[str, int]] = defaultdict(dict)
+            #: (agent, stream) -> (token, expires at, monotonic seconds)
+            self.leases: dict[tuple[str, str], tuple[str, float]] = {}
+            #: (agent, stream) -> (seq, attempts, not_before_ms)
+            self.failures: dict[tuple[str, str], tuple[int, int, int]] = {}
+            #: (stream, idempotency key) -> (seq, forgotten at, monotonic seconds)
+            self.dedupe: dict[tuple[str, str], tuple[int, float]] = {}
+            #: stream -> agent -> the seq whose delivery is outstanding (coalesced deliveries)
+            self.signals: defaultdict[str, dict[str, int]] = defaultdict(dict)
+            self.epoch: str | None = None
+        with self.replies_changed:
+            #: correlation id -> (responder, expires at, monotonic seconds)
+            self.waiters: dict[str, tuple[str, float]] = {}
+            #: correlation id -> (replies that arrived, expires at)
+            self.boxes: dict[str, tuple[deque[str], float]] = {}
+
+    def head(self, stream: str) -> int:
+        """The stream's last seq (0: nothing appended)."""
+        log = self.logs.get(stream)
+        return 0 if log is None else log.head
+
+    def next_for(self, agent: str, stream: str) -> tuple[int, int, str] | None:
+        """The retained entry after the agent's position (``None``: none, or not a reader)."""
+        position = self.positions.get(agent, {}).get(stream)
+        log = self.logs.get(stream)
+        return None if position is None or log is None else log.after(position)
+
+    def following(self, stream: str, seq: int, limit: int) -> list[tuple[int, int, str]]:
+        """Up to ``limit`` retained entries after ``seq``."""
+        log = self.logs.get(stream)
+        return [] if log is None else log.following(seq, limit)
+
+    def leased(self, agent: str, stream: str) -> bool:
+        """Whether a lease on the agent's stream is held and not expired."""
+        held = self.leases.get((agent, stream))
+        return held is not None and held[1] > time.monotonic()
+
+    def drained(self, agent: str, stream: str) -> None:
+        """The agent found nothing pending on ``stream``: its next message wakes it."""
+        signals = self.signals.get(stream)
+        if signals:
+            signals.pop(agent, None)

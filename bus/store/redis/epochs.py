@@ -1,0 +1,45 @@
+"""The epoch part of :class:`~bus.store.redis.RedisStore` (see
+:class:`~bus.store.contracts.epochs.EpochStore`): the epoch is a key of the namespace; the
+scripts that append and hand messages over check it."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from bus.store.contracts.epochs import EpochStore, ResetWatcher, new_epoch
+from bus.store.redis.namespace import RedisNamespace
+
+
+class RedisEpochs(EpochStore):
+    """The epoch of a namespace in Redis, and the one this process adopted.
+
+    Args:
+        space: The store's namespace on its server, whose epoch watch hears of every reset
+            that a script finds.
+    """
+
+    def __init__(self, space: RedisNamespace) -> None:
+        self._redis = space.client
+        self._key = space.keys.epoch
+        self._watch = space.epochs
+
+    def establish(self) -> str:
+        self._redis.set(self._key, new_epoch(), nx=True)
+        epoch = cast(str, self._redis.get(self._key))
+        self._watch.expected = epoch
+        return epoch
+
+    def epoch(self) -> str | None:
+        return cast(str | None, self._redis.get(self._key))
+
+    @property
+    def expected(self) -> str | None:
+        return self._watch.expected
+
+    def verify(self) -> None:
+        found = self.epoch()
+        if self._watch.expected is not None and found != self._watch.expected:
+            raise self._watch.reset(found)
+
+    def watch(self, watcher: ResetWatcher) -> None:
+        self._watch.watch(watcher)

@@ -1,0 +1,78 @@
+"""The state every part of a :class:`~bus.store.redis.RedisStore` shares: one bus namespace on
+one Redis server.
+
+:class:`RedisNamespace` holds the client, the namespace's key names, the loaded scripts and the
+epoch this process adopted; :meth:`RedisNamespace.run` is how a part calls a script, and turns
+the script's reset refusal into :class:`~bus.errors.StoreReset`. :func:`refusal` turns the
+refusals of a write to a channel into the bus's errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.exceptions import ResponseError
+
+from bus.channels import ChannelSpec
+from bus.errors import ChannelChanged, UnknownChannel, rejected
+from bus.store.redis.connection import connect
+from bus.store.redis.key_names import Keys
+from bus.store.redis.scripts import PRELUDES, source
+from bus.store.redis.watch import EpochWatch
+from bus.store.results import Entry
+
+#: What a script answers when the keys it was given are out of date: read them again, retry.
+STALE = -1
+
+
+class RedisNamespace:
+    """One namespace of one Redis server, as the store's parts use it.
+
+    Args:
+        url: The server's URL (``redis://``, ``rediss://`` or ``unix://``).
+        namespace: The bus's namespace (``BusSettings.namespace``).
+    """
+
+    def __init__(self, url: str, namespace: str) -> None:
+        self.client = connect(url)
+        #: The server's URL, password masked.
+        self.url = self.client.url
+        self.keys = Keys(namespace)
+        self.epochs = EpochWatch(self.url)
+        self._scripts = {name: self.client.register_script(source(name)) for name in PRELUDES}
+
+    def run(self, script: str, keys: list[str], args: list[Any]) -> Any:
+        """Run one of :data:`~bus.store.redis.scripts.PRELUDES` (one round trip).
+
+        Raises:
+            StoreReset: the script found another epoch than the adopted one.
+        """
+        try:
+            return self._scripts[script](keys=keys, args=args)
+        except ResponseError as exc:
+            text = str(exc)
+            if text.startswith("BUSRESET"):
+                raise self.epochs.reset(text[len("BUSRESET") :].strip() or None) from None
+            raise
+
+
+def refusal(exc: ResponseError, channel: ChannelSpec | None) -> Exception:
+    """The error for a write to ``channel`` that the script refused."""
+    text = str(exc)
+    if channel is not None and text.startswith("BUSUNKNOWN"):
+        return UnknownChannel(f"no channel named {channel.name!r}", channel=channel.name)
+    if channel is not None and text.startswith("BUSCHANGED"):
+        stored = ChannelSpec.model_validate_json(text[len("BUSCHANGED") :].strip())
+        return ChannelChanged(
+            f"channel {channel.name!r} changed to version {stored.version}",
+            channel=channel.name,
+            spec=stored,
+        )
+    if channel is not None and text.startswith("BUSREJECT"):
+        return rejected(channel, text[len("BUSREJECT") :].strip().split(","))
+    return exc
+
+
+def entry_of(stream: str, seq: Any, raw: str, skipped: Any = 0) -> Entry:
+    """An :class:`~bus.store.results.Entry` from a log entry ``"<append ms>:<json>"``."""
+    return Entry(stream, int(seq), raw[raw.index(":") + 1 :], int(skipped))
