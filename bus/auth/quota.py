@@ -17,6 +17,7 @@ from bus.auth.keyspace import RedisKeyspace
 from bus.auth.storage import auth_prefix
 from bus.errors import RateLimited
 from bus.settings import BusSettings
+from bus.settings.transports import store_in_process
 
 # KEYS[1]: the bucket hash {tokens, ts}. ARGV: rate (tokens/s), burst, now in ms ('' = Redis
 # TIME). Returns 0 if a token was taken, else the milliseconds until one is there.
@@ -118,7 +119,7 @@ _memory_lock = threading.Lock()
 def open_buckets(url: str, namespace: str) -> Buckets:
     """The buckets of the store at ``url``; ``memory://`` is shared within the process per
     namespace, like the in-process store."""
-    if url.startswith("memory://"):
+    if store_in_process(url):
         with _memory_lock:
             return _memory_buckets.setdefault(namespace, MemoryBuckets())
     return RedisBuckets(url, namespace)

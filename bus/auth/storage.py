@@ -11,6 +11,7 @@ import threading
 from typing import Any, Protocol, cast
 
 from bus.auth.keyspace import RedisKeyspace, scan_pattern
+from bus.settings.transports import store_in_process
 from bus.store.redis.key_names import Keys
 
 #: Key prefix of everything auth keeps, after the namespace's ``{<namespace>}:`` (its hash tag:
@@ -154,7 +155,7 @@ def open_auth_store(url: str, namespace: str) -> AuthStore:
     Like the in-process store, ``memory://`` is shared by everything in the process that uses
     the same namespace, so a publisher and an embedded worker see the same certificates.
     """
-    if url.startswith("memory://"):
+    if store_in_process(url):
         with _memory_lock:
             store = _memory_stores.get(namespace)
             if store is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 
 from bus.channels import channel_stream, direct_stream
+from bus.settings.transports import store_in_process
 from bus.store.contracts import (
     EpochStore,
     LeaseStore,
@@ -36,7 +37,7 @@ def open_store(url: str, namespace: str) -> Store:
     The scheme is checked by :func:`bus.settings.urls.resolve_store_url`; the Redis client is
     imported only when used.
     """
-    if url.startswith("memory://"):
+    if store_in_process(url):
         from bus.store.memory import MemoryStore
 
         with _memory_lock:
