@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from celery import Celery, Task, signals
@@ -61,8 +62,9 @@ def _configure_pool(app: Celery, settings: BusSettings, argv: list[str]) -> None
         app.conf.worker_concurrency = settings.worker_concurrency
 
 
-def install(app: Celery, settings: BusSettings, agents: dict[str, Agent]) -> Hosting:
-    """Make ``app`` host ``agents``: tasks, queues, worker defaults and the bootstep."""
+def install(app: Celery, settings: BusSettings, agents: Mapping[str, Agent]) -> Hosting:
+    """Make ``app`` host ``agents`` (an :class:`~bus.worker.agent_registry.AgentRegistry`, or
+    agents by name): tasks, queues, worker defaults and the bootstep."""
     hosting = Hosting(app, settings, agents)
     app.bus_hosting = hosting
 
@@ -119,7 +121,7 @@ def install(app: Celery, settings: BusSettings, agents: dict[str, Agent]) -> Hos
         return _replay(hosting, self.request.id, agent, message)
 
     topology = Topology(settings.namespace)  # queue names only: nothing is connected here
-    app.conf.task_queues = [topology.agent_queue(name) for name in agents]
+    app.conf.task_queues = [topology.agent_queue(name) for name in hosting.agents]
     app.conf.worker_send_task_events = settings.worker_events
     _configure_pool(app, settings, sys.argv)
     app.steps["consumer"].add(HostAgents)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping
 
 from celery import Celery
 from celery.exceptions import Reject
@@ -11,16 +12,18 @@ from celery.exceptions import Reject
 from bus.core import Bus
 from bus.settings import BusSettings
 from bus.worker.agent import Agent
+from bus.worker.agent_registry import AgentRegistry
 from bus.worker.runtime import Runtime
 
 
 class Hosting:
     """What a worker app hosts, and the bus and runtime of the current process."""
 
-    def __init__(self, app: Celery, settings: BusSettings, agents: dict[str, Agent]) -> None:
+    def __init__(self, app: Celery, settings: BusSettings, agents: Mapping[str, Agent]) -> None:
         self.app = app
         self.settings = settings
-        self.agents = agents
+        #: The app's agents: the registry given, or one made of the agents given.
+        self.agents = AgentRegistry.of(agents).seal()
         self._lock = threading.Lock()
         self._bus: Bus | None = None
         self._runtime: Runtime | None = None

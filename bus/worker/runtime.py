@@ -24,7 +24,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -52,7 +52,7 @@ T = TypeVar("T")
 class Runtime:
     """Runs the handlers of the agents a worker process hosts (see the module doc)."""
 
-    def __init__(self, bus: Bus, agents: dict[str, Agent]) -> None:
+    def __init__(self, bus: Bus, agents: Mapping[str, Agent]) -> None:
         self.bus = bus
         self.settings = settings = bus.settings
         self.agents = agents
