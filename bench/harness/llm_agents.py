@@ -38,7 +38,7 @@ from bench.harness.llm_workload import (
     chat_path,
 )
 from bus.message import Message
-from bus.worker import Agent
+from bus.worker import AgentRegistry
 
 
 class Local:
@@ -145,13 +145,15 @@ def _recorded(agent: str, work: Callable[[str, Message, Any], Awaitable[None]]) 
     return handler
 
 
+#: The module's agents, where :func:`bus.worker.load_agents` finds them.
+AGENTS = AgentRegistry()
 for _name in LLM_AGENTS:
-    _agent = Agent(_name, channels=[LLM_CHANNEL])
+    _agent = AGENTS.agent(_name, channels=[LLM_CHANNEL])
     _agent.on()(_recorded(_name, ask_llm))
     _startup = getattr(_agent, "on_startup", None)  # the issue 9 runtime's hooks, if there
     _shutdown = getattr(_agent, "on_shutdown", None)
     if _startup is not None and _shutdown is not None:
         _startup(open_client)
         _shutdown(close_client)
-Agent("iso-slow", channels=[ISO_CHANNEL]).on()(_recorded("iso-slow", slow))
-Agent("iso-fast", channels=[ISO_CHANNEL]).on()(_recorded("iso-fast", instant))
+AGENTS.agent("iso-slow", channels=[ISO_CHANNEL]).on()(_recorded("iso-slow", slow))
+AGENTS.agent("iso-fast", channels=[ISO_CHANNEL]).on()(_recorded("iso-fast", instant))

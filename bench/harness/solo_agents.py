@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from bus.message import Message
-from bus.worker import Agent, Context
+from bus.worker import AgentRegistry, Context
 
 THROUGHPUT_CHANNEL = "#bench"
 LATENCY_CHANNEL = "#benchlat"
@@ -79,6 +79,8 @@ def stamp(message: Message, ctx: Context) -> None:
         LOCAL.starts[message.seq] = now
 
 
+#: The module's agents, where :func:`bus.worker.load_agents` finds them.
+AGENTS = AgentRegistry()
 for _name in ("agent-1", "agent-2"):
-    Agent(_name, channels=[THROUGHPUT_CHANNEL]).on()(count)
-Agent("listener", channels=[LATENCY_CHANNEL]).on()(stamp)
+    AGENTS.agent(_name, channels=[THROUGHPUT_CHANNEL]).on()(count)
+AGENTS.agent("listener", channels=[LATENCY_CHANNEL]).on()(stamp)

@@ -19,30 +19,25 @@
 
 Handlers take ``(message, ctx)``. ``async def`` handlers run on the worker process's event loop
 and get an :class:`~bus.worker.context.AsyncHandlerContext` (``await ctx.publish(...)``); plain
-ones run on a thread and get a :class:`~bus.worker.context.HandlerContext`. Agent modules live
-in ``workers/``; :func:`load_agents` imports the modules named by ``BUS_AGENT_MODULES``.
+ones run on a thread and get a :class:`~bus.worker.context.HandlerContext`.
+
+An ``Agent`` is a definition: it belongs to no process-wide list. A worker hosts the agents of
+its :class:`~bus.worker.agent_registry.AgentRegistry`, which :func:`~bus.worker.load_agents` fills
+from the agents agent modules (``workers/``, ``BUS_AGENT_MODULES``) define as module attributes.
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib
-import os
-import sys
 from collections.abc import Callable, Iterable
-from types import ModuleType
 from typing import Any
 
 from bus.dispatch import Dispatcher, H, Route
-from bus.errors import ConfigurationError, InvalidArgument
+from bus.errors import InvalidArgument
 from bus.message import Message, MessageType, Priority
 from bus.names import check_agent_name, check_channel_name
 
 #: A lifecycle hook: ``hook(state)``, sync or async.
 Hook = Callable[[Any], Any]
-
-#: Every Agent defined so far in this process, by name.
-_defined: dict[str, Agent] = {}
 
 
 class Agent:
@@ -55,7 +50,7 @@ class Agent:
         timeout: Seconds its ``async def`` handlers may run (``BUS_HANDLER_TIMEOUT`` if unset).
 
     Raises:
-        InvalidName: a name is invalid. ConfigurationError: another agent has the same name.
+        InvalidName: a name is invalid.
         InvalidArgument: ``timeout`` is not a positive number.
     """
 
@@ -78,11 +73,6 @@ class Agent:
         #: Hooks run once per worker process, in registration order.
         self.startup_hooks: list[Hook] = []
         self.shutdown_hooks: list[Hook] = []
-        #: The module that defined the agent: what :func:`load_agents` selects by.
-        self.module: str = sys._getframe(1).f_globals.get("__name__", "")
-        if name in _defined:
-            raise ConfigurationError(f"agent {name!r} is defined twice", agent=name)
-        _defined[name] = self
 
     def __repr__(self) -> str:
         return f"Agent({self.name!r}, channels={list(self.channels)!r})"
@@ -122,48 +112,3 @@ class Agent:
     def handlers_for(self, message: Message) -> list[Callable[..., Any]]:
         """The handlers that take ``message``, in registration order."""
         return [route.handler for route in self.routes_for(message)]
-
-
-def import_from_working_directory(module: str) -> ModuleType:
-    """Import ``module`` the way ``celery -A proj`` finds ``proj``: from the working directory
-    too, so agent modules (``workers/`` of a checkout, or your own) need no install."""
-    cwd = os.getcwd()
-    if cwd in sys.path or "" in sys.path:
-        return importlib.import_module(module)
-    sys.path.insert(0, cwd)
-    try:
-        return importlib.import_module(module)
-    finally:
-        with contextlib.suppress(ValueError):
-            sys.path.remove(cwd)
-
-
-def load_agents(modules: Iterable[str], names: Iterable[str] = ()) -> dict[str, Agent]:
-    """Import agent modules and return the agents a worker hosts, by name: those the modules
-    define (not every agent defined in the process).
-
-    Args:
-        modules: Module paths, e.g. ``("workers.company",)``.
-        names: Agents to host; empty means every agent the modules define.
-
-    Raises:
-        ConfigurationError: a module cannot be imported, or a named agent is not defined.
-    """
-    for module in modules:
-        try:
-            import_from_working_directory(module)
-        except ImportError as exc:
-            raise ConfigurationError(
-                f"cannot import agent module {module!r} (BUS_AGENT_MODULES): {exc}", module=module
-            ) from exc
-    loaded = set(modules)
-    defined = {name: agent for name, agent in _defined.items() if agent.module in loaded}
-    wanted = list(names)
-    missing = [name for name in wanted if name not in defined]
-    if missing:
-        raise ConfigurationError(
-            f"BUS_AGENTS names agents the modules do not define: {', '.join(missing)} "
-            f"(defined: {', '.join(sorted(defined)) or 'none'})",
-            agents=missing,
-        )
-    return {name: defined[name] for name in (wanted or sorted(defined))}

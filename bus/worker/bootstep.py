@@ -12,7 +12,7 @@ from celery import bootsteps
 
 from bus.broker.wire import Delivery
 from bus.channels import Stream
-from bus.worker.process import Hosting
+from bus.worker.hosting import Hosting, hosting_of
 from bus.worker.recovery import Registration
 
 logger = logging.getLogger("bus.worker.hosting")
@@ -31,7 +31,7 @@ class HostAgents(bootsteps.StartStopStep):
         self._registration: Registration | None = None
 
     def start(self, parent: Any) -> None:
-        hosting: Hosting | None = getattr(parent.app, "bus_hosting", None)
+        hosting = hosting_of(parent.app)
         if hosting is None:
             return
         self._hosting = hosting

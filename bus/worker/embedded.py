@@ -25,7 +25,7 @@ class EmbeddedWorker:
     """Run ``app``'s worker in a daemon thread; use as a context manager.
 
     Args:
-        app: A worker app (see :func:`bus.worker.hosting.install`).
+        app: A worker app (see :func:`bus.worker.worker_app.install`).
         pool: ``threads`` (default) or ``solo``; never prefork in-process.
         concurrency: Threads in the pool; by default the app's ``worker_concurrency``
             (``BUS_WORKER_CONCURRENCY`` once :func:`~bus.worker.install` made it a worker app).

@@ -7,17 +7,21 @@ while a run holds the lease is always handled by that run (or the next). Runs li
 process's event loop (:mod:`bus.worker.loop`): many at once, across agents and streams, none
 holding a pool thread while its handlers wait.
 
-A delivery task (:meth:`Runs.deliver`) starts the run of its stream if none is active in this
-process and waits for its own message's outcome, so Flower shows who handled what and each
-failure on the delivery of the failing message. A delivery that finds a run active with nobody
-waiting on it waits likewise; one that finds somebody waiting already returns at once: its message
-is handled by the run all the same, and the pool thread is free for other agents (a slow agent's
-backlog holds one thread, not all of them). A delivery that finds the lease held by another
-worker process returns at once too: that run drains the stream, this message included.
+A delivery task (through :meth:`bus.worker.active_runs.ActiveRuns.deliver`) starts the run of
+its stream if none is active in this process and waits for its own message's outcome, so Flower
+shows who handled what and each failure on the delivery of the failing message. A delivery that
+finds a run active with nobody waiting on it waits likewise; one that finds somebody waiting
+already returns at once: its message is handled by the run all the same, and the pool thread is
+free for other agents (a slow agent's backlog holds one thread, not all of them). A delivery that
+finds the lease held by another worker process returns at once too: that run drains the stream,
+this message included.
 
 A failing message is retried in the run after a backoff (the lease is kept and renewed), up to
 ``max_retries``; then it becomes a dead letter and the run moves on. The failures are recorded in
 the store, so a run that takes over after a crash continues the count.
+
+A run is given what it needs from its process's runtime as plain callables (:class:`RunCalls`):
+``io`` for blocking store calls, ``handle`` for the agent's handlers, ``pause`` and ``stopping``.
 """
 
 from __future__ import annotations
@@ -25,14 +29,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
+from bus.broker.wire import DELIVER_TASK
 from bus.channels import Stream
+from bus.core import Bus
 from bus.deadletters.operations import DeadLetter, dead_letter, refuse
 from bus.errors import AuthenticationFailed
 from bus.message import Message
+from bus.settings import BusSettings
 from bus.store import Entry, Failure, Step
 from bus.worker.agent import Agent
-from bus.worker.host import Host
+from bus.worker.lease_keeper import LeaseKeeper
 from bus.worker.outcomes import Outcome, Remembered, Status
 
 logger = logging.getLogger("bus.delivery")
@@ -41,8 +51,65 @@ logger = logging.getLogger("bus.delivery")
 DRAIN = 2**62
 
 
+T = TypeVar("T")
+
+
+class IO(Protocol):
+    """``await io(function, *args)``: run a blocking call (the store) on an I/O thread."""
+
+    def __call__(self, function: Callable[..., T], /, *args: Any) -> Awaitable[T]: ...
+
+
+#: ``await handle(agent, message, attempt, task_id, skipped)``: run the agent's handlers that
+#: take the message (its dispatcher); ``None`` if they all succeeded, else what failed.
+Handle = Callable[[Agent, Message, int, str | None, int], Awaitable[str | None]]
+
+
+@dataclass(frozen=True)
+class RunCalls:
+    """What every run of a worker process is given: the bus, and the runtime's parts as plain
+    callables (:class:`bus.worker.runtime.Runtime` builds it, naming the method behind each)."""
+
+    #: The process's bus: its store (leases, positions), its guard, its settings.
+    bus: Bus
+    io: IO
+    handle: Handle
+    #: ``await pause(seconds)``: sleep before a retry, less if the worker starts stopping.
+    pause: Callable[[float], Awaitable[None]]
+    #: ``stopping()``: whether the worker is stopping (a run ends after the message in hand).
+    stopping: Callable[[], bool]
+    #: Renews the leases of this process's active runs.
+    keeper: LeaseKeeper
+    #: ``host/pid``: the head of every lease token this process takes.
+    identity: str
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def backoff(settings: BusSettings, attempt: int) -> float:
+    """Seconds to wait before retry number ``attempt`` (1, 2, ...)."""
+    return float(min(settings.retry_backoff_max, settings.retry_backoff * 2 ** (attempt - 1)))
+
+
+def log_handled(agent: str, message: Message, task_id: str | None = None) -> None:
+    """The structured log line of a handled message (with the delivery task that started
+    its run: handlers run on the event loop, outside the task's thread)."""
+    logger.info(
+        "%s handled %s #%s",
+        agent,
+        message.channel or "DM",
+        message.seq,
+        extra={
+            "agent": agent,
+            "channel": message.channel,
+            "seq": message.seq,
+            "message_id": str(message.id),
+            "task_id": task_id,
+            "task_name": DELIVER_TASK,
+        },
+    )
 
 
 class Run:
@@ -50,19 +117,21 @@ class Run:
 
     def __init__(
         self,
-        runtime: Host,
+        calls: RunCalls,
         agent: Agent,
         stream: Stream,
         task_id: str | None,
         gave_up: Remembered,
     ) -> None:
-        self.runtime = runtime
+        self.calls = calls
+        self.settings = calls.bus.settings
+        self.ttl = int(self.settings.lease_seconds * 1000)
         self._gave_up = gave_up
         self.agent = agent
         self.stream = stream
         #: The delivery task that started the run (its id is the lease token's tail).
         self.task_id = task_id
-        self.token = f"{runtime.identity}/{task_id or 'kick'}/{id(self):x}"
+        self.token = f"{calls.identity}/{task_id or 'kick'}/{id(self):x}"
         #: The last seq this run committed.
         self.position = 0
         #: True once the run stopped reading: new deliveries start a new run.
@@ -111,10 +180,10 @@ class Run:
 
     async def run(self) -> None:
         """Take the lease, drain the stream, give the lease up."""
-        runtime, store = self.runtime, self.runtime.bus.store.leases
-        agent, stream_id, ttl = self.agent.name, self.stream.id, runtime.lease_ms
+        calls, store = self.calls, self.calls.bus.store.leases
+        agent, stream_id, ttl = self.agent.name, self.stream.id, self.ttl
         try:
-            step = await runtime.io(store.begin, agent, stream_id, self.token, ttl, DRAIN)
+            step = await calls.io(store.begin, agent, stream_id, self.token, ttl, DRAIN)
         except Exception as exc:
             logger.exception("%s could not start on %s", agent, stream_id)
             self.closing = True
@@ -124,12 +193,12 @@ class Run:
             self.closing = True
             self._settle_rest(Status.ELSEWHERE)
             return
-        runtime.keeper.hold(agent, stream_id, self.token)
+        calls.keeper.hold(agent, stream_id, self.token)
         leased = True
         status, error = Status.ALREADY, None
         try:
-            while step.entry is not None and not runtime.stopping:
-                step = await self._one(step.entry, step.failure)
+            while step.entry is not None and not calls.stopping():
+                step = await self.handle_one(step.entry, step.failure)
             leased = step.entry is not None  # the store gave it up when it found nothing more
             if leased:
                 status = Status.INTERRUPTED
@@ -141,36 +210,36 @@ class Run:
             status, error = Status.INTERRUPTED, f"{type(exc).__name__}: {exc}"
         finally:
             self.closing = True
-            runtime.keeper.drop(agent, stream_id)
+            calls.keeper.drop(agent, stream_id)
             self._settle_rest(status, error)
             if leased:
                 await self._release()
 
     async def _release(self) -> None:
         try:
-            store = self.runtime.bus.store.leases
+            store = self.calls.bus.store.leases
             await asyncio.shield(
-                self.runtime.io(store.release_lease, self.agent.name, self.stream.id, self.token)
+                self.calls.io(store.release_lease, self.agent.name, self.stream.id, self.token)
             )
         except Exception:  # the lease lapses on its own within its TTL
             logger.warning("could not give up the lease on %s", self.stream.id, exc_info=True)
 
-    async def _one(self, entry: Entry, failure: Failure | None) -> Step:
-        """Handle one message (or one attempt at it); what the store says comes next."""
-        runtime, store = self.runtime, self.runtime.bus.store.leases
-        agent, stream_id, ttl = self.agent.name, self.stream.id, runtime.lease_ms
+    async def handle_one(self, entry: Entry, failure: Failure | None) -> Step:
+        """Handle one message (or one attempt at it), commit; what the store says comes next."""
+        calls, store = self.calls, self.calls.bus.store.leases
+        agent, stream_id, ttl = self.agent.name, self.stream.id, self.ttl
         message, seq = Message.from_json(entry.json), entry.seq
         try:
-            runtime.bus.guard.admit(message, self.stream, agent=agent)
+            calls.bus.guard.admit(message, self.stream, agent=agent)
         except AuthenticationFailed as exc:  # never handed to a handler; the run moves on
-            await runtime.io(refuse, runtime.bus, agent, message, self.stream, exc)
+            await calls.io(refuse, calls.bus, agent, message, self.stream, exc)
             self.position = seq
             self._settle(seq, Status.FAILED, f"refused: {exc}")
-            return await runtime.io(store.advance, agent, stream_id, self.token, ttl, seq, DRAIN)
+            return await calls.io(store.advance, agent, stream_id, self.token, ttl, seq, DRAIN)
         attempts, not_before = failure if failure is not None else (0, 0)
         if not_before > _now_ms():
-            await runtime.pause((not_before - _now_ms()) / 1000)
-            if runtime.stopping:
+            await calls.pause((not_before - _now_ms()) / 1000)
+            if calls.stopping():
                 return Step(True, entry, failure)  # not handled: the lease is given up
         if entry.skipped and not attempts:
             logger.warning(
@@ -180,33 +249,31 @@ class Run:
                 stream_id,
                 seq,
             )
-        error = await runtime.handle(
-            self.agent, message, attempts + 1, self.task_id, skipped=entry.skipped
-        )
+        error = await calls.handle(self.agent, message, attempts + 1, self.task_id, entry.skipped)
         if error is None:
             self._handled.append(seq)
             self.position = seq
             self._settle(seq, Status.HANDLED)
-            runtime.log_handled(agent, message, self._task_ids.pop(seq, self.task_id))
-            return await runtime.io(store.advance, agent, stream_id, self.token, ttl, seq, DRAIN)
-        backoff = runtime.backoff(attempts + 1)
-        attempts = await runtime.io(
-            store.record_failure, agent, stream_id, seq, _now_ms() + int(backoff * 1000)
+            log_handled(agent, message, self._task_ids.pop(seq, self.task_id))
+            return await calls.io(store.advance, agent, stream_id, self.token, ttl, seq, DRAIN)
+        wait = backoff(self.settings, attempts + 1)
+        attempts = await calls.io(
+            store.record_failure, agent, stream_id, seq, _now_ms() + int(wait * 1000)
         )
-        if attempts <= runtime.settings.max_retries:
+        if attempts <= self.settings.max_retries:
             logger.warning(
                 "%s failed on %s #%s (attempt %s of %s), retrying in %.1f s: %s",
                 agent,
                 message.channel or "DM",
                 seq,
                 attempts,
-                runtime.settings.max_retries + 1,
-                backoff,
+                self.settings.max_retries + 1,
+                wait,
                 error,
             )
             # Read the same message again, with its failure count and when it may be retried.
-            return await runtime.io(store.begin, agent, stream_id, self.token, ttl, DRAIN)
-        await runtime.io(dead_letter, runtime.bus, self._letter(message, error, attempts))
+            return await calls.io(store.begin, agent, stream_id, self.token, ttl, DRAIN)
+        await calls.io(dead_letter, calls.bus, self._letter(message, error, attempts))
         logger.error(
             "%s gave up on %s #%s after %s attempts: %s",
             agent,
@@ -217,7 +284,7 @@ class Run:
         )
         self.position = seq
         self._settle(seq, Status.FAILED, error)
-        return await runtime.io(store.advance, agent, stream_id, self.token, ttl, seq, DRAIN)
+        return await calls.io(store.advance, agent, stream_id, self.token, ttl, seq, DRAIN)
 
     def _letter(self, message: Message, error: str, attempts: int) -> DeadLetter:
         assert message.seq is not None
@@ -230,64 +297,3 @@ class Run:
             attempts=attempts,
             task_id=self.task_id,
         )
-
-
-class Runs:
-    """The active runs of one worker process, by (agent, stream); used on the loop only."""
-
-    def __init__(self, runtime: Host) -> None:
-        self._runtime = runtime
-        self._active: dict[tuple[str, str], Run] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._gave_up = Remembered()
-
-    def _start(self, agent: Agent, stream: Stream, task_id: str | None) -> Run:
-        run = Run(self._runtime, agent, stream, task_id, self._gave_up)
-        key = (agent.name, stream.id)
-        self._active[key] = run
-        task = asyncio.get_running_loop().create_task(run.run(), name=f"run {key}")
-        self._tasks.add(task)
-
-        def finished(task: asyncio.Task[None]) -> None:
-            self._tasks.discard(task)
-            if self._active.get(key) is run:
-                del self._active[key]
-
-        task.add_done_callback(finished)
-        return run
-
-    def deliver(
-        self, agent: Agent, stream: Stream, seq: int, task_id: str | None
-    ) -> asyncio.Future[Outcome]:
-        """What becomes of message ``seq``, starting the stream's run if need be."""
-        run = self._active.get((agent.name, stream.id))
-        if run is None or run.closing:
-            return self._start(agent, stream, task_id).wait_for(seq, task_id)
-        if seq <= run.position or run.waited_on:
-            done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-            status = Status.ALREADY if seq <= run.position else Status.DEFERRED
-            gave_up = self._gave_up.get((agent.name, stream.id, seq))
-            failed = status is Status.ALREADY and gave_up is not None
-            done.set_result(Outcome(Status.FAILED, [], gave_up) if failed else Outcome(status))
-            return done
-        return run.wait_for(seq, task_id)
-
-    def kick(self, agent: Agent, stream: Stream) -> None:
-        """Make sure the stream's run is active (a message was just posted to it here)."""
-        run = self._active.get((agent.name, stream.id))
-        if run is None or run.closing:
-            self._start(agent, stream, None)
-
-    @property
-    def active(self) -> int:
-        """How many runs are active."""
-        return len(self._tasks)
-
-    async def drain(self, grace: float) -> None:
-        """Wait up to ``grace`` seconds for the active runs to end, then cancel the rest."""
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=grace)
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=5)

@@ -5,7 +5,8 @@ process's one :class:`~bus.Bus`. It owns:
 
 - the event loop every ``async def`` handler runs on (:class:`~bus.worker.loop.EventLoopThread`),
   where the agents' startup hooks ran, so loop-bound clients work on every message;
-- the stream runs (:mod:`bus.worker.runs`), many at once, one at a time per (agent, stream);
+- the stream runs (:mod:`bus.worker.runs`, :mod:`bus.worker.active_runs`), many at once, one
+  at a time per (agent, stream), each given the runtime's parts as plain callables;
 - the threads that run plain handlers, and those that make blocking bus and store calls;
 - the lease keeper, which renews the leases of active runs.
 
@@ -24,24 +25,24 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from bus.aio import AsyncBus
-from bus.broker.wire import DELIVER_TASK
 from bus.channels import Stream
 from bus.core import Bus
 from bus.dispatch import Route
 from bus.errors import UnknownAgent
 from bus.message import Message
 from bus.settings.logs import install_worker_logging
+from bus.worker.active_runs import ActiveRuns
 from bus.worker.agent import Agent
 from bus.worker.context import AgentState, AsyncHandlerContext, HandlerContext
-from bus.worker.leases import LeaseKeeper
+from bus.worker.lease_keeper import LeaseKeeper
 from bus.worker.loop import EventLoopThread
 from bus.worker.outcomes import Outcome, Status
-from bus.worker.runs import Runs
+from bus.worker.runs import RunCalls
 
 logger = logging.getLogger("bus.delivery")
 install_worker_logging()  # `celery -A bus worker` lines carry agent, channel, seq, message id
@@ -52,7 +53,7 @@ T = TypeVar("T")
 class Runtime:
     """Runs the handlers of the agents a worker process hosts (see the module doc)."""
 
-    def __init__(self, bus: Bus, agents: dict[str, Agent]) -> None:
+    def __init__(self, bus: Bus, agents: Mapping[str, Agent]) -> None:
         self.bus = bus
         self.settings = settings = bus.settings
         self.agents = agents
@@ -69,7 +70,17 @@ class Runtime:
         self._async_bus = AsyncBus(bus, executor=self._io)
         self._loop = EventLoopThread()
         self._wake: asyncio.Event | None = None
-        self.runs = Runs(self)
+        self.runs = ActiveRuns(
+            RunCalls(
+                bus=bus,
+                io=self.io,
+                handle=self.handle,
+                pause=self.pause,
+                stopping=lambda: self.stopping,
+                keeper=self.keeper,
+                identity=self.identity,
+            )
+        )
         bus.publisher.observers.append(self._posted)
         self._loop.run(self._startup())
 
@@ -129,11 +140,6 @@ class Runtime:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
 
-    def backoff(self, attempt: int) -> float:
-        """Seconds to wait before retry number ``attempt`` (1, 2, ...)."""
-        settings = self.settings
-        return float(min(settings.retry_backoff_max, settings.retry_backoff * 2 ** (attempt - 1)))
-
     def _renew(self, agent: str, stream: str, token: str) -> bool:
         # Only ever extend: a renewal racing the end of a run must not take the lease back
         # after the run gave it up (it would sit orphaned, blocking the stream, for a TTL).
@@ -145,11 +151,11 @@ class Runtime:
         message: Message,
         attempt: int,
         task_id: str | None,
-        *,
         skipped: int = 0,
     ) -> str | None:
-        """Run every handler of ``agent`` that takes ``message``; one failing does not stop the
-        others. A handler that returns a string answers a request with it.
+        """Run every handler of ``agent`` that takes ``message`` (its dispatcher); one failing
+        does not stop the others. A handler that returns a string answers a request with it.
+        ``skipped``: messages retention trimmed just before this one.
 
         Returns:
             ``None`` if every handler succeeded, else what failed (each handler and why).
@@ -188,24 +194,6 @@ class Runtime:
         loop = asyncio.get_running_loop()
         return await asyncio.shield(loop.run_in_executor(self._sync, call))
 
-    def log_handled(self, agent: str, message: Message, task_id: str | None = None) -> None:
-        """The structured log line of a handled message (with the delivery task that started
-        its run: handlers run on the event loop, outside the task's thread)."""
-        logger.info(
-            "%s handled %s #%s",
-            agent,
-            message.channel or "DM",
-            message.seq,
-            extra={
-                "agent": agent,
-                "channel": message.channel,
-                "seq": message.seq,
-                "message_id": str(message.id),
-                "task_id": task_id,
-                "task_name": DELIVER_TASK,
-            },
-        )
-
     def _posted(self, message: Message, recipients: list[str]) -> None:
         for name in recipients:
             agent = self.agents.get(name)
@@ -230,16 +218,13 @@ class Runtime:
             ) from None
 
     def deliver(self, agent: str, channel: str | None, seq: int, task_id: str | None) -> Outcome:
-        """Start (or join) the run of ``agent``'s stream and wait for message ``seq``."""
+        """Start (or join) the run of ``agent``'s stream and wait for message ``seq``: called on
+        a pool thread, it hops onto the event loop, where the runs live."""
         definition = self.agent(agent)
         stream = Stream.of(agent, channel)
         if self.stopping:
             return Outcome(Status.INTERRUPTED, error="the worker is stopping")
-
-        async def outcome() -> Outcome:
-            return await asyncio.shield(self.runs.deliver(definition, stream, seq, task_id))
-
-        future = self._loop.submit(outcome())
+        future = self._loop.submit(self.runs.deliver(definition, stream, seq, task_id))
         # Not past the prefork hard time limit, nor Redis's visibility timeout: the run goes on
         # without this task, which then reports the message as deferred to it.
         wait = 0.9 * self.settings.handler_time_limit

@@ -15,7 +15,7 @@ import threading
 import time
 
 from bus.message import Message
-from bus.worker import Agent, Context
+from bus.worker import AgentRegistry, Context
 
 RUNS: list[str] = []
 _lock = threading.Lock()
@@ -51,7 +51,9 @@ def _handle(message: Message, ctx: Context) -> str | None:
     return None
 
 
+#: The module's agents (defined in a loop, so kept in a registry that load_agents finds).
+AGENTS = AgentRegistry()
 for _name in ("rec-a", "rec-b"):
-    _agent = Agent(_name, channels=["#engineering"])
+    _agent = AGENTS.agent(_name, channels=["#engineering"])
     _agent.on()(_handle)
     _agent.on_direct()(_handle)

@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 
 from bus.message import Message
-from bus.worker import Agent, AgentState, AsyncHandlerContext, HandlerContext
+from bus.worker import AgentRegistry, AgentState, AsyncHandlerContext, HandlerContext
 from tests.helpers.recorder_agents import record
 
 #: One client for the whole process, made at import, before any event loop exists: it binds to
@@ -90,18 +90,18 @@ async def closed(state: AgentState) -> None:
     record(f"shutdown {os.getpid()} handled={getattr(state, 'handled', 0)}")
 
 
-AGENTS: dict[str, Agent] = {}
+AGENTS = AgentRegistry()
 for _name in ("rt-a", "rt-b", "rt-c"):
-    _agent = AGENTS[_name] = Agent(_name, channels=["#engineering"])
+    _agent = AGENTS.agent(_name, channels=["#engineering"])
     _agent.on()(handle)
     _agent.on_direct()(handle)
 AGENTS["rt-a"].on_startup(opened)
 AGENTS["rt-a"].on_shutdown(closed)
 
-hanging = AGENTS["rt-hang"] = Agent("rt-hang", timeout=0.5)
+hanging = AGENTS.agent("rt-hang", timeout=0.5)
 hanging.on_direct()(handle)
 
-plain = AGENTS["rt-sync"] = Agent("rt-sync", channels=["#design"])
+plain = AGENTS.agent("rt-sync", channels=["#design"])
 plain.on()(handle_sync)
 
 

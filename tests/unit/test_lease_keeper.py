@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from bus.worker.leases import LeaseKeeper
+from bus.worker.lease_keeper import LeaseKeeper
 
 WARNING = "lost the lease on c:#eng for ann"
 
@@ -23,7 +23,7 @@ def renew_once(caplog: pytest.LogCaptureFixture, renew: Callable[[LeaseKeeper], 
         return renew(keeper)
 
     keeper = LeaseKeeper(renewing, ttl=0.03)
-    with caplog.at_level(logging.WARNING, logger="bus.worker.leases"):
+    with caplog.at_level(logging.WARNING, logger="bus.worker.lease_keeper"):
         keeper.hold("ann", "c:#eng", "t1")
         assert renewed.wait(5)
         time.sleep(0.05)  # the keeper logs after renew returns
