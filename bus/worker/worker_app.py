@@ -19,7 +19,7 @@ from bus.broker.celery_app import create_app
 from bus.broker.topology import Topology
 from bus.errors import ConfigurationError
 from bus.settings import BusSettings
-from bus.settings.urls import scheme_of
+from bus.settings.transports import transport_of
 from bus.worker.agent import Agent
 from bus.worker.agent_registry import load_agents
 from bus.worker.bootstep import HostAgents
@@ -72,7 +72,7 @@ def _explicit_pool(argv: list[str]) -> str | None:
 
 def _configure_pool(app: Celery, settings: BusSettings, argv: list[str]) -> None:
     pool = _explicit_pool(argv) or settings.worker_pool
-    if scheme_of(settings.broker_url) == "memory" and pool in ("prefork", "processes"):
+    if not transport_of(settings.broker_url).prefork and pool in ("prefork", "processes"):
         raise ConfigurationError(
             "memory:// lives in one process: a prefork child's publishes would stay in its own "
             "memory. Use the threads pool (the default) or a broker (BUS_BROKER_URL=redis://...)",
