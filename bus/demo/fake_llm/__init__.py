@@ -29,7 +29,8 @@ import threading
 from types import TracebackType
 from typing import Self
 
-from bus.demo.fake_llm.server import FakeLLMServer, Latency, Stats
+from bus.demo.fake_llm.latency import Latency
+from bus.demo.fake_llm.server import FakeLLMServer, Stats
 
 __all__ = ["FakeLLM", "FakeLLMServer", "Latency", "Stats"]
 
