@@ -1,4 +1,4 @@
-"""The fake LLM server: the OpenAI-like shape, fixed and heavy-tailed latencies, and counters
+"""The fake LLM server over plain HTTP: the OpenAI and Anthropic shapes and wire format, fixed and heavy-tailed latencies, and counters
 that prove requests overlapped (no timing is asserted: latencies are read from the server)."""
 
 from __future__ import annotations
@@ -113,11 +113,12 @@ def test_bad_requests_get_an_error_in_the_openai_shape(llm: FakeLLM) -> None:
         assert client.post(CHAT, content=b"not json").status_code == 400
         assert client.post(f"{CHAT}?latency=soon", json=_ask()).status_code == 400
         assert client.post(f"{CHAT}?median=1&cap=0.5", json=_ask()).status_code == 400
+        assert client.post(f"{CHAT}?status=200", json=_ask()).status_code == 400
         assert client.get(CHAT).status_code == 405
         missing = client.post("/v1/embeddings", json=_ask())
     assert missing.status_code == 404
     assert "embeddings" in missing.json()["error"]["message"]
-    assert llm.stats().errors == 6
+    assert llm.stats().errors == 7
     assert llm.stats().requests == 0
 
 

@@ -212,3 +212,22 @@ def test_an_sdk_request_names_its_latency_with_extra_query(llm: FakeLLM) -> None
         return reply.choices[0].message.content
 
     assert with_openai(llm, use) == f"(fake answer after 0.020 s) {QUESTION}"
+
+
+def test_a_request_can_ask_to_fail_and_the_sdk_retries_it_max_retries_times(
+    llm: FakeLLM,
+) -> None:
+    async def use() -> str:
+        client = openai.AsyncOpenAI(
+            base_url=f"{llm.url}/v1", api_key="x", max_retries=1, default_query={"status": "503"}
+        )
+        async with client:
+            with pytest.raises(openai.InternalServerError) as caught:
+                await client.chat.completions.create(model="fake-1", messages=USER)
+        return str(caught.value)
+
+    before = llm.stats()
+    assert "?status=503" in asyncio.run(use())
+    after = llm.stats()
+    assert after.failed - before.failed == 2  # the call and its one SDK retry
+    assert after.requests == before.requests

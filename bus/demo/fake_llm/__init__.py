@@ -18,9 +18,13 @@ The answer echoes the last user text: ``(fake answer after 0.200 s) <prompt>``, 
   ``&key=<any string>`` the draw depends on the server's seed and the key alone
   (:meth:`Latency.for_key`), so two runs give the same request the same latency.
 
-(An SDK sends query parameters with ``extra_query={"latency": 0.5}``.) ``GET /stats`` reports
-requests answered (and streamed), requests in flight now and at most, and the latency served,
-so a test can prove that requests overlapped; ``POST /stats/reset`` zeroes them.
+``?status=503`` (any 4xx or 5xx) answers with that error after the latency, in the APIs' error
+shape, as an overloaded API does: the SDKs retry 408, 409, 429 and 5xx. An SDK sends query
+parameters with ``extra_query={"latency": 0.5}``, or on every request with ``default_query``.
+
+``GET /stats`` reports requests answered (streamed, failed as asked), requests in flight now and
+at most, and the latency served, so a test can prove that requests overlapped;
+``POST /stats/reset`` zeroes them.
 
     python -m bus.demo.fake_llm --port 8089 --latency 0.5      # until Ctrl-C or SIGTERM
 

@@ -53,6 +53,8 @@ class Stats:
     latency_total: float = 0.0
     #: Requests refused (bad path, method or body).
     errors: int = 0
+    #: Completions answered with the error status they asked for (``?status=503``).
+    failed: int = 0
 
 
 class Api(NamedTuple):
@@ -97,6 +99,7 @@ class Reply:
 
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
 _REASONS |= {411: "Length Required", 413: "Content Too Large", 431: "Headers Too Large"}
+_REASONS |= {429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
 
 
 def route(path: str) -> str:
@@ -114,6 +117,16 @@ def not_found(path: str) -> str:
         "the base URL ends in /v1 and the SDK adds its own; " if path.startswith("/v1/v1/") else ""
     )
     return f"no such path {path!r}: {doubled}this fake LLM serves {SERVED} ({hint})"
+
+
+def _failure_of(query: dict[str, list[str]]) -> int | None:
+    """The error status a request asks to be answered with (``?status=503``), if any."""
+    if "status" not in query:
+        return None
+    text = query["status"][-1]
+    if not (text.isdigit() and 400 <= int(text) <= 599):
+        raise _BadRequest(400, f"query parameter status must be an HTTP error status, not {text!r}")
+    return int(text)
 
 
 class FakeLLMServer:
@@ -278,14 +291,13 @@ class FakeLLMServer:
         except InvalidRequest as exc:
             raise _BadRequest(400, str(exc)) from None
         latency = self._latency_of(query)
-        with self._lock:
-            self.stats.in_flight += 1
-            self.stats.max_in_flight = max(self.stats.max_in_flight, self.stats.in_flight)
-        try:
-            await asyncio.sleep(latency)
-        finally:
+        failure = _failure_of(query)
+        await self._wait(latency)
+        if failure is not None:  # as an overloaded API answers: after the wait, an error
             with self._lock:
-                self.stats.in_flight -= 1
+                self.stats.failed += 1
+            message = f"the fake LLM fails this request as asked (?status={failure})"
+            return Reply(failure, error_body(failure, message))
         with self._lock:
             self.stats.requests += 1
             self.stats.streams += prompt.stream
@@ -295,6 +307,16 @@ class FakeLLMServer:
         if prompt.stream:
             return Reply(200, events=api.events(answer))
         return Reply(200, api.body(answer))
+
+    async def _wait(self, latency: float) -> None:
+        with self._lock:
+            self.stats.in_flight += 1
+            self.stats.max_in_flight = max(self.stats.max_in_flight, self.stats.in_flight)
+        try:
+            await asyncio.sleep(latency)
+        finally:
+            with self._lock:
+                self.stats.in_flight -= 1
 
     async def _write(
         self, writer: asyncio.StreamWriter, reply: Reply, *, keep_alive: bool = False
