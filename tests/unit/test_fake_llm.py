@@ -1,5 +1,6 @@
-"""The fake LLM server over plain HTTP: the OpenAI and Anthropic shapes and wire format, fixed and heavy-tailed latencies, and counters
-that prove requests overlapped (no timing is asserted: latencies are read from the server)."""
+"""The fake LLM server over plain HTTP: the OpenAI and Anthropic shapes and wire format, fixed
+and heavy-tailed latencies, and counters that prove requests overlapped (no timing is asserted:
+latencies are read from the server). tests/unit/test_fake_llm_sdks.py uses the real SDKs."""
 
 from __future__ import annotations
 
