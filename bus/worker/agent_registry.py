@@ -88,14 +88,20 @@ class AgentRegistry(Mapping[str, Agent]):
             The agents it defines, in definition order.
 
         Raises:
-            ConfigurationError: it cannot be imported, defines no agent, or defines an agent
-                this registry has another of.
+            ConfigurationError: it cannot be imported (or raises as it is), defines no agent,
+                or defines an agent this registry has another of.
         """
         try:
             imported = import_from_working_directory(module)
         except ImportError as exc:
             raise ConfigurationError(
                 f"cannot import agent module {module!r} (BUS_AGENT_MODULES): {exc}", module=module
+            ) from exc
+        except Exception as exc:  # a module that fails as it runs: a clear line, no traceback
+            raise ConfigurationError(
+                f"agent module {module!r} (BUS_AGENT_MODULES) failed as it was imported: "
+                f"{type(exc).__name__}: {exc}",
+                module=module,
             ) from exc
         found = agents_of(imported)
         if not found:
