@@ -14,6 +14,7 @@ from types import FrameType
 
 from bus.broker.celery_app import create_app
 from bus.channels import Stream
+from bus.cli.arguments import metadata_of
 from bus.cli.output import emit_json, show_agents, show_dead_letters, show_messages
 from bus.core import Bus
 from bus.deadletters.operations import list_dead_letters, replay
@@ -67,6 +68,7 @@ def publish(args: argparse.Namespace, settings: BusSettings) -> int:
             sender=_sender(args, bus),
             type=args.type,
             priority=args.priority,
+            metadata=metadata_of(args.metadata),
         )
     _report(message, args.json, "published to")
     return 0
@@ -81,6 +83,7 @@ def send(args: argparse.Namespace, settings: BusSettings) -> int:
             sender=_sender(args, bus),
             type=args.type,
             priority=args.priority,
+            metadata=metadata_of(args.metadata),
         )
     _report(message, args.json, "sent to")
     return 0
@@ -96,6 +99,7 @@ def request(args: argparse.Namespace, settings: BusSettings) -> int:
             timeout=args.timeout,
             type=args.type,
             priority=args.priority,
+            metadata=metadata_of(args.metadata),
         )
     if args.json:
         emit_json(reply)

@@ -77,9 +77,18 @@ class AgentRegistry(Mapping[str, Agent]):
         channels: Iterable[str] = (),
         description: str = "",
         timeout: float | None = None,
+        receive_own: bool = False,
     ) -> Agent:
         """Define an agent in this registry (see :class:`~bus.worker.agent.Agent`)."""
-        return self.add(Agent(name, channels=channels, description=description, timeout=timeout))
+        return self.add(
+            Agent(
+                name,
+                channels=channels,
+                description=description,
+                timeout=timeout,
+                receive_own=receive_own,
+            )
+        )
 
     def load(self, module: str) -> list[Agent]:
         """Import agent module ``module`` (from the working directory too) and add its agents.
