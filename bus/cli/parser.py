@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bus.cli import auth_commands, channel_commands, commands
+from bus.cli import agent_commands, auth_commands, channel_commands, commands
 from bus.cli.arguments import (
     Parser,
     instant,
@@ -207,14 +207,7 @@ def build_parser() -> Parser:
 
     channel_commands.add_parser(sub, json_flag)
 
-    p = _sub(
-        sub,
-        "agents",
-        "list registered agents and the channels each receives",
-        "  bus agents",
-        json_flag,
-    )
-    p.set_defaults(run=commands.agents)
+    agent_commands.add_parser(sub, json_flag)
 
     p = _sub(
         sub,
