@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bus.cli import agent_commands, auth_commands, channel_commands, commands
+from bus.cli import agent_commands, auth_commands, channel_commands, commands, run_command
 from bus.cli.arguments import (
     Parser,
     instant,
@@ -256,6 +256,8 @@ def build_parser() -> Parser:
         help="the dead letter's number (DEAD LETTER column of 'bus dlq list')",
     )
     p.set_defaults(run=commands.dlq_replay)
+
+    run_command.add_parser(sub, json_flag)
 
     p = _sub(
         sub,

@@ -279,7 +279,7 @@ class Registry:
             raise UnknownAgent(f"no agent named {agent!r} is registered", agent=agent)
         with self._broker.connection() as connection:
             self._broker.topology.delete_agent(connection, agent)
-        logger.warning(
+        logger.info(
             "agent %s unregistered: its queue deleted, it left %s",
             agent,
             ", ".join(left) or "no channel",

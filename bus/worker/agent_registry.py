@@ -90,8 +90,9 @@ class AgentRegistry(Mapping[str, Agent]):
             )
         )
 
-    def load(self, module: str) -> list[Agent]:
+    def load(self, module: str, origin: str = "BUS_AGENT_MODULES") -> list[Agent]:
         """Import agent module ``module`` (from the working directory too) and add its agents.
+        ``origin``: where the module was named, for the error messages.
 
         Returns:
             The agents it defines, in definition order.
@@ -104,11 +105,11 @@ class AgentRegistry(Mapping[str, Agent]):
             imported = import_from_working_directory(module)
         except ImportError as exc:
             raise ConfigurationError(
-                f"cannot import agent module {module!r} (BUS_AGENT_MODULES): {exc}", module=module
+                f"cannot import agent module {module!r} ({origin}): {exc}", module=module
             ) from exc
         except Exception as exc:  # a module that fails as it runs: a clear line, no traceback
             raise ConfigurationError(
-                f"agent module {module!r} (BUS_AGENT_MODULES) failed as it was imported: "
+                f"agent module {module!r} ({origin}) failed as it was imported: "
                 f"{type(exc).__name__}: {exc}",
                 module=module,
             ) from exc
