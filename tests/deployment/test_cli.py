@@ -410,6 +410,8 @@ def test_health_answers_1_and_names_what_is_down(redis_env: dict[str, str]) -> N
         ("history",),
         ("channels",),
         ("agents",),
+        ("agents", "remove"),
+        ("run",),
         ("dlq",),
         ("dlq", "list"),
         ("dlq", "replay"),
