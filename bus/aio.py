@@ -122,6 +122,7 @@ class AsyncBus:
     register_agent = awaited(BusOperations.register_agent)
     register_agents = awaited(BusOperations.register_agents)
     subscribe_many = awaited(BusOperations.subscribe_many)
+    unregister_agent = awaited(BusOperations.unregister_agent)
     agents = awaited(BusOperations.agents)
     subscribe = awaited(BusOperations.subscribe)
     unsubscribe = awaited(BusOperations.unsubscribe)

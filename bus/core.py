@@ -166,6 +166,9 @@ class Bus(BusOperations):
     def subscribe_many(self, agent: str, channels: Iterable[str]) -> list[bool]:
         return self.registry.bulk.subscribe_many(agent, channels)
 
+    def unregister_agent(self, agent: str) -> list[str]:
+        return self.registry.unregister_agent(agent)
+
     def agents(self) -> list[str]:
         return self.registry.agents()
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from bus.errors import InvalidArgument
-from bus.message import Message, MessageType, Priority
+from bus.message import Message, MessageType, Priority, message_type
 from bus.names import check_channel_name
 
 logger = logging.getLogger(__name__)
@@ -36,8 +36,8 @@ class Route:
 
     handler: Handler
     name: str
-    #: ``None`` matches every type.
-    types: frozenset[MessageType] | None
+    #: ``None`` matches every type (built-in or custom).
+    types: frozenset[MessageType | str] | None
     min_priority: Priority
     is_async: bool
     #: ``True`` direct messages only, ``False`` channel messages only, ``None`` both.
@@ -86,14 +86,11 @@ def _name(handler: Handler) -> str:
     return f"{module}.{qualname}" if module else qualname
 
 
-def _types(types: tuple[MessageType | str, ...]) -> frozenset[MessageType] | None:
+def _types(types: tuple[MessageType | str, ...]) -> frozenset[MessageType | str] | None:
     try:
-        return frozenset(MessageType(kind) for kind in types) if types else None
-    except ValueError:
-        known = ", ".join(kind.value for kind in MessageType)
-        raise InvalidArgument(
-            f"unknown message type among {types!r}; known types: {known}"
-        ) from None
+        return frozenset(message_type(kind) for kind in types) if types else None
+    except ValueError as exc:
+        raise InvalidArgument(f"invalid message type among {types!r}: {exc}") from None
 
 
 def _priority(min_priority: Priority | str) -> Priority:
@@ -117,10 +114,16 @@ class Dispatcher:
         def answer(message: Message) -> None: ...
 
         report = dispatcher.dispatch(agent.receive())
+
+    Args:
+        ignore_from: An agent whose own channel posts match no handler (the agent this
+            dispatcher handles for, when it should not hear itself); direct messages from it
+            still match.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, ignore_from: str | None = None) -> None:
         self._routes: list[Route] = []
+        self.ignore_from = ignore_from
 
     def on(
         self,
@@ -135,7 +138,8 @@ class Dispatcher:
         The function is returned unchanged.
 
         Raises:
-            InvalidArgument: a type or the priority is not one the bus knows.
+            InvalidArgument: a type is neither built in nor a valid custom type name, or the
+                priority is not one the bus knows.
             InvalidName: a channel name is invalid.
         """
         wanted, floor = _types(types), _priority(min_priority)
@@ -161,7 +165,10 @@ class Dispatcher:
         return register
 
     def routes_for(self, message: Message) -> list[Route]:
-        """The routes ``message`` would run, in the order it would run them."""
+        """The routes ``message`` would run, in the order it would run them (none for a
+        channel post of :attr:`ignore_from`)."""
+        if message.channel is not None and message.sender == self.ignore_from:
+            return []
         return [route for route in self._routes if route.matches(message)]
 
     def handlers_for(self, message: Message) -> list[str]:

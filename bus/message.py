@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -14,7 +16,10 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     NonNegativeInt,
+    PlainSerializer,
+    PlainValidator,
     PositiveInt,
     StringConstraints,
     ValidationError,
@@ -36,6 +41,41 @@ class MessageType(StrEnum):
     DELEGATION = "delegation"
     STATUS_REPORT = "status_report"
     ESCALATION = "escalation"
+
+
+#: What a custom message type looks like: lower case, starting with a letter, up to 64
+#: characters of letters, digits, ``_``, ``.`` and ``-`` (``task``, ``result``, ``code.review``).
+CUSTOM_TYPE = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
+
+
+def message_type(value: object) -> MessageType | str:
+    """``value`` as a message type: a built-in one as its :class:`MessageType`, any other
+    name matching :data:`CUSTOM_TYPE` as the string itself.
+
+    Raises:
+        ValueError: neither (the message says what a type may be).
+    """
+    if isinstance(value, MessageType):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"a message type is a string, not {type(value).__name__}")
+    try:
+        return MessageType(value)
+    except ValueError:
+        pass
+    if CUSTOM_TYPE.fullmatch(value) is None:
+        raise ValueError(
+            f"{value!r} is not a message type: a built-in one "
+            f"({', '.join(kind.value for kind in MessageType)}) or a custom one of 1-64 "
+            "lower-case letters, digits, '_', '.' and '-', starting with a letter"
+        )
+    return value
+
+
+#: A message type: a built-in :class:`MessageType` or a custom name (:func:`message_type`).
+Kind = Annotated[
+    MessageType | str, PlainValidator(message_type), PlainSerializer(str, return_type=str)
+]
 
 
 class Priority(StrEnum):
@@ -86,13 +126,47 @@ class Attachment(FrozenModel):
         return self
 
 
+#: The largest ``metadata.extra``, as compact JSON (UTF-8 bytes).
+MAX_EXTRA_BYTES = 16 * 1024
+
+
+def _bounded_extra(extra: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    for key in extra:
+        if not key or len(key) > 64:
+            raise ValueError(f"keys are 1-64 characters, not {key!r}")
+    size = len(json.dumps(extra, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > MAX_EXTRA_BYTES:
+        raise ValueError(f"is {size} bytes of JSON, more than the {MAX_EXTRA_BYTES} allowed")
+    return extra
+
+
 class Metadata(FrozenModel):
-    """Bookkeeping agents attach to their work."""
+    """Bookkeeping agents attach to their work: the named fields bus knows, and ``extra``,
+    free-form JSON of your own (up to :data:`MAX_EXTRA_BYTES`), signed like the rest."""
 
     task_id: NonBlank | None = None
     project_id: NonBlank | None = None
     tokens_used: NonNegativeInt | None = None
     cost: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    #: Your own keys: any JSON value under a key of 1-64 characters.
+    extra: Annotated[dict[str, JsonValue], AfterValidator(_bounded_extra)] = Field(
+        default_factory=dict, exclude_if=lambda value: not value
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        # Name the place for free-form keys, rather than pydantic's "Extra inputs are not
+        # permitted" (the first thing a newcomer's own metadata meets).
+        if isinstance(data, dict):
+            unknown = sorted(str(key) for key in data if key not in cls.model_fields)
+            if unknown:
+                raise ValueError(
+                    f"unknown key(s) {', '.join(map(repr, unknown))}: metadata has "
+                    f"{', '.join(cls.model_fields)}; put your own keys under 'extra' "
+                    f"(metadata={{'extra': {{{unknown[0]!r}: ...}}}})"
+                )
+        return data
 
 
 class Signature(FrozenModel):
@@ -115,7 +189,7 @@ class Message(FrozenModel):
     channel: ChannelName | None = None
     sender: AgentName
     recipient: AgentName | None = None
-    type: MessageType = MessageType.ANNOUNCEMENT
+    type: Kind = MessageType.ANNOUNCEMENT
     priority: Priority = Priority.NORMAL
     content: Annotated[str, AfterValidator(_not_blank)]
     attachments: tuple[Attachment, ...] = ()

@@ -214,6 +214,22 @@ class BusOperations(BusMessaging, Protocol):
         """
         ...
 
+    def unregister_agent(self, agent: str) -> list[str]:
+        """Remove a registered agent, for good: its queue is deleted with what it held, its
+        subscriptions end (broadcast memberships too), and its positions, leases and failure
+        counts are forgotten. A direct message to it then raises ``UnknownAgent``; a delivery
+        already on its way is acknowledged and dropped, with a log line, by the worker that
+        gets it. A worker that hosts the agent registers it again when it restarts: take it
+        out of the worker's agent modules too.
+
+        Returns:
+            The channels it was a member of, sorted.
+
+        Raises:
+            InvalidName, UnknownAgent: nothing changes then.
+        """
+        ...
+
     def agents(self) -> list[str]:
         """Every registered agent, sorted."""
         ...

@@ -160,6 +160,11 @@ class Topology:
                 nowait=nowait,
             )
 
+    def delete_agent(self, connection: Connection, agent: str) -> None:
+        """Delete the agent's queue: its bindings and the deliveries it held go with it."""
+        self.agent_queue(agent)(connection.default_channel).delete()
+        self._queues.pop(agent, None)
+
     def unbind(self, connection: Connection, agent: str, channel: str) -> None:
         """Remove the binding of the agent's queue to the channel's exchange."""
         bound = self.agent_queue(agent)(connection.default_channel)

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 from datetime import datetime
 from typing import NoReturn
+
+from pydantic import JsonValue
+
+from bus.message import Metadata, message_type
 
 
 class Parser(argparse.ArgumentParser):
@@ -53,3 +58,41 @@ def instant(text: str) -> datetime:
             f"not an ISO 8601 time: {text!r} (e.g. 2025-01-31T09:00:00Z)"
         ) from None
     return value if value.tzinfo is not None else value.astimezone()  # naive: local time
+
+
+def message_kind(text: str) -> str:
+    """A message type: a built-in one or a custom name (``task``, ``result``)."""
+    try:
+        return str(message_type(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def metadata_pair(text: str) -> tuple[str, JsonValue]:
+    """``KEY=VALUE`` of ``--metadata``: VALUE as JSON if it parses as JSON, else the string."""
+    key, equals, raw = text.partition("=")
+    if not equals or not key:
+        raise argparse.ArgumentTypeError(f"not KEY=VALUE: {text!r} (e.g. owner=me, cost=0.2)")
+    try:
+        value: JsonValue = json.loads(raw)
+    except ValueError:
+        value = raw
+    return key, value
+
+
+def metadata_of(pairs: list[tuple[str, JsonValue]]) -> dict[str, JsonValue] | None:
+    """The ``metadata`` of ``--metadata`` pairs: keys bus knows (``task_id``, ``project_id``,
+    ``tokens_used``, ``cost``) as such, any other key (or ``extra.KEY``) under ``extra``;
+    ``None`` for no pairs. The message model validates the values."""
+    if not pairs:
+        return None
+    metadata: dict[str, JsonValue] = {}
+    extra: dict[str, JsonValue] = {}
+    for key, value in pairs:
+        if key in Metadata.model_fields and key != "extra":
+            metadata[key] = value
+        else:
+            extra[key.removeprefix("extra.")] = value
+    if extra:
+        metadata["extra"] = extra
+    return metadata

@@ -13,10 +13,12 @@ from contextlib import contextmanager
 from types import FrameType
 
 from bus.broker.celery_app import create_app
-from bus.channels import Stream
+from bus.cli.arguments import metadata_of
 from bus.cli.output import emit_json, show_agents, show_dead_letters, show_messages
+from bus.cli.suggestions import with_suggestion
 from bus.core import Bus
 from bus.deadletters.operations import list_dead_letters, replay
+from bus.errors import UnknownAgent, UnknownChannel
 from bus.message import Message
 from bus.servers.probes import CONNECT_TIMEOUT, check_store, probe_all
 from bus.settings import BusSettings
@@ -27,7 +29,8 @@ TAIL_INTERVAL = 0.2
 
 @contextmanager
 def connected(settings: BusSettings) -> Iterator[Bus]:
-    """A started bus whose connections give up quickly when a server is down.
+    """A started bus whose connections give up quickly when a server is down; an unknown
+    channel or agent named in its block is reported with the names that look like it.
 
     Raises:
         StoreUnavailable, BrokerUnavailable: naming the URL tried.
@@ -36,7 +39,10 @@ def connected(settings: BusSettings) -> Iterator[Bus]:
     app = create_app(settings)
     app.conf.broker_connection_timeout = CONNECT_TIMEOUT
     with Bus(settings, app=app) as bus:
-        yield bus
+        try:
+            yield bus
+        except (UnknownChannel, UnknownAgent) as exc:
+            raise with_suggestion(exc, bus) from None
 
 
 def _text(value: str) -> str:
@@ -67,6 +73,7 @@ def publish(args: argparse.Namespace, settings: BusSettings) -> int:
             sender=_sender(args, bus),
             type=args.type,
             priority=args.priority,
+            metadata=metadata_of(args.metadata),
         )
     _report(message, args.json, "published to")
     return 0
@@ -81,6 +88,7 @@ def send(args: argparse.Namespace, settings: BusSettings) -> int:
             sender=_sender(args, bus),
             type=args.type,
             priority=args.priority,
+            metadata=metadata_of(args.metadata),
         )
     _report(message, args.json, "sent to")
     return 0
@@ -96,6 +104,7 @@ def request(args: argparse.Namespace, settings: BusSettings) -> int:
             timeout=args.timeout,
             type=args.type,
             priority=args.priority,
+            metadata=metadata_of(args.metadata),
         )
     if args.json:
         emit_json(reply)
@@ -145,22 +154,6 @@ def tail(args: argparse.Namespace, settings: BusSettings) -> int:
         return 0
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def agents(args: argparse.Namespace, settings: BusSettings) -> int:
-    """``bus agents``: each agent, the channels it receives and how far behind it is on each
-    (messages stored that it has not read yet)."""
-    with connected(settings) as bus:
-        found = {name: bus.subscriptions(name) for name in bus.agents()}
-        lags = {
-            name: {
-                Stream(lag.stream).channel or "DM": lag.head - lag.position
-                for lag in bus.store.leases.backlog(name)
-            }
-            for name in found
-        }
-    show_agents(found, args.json, lags=lags)
-    return 0
 
 
 def register(args: argparse.Namespace, settings: BusSettings) -> int:

@@ -5,8 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bus.cli import auth_commands, channel_commands, commands, flower
-from bus.cli.arguments import Parser, instant, non_negative, positive, seconds
+from bus.cli import agent_commands, auth_commands, channel_commands, commands, flower, run_command
+from bus.cli.arguments import (
+    Parser,
+    instant,
+    message_kind,
+    metadata_pair,
+    non_negative,
+    positive,
+    seconds,
+)
 from bus.demo.fake_llm.__main__ import add_arguments as add_fake_llm_arguments
 from bus.message import MessageType, Priority
 
@@ -64,9 +72,10 @@ def _message_options(sender_help: str, kind: MessageType) -> argparse.ArgumentPa
     options.add_argument(
         "--type",
         metavar="TYPE",
-        choices=kinds,
+        type=message_kind,
         default=kind.value,
-        help=f"one of {', '.join(kinds)} (default: {kind.value})",
+        help=f"one of {', '.join(kinds)}, or a type of your own: lower-case letters, digits, "
+        f"'_', '.', '-' (e.g. task, result) (default: {kind.value})",
     )
     options.add_argument(
         "--priority",
@@ -74,6 +83,16 @@ def _message_options(sender_help: str, kind: MessageType) -> argparse.ArgumentPa
         choices=levels,
         default=Priority.NORMAL.value,
         help=f"one of {', '.join(levels)} (default: normal)",
+    )
+    options.add_argument(
+        "--metadata",
+        metavar="KEY=VALUE",
+        type=metadata_pair,
+        action="append",
+        default=[],
+        help="metadata (repeatable); VALUE is JSON if it parses, else text. task_id, "
+        "project_id, tokens_used and cost are bus's own keys; any other goes under "
+        "metadata.extra",
     )
     return options
 
@@ -101,6 +120,7 @@ def build_parser() -> Parser:
         "publish",
         "publish a message to a channel",
         "  bus publish '#all-hands' 'Q3 kickoff at 10:00'\n"
+        "  bus publish '#engineering' 'Build the parser' --type task --metadata owner=me\n"
         "  echo 'long text' | bus publish '#engineering' - --type task_update --priority high",
         json_flag,
         _message_options("who the message is from", MessageType.ANNOUNCEMENT),
@@ -187,14 +207,7 @@ def build_parser() -> Parser:
 
     channel_commands.add_parser(sub, json_flag)
 
-    p = _sub(
-        sub,
-        "agents",
-        "list registered agents and the channels each receives",
-        "  bus agents",
-        json_flag,
-    )
-    p.set_defaults(run=commands.agents)
+    agent_commands.add_parser(sub, json_flag)
 
     p = _sub(
         sub,
@@ -243,6 +256,8 @@ def build_parser() -> Parser:
         help="the dead letter's number (DEAD LETTER column of 'bus dlq list')",
     )
     p.set_defaults(run=commands.dlq_replay)
+
+    run_command.add_parser(sub, json_flag)
 
     p = _sub(
         sub,

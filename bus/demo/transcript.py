@@ -37,7 +37,9 @@ CAST = ("workers.company", "workers.researcher")
 LLM_LATENCY = 0.3
 
 
-def _line(message: Message) -> str:
+def transcript_line(message: Message) -> str:
+    """``12:00:01.234  #engineering   #3     alice [delegation]: text``: one line of a
+    transcript (the demo's, ``bus run``'s)."""
     where = message.channel if message.channel else f"DM to {message.recipient}"
     stamp = message.timestamp.astimezone().strftime("%H:%M:%S.%f")[:-3]
     head = f"{stamp}  {where:<14} #{message.seq:<3} {message.sender:>6}"
@@ -75,14 +77,12 @@ def run_demo(settings: BusSettings, out: TextIO = sys.stdout, timeout: float = 6
         since = datetime.now(UTC)
         print(f"bus demo on {settings.broker_url} (namespace {settings.namespace!r})\n", file=out)
         bus.publish("#all-hands", "Q3 kickoff: ship the agent bus.", sender="ceo")
-        seen: set[str] = set()
+        conversation = Conversation(bus, cast, out, since)
         deadline = time.monotonic() + timeout
         done = False
         while not done and time.monotonic() < deadline:
             done = _finished(bus, since)
-            for message in _new_messages(bus, since, cast, seen):
-                out.write(_line(message) + "\n")
-                out.flush()
+            conversation.print_new()
             if not done:
                 time.sleep(0.05)
         _settle(bus, cast)
@@ -93,12 +93,38 @@ def run_demo(settings: BusSettings, out: TextIO = sys.stdout, timeout: float = 6
         return 0
 
 
-def _new_messages(bus: Bus, since: datetime, cast: Iterable[str], seen: set[str]) -> list[Message]:
-    messages = [m for info in bus.list_channels() for m in bus.history(info.name, since=since)]
-    messages += [m for agent in cast for m in bus.direct_history(agent, since=since)]
-    fresh = [m for m in messages if str(m.id) not in seen]
-    seen.update(str(m.id) for m in fresh)
-    return sorted(fresh, key=lambda m: m.timestamp)
+class Conversation:
+    """A bus's messages as they are stored, printed as transcript lines: every channel's, and
+    the direct messages of ``agents``, from ``since`` on, each once, in time order.
+
+    Args:
+        bus: A started bus.
+        agents: Whose direct messages to show.
+        out: Where the lines go.
+        since: From when (now, if ``None``).
+    """
+
+    def __init__(
+        self, bus: Bus, agents: Iterable[str], out: TextIO, since: datetime | None = None
+    ) -> None:
+        self.bus, self.agents, self.out = bus, list(agents), out
+        self.since = since or datetime.now(UTC)
+        self._seen: set[str] = set()
+
+    def print_new(self) -> int:
+        """Print what was stored since the last call; returns how many lines."""
+        bus, since = self.bus, self.since
+        channels = [spec.name for spec in bus.store.registry.list_channels()]
+        messages = [m for name in channels for m in bus.history(name, since=since)]
+        messages += [m for agent in self.agents for m in bus.direct_history(agent, since=since)]
+        fresh = sorted(
+            (m for m in messages if str(m.id) not in self._seen), key=lambda m: m.timestamp
+        )
+        self._seen.update(str(m.id) for m in fresh)
+        for message in fresh:
+            self.out.write(transcript_line(message) + "\n")  # one write per line: threads print
+        self.out.flush()
+        return len(fresh)
 
 
 def _settle(bus: Bus, cast: Iterable[str]) -> None:
@@ -119,7 +145,7 @@ def _summary(bus: Bus, out: TextIO) -> None:
             )
 
 
-class _Retries(logging.Handler):
+class WorkerLines(logging.Handler):
     """Shows the embedded worker's retries and dead letters in the transcript."""
 
     def __init__(self, out: TextIO) -> None:
@@ -137,19 +163,26 @@ class _Retries(logging.Handler):
 def _workers(app: Celery, settings: BusSettings, out: TextIO) -> Iterator[bool]:
     """An embedded worker on memory://; elsewhere, whether some worker answers a ping."""
     if transport_of(settings.broker_url).in_process:
-        delivery_log = logging.getLogger("bus.delivery")
-        handler = _Retries(out)
-        delivery_log.addHandler(handler)
-        delivery_log.propagate = False
-        try:
-            with _llm(), EmbeddedWorker(app):
-                yield True
-        finally:
-            delivery_log.removeHandler(handler)
-            delivery_log.propagate = True
+        with _llm(), worker_lines(out), EmbeddedWorker(app):
+            yield True
         return
     replies = app.control.ping(timeout=2.0)
     yield bool(replies)
+
+
+@contextlib.contextmanager
+def worker_lines(out: TextIO) -> Iterator[None]:
+    """Show an in-process worker's retries and dead letters (its ``bus.delivery`` warnings)
+    as transcript lines on ``out``, not as log lines."""
+    delivery_log = logging.getLogger("bus.delivery")
+    handler = WorkerLines(out)
+    delivery_log.addHandler(handler)
+    delivery_log.propagate = False
+    try:
+        yield
+    finally:
+        delivery_log.removeHandler(handler)
+        delivery_log.propagate = True
 
 
 @contextlib.contextmanager

@@ -269,6 +269,23 @@ class Registry:
             raise UnknownAgent(f"no agent named {agent!r} is registered", agent=agent)
         self._known_agents.add(agent)
 
+    def unregister_agent(self, agent: str) -> list[str]:
+        """See :meth:`bus.Bus.unregister_agent`: the store forgets the agent first (so no
+        publish names it a recipient any more), then its queue is deleted."""
+        self.require_agent(agent)
+        left = self._store().registry.unregister_agent(agent)
+        self._known_agents.discard(agent)
+        if left is None:  # removed by someone else meanwhile
+            raise UnknownAgent(f"no agent named {agent!r} is registered", agent=agent)
+        with self._broker.connection() as connection:
+            self._broker.topology.delete_agent(connection, agent)
+        logger.info(
+            "agent %s unregistered: its queue deleted, it left %s",
+            agent,
+            ", ".join(left) or "no channel",
+        )
+        return left
+
     def agents(self) -> list[str]:
         """Every registered agent, sorted."""
         return self._store().registry.agents()

@@ -39,17 +39,25 @@ def _task() -> dict[str, str]:
     return {"task_id": str(task.request.id), "task_name": str(task.name)}
 
 
+def _shown(context: dict[str, Any]) -> dict[str, Any]:
+    """The fields a text line shows: ``channel=DM`` for a direct message (its channel is
+    ``None``); any other empty field (a run started without a delivery task has no
+    ``task_id``) is left out rather than shown as a made-up value."""
+    shown = {key: value for key, value in context.items() if value is not None}
+    if "channel" in context and context["channel"] is None:
+        shown["channel"] = "DM"
+    return {key: shown[key] for key in context if key in shown}
+
+
 class ContextFormatter(logging.Formatter):
-    """Any text format, followed by ``key=value`` for each delivery field the record has."""
+    """Any text format, followed by ``key=value`` for each delivery field the record has
+    (``channel=DM`` for a direct message; empty fields left out)."""
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
-        context = _context(record)
-        if not context:
+        pairs = " ".join(f"{key}={value}" for key, value in _shown(_context(record)).items())
+        if not pairs:
             return line
-        pairs = " ".join(
-            f"{key}={'DM' if value is None else value}" for key, value in context.items()
-        )
         head, newline, rest = line.partition("\n")  # keep a traceback below the fields
         return f"{head} {pairs}{newline}{rest}"
 

@@ -48,6 +48,9 @@ class Agent:
         channels: Channels it subscribes to when a worker hosting it starts.
         description: What it does, for listings.
         timeout: Seconds its ``async def`` handlers may run (``BUS_HANDLER_TIMEOUT`` if unset).
+        receive_own: Whether its handlers see its own posts on its channels. By default they
+            do not: what it publishes to a channel it is a member of is stored and delivered
+            to the others, and its own stream moves past it without running a handler.
 
     Raises:
         InvalidName: a name is invalid.
@@ -61,6 +64,7 @@ class Agent:
         channels: Iterable[str] = (),
         description: str = "",
         timeout: float | None = None,
+        receive_own: bool = False,
     ) -> None:
         self.name = check_agent_name(name)
         self.channels = tuple(check_channel_name(channel) for channel in channels)
@@ -68,8 +72,11 @@ class Agent:
         if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
             raise InvalidArgument(f"timeout must be a number > 0, not {timeout!r}", agent=name)
         self.timeout = timeout
-        #: Routes the agent's messages to its handlers.
-        self.dispatcher = Dispatcher()
+        #: Whether its handlers see its own channel posts.
+        self.receive_own = receive_own
+        #: Routes the agent's messages to its handlers (its own channel posts to none, unless
+        #: ``receive_own``).
+        self.dispatcher = Dispatcher(ignore_from=None if receive_own else self.name)
         #: Hooks run once per worker process, in registration order.
         self.startup_hooks: list[Hook] = []
         self.shutdown_hooks: list[Hook] = []

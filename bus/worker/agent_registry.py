@@ -77,25 +77,41 @@ class AgentRegistry(Mapping[str, Agent]):
         channels: Iterable[str] = (),
         description: str = "",
         timeout: float | None = None,
+        receive_own: bool = False,
     ) -> Agent:
         """Define an agent in this registry (see :class:`~bus.worker.agent.Agent`)."""
-        return self.add(Agent(name, channels=channels, description=description, timeout=timeout))
+        return self.add(
+            Agent(
+                name,
+                channels=channels,
+                description=description,
+                timeout=timeout,
+                receive_own=receive_own,
+            )
+        )
 
-    def load(self, module: str) -> list[Agent]:
+    def load(self, module: str, origin: str = "BUS_AGENT_MODULES") -> list[Agent]:
         """Import agent module ``module`` (from the working directory too) and add its agents.
+        ``origin``: where the module was named, for the error messages.
 
         Returns:
             The agents it defines, in definition order.
 
         Raises:
-            ConfigurationError: it cannot be imported, defines no agent, or defines an agent
-                this registry has another of.
+            ConfigurationError: it cannot be imported (or raises as it is), defines no agent,
+                or defines an agent this registry has another of.
         """
         try:
             imported = import_from_working_directory(module)
         except ImportError as exc:
             raise ConfigurationError(
-                f"cannot import agent module {module!r} (BUS_AGENT_MODULES): {exc}", module=module
+                f"cannot import agent module {module!r} ({origin}): {exc}", module=module
+            ) from exc
+        except Exception as exc:  # a module that fails as it runs: a clear line, no traceback
+            raise ConfigurationError(
+                f"agent module {module!r} ({origin}) failed as it was imported: "
+                f"{type(exc).__name__}: {exc}",
+                module=module,
             ) from exc
         found = agents_of(imported)
         if not found:

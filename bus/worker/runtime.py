@@ -229,9 +229,26 @@ class Runtime:
         # without this task, which then reports the message as deferred to it.
         wait = 0.9 * self.settings.handler_time_limit
         try:
-            return future.result(timeout=wait)
+            outcome = future.result(timeout=wait)
         except TimeoutError:
             return Outcome(Status.DEFERRED)
+        if outcome.status is Status.ALREADY and not outcome.handled and self._removed(agent):
+            logger.warning(
+                "dropped a delivery to %s (%s #%s): the agent was unregistered",
+                agent,
+                channel or "DM",
+                seq,
+            )
+        return outcome
+
+    def _removed(self, agent: str) -> bool:
+        """Whether ``agent`` was unregistered (its run found nothing: the store forgot its
+        positions). Asked only when a delivery handled nothing, so a healthy stream pays no
+        extra store call; a store that fails to answer counts as "not removed"."""
+        try:
+            return not self.bus.store.registry.is_agent(agent)
+        except Exception:
+            return False
 
     def replay(self, agent: str, message: dict[str, Any], task_id: str | None) -> str | None:
         """Run the agent's handlers once for a dead letter handed back (no order, no lease).

@@ -15,7 +15,7 @@ from bus.auth.storage import AuthStore
 from bus.auth.trust import Trust
 from bus.channels import Stream
 from bus.errors import AuthenticationFailed, BusError
-from bus.message import Message, Priority, Signature
+from bus.message import Message, Metadata, Priority, Signature
 from bus.store import Entry
 from tests.auth.conftest import Issue
 
@@ -52,6 +52,17 @@ def test_a_signed_message_verifies_after_the_store_splices_in_its_seq(
     assert verify(read, "c:#engineering", trust).name == "alice"
 
 
+def test_a_custom_type_and_extra_metadata_are_signed(alice: Credentials, trust: Trust) -> None:
+    signed = sign(post(type="payment", metadata={"extra": {"to": "bob", "amount": 10}}), alice)
+    read = Message.from_json(signed.to_json())
+    assert verify(read, ENGINEERING, trust).name == "alice"
+    for tampered in (
+        read.model_copy(update={"type": "refund"}),
+        read.model_copy(update={"metadata": Metadata(extra={"to": "bob", "amount": 10_000})}),
+    ):
+        assert refused(tampered, ENGINEERING, trust).reason == "bad_signature"
+
+
 def test_a_signed_direct_message_verifies_only_in_the_recipients_inbox(
     alice: Credentials, trust: Trust
 ) -> None:
@@ -85,6 +96,8 @@ TAMPERING: dict[str, tuple[Tamper, str]] = {
     "priority changed": (changed(priority=Priority.URGENT), "bad_signature"),
     "timestamp changed": (changed(timestamp=datetime(2020, 1, 1, tzinfo=UTC)), "bad_signature"),
     "reply_to added": (changed(reply_to="mallory"), "bad_signature"),
+    "custom type set": (changed(type="payment"), "bad_signature"),
+    "extra metadata added": (changed(metadata=Metadata(extra={"pay": 10})), "bad_signature"),
     "sender changed": (changed(sender="ceo"), "wrong_sender"),
     "signature removed": (changed(signature=None), "unsigned"),
     "signature not base64": (

@@ -302,8 +302,8 @@ def test_an_unknown_channel_is_one_line_and_exit_2(
     [
         pytest.param(("publish", "#engineering", "  "), ("content", "blank"), id="blank content"),
         pytest.param(
-            ("publish", "#engineering", "hi", "--type", "gossip"),
-            ("--type", "invalid choice: 'gossip'"),
+            ("publish", "#engineering", "hi", "--type", "Gossip!"),
+            ("--type", "'Gossip!' is not a message type"),
             id="unknown type",
         ),
         pytest.param(("send", "nobody", "hi"), ("'nobody'",), id="unknown agent"),
@@ -410,6 +410,8 @@ def test_health_answers_1_and_names_what_is_down(redis_env: dict[str, str]) -> N
         ("history",),
         ("channels",),
         ("agents",),
+        ("agents", "remove"),
+        ("run",),
         ("dlq",),
         ("dlq", "list"),
         ("dlq", "replay"),

@@ -60,11 +60,13 @@ def assert_one_line_error(
 class Lines:
     """A subprocess whose output lines can be awaited with a timeout."""
 
-    def __init__(self, command: list[str], env: dict[str, str], **popen: object) -> None:
+    def __init__(
+        self, command: list[str], env: dict[str, str], *, cwd: Path = ROOT, **popen: object
+    ) -> None:
         self.process = subprocess.Popen(  # type: ignore[call-overload]
             command,
             env=env,
-            cwd=ROOT,
+            cwd=cwd,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

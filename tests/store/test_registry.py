@@ -154,3 +154,42 @@ def test_subscriptions_of_names_each_agents_channels(store: Store) -> None:
         "bob": {"#news", "#all"},
         "nobody": set(),
     }
+
+
+# -- unregistering -----------------------------------------------------------------------------
+
+
+def test_unregistering_an_agent_forgets_everything_it_had_in_one_step(store: Store) -> None:
+    store.registry.create_channel(topic())
+    store.registry.create_channel(broadcast("#all"))
+    store.registry.register_agents(["alice", "bob"])
+    store.registry.subscribe("alice", "#news")
+    store.registry.subscribe("bob", "#news")
+    append_many(store, NEWS, 2)
+    inbox = direct_stream("alice")
+    assert store.leases.begin("alice", NEWS, "w1", 30_000, 2).held
+    store.leases.record_failure("alice", NEWS, 1, 0)
+
+    assert store.registry.unregister_agent("alice") == ["#all", "#news"]
+
+    assert (store.registry.is_agent("alice"), store.registry.agents()) == (False, ["bob"])
+    assert store.registry.members("#news") == store.registry.members("#all") == ["bob"]
+    assert store.registry.subscriptions("alice") == []
+    assert store.leases.backlog("alice") == []
+    # its lease went with it: a worker that took it over would begin afresh, with no failure
+    store.registry.register_agent("alice")
+    assert store.registry.subscriptions("alice") == ["#all"]
+    store.registry.subscribe("alice", "#news")
+    assert store.leases.begin("alice", NEWS, "w2", 30_000, 3).held
+    assert store.leases.backlog("alice") == []
+    assert store.leases.begin("alice", inbox, "w2", 30_000, 3).entry is None
+
+
+def test_unregistering_an_unknown_agent_changes_nothing(store: Store) -> None:
+    store.registry.create_channel(topic())
+    store.registry.register_agent("bob")
+    store.registry.subscribe("bob", "#news")
+
+    assert store.registry.unregister_agent("alice") is None
+
+    assert (store.registry.agents(), store.registry.members("#news")) == (["bob"], ["bob"])

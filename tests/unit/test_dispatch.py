@@ -100,10 +100,10 @@ def test_a_failing_handler_does_not_stop_the_others_and_is_reported(
     assert "broken" in caplog.text
 
 
-def test_an_unknown_type_or_priority_is_refused_at_registration() -> None:
+def test_an_invalid_type_or_an_unknown_priority_is_refused_at_registration() -> None:
     dispatcher = Dispatcher()
-    with pytest.raises(InvalidArgument, match="unknown message type"):
-        dispatcher.on("gossip")
+    with pytest.raises(InvalidArgument, match="'Gossip!' is not a message type"):
+        dispatcher.on("Gossip!")
     with pytest.raises(InvalidArgument, match="unknown priority"):
         dispatcher.on(min_priority="whenever")
 
@@ -222,3 +222,32 @@ def test_received_messages_are_dispatched_by_type(bus: Bus) -> None:
     reply = alice.receive(timeout=5)
     assert reply is not None
     assert reply.content == "re: status?"
+
+
+def test_a_custom_type_routes_like_a_built_in_one() -> None:
+    dispatcher = Dispatcher()
+    seen: list[str] = []
+
+    @dispatcher.on("task", "result.final")
+    def work(msg: Message) -> None:
+        seen.append(msg.content)
+
+    for kind in ("task", "result.final", "question"):
+        dispatcher.dispatch(
+            Message(channel="#engineering", sender="alice", content=kind, type=kind)
+        )
+
+    assert seen == ["task", "result.final"]
+
+
+def test_an_ignored_senders_channel_posts_match_no_handler_but_its_direct_messages_do() -> None:
+    dispatcher = Dispatcher(ignore_from="alice")
+    seen: list[Message] = []
+    dispatcher.on()(seen.append)
+
+    own_post = dispatcher.dispatch(message())
+    other_post = dispatcher.dispatch(message().model_copy(update={"sender": "bob"}))
+    direct = dispatcher.dispatch(Message(recipient="alice", sender="alice", content="note"))
+
+    assert (own_post.handled, other_post.handled, direct.handled) == (False, True, True)
+    assert [m.sender for m in seen] == ["bob", "alice"]

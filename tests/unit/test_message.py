@@ -10,8 +10,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bus.errors import MessageDecodeError
-from bus.message import Attachment, Message, MessageType, Metadata, Priority
+from bus.errors import InvalidMessage, MessageDecodeError
+from bus.message import (
+    MAX_EXTRA_BYTES,
+    Attachment,
+    Message,
+    MessageType,
+    Metadata,
+    Priority,
+    build_message,
+)
 from bus.names import AGENT_NAME
 
 agent_names = st.from_regex(AGENT_NAME, fullmatch=True)
@@ -156,3 +164,74 @@ def test_a_timestamp_keeps_its_instant_across_time_zones() -> None:
     decoded = Message.from_json(message.to_json())
     assert decoded.timestamp == stamp
     assert decoded.timestamp.astimezone(UTC).hour == 10
+
+
+@pytest.mark.parametrize("kind", ["task", "result", "code.review", "x", "a" + "b" * 63])
+def test_a_custom_type_is_accepted_and_survives_json(kind: str) -> None:
+    message = Message(channel="#a", sender="alice", content="hi", type=kind)
+
+    assert Message.from_json(message.to_json()).type == kind
+
+
+def test_a_built_in_type_is_still_the_enum() -> None:
+    message = Message.from_json(Message(recipient="bob", sender="a", content="x").to_json())
+
+    assert message.type is MessageType.ANNOUNCEMENT
+    assert Message(channel="#a", sender="a", content="x", type="question").type is (
+        MessageType.QUESTION
+    )
+
+
+@pytest.mark.parametrize("kind", ["Task", "1st", "", "has space", "a" * 65, "é", 3])
+def test_an_invalid_type_is_refused_saying_what_a_type_may_be(kind: object) -> None:
+    with pytest.raises(InvalidMessage) as caught:
+        build_message(channel="#a", sender="alice", content="hi", type=kind)
+
+    assert caught.value.context["errors"][0]["field"] == "type"
+    assert "message type" in caught.value.message
+
+
+def test_free_form_metadata_goes_under_extra_and_survives_json() -> None:
+    extra = {"owner": "me", "budget": {"tokens": 1000, "tags": ["a", None, 1.5, True]}}
+    message = Message(
+        channel="#a", sender="alice", content="hi", metadata={"task_id": "t1", "extra": extra}
+    )
+
+    decoded = Message.from_json(message.to_json())
+
+    assert (decoded.metadata.task_id, decoded.metadata.extra) == ("t1", extra)
+
+
+def test_an_empty_extra_is_left_out_of_the_wire_form() -> None:
+    message = Message(channel="#a", sender="alice", content="hi")
+
+    assert "extra" not in json.loads(message.to_json())["metadata"]
+
+
+def test_an_unknown_metadata_key_is_refused_naming_it_and_where_it_goes() -> None:
+    with pytest.raises(InvalidMessage) as caught:
+        build_message(channel="#a", sender="a", content="x", metadata={"owner": "me"})
+
+    assert caught.value.context["errors"][0]["field"] == "metadata"
+    assert "unknown key(s) 'owner'" in caught.value.message
+    assert "under 'extra'" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        ({"big": "x" * MAX_EXTRA_BYTES}, "more than the 16384 allowed"),
+        ({"": 1}, "keys are 1-64 characters"),
+        ({"k" * 65: 1}, "keys are 1-64 characters"),
+        ({"when": datetime(2025, 1, 1)}, "metadata.extra.when"),
+    ],
+    ids=["too large", "empty key", "long key", "not JSON"],
+)
+def test_bad_extra_metadata_is_refused_naming_metadata_extra(
+    extra: dict[str, Any], reason: str
+) -> None:
+    with pytest.raises(InvalidMessage) as caught:
+        build_message(channel="#a", sender="a", content="x", metadata={"extra": extra})
+
+    assert caught.value.context["errors"][0]["field"].startswith("metadata.extra")
+    assert reason in caught.value.message

@@ -7,13 +7,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from bus import Bus, BusTimeout
+from bus import Bus, BusTimeout, UnknownAgent
 from bus.broker.celery_app import create_app
 from bus.deadletters.operations import list_dead_letters, replay
 from bus.message import Message
 from bus.settings import BusSettings
 from bus.testing import join
 from bus.worker import Agent, Context, EmbeddedWorker, install, load_agents
+from bus.worker.hosting import hosting_of
+from bus.worker.outcomes import Status
 from tests.brokers import settings_for
 from tests.helpers import recorder_agents
 from tests.worker.harness import FAST, wait_for
@@ -130,3 +132,24 @@ def test_async_handlers_run_too(hosted: Bus) -> None:
     hosted.publish("#engineering", "async hello", sender="t")
     join(hosted, "async-agent", 10)
     assert async_seen == [(1, "async hello")]
+
+
+def test_a_delivery_to_an_agent_unregistered_meanwhile_is_dropped_with_a_log_line(
+    hosted: Bus, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A delivery the worker reserved before the agent was removed: its queue is gone, so it
+    # can only be handed to the runtime as the delivery task would.
+    hosting = hosting_of(hosted.app)
+    assert hosting is not None
+    runtime = hosting.runtime
+    hosted.unregister_agent("rec-a")
+
+    with caplog.at_level("WARNING", logger="bus.delivery"):
+        outcome = runtime.deliver("rec-a", "#engineering", 1, "task-1")
+
+    assert (outcome.status, outcome.handled) == (Status.ALREADY, [])
+    assert "dropped a delivery to rec-a (#engineering #1): the agent was unregistered" in (
+        caplog.text
+    )
+    with pytest.raises(UnknownAgent):
+        hosted.send("rec-a", "still there?", sender="cli")

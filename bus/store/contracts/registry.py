@@ -47,6 +47,17 @@ class RegistryStore(ABC):
         broadcast channel; ``False`` if it was registered already."""
 
     @abstractmethod
+    def unregister_agent(self, agent: str) -> list[str] | None:
+        """Forget an agent in one step: its memberships (broadcast ones too), every position,
+        lease, failure count and coalescing signal it has, and its registration. Its inbox's
+        log and head stay (retention bounds them; a later agent of that name reads on from
+        the head).
+
+        Returns:
+            The channels it was a member of, sorted; ``None`` if it was not registered.
+        """
+
+    @abstractmethod
     def is_agent(self, agent: str) -> bool:
         """Whether the agent is registered."""
 

@@ -69,6 +69,21 @@ class MemoryRegistry(RegistryStore):
                     self._join(agent, spec.name)
             return True
 
+    def unregister_agent(self, agent: str) -> list[str] | None:
+        tables = self._tables
+        with tables.lock:
+            if agent not in tables.agents:
+                return None
+            left = sorted(name for name, members in tables.members.items() if agent in members)
+            for name in left:
+                tables.members[name].discard(agent)
+            for stream in tables.positions.pop(agent, {}):
+                tables.leases.pop((agent, stream), None)
+                tables.failures.pop((agent, stream), None)
+                tables.signals.get(stream, {}).pop(agent, None)
+            tables.agents.discard(agent)
+            return left
+
     def is_agent(self, agent: str) -> bool:
         return agent in self._tables.agents
 

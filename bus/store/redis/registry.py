@@ -108,6 +108,25 @@ class RedisRegistry(RegistryStore):
             )
         return bool(result)
 
+    def unregister_agent(self, agent: str) -> list[str] | None:
+        keys = self._keys
+        result: Any = [STALE]
+        while result[0] == STALE:
+            streams = sorted(cast(list[str], self._redis.hkeys(keys.positions(agent))))
+            keys_of, args = [keys.agents, keys.positions(agent), keys.failures(agent)], [agent]
+            for stream in streams:
+                channel = Stream(stream).channel
+                keys_of += [
+                    keys.members(channel) if channel is not None else keys.agents,
+                    keys.lease(agent, stream),
+                    keys.signals(stream),
+                ]
+                args += [stream, channel or ""]
+            result = self._run("unregister_agent", keys_of, args)
+        if int(result[0]) == 0:
+            return None
+        return sorted(str(channel) for channel in result[1:])
+
     def is_agent(self, agent: str) -> bool:
         return bool(self._redis.sismember(self._keys.agents, agent))
 

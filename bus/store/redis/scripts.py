@@ -19,6 +19,7 @@ PRELUDES: dict[str, tuple[str, ...]] = {
     "unsubscribe": (),
     "register_agent": (),
     "register_agents": (),
+    "unregister_agent": (),
     "subscribe_many": (),
     "create_channel": (),
     "update_channel": (),
