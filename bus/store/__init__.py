@@ -1,7 +1,7 @@
 """Where a bus keeps its state; :func:`open_store` picks the implementation by URL scheme.
 
 :mod:`~bus.store.contracts` holds the contract, one module per part (registry, log, leases,
-replies, epochs) and :class:`Store`, the whole, which exposes each part as an attribute
+replies, epochs, receipts) and :class:`Store`, the whole, which exposes each part as an attribute
 (``store.log.append(...)``); :mod:`~bus.store.results` holds what the parts' methods return.
 :mod:`~bus.store.memory` and :mod:`~bus.store.redis` implement it with one module per part, the
 latter with the Lua of ``redis/lua/*.lua`` on the keys that :mod:`~bus.store.redis.key_names`
@@ -18,12 +18,25 @@ from bus.store.contracts import (
     EpochStore,
     LeaseStore,
     LogStore,
+    ReceiptStore,
     RegistryStore,
     ReplyStore,
     ResetWatcher,
     Store,
 )
-from bus.store.results import Appended, Batch, Dedupe, Entry, Failure, Lag, Step
+from bus.store.results import (
+    Appended,
+    Batch,
+    Dedupe,
+    DeliveryFacts,
+    Entry,
+    Failure,
+    Lag,
+    Located,
+    MemberFacts,
+    Note,
+    Step,
+)
 
 _memory_stores: dict[str, Store] = {}
 _memory_lock = threading.Lock()
@@ -54,12 +67,17 @@ __all__ = [
     "Appended",
     "Batch",
     "Dedupe",
+    "DeliveryFacts",
     "Entry",
     "EpochStore",
     "Failure",
     "Lag",
     "LeaseStore",
+    "Located",
     "LogStore",
+    "MemberFacts",
+    "Note",
+    "ReceiptStore",
     "RegistryStore",
     "ReplyStore",
     "ResetWatcher",

@@ -10,6 +10,7 @@ that puts the two together.
 
 from __future__ import annotations
 
+import json
 from typing import NamedTuple
 
 
@@ -122,3 +123,71 @@ class Lag(NamedTuple):
 
 #: How long a reply that arrived stays in its box for the waiter (milliseconds).
 REPLY_KEEP_MS = 60_000
+
+
+#: The message-id index of a stream keeps the ids of its last ``INDEX_FACTOR * max_messages``
+#: appends: a message retention trimmed is still known (skipped, or handled before the trim)
+#: for another ``max_messages`` appends, then forgotten.
+INDEX_FACTOR = 2
+
+
+class Located(NamedTuple):
+    """Where the message-id index says a message is (see ``LogStore.append(message_id=)``)."""
+
+    stream: str
+    seq: int
+    #: Its append time (epoch ms).
+    stored_ms: int
+    sender: str
+
+
+class Note(NamedTuple):
+    """An exception record of one member for one message: kept only when something went
+    otherwise than handled in order (a failure, a dead letter, a refusal, a skip)."""
+
+    #: ``failed`` (the last failed attempt), ``dead_lettered``, ``refused`` or ``skipped``.
+    kind: str
+    #: When it was noted (epoch ms).
+    at_ms: int
+    attempts: int = 0
+    error: str | None = None
+    #: The dead letter's seq on the dead-letter channel.
+    dead_letter_seq: int | None = None
+
+    def encode(self) -> str:
+        """The note as the store keeps it (JSON)."""
+        return json.dumps(self._asdict(), separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, raw: str) -> Note:
+        """A note from :meth:`encode`'s JSON."""
+        return cls(**json.loads(raw))
+
+
+class MemberFacts(NamedTuple):
+    """What the store keeps of one member's reading of a stream, read together."""
+
+    #: Its position (the last seq handed over or handled); ``None``: it does not read the
+    #: stream (any more).
+    position: int | None
+    #: The token holding its lease on the stream, if one is held.
+    lease: str | None = None
+    #: ``(seq, epoch ms)``: the message its run last started on, and when.
+    started: tuple[int, int] | None = None
+    #: ``(seq, attempts, not before ms)`` of its failed attempts at the stream's next message.
+    failure: tuple[int, int, int] | None = None
+
+
+class DeliveryFacts(NamedTuple):
+    """Everything :meth:`~bus.store.contracts.receipts.ReceiptStore.facts` found of one
+    message: where it is, who it was for, and each of them's facts and notes."""
+
+    located: Located
+    #: The stream's first retained seq (``head + 1`` when it keeps none) and its head.
+    first: int
+    head: int
+    #: Who was a member of the stream when the message was stored, sorted.
+    audience: tuple[str, ...]
+    members: dict[str, MemberFacts]
+    #: agent -> its note on this message (failed, dead_lettered, refused, skipped).
+    notes: dict[str, Note]

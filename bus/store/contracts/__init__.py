@@ -1,11 +1,12 @@
 """The store contract: one abstract class per part, and :class:`Store`, the whole.
 
-A store is made of five parts, each a contract of its own module: :class:`RegistryStore`
+A store is made of six parts, each a contract of its own module: :class:`RegistryStore`
 (channels, agents, memberships), :class:`LogStore` (appends, history, positions, claims),
 :class:`LeaseStore` (what a worker needs to run an agent's handlers in order, at least once),
-:class:`ReplyStore` (request/reply boxes) and :class:`EpochStore` (which state the store holds,
-and noticing its loss). :class:`Store` holds one of each, so a service asks only for the part it
-uses (``store.log.append(...)``), and adds the store's own lifecycle.
+:class:`ReplyStore` (request/reply boxes), :class:`EpochStore` (which state the store holds,
+and noticing its loss) and :class:`ReceiptStore` (what became of a message, for each member).
+:class:`Store` holds one of each, so a service asks only for the part it uses
+(``store.log.append(...)``), and adds the store's own lifecycle.
 
 The implementations, :class:`~bus.store.memory.MemoryStore` (one process) and
 :class:`~bus.store.redis.RedisStore` (shared by every process), have one module per part in
@@ -20,6 +21,7 @@ from abc import ABC, abstractmethod
 from bus.store.contracts.epochs import EpochStore, ResetWatcher, new_epoch
 from bus.store.contracts.leases import LeaseStore
 from bus.store.contracts.log import LogStore
+from bus.store.contracts.receipts import ReceiptStore
 from bus.store.contracts.registry import RegistryStore
 from bus.store.contracts.replies import ReplyStore
 
@@ -27,6 +29,7 @@ __all__ = [
     "EpochStore",
     "LeaseStore",
     "LogStore",
+    "ReceiptStore",
     "RegistryStore",
     "ReplyStore",
     "ResetWatcher",
@@ -36,7 +39,7 @@ __all__ = [
 
 
 class Store(ABC):
-    """What the bus needs from the place its state lives: its five parts, and its lifecycle.
+    """What the bus needs from the place its state lives: its six parts, and its lifecycle.
 
     Args:
         registry: Channels, agents and memberships.
@@ -44,6 +47,7 @@ class Store(ABC):
         leases: Leases, failed attempts and backlogs.
         replies: Request/reply boxes.
         epochs: The epoch the store holds and the one this process adopted.
+        receipts: The message-id index, audiences and exception notes.
     """
 
     def __init__(
@@ -54,12 +58,14 @@ class Store(ABC):
         leases: LeaseStore,
         replies: ReplyStore,
         epochs: EpochStore,
+        receipts: ReceiptStore,
     ) -> None:
         self.registry = registry
         self.log = log
         self.leases = leases
         self.replies = replies
         self.epochs = epochs
+        self.receipts = receipts
 
     @abstractmethod
     def ping(self) -> None:

@@ -55,10 +55,13 @@ class LeaseStore(ABC):
         free or expired one); ``False`` if it does not."""
 
     @abstractmethod
-    def record_failure(self, agent: str, stream: str, seq: int, not_before_ms: int) -> int:
+    def record_failure(
+        self, agent: str, stream: str, seq: int, not_before_ms: int, error: str | None = None
+    ) -> int:
         """Count a failed attempt at ``seq`` (the stream's next message) and when it may be
         tried again; returns the number of attempts at ``seq`` so far (a failure at another
-        seq starts again from 1)."""
+        seq starts again from 1). The attempt's ``error`` is kept as the (message, agent)'s
+        ``failed`` note (:class:`~bus.store.contracts.receipts.ReceiptStore`)."""
 
     @abstractmethod
     def backlog(self, agent: str) -> list[Lag]:

@@ -29,6 +29,8 @@ class LogStore(ABC):
         channel: ChannelSpec | None = None,
         dedupe: Dedupe | None = None,
         coalesce: bool = False,
+        message_id: str | None = None,
+        sender: str = "",
     ) -> Appended:
         """Append a message and trim the stream to ``retention``.
 
@@ -46,6 +48,10 @@ class LogStore(ABC):
             coalesce: Wake only recipients with no delivery outstanding on the stream
                 (``Appended.woken``); a recipient's signal is cleared when a claim, take or
                 step of it finds the stream drained, or it leaves the channel.
+            message_id: Index the message under this id, with ``sender``, in the same step,
+                and, for a channel, record its audience if it differs from the last one
+                recorded (see :class:`~bus.store.contracts.receipts.ReceiptStore`).
+            sender: The message's sender, kept in the index.
 
         Returns:
             The message's seq and its recipients (or, for a duplicate, the first one's seq).

@@ -14,6 +14,7 @@ from bus.store.contracts import Store
 from bus.store.memory.epochs import MemoryEpochs
 from bus.store.memory.leases import MemoryLeases
 from bus.store.memory.log import MemoryLog
+from bus.store.memory.receipts import MemoryReceipts
 from bus.store.memory.registry import MemoryRegistry
 from bus.store.memory.replies import MemoryReplies
 from bus.store.memory.tables import MemoryTables
@@ -32,6 +33,7 @@ class MemoryStore(Store):
             leases=MemoryLeases(tables),
             replies=MemoryReplies(tables),
             epochs=MemoryEpochs(tables),
+            receipts=MemoryReceipts(tables),
         )
 
     def ping(self) -> None:

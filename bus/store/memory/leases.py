@@ -7,8 +7,9 @@ from __future__ import annotations
 import time
 
 from bus.store.contracts.leases import LeaseStore
+from bus.store.memory.receipts import keep_note
 from bus.store.memory.tables import MemoryTables
-from bus.store.results import Batch, Entry, Failure, Lag, Step
+from bus.store.results import Batch, Entry, Failure, Lag, Note, Step
 
 
 class MemoryLeases(LeaseStore):
@@ -35,6 +36,9 @@ class MemoryLeases(LeaseStore):
                     tables.drained(agent, stream)
                 return Step(True)
             tables.leases[(agent, stream)] = (token, now + ttl_ms / 1000)
+            started = tables.started.get((agent, stream))
+            if started is None or started[0] != found[0]:
+                tables.started[(agent, stream)] = (found[0], int(time.time() * 1000))
             entry = Entry(
                 stream, found[0], found[2], found[0] - tables.positions[agent][stream] - 1
             )
@@ -109,12 +113,16 @@ class MemoryLeases(LeaseStore):
             tables.leases[(agent, stream)] = (token, now + ttl_ms / 1000)
             return True
 
-    def record_failure(self, agent: str, stream: str, seq: int, not_before_ms: int) -> int:
+    def record_failure(
+        self, agent: str, stream: str, seq: int, not_before_ms: int, error: str | None = None
+    ) -> int:
         tables = self._tables
         with tables.lock:
             previous = tables.failures.get((agent, stream))
             attempts = previous[1] + 1 if previous is not None and previous[0] == seq else 1
             tables.failures[(agent, stream)] = (seq, attempts, not_before_ms)
+            note = Note("failed", int(time.time() * 1000), attempts, error)
+            keep_note(tables, stream, seq, seq, agent, note)
             return attempts
 
     def backlog(self, agent: str) -> list[Lag]:

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from bus.channels import ChannelSpec, Overflow, Retention, Stream
 from bus.errors import ChannelChanged, UnknownChannel, rejected
 from bus.store.contracts.log import LogStore
+from bus.store.memory.receipts import index_append
 from bus.store.memory.tables import MemoryTables
-from bus.store.results import Appended, Dedupe, Duplicate, Entry
+from bus.store.results import INDEX_FACTOR, Appended, Dedupe, Duplicate, Entry, Located
 
 
 class MemoryLog(LogStore):
@@ -35,19 +36,13 @@ class MemoryLog(LogStore):
         channel: ChannelSpec | None = None,
         dedupe: Dedupe | None = None,
         coalesce: bool = False,
+        message_id: str | None = None,
+        sender: str = "",
     ) -> Appended:
         parsed, tables = Stream(stream), self._tables
         with tables.lock:
             if channel is not None:
-                stored = tables.channels.get(channel.name)
-                if stored is None:
-                    raise UnknownChannel(f"no channel named {channel.name!r}", channel=channel.name)
-                if stored.version != channel.version:
-                    raise ChannelChanged(
-                        f"channel {channel.name!r} changed to version {stored.version}",
-                        channel=channel.name,
-                        spec=stored,
-                    )
+                self._check(channel)
             now = time.monotonic()
             if dedupe is not None:
                 original = tables.dedupe.get((stream, dedupe.key))
@@ -74,7 +69,22 @@ class MemoryLog(LogStore):
                 recipients = list(tables.members.get(parsed.channel or "", ()))
             else:
                 recipients = [owner] if owner in tables.agents else []
+            if message_id is not None:
+                located = Located(stream, log.head, now_ms, sender)
+                keep = INDEX_FACTOR * retention.max_messages
+                index_append(tables, located, message_id, recipients, keep)
             return self._appended(stream, log.head, recipients, coalesce)
+
+    def _check(self, channel: ChannelSpec) -> None:
+        stored = self._tables.channels.get(channel.name)
+        if stored is None:
+            raise UnknownChannel(f"no channel named {channel.name!r}", channel=channel.name)
+        if stored.version != channel.version:
+            raise ChannelChanged(
+                f"channel {channel.name!r} changed to version {stored.version}",
+                channel=channel.name,
+                spec=stored,
+            )
 
     def _appended(self, stream: str, seq: int, recipients: list[str], coalesce: bool) -> Appended:
         if not coalesce:

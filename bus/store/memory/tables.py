@@ -12,6 +12,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
 from bus.channels import ChannelSpec, Retention
+from bus.store.results import Located, Note
 
 
 @dataclass
@@ -76,6 +77,16 @@ class MemoryTables:
             #: stream -> agent -> the seq whose delivery is outstanding (coalesced deliveries)
             self.signals: defaultdict[str, dict[str, int]] = defaultdict(dict)
             self.epoch: str | None = None
+            #: message id -> where it is (the message-id index)
+            self.ids: dict[str, Located] = {}
+            #: stream -> (seq, message id) of its indexed messages, oldest first
+            self.id_order: defaultdict[str, deque[tuple[int, str]]] = defaultdict(deque)
+            #: stream -> (from seq, members) each time its audience changed, oldest first
+            self.audiences: defaultdict[str, list[tuple[int, tuple[str, ...]]]] = defaultdict(list)
+            #: stream -> (first seq, last seq, agent) -> what went otherwise (receipts)
+            self.notes: defaultdict[str, dict[tuple[int, int, str], Note]] = defaultdict(dict)
+            #: (agent, stream) -> (seq, epoch ms): the message its run last started on, and when
+            self.started: dict[tuple[str, str], tuple[int, int]] = {}
         with self.replies_changed:
             #: correlation id -> (responder, expires at, monotonic seconds)
             self.waiters: dict[str, tuple[str, float]] = {}

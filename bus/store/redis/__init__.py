@@ -20,6 +20,7 @@ from bus.store.redis.epochs import RedisEpochs
 from bus.store.redis.leases import RedisLeases
 from bus.store.redis.log import RedisLog
 from bus.store.redis.namespace import RedisNamespace
+from bus.store.redis.receipts import RedisReceipts
 from bus.store.redis.registry import RedisRegistry
 from bus.store.redis.replies import RedisReplies
 
@@ -45,6 +46,7 @@ class RedisStore(Store):
             leases=RedisLeases(space),
             replies=RedisReplies(space),
             epochs=RedisEpochs(space),
+            receipts=RedisReceipts(space),
         )
 
     def ping(self) -> None:

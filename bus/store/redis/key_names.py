@@ -33,6 +33,9 @@ class Keys:
         #: scripts that append and hand messages over check it, so a store that lost its state
         #: (restarted empty, failed over to an empty replica) is noticed at once.
         self.epoch = self.prefix + "epoch"
+        #: Hash: message id -> ``"<stream>\n<seq>\n<append ms>\n<sender>"`` (the message-id
+        #: index; each stream's ids are listed in :meth:`indexed`, which bounds it).
+        self.message_ids = self.prefix + "ids"
 
     @property
     def pattern(self) -> str:
@@ -63,6 +66,24 @@ class Keys:
         """Hash: agent -> the seq whose delivery woke it on the stream and is outstanding
         (coalesced deliveries: no other is published until the agent finds the stream drained)."""
         return f"{self.prefix}signals:{stream}"
+
+    def indexed(self, stream: str) -> str:
+        """List: ``"<seq>\n<message id>"`` of the stream's indexed messages, oldest first."""
+        return f"{self.prefix}indexed:{stream}"
+
+    def audience(self, stream: str) -> str:
+        """List: ``"<from seq>\n<member>\n<member>..."`` each time the channel's members at
+        an append differed from the last record, oldest first."""
+        return f"{self.prefix}audience:{stream}"
+
+    def notes(self, stream: str) -> str:
+        """Hash: ``"<first seq>-<last seq>\n<agent>"`` -> a note's JSON: what went otherwise
+        for that agent (a failure, dead letter, refusal, skip)."""
+        return f"{self.prefix}notes:{stream}"
+
+    def started(self, stream: str) -> str:
+        """Hash: agent -> ``"<seq>:<ms>"``: the message its run last started on, and when."""
+        return f"{self.prefix}started:{stream}"
 
     def lease(self, agent: str, stream: str) -> str:
         """String with a TTL: the token holding the agent's lease on the stream."""

@@ -4,6 +4,7 @@ for a stream in order."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from bus.store.contracts.leases import LeaseStore
@@ -35,6 +36,7 @@ class RedisLeases(LeaseStore):
                 keys.failures(agent),
                 keys.epoch,
                 keys.signals(stream),
+                keys.started(stream),
             ],
             [stream, *args, agent],
         )
@@ -90,9 +92,16 @@ class RedisLeases(LeaseStore):
     def renew_lease(self, agent: str, stream: str, token: str, ttl_ms: int) -> bool:
         return bool(self._run("renew_lease", [self._keys.lease(agent, stream)], [token, ttl_ms]))
 
-    def record_failure(self, agent: str, stream: str, seq: int, not_before_ms: int) -> int:
+    def record_failure(
+        self, agent: str, stream: str, seq: int, not_before_ms: int, error: str | None = None
+    ) -> int:
+        keys = self._keys
         return int(
-            self._run("record_failure", [self._keys.failures(agent)], [stream, seq, not_before_ms])
+            self._run(
+                "record_failure",
+                [keys.failures(agent), keys.notes(stream), keys.indexed(stream), keys.heads],
+                [stream, seq, not_before_ms, agent, error or "", int(time.time() * 1000)],
+            )
         )
 
     def backlog(self, agent: str) -> list[Lag]:

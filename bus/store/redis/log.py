@@ -13,7 +13,7 @@ from redis.exceptions import ResponseError
 from bus.channels import ChannelSpec, Overflow, Retention, Stream
 from bus.store.contracts.log import LogStore
 from bus.store.redis.namespace import RedisNamespace, entry_of, refusal
-from bus.store.results import Appended, Dedupe, Duplicate, Entry
+from bus.store.results import INDEX_FACTOR, Appended, Dedupe, Duplicate, Entry
 
 
 class RedisLog(LogStore):
@@ -47,6 +47,8 @@ class RedisLog(LogStore):
         channel: ChannelSpec | None = None,
         dedupe: Dedupe | None = None,
         coalesce: bool = False,
+        message_id: str | None = None,
+        sender: str = "",
     ) -> Appended:
         keys, max_age = self._keys, retention.max_age_seconds
         parsed = Stream(stream)
@@ -69,6 +71,9 @@ class RedisLog(LogStore):
                         keys.epoch,
                         keys.dedupe(stream, dedupe.key if dedupe else ""),
                         keys.signals(stream),
+                        keys.message_ids,
+                        keys.indexed(stream),
+                        keys.audience(stream),
                         *(keys.positions(member) for member in known),
                     ],
                     [
@@ -84,6 +89,9 @@ class RedisLog(LogStore):
                         "" if dedupe is None else dedupe.window_ms,
                         "reject" if reject else "",
                         "coalesce" if coalesce else "",
+                        message_id or "",
+                        sender,
+                        INDEX_FACTOR * retention.max_messages,
                         *known,
                     ],
                 )

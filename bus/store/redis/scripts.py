@@ -29,7 +29,9 @@ PRELUDES: dict[str, tuple[str, ...]] = {
     "take": ("epoch", "next_after"),
     "renew_lease": (),
     "release_lease": (),
-    "record_failure": (),
+    "record_failure": ("trim_notes",),
+    "note": ("trim_notes",),
+    "member_facts": (),
     "backlog": (),
     "put_reply": (),
 }

@@ -1,6 +1,7 @@
 -- Shared by begin and advance (the loader puts it, after next_after, before them).
 -- KEYS[1] the lease, KEYS[2] the agent's positions, KEYS[3] heads, KEYS[4] the stream's log,
---   KEYS[5] the agent's failures, KEYS[6] the epoch, KEYS[7] the stream's signals.
+--   KEYS[5] the agent's failures, KEYS[6] the epoch, KEYS[7] the stream's signals,
+--   KEYS[8] the stream's started runs (agent -> '<seq>:<ms>', kept for receipts).
 -- ARGV[1] stream id, ARGV[2] token, ARGV[3] ttl ms, ARGV[4] upto, ARGV[5] the epoch or '',
 --   the last ARGV the agent: a drained stream clears its signal (append.lua).
 
@@ -23,6 +24,11 @@ local function step()
     return {1}
   end
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  local started = redis.call('HGET', KEYS[8], ARGV[#ARGV])
+  if not started or tonumber(string.match(started, '^(%d+):')) ~= seq then
+    local now = redis.call('TIME')
+    redis.call('HSET', KEYS[8], ARGV[#ARGV], seq .. ':' .. (now[1] * 1000 + math.floor(now[2] / 1000)))
+  end
   local failure = redis.call('HGET', KEYS[5], ARGV[1])
   if failure then
     local failed_seq, attempts, not_before = string.match(failure, '^(%d+):(%d+):(%d+)$')

@@ -1,0 +1,39 @@
+"""The receipts part of the store contract: what became of a message, for each member.
+
+Nothing here is written per member in the normal case. A message's state for a member is
+derived from what the other parts keep anyway (its position, its lease, its failed attempts);
+the append step writes the message-id index (one entry per message, bounded by
+:data:`~bus.store.results.INDEX_FACTOR` times the stream's retention) and the stream's
+audience (who was a member when it was stored: one record per change of membership, not per
+message). Only what went otherwise is noted per (message, member): a failed attempt's error, a
+dead letter, a refusal, a skip (one note per skipped range).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from bus.store.results import DeliveryFacts, Note
+
+
+class ReceiptStore(ABC):
+    """The message-id index, the audiences, and the notes of what went otherwise."""
+
+    @abstractmethod
+    def facts(self, message_id: str) -> DeliveryFacts | None:
+        """Everything kept of message ``message_id`` and of each member it was stored for.
+
+        Returns:
+            ``None`` if the index does not know the id: never appended with it, appended to
+            another namespace, or older than the index keeps.
+        """
+
+    @abstractmethod
+    def note(self, stream: str, seq: int, agent: str, note: Note) -> None:
+        """Keep ``note`` for message ``seq`` of ``stream`` and ``agent`` (replacing an earlier
+        one); notes of messages the index forgot are dropped on the way."""
+
+    @abstractmethod
+    def note_skipped(self, agent: str, stream: str, first: int, last: int, at_ms: int) -> None:
+        """Note that retention trimmed ``first`` to ``last`` of ``stream`` before ``agent``
+        read them (one note for the range)."""

@@ -1,0 +1,104 @@
+"""The receipts part of :class:`~bus.store.memory.MemoryStore` (see
+:class:`~bus.store.contracts.receipts.ReceiptStore`), and the index step the log's append
+takes (:func:`index_append`), as ``append.lua`` does on Redis."""
+
+from __future__ import annotations
+
+import time
+from bisect import bisect_right
+
+from bus.channels import Stream
+from bus.store.contracts.receipts import ReceiptStore
+from bus.store.memory.tables import MemoryTables
+from bus.store.results import DeliveryFacts, Located, MemberFacts, Note
+
+
+def index_append(
+    tables: MemoryTables, located: Located, message_id: str, recipients: list[str], keep: int
+) -> None:
+    """Index a message just appended (the caller holds the lock) and, for a channel, record
+    its audience if it changed; forget what the index no longer keeps."""
+    stream, seq = located.stream, located.seq
+    tables.ids[message_id] = located
+    order = tables.id_order[stream]
+    order.append((seq, message_id))
+    while len(order) > keep:
+        tables.ids.pop(order.popleft()[1], None)
+    if Stream(stream).owner is not None:
+        return
+    audience, changes = tuple(sorted(recipients)), tables.audiences[stream]
+    if changes and changes[-1][1] == audience:
+        return
+    changes.append((seq, audience))
+    oldest = order[0][0]
+    while len(changes) > 1 and changes[1][0] <= oldest:
+        changes.pop(0)
+
+
+def _trim_notes(tables: MemoryTables, stream: str) -> None:
+    order = tables.id_order.get(stream)
+    oldest = order[0][0] if order else tables.head(stream) + 1
+    notes = tables.notes[stream]
+    for key in [key for key in notes if key[1] < oldest]:
+        del notes[key]
+
+
+def keep_note(
+    tables: MemoryTables, stream: str, first: int, last: int, agent: str, note: Note
+) -> None:
+    """Keep a note (the caller holds the lock), dropping those of messages the index forgot."""
+    _trim_notes(tables, stream)
+    tables.notes[stream][(first, last, agent)] = note
+
+
+class MemoryReceipts(ReceiptStore):
+    """The message-id index, audiences and notes in memory.
+
+    Args:
+        tables: The store's state.
+    """
+
+    def __init__(self, tables: MemoryTables) -> None:
+        self._tables = tables
+
+    def facts(self, message_id: str) -> DeliveryFacts | None:
+        tables = self._tables
+        with tables.lock:
+            located = tables.ids.get(message_id)
+            if located is None:
+                return None
+            stream, seq = located.stream, located.seq
+            owner = Stream(stream).owner
+            if owner is not None:
+                audience: tuple[str, ...] = (owner,)
+            else:
+                changes = tables.audiences.get(stream, [])
+                at = bisect_right(changes, seq, key=lambda change: change[0]) - 1
+                audience = changes[max(at, 0)][1] if changes else ()
+            log = tables.logs.get(stream)
+            head = 0 if log is None else log.head
+            first = log.entries[0][0] if log is not None and log.entries else head + 1
+            now = time.monotonic()
+            members = {}
+            for agent in audience:
+                lease = tables.leases.get((agent, stream))
+                members[agent] = MemberFacts(
+                    tables.positions.get(agent, {}).get(stream),
+                    lease[0] if lease is not None and lease[1] > now else None,
+                    tables.started.get((agent, stream)),
+                    tables.failures.get((agent, stream)),
+                )
+            notes = {
+                agent: note
+                for (low, high, agent), note in tables.notes.get(stream, {}).items()
+                if low <= seq <= high and agent in members
+            }
+            return DeliveryFacts(located, first, head, audience, members, notes)
+
+    def note(self, stream: str, seq: int, agent: str, note: Note) -> None:
+        with self._tables.lock:
+            keep_note(self._tables, stream, seq, seq, agent, note)
+
+    def note_skipped(self, agent: str, stream: str, first: int, last: int, at_ms: int) -> None:
+        with self._tables.lock:
+            keep_note(self._tables, stream, first, last, agent, Note("skipped", at_ms))

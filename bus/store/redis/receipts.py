@@ -1,0 +1,121 @@
+"""The receipts part of :class:`~bus.store.redis.RedisStore` (see
+:class:`~bus.store.contracts.receipts.ReceiptStore`).
+
+``append.lua`` writes the message-id index and the audiences; this part reads them with what
+the other parts keep, in three round trips whatever the number of members: the index entry,
+the stream's records (pipelined), then every member's position, lease and failures (one
+script given their keys). Notes are written by ``note.lua`` and ``record_failure.lua``.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from typing import Any
+
+from bus.channels import Stream
+from bus.store.contracts.receipts import ReceiptStore
+from bus.store.redis.namespace import RedisNamespace
+from bus.store.results import DeliveryFacts, Located, MemberFacts, Note
+
+
+def _audience(records: list[str], seq: int) -> tuple[str, ...]:
+    """The members of the audience record in force at ``seq`` (the last from at most seq)."""
+    if not records:
+        return ()
+    starts = [int(record.split("\n", 1)[0]) for record in records]
+    chosen = records[max(bisect_right(starts, seq) - 1, 0)].split("\n")[1:]
+    return tuple(name for name in chosen if name)
+
+
+def _notes(raw: dict[str, str], seq: int) -> dict[str, Note]:
+    found = {}
+    for field, value in raw.items():
+        span, agent = field.split("\n", 1)
+        low, high = (int(part) for part in span.split("-"))
+        if low <= seq <= high:
+            found[agent] = Note.decode(value)
+    return found
+
+
+def _failure(raw: str | None) -> tuple[int, int, int] | None:
+    if raw is None:
+        return None
+    seq, attempts, not_before = raw.split(":")
+    return int(seq), int(attempts), int(not_before)
+
+
+class RedisReceipts(ReceiptStore):
+    """The message-id index, audiences and notes in Redis.
+
+    Args:
+        space: The store's namespace on its server.
+    """
+
+    def __init__(self, space: RedisNamespace) -> None:
+        self._space = space
+        self._redis = space.client
+        self._keys = space.keys
+
+    def facts(self, message_id: str) -> DeliveryFacts | None:
+        keys, client = self._keys, self._redis
+        raw = client.hget(keys.message_ids, message_id)
+        if raw is None:
+            return None
+        stream, seq_text, stored_ms, sender = str(raw).split("\n", 3)
+        seq, owner = int(seq_text), Stream(stream).owner
+        pipe = client.pipeline(transaction=False)
+        pipe.hget(keys.heads, stream)
+        pipe.llen(keys.log(stream))
+        pipe.lrange(keys.audience(stream), 0, -1)
+        pipe.hgetall(keys.notes(stream))
+        pipe.hgetall(keys.started(stream))
+        head_raw, retained, records, notes, started = pipe.execute()
+        head = int(head_raw or 0)
+        audience = (owner,) if owner is not None else _audience(records, seq)
+        flat: list[Any] = []
+        if audience:
+            flat = self._space.run(
+                "member_facts",
+                [
+                    key
+                    for agent in audience
+                    for key in (
+                        keys.positions(agent),
+                        keys.lease(agent, stream),
+                        keys.failures(agent),
+                    )
+                ],
+                [stream],
+            )
+        members = {}
+        for index, agent in enumerate(audience):
+            position, lease, failure = flat[3 * index : 3 * index + 3]
+            run = started.get(agent)
+            members[agent] = MemberFacts(
+                None if position is None else int(position),
+                lease,
+                None if run is None else (int(run.split(":")[0]), int(run.split(":")[1])),
+                _failure(failure),
+            )
+        return DeliveryFacts(
+            Located(stream, seq, int(stored_ms), sender),
+            head - int(retained) + 1,
+            head,
+            audience,
+            members,
+            {agent: note for agent, note in _notes(notes, seq).items() if agent in members},
+        )
+
+    def _note(self, stream: str, field: str, note: Note) -> None:
+        keys = self._keys
+        self._space.run(
+            "note",
+            [keys.notes(stream), keys.indexed(stream), keys.heads],
+            [stream, field, note.encode()],
+        )
+
+    def note(self, stream: str, seq: int, agent: str, note: Note) -> None:
+        self._note(stream, f"{seq}-{seq}\n{agent}", note)
+
+    def note_skipped(self, agent: str, stream: str, first: int, last: int, at_ms: int) -> None:
+        self._note(stream, f"{first}-{last}\n{agent}", Note("skipped", at_ms))
