@@ -24,8 +24,10 @@ from bus.errors import (
     StoreUnavailable,
     UnknownAgent,
     UnknownChannel,
+    UnknownMessage,
 )
 from bus.message import Attachment, Message, MessageType, Metadata, Priority
+from bus.receipts import DeliveryState, DeliveryStatus, MemberStatus
 from bus.settings import BusSettings
 
 __all__ = [
@@ -44,11 +46,14 @@ __all__ = [
     "ChannelKind",
     "ChannelSpec",
     "ConfigurationError",
+    "DeliveryState",
+    "DeliveryStatus",
     "DispatchReport",
     "Dispatcher",
     "InvalidArgument",
     "InvalidMessage",
     "InvalidName",
+    "MemberStatus",
     "Message",
     "MessageDecodeError",
     "MessageTooLarge",
@@ -60,4 +65,5 @@ __all__ = [
     "StoreUnavailable",
     "UnknownAgent",
     "UnknownChannel",
+    "UnknownMessage",
 ]

@@ -133,6 +133,8 @@ class AsyncBus:
     post = awaited(BusOperations.post)
     history = awaited(BusOperations.history)
     direct_history = awaited(BusOperations.direct_history)
+    status = awaited(BusOperations.status)
+    wait_for = awaited(BusOperations.wait_for)  # the wait holds one thread of the pool
 
     # -- what differs in asyncio ---------------------------------------------------------------
 
@@ -227,6 +229,8 @@ class AsyncAgentClient:
     subscriptions = awaited(AgentOperations.subscriptions)
     history = awaited(AgentOperations.history)
     direct_history = awaited(AgentOperations.direct_history)
+    status = awaited(AgentOperations.status)
+    wait_for = awaited(AgentOperations.wait_for)  # the wait holds one thread of the pool
 
     # -- what differs in asyncio ---------------------------------------------------------------
 

@@ -7,12 +7,15 @@ never passes its own name around (and cannot send as someone else by mistake).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Unpack
+from uuid import UUID
 
 from bus.api import AgentOperations, BusMessaging, documented
 from bus.errors import InvalidArgument
 from bus.message import HistoryFilters, Message, MessageFields
 from bus.names import check_agent_name
+from bus.receipts import DeliveryState, DeliveryStatus
 
 __all__ = ["AgentClient", "BusAPI", "HistoryFilters", "MessageFields", "check_fields"]
 
@@ -108,3 +111,16 @@ class AgentClient(AgentOperations):
 
     def direct_history(self, **filters: Unpack[HistoryFilters]) -> list[Message]:
         return self._bus.direct_history(self._name, **filters)
+
+    def status(self, message_id: str | UUID) -> DeliveryStatus:
+        return self._bus.status(message_id)
+
+    def wait_for(
+        self,
+        message_id: str | UUID,
+        state: DeliveryState | str = "handled",
+        *,
+        members: Iterable[str] | None = None,
+        timeout: float = 30.0,
+    ) -> DeliveryStatus:
+        return self._bus.wait_for(message_id, state, members=members, timeout=timeout)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import Self, Unpack
+from uuid import UUID
 
 from celery import Celery
 
@@ -29,6 +30,8 @@ from bus.publishing.requests import Requests
 from bus.reading.inbox import Inbox
 from bus.reading.inboxes import Inboxes, open_inbox
 from bus.reading.reader import Reader
+from bus.reading.status import Statuses
+from bus.receipts import DeliveryState, DeliveryStatus
 from bus.registry.service import Registry
 from bus.servers.connect import connect, destroy_namespace
 from bus.settings import BusSettings
@@ -77,8 +80,11 @@ class Bus(BusOperations):
         #: The inboxes of the agents that receive in this process.
         self.inboxes = Inboxes(self._open_inbox)
         # A message a reader's guard refused becomes a dead letter sent as this process.
-        refused = partial(post_refusal, self.publisher, self.settings, sender=self.guard.identity)
+        refused = partial(
+            post_refusal, self.publisher, self.settings, sender=self.guard.identity, store=store
+        )
         self._reader = Reader(self.registry, self.inboxes, store, self.guard, refused)
+        self._statuses = Statuses(store)
         self.default_retention = self.registry.default_retention
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -242,3 +248,18 @@ class Bus(BusOperations):
     def agent(self, name: str, *, channels: Iterable[str] = ()) -> AgentClient:
         self.register_agent(name, channels=channels)
         return AgentClient(self, name)
+
+    # -- receipts (see bus.reading.status) -----------------------------------------------------
+
+    def status(self, message_id: str | UUID) -> DeliveryStatus:
+        return self._statuses.status(message_id)
+
+    def wait_for(
+        self,
+        message_id: str | UUID,
+        state: DeliveryState | str = "handled",
+        *,
+        members: Iterable[str] | None = None,
+        timeout: float = 30.0,
+    ) -> DeliveryStatus:
+        return self._statuses.wait_for(message_id, state, members, timeout)

@@ -145,3 +145,8 @@ class RateLimited(BusError):
 class PolicyConflict(BusError):
     """Other operators kept changing the policy during a change; ``context['attempts']`` says
     how many tries were made."""
+
+
+class UnknownMessage(BusError):
+    """No message with ``context['message_id']`` is known to this bus: never published here
+    (another namespace), or older than its stream's receipts are kept."""

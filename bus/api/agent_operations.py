@@ -4,9 +4,12 @@ as the agent; see :mod:`bus.api` for what is built from it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol, Unpack
+from uuid import UUID
 
 from bus.message import HistoryFilters, Message, MessageFields
+from bus.receipts import DeliveryState, DeliveryStatus
 
 __all__ = ["AgentOperations"]
 
@@ -134,4 +137,29 @@ class AgentOperations(Protocol):
     def direct_history(self, **filters: Unpack[HistoryFilters]) -> list[Message]:
         """The direct messages this agent was sent that are still retained, oldest first; see
         :meth:`bus.Bus.direct_history`."""
+        ...
+
+    def status(self, message_id: str | UUID) -> DeliveryStatus:
+        """What became of a message (this agent's, or any it knows the id of), for each member;
+        see :meth:`bus.Bus.status`.
+
+        Raises:
+            UnknownMessage; InvalidArgument: not a UUID.
+        """
+        ...
+
+    def wait_for(
+        self,
+        message_id: str | UUID,
+        state: DeliveryState | str = "handled",
+        *,
+        members: Iterable[str] | None = None,
+        timeout: float = 30.0,
+    ) -> DeliveryStatus:
+        """Wait until the message's members reach ``state`` (or a state they never leave);
+        see :meth:`bus.Bus.wait_for`.
+
+        Raises:
+            BusTimeout, UnknownMessage, InvalidArgument.
+        """
         ...

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Protocol, Self, Unpack
+from uuid import UUID
 
 from bus.api.agent_operations import AgentOperations
 from bus.channels import ChannelInfo, ChannelKind, Overflow, Retention
 from bus.message import HistoryFilters, Message, MessageFields
+from bus.receipts import DeliveryState, DeliveryStatus
 
 __all__ = ["BusMessaging", "BusOperations"]
 
@@ -110,6 +112,39 @@ class BusMessaging(Protocol):
 
     def subscriptions(self, agent: str) -> list[str]:
         """The channels ``agent`` receives, sorted (broadcast channels included)."""
+        ...
+
+    def status(self, message_id: str | UUID) -> DeliveryStatus:
+        """What became of a message, for each member of its audience (who was a member of
+        the channel when it was stored, or a direct message's recipient): ``queued``,
+        ``in_progress`` (by which worker, attempt n), ``retrying`` (last error, next attempt),
+        ``handled``, ``dead_lettered`` (its dead-letter seq), ``skipped`` (retention trimmed it
+        first), ``refused`` (by a guard, why) or ``left`` (no longer a member). A message
+        retention trimmed is still known (``retained`` is ``False``) for as long again.
+
+        Raises:
+            UnknownMessage: no message with that id is known on this bus (never published
+            here, or older than twice its stream's retention). InvalidArgument: not a UUID.
+        """
+        ...
+
+    def wait_for(
+        self,
+        message_id: str | UUID,
+        state: DeliveryState | str = "handled",
+        *,
+        members: Iterable[str] | None = None,
+        timeout: float = 30.0,
+    ) -> DeliveryStatus:
+        """Wait until each of ``members`` (default: the whole audience) is in ``state`` or in a
+        state it never leaves (handled, dead_lettered, skipped, refused, left), and return the
+        status: check ``status.reached(state)`` and ``status.failed``.
+
+        Raises:
+            BusTimeout: not within ``timeout`` seconds (``context['status']`` is the last one
+            seen). UnknownMessage. InvalidArgument: a bad state or timeout, or a member that is
+            not in the audience.
+        """
         ...
 
 

@@ -37,7 +37,9 @@ __all__ = [
 
 def dead_letter(bus: Bus, letter: DeadLetter) -> Message:
     """Publish ``letter`` on the dead-letter channel."""
-    return post_dead_letter(bus.publisher, bus.settings, letter, sender=bus.guard.identity)
+    return post_dead_letter(
+        bus.publisher, bus.settings, letter, sender=bus.guard.identity, store=lambda: bus.store
+    )
 
 
 def refuse(
@@ -46,7 +48,14 @@ def refuse(
     """Set aside a message a consumer's guard refused (see
     :func:`bus.deadletters.records.post_refusal`)."""
     post_refusal(
-        bus.publisher, bus.settings, agent, message, stream, error, sender=bus.guard.identity
+        bus.publisher,
+        bus.settings,
+        agent,
+        message,
+        stream,
+        error,
+        sender=bus.guard.identity,
+        store=lambda: bus.store,
     )
 
 

@@ -9,15 +9,17 @@ public side (listing and replaying them).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from bus.channels import Stream
-from bus.errors import AuthenticationFailed, PermissionDenied, RateLimited
+from bus.errors import AuthenticationFailed, BusError, PermissionDenied, RateLimited
 from bus.message import Attachment, Message, MessageType, Priority, build_message
 from bus.publishing.publisher import Publisher
 from bus.settings import BusSettings
+from bus.store import Note, Store
 
 logger = logging.getLogger(__name__)
 
@@ -45,11 +47,17 @@ class DeadLetter(BaseModel):
 
 
 def post_dead_letter(
-    publisher: Publisher, settings: BusSettings, letter: DeadLetter, *, sender: str | None = None
+    publisher: Publisher,
+    settings: BusSettings,
+    letter: DeadLetter,
+    *,
+    sender: str | None = None,
+    store: Callable[[], Store] | None = None,
 ) -> Message:
     """Publish ``letter`` on the dead-letter channel (it may be up to twice the message limit:
     it carries a whole message plus the error), as ``sender``: with auth on, the identity of the
-    process that moves it, which signs it; else :data:`SENDER`."""
+    process that moves it, which signs it; else :data:`SENDER`. With ``store``, the message's
+    receipt for the agent notes it (``dead_lettered``, or ``refused`` for ``attempts`` 0)."""
     where = letter.channel or "direct messages"
     summary = (
         f"{letter.agent} gave up on {where} #{letter.seq} after {letter.attempts} attempts: "
@@ -67,7 +75,27 @@ def post_dead_letter(
             ),
         ),
     )
-    return publisher.post(message, max_bytes=settings.max_message_bytes * 2 + 65536)
+    posted = publisher.post(message, max_bytes=settings.max_message_bytes * 2 + 65536)
+    if store is not None:
+        _note(store, letter, posted.seq)
+    return posted
+
+
+def _note(store: Callable[[], Store], letter: DeadLetter, dead_letter_seq: int | None) -> None:
+    """Note the dead letter in the receipts of its message (the dead letter is what counts:
+    a note that cannot be written is logged)."""
+    note = Note(
+        "refused" if letter.attempts == 0 else "dead_lettered",
+        int(letter.failed_at.timestamp() * 1000),
+        letter.attempts,
+        letter.error,
+        dead_letter_seq,
+    )
+    stream = Stream.of(letter.agent, letter.channel).id
+    try:
+        store().receipts.note(stream, letter.seq, letter.agent, note)
+    except BusError as exc:
+        logger.warning("could not note dead letter %s in its receipt: %s", dead_letter_seq, exc)
 
 
 def post_refusal(
@@ -79,6 +107,7 @@ def post_refusal(
     error: AuthenticationFailed,
     *,
     sender: str | None = None,
+    store: Callable[[], Store] | None = None,
 ) -> None:
     """Set aside a message a consumer's guard refused: a dead letter naming why, for the agent
     that read it (its position has moved past it); a history reader's refusals are logged. A
@@ -97,7 +126,7 @@ def post_refusal(
         attempts=0,
     )
     try:
-        post_dead_letter(publisher, settings, letter, sender=sender)
+        post_dead_letter(publisher, settings, letter, sender=sender, store=store)
     except (PermissionDenied, RateLimited) as exc:
         logger.error("could not dead-letter refused %s of %s: %s", message.id, stream.id, exc)
 

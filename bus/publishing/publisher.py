@@ -153,9 +153,18 @@ class Publisher:
     ) -> Appended:
         """Append, re-reading the channel's spec if it changed since this process cached it."""
         coalesce = self._settings.coalesce_deliveries
+        # Receipts: the append indexes the message's id in the same step.
+        message_id, sender = str(message.id), message.sender
         if message.channel is None:
             return store.log.append(
-                stream.id, body, now_ms, retention, dedupe=dedupe, coalesce=coalesce
+                stream.id,
+                body,
+                now_ms,
+                retention,
+                dedupe=dedupe,
+                coalesce=coalesce,
+                message_id=message_id,
+                sender=sender,
             )
         spec = self._registry.spec(message.channel)
         for _ in range(3):
@@ -168,6 +177,8 @@ class Publisher:
                     channel=spec,
                     dedupe=dedupe,
                     coalesce=coalesce,
+                    message_id=message_id,
+                    sender=sender,
                 )
             except ChannelChanged as exc:
                 spec = self._registry.refresh(exc.spec)

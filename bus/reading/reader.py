@@ -11,7 +11,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
-from time import monotonic
+from time import monotonic, time
 
 from bus.access.guard import Action, Guard
 from bus.channels import Stream
@@ -114,8 +114,19 @@ class Reader:
                     entry.stream,
                     entry.seq,
                 )
+                self._note_skipped(store, agent, entry.stream, entry.seq, entry.skipped)
             if admitted:
                 return message
+
+    @staticmethod
+    def _note_skipped(store: Store, agent: str, stream: str, seq: int, skipped: int) -> None:
+        """Note the skip in the receipts of the skipped messages; the message in hand is
+        handed over all the same."""
+        try:
+            now = int(time() * 1000)
+            store.receipts.note_skipped(agent, stream, seq - skipped, seq - 1, now)
+        except BusError as exc:
+            logger.warning("could not note %s's skip on %s: %s", agent, stream, exc)
 
     def history(
         self,

@@ -249,6 +249,9 @@ class Run:
                 stream_id,
                 seq,
             )
+            first, now = seq - entry.skipped, _now_ms()
+            receipts = calls.bus.store.receipts
+            await calls.io(receipts.note_skipped, agent, stream_id, first, seq - 1, now)
         error = await calls.handle(self.agent, message, attempts + 1, self.task_id, entry.skipped)
         if error is None:
             self._handled.append(seq)
@@ -258,7 +261,7 @@ class Run:
             return await calls.io(store.advance, agent, stream_id, self.token, ttl, seq, DRAIN)
         wait = backoff(self.settings, attempts + 1)
         attempts = await calls.io(
-            store.record_failure, agent, stream_id, seq, _now_ms() + int(wait * 1000)
+            store.record_failure, agent, stream_id, seq, _now_ms() + int(wait * 1000), error
         )
         if attempts <= self.settings.max_retries:
             logger.warning(

@@ -190,6 +190,8 @@ def test_a_surface_that_drifted_is_reported_operation_by_operation() -> None:
         "Drifted.subscriptions",
         "Drifted.history",
         "Drifted.direct_history",
+        "Drifted.status",
+        "Drifted.wait_for",
         "Drifted.shout",
     ]
     assert "Drifted.reply: missing" in report
