@@ -30,6 +30,7 @@ from bus.errors import (
     NotSubscribed,
     UnknownAgent,
     UnknownChannel,
+    UnknownMessage,
 )
 from bus.settings import BusSettings
 from bus.settings.environment import describe
@@ -53,6 +54,7 @@ _BAD_INPUT = (
     UnknownAgent,
     NotSubscribed,
     ChannelExists,
+    UnknownMessage,
 )
 
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bus.cli import agent_commands, auth_commands, channel_commands, commands, flower, run_command
+from bus.cli import (
+    agent_commands,
+    auth_commands,
+    channel_commands,
+    commands,
+    flower,
+    run_command,
+    status_command,
+)
 from bus.cli.arguments import (
     Parser,
     instant,
@@ -208,6 +216,7 @@ def build_parser() -> Parser:
     channel_commands.add_parser(sub, json_flag)
 
     agent_commands.add_parser(sub, json_flag)
+    status_command.add_parser(sub, json_flag)
 
     p = _sub(
         sub,
