@@ -24,6 +24,7 @@ from bus.errors import (
     StoreUnavailable,
     UnknownAgent,
     UnknownChannel,
+    UnknownMessage,
 )
 from bus.message import Attachment, Message, MessageType, Metadata, Priority
 from bus.settings import BusSettings
@@ -60,4 +61,5 @@ __all__ = [
     "StoreUnavailable",
     "UnknownAgent",
     "UnknownChannel",
+    "UnknownMessage",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bus.cli import auth_commands, channel_commands, commands
+from bus.cli import auth_commands, channel_commands, commands, trace_command
 from bus.cli.arguments import Parser, instant, non_negative, positive, seconds
 from bus.demo.fake_llm.__main__ import add_arguments as add_fake_llm_arguments
 from bus.message import MessageType, Priority
@@ -26,6 +26,7 @@ examples:
   bus history '#engineering' --limit 20
   bus --json channels
   bus dlq list && bus dlq replay 3
+  bus trace 7f3c9a1e-0c1d-4e55-9a43-2b8f0f6f1c2d   (what a message caused, and its causes)
   BUS_BROKER_URL=amqp://guest:guest@localhost:5672// BUS_STORE_URL=redis://localhost:6379/0 \\
     bus health
 
@@ -276,6 +277,7 @@ def build_parser() -> Parser:
     p.set_defaults(run=commands.fake_llm)
 
     auth_commands.add_parser(sub, json_flag)
+    trace_command.add_parser(sub, json_flag)
     return parser
 
 
