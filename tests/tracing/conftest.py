@@ -10,6 +10,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from bus.tracing import use_tracer_provider
+from tests.worker.conftest import broker_settings
+
+__all__ = ["broker_settings"]  # the worker tests' fixture: Redis, then RabbitMQ
 
 
 class Spans:
