@@ -2,8 +2,10 @@
 
 The log indexes each message by id and under its ``causation_id`` in the append's own atomic
 step, and drops both with the entry when retention trims it, so what a trace shows is what the
-store retains: no collector needed. Every message is let through the guard as this process's
-identity before it is shown; one the guard refuses is left out, with what it caused.
+store retains: no collector needed. The index only finds messages: the tree follows each
+message's own ``causation_id`` (signed, with auth on). Every message is let through the guard
+as this process's identity before it is shown; one the guard refuses is left out, with what it
+caused.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ def _message_id(message_id: UUID | str) -> str:
         raise InvalidArgument(
             f"not a message id (a UUID): {message_id!r}", field="message_id"
         ) from None
+
+
+def _cause_of(message: Message) -> str | None:
+    return None if message.causation_id is None else str(message.causation_id)
 
 
 class Lineage:
@@ -55,16 +61,17 @@ class Lineage:
         message = Message.from_json(found.entry.json).model_copy(update={"seq": found.entry.seq})
         self._guard.admit(message, Stream.parse(found.entry.stream))  # refused: the error
         node = self._descendants(message, asked)
-        seen, cause, trimmed = {asked}, found.causation_id, None
+        # Followed by the messages' own causation ids (signed with auth on), not the index's.
+        seen, cause, trimmed = {asked}, _cause_of(message), None
         while cause is not None and cause not in seen:
             seen.add(cause)
             parent = self._log.find([cause]).get(cause)
             shown = None if parent is None else self._shown(parent)
-            if parent is None or shown is None:
+            if shown is None:
                 trimmed = UUID(cause)
                 break
             node = TraceNode.of(shown, children=(node,))
-            cause = parent.causation_id
+            cause = _cause_of(shown)
         return Trace(message_id=UUID(asked), root=node, trimmed_cause=trimmed)
 
     def _descendants(self, message: Message, asked: str) -> TraceNode:
@@ -81,7 +88,12 @@ class Lineage:
             admitted = {key: value for key, value in shown.items() if value is not None}
             messages.update(admitted)
             for parent, ids in caused.items():
-                kept = [child for child in ids if child in admitted]
+                # A child only under the cause it names itself (the index could say otherwise).
+                kept = [
+                    child
+                    for child in ids
+                    if child in admitted and _cause_of(admitted[child]) == parent
+                ]
                 children[parent] = sorted(
                     kept, key=lambda key: (admitted[key].timestamp, str(admitted[key].seq))
                 )
