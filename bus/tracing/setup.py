@@ -4,7 +4,8 @@ The SDK reads the standard variables: ``OTEL_SERVICE_NAME`` and ``OTEL_RESOURCE_
 (the resource), ``OTEL_TRACES_SAMPLER`` / ``OTEL_TRACES_SAMPLER_ARG`` (sampling),
 ``OTEL_EXPORTER_OTLP_ENDPOINT`` / ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` and ``..._HEADERS``
 (where spans go, OTLP over HTTP), ``OTEL_BSP_*`` (batching). ``OTEL_TRACES_EXPORTER`` picks the
-exporter: ``otlp`` (the default), ``console`` or ``none``. Nothing of the SDK is imported
+exporter: ``otlp`` (the default), ``console`` or ``none`` (spans are made, batched and
+dropped: what tracing costs a process, without a collector). Nothing of the SDK is imported
 unless :func:`configure_tracing` is called with ``BUS_OTEL=true``.
 
 A prefork worker configures it in each child after the fork (a batch processor's thread does
@@ -44,9 +45,10 @@ def _sdk() -> tuple[Any, Any, Any, Any]:
 
 
 def _exporter(console: Any) -> Any:
+    """The exporter ``OTEL_TRACES_EXPORTER`` names (``otlp`` by default)."""
     chosen = os.environ.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower()
     if chosen == "none":
-        return None
+        return discarding()
     if chosen == "console":
         return console()
     if chosen != "otlp":
@@ -63,6 +65,17 @@ def _exporter(console: Any) -> Any:
             setting="BUS_OTEL",
         ) from None
     return OTLPSpanExporter()
+
+
+def discarding() -> Any:
+    """A span exporter that drops what it is given (``OTEL_TRACES_EXPORTER=none``)."""
+    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+    class Discarding(SpanExporter):
+        def export(self, spans: Any) -> Any:
+            return SpanExportResult.SUCCESS
+
+    return Discarding()
 
 
 def require_sdk(settings: BusSettings) -> None:
@@ -98,8 +111,7 @@ def configure_tracing(settings: BusSettings, service: str) -> bool:
     if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
         resource = resource.merge(resource_cls({"service.name": service}))
     provider = provider_cls(resource=resource)
-    if exporter is not None:
-        provider.add_span_processor(batch_cls(exporter))
+    provider.add_span_processor(batch_cls(exporter))
     trace.set_tracer_provider(provider)
     _installed = provider
     logger.info("OpenTelemetry tracing on: service %s", resource.attributes.get("service.name"))

@@ -17,6 +17,7 @@ this runs: callers check it first.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,9 +49,26 @@ def use_tracer_provider(provider: TracerProvider | None) -> None:
 
 
 def active() -> bool:
-    """Whether spans are recorded: a tracer provider (an SDK) is configured."""
-    provider = _provider if _provider is not None else trace.get_tracer_provider()
-    return not isinstance(provider, _INACTIVE)
+    """Whether spans are recorded: a tracer provider (an SDK) is configured.
+
+    Called on every publish, delivery and receive, so the answer for "none configured" must
+    cost next to nothing: the API's ``get_tracer_provider()`` looks the environment up each
+    time it finds none set (~2 µs here), so the global is read directly while it is unset and
+    no ``OTEL_PYTHON_TRACER_PROVIDER`` names one (the public call otherwise)."""
+    if _provider is not None:
+        return not isinstance(_provider, _INACTIVE)
+    if getattr(trace, "_TRACER_PROVIDER", _UNKNOWN) is None and not _provider_in_environment():
+        return False
+    return not isinstance(trace.get_tracer_provider(), _INACTIVE)
+
+
+_UNKNOWN = object()
+
+
+@cache
+def _provider_in_environment() -> bool:
+    # Read once: a provider named in the environment is loaded by the first public call.
+    return "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
 
 
 @cache
