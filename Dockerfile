@@ -14,8 +14,8 @@ COPY pyproject.toml README.md* ./
 COPY bus ./bus
 COPY config ./config
 COPY workers ./workers
-# Flower is not a runtime dependency of the library; the image runs it too.
-RUN pip install . "flower>=2" \
+# Flower comes with bus (a dependency): the image runs it too.
+RUN pip install . \
     && useradd --create-home --uid 10001 --shell /usr/sbin/nologin bus \
     && mkdir -p /credentials /root-key \
     && chown bus:bus /credentials /root-key \

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint typecheck check bench bench-quick fleet credentials clean
+.PHONY: install demo flower test lint typecheck check bench bench-quick fleet credentials clean
 #: Where `make credentials` keeps the fleet's keys (the root key too: a developer's machine only).
 CREDENTIALS ?= .bus-credentials
 
@@ -16,6 +16,13 @@ install: $(BIN)/python
 
 demo: $(BIN)/python
 	$(BIN)/pip install --quiet -e . && $(BIN)/bus demo
+
+# Flower on the workers' broker (BUS_BROKER_URL, from .env too), on 127.0.0.1:$(FLOWER_PORT),
+# behind basic auth: `FLOWER_BASIC_AUTH=admin:s3cret make flower` (bus flower refuses without).
+FLOWER_PORT ?= 5555
+flower: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	set -a; [ ! -f .env ] || . ./.env; set +a; $(BIN)/bus flower --port $(FLOWER_PORT)
 
 test: install
 	$(BIN)/pytest --cov

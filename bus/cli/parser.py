@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bus.cli import auth_commands, channel_commands, commands, trace_command
+from bus.cli import auth_commands, channel_commands, commands, flower, trace_command
 from bus.cli.arguments import Parser, instant, non_negative, positive, seconds
 from bus.demo.fake_llm.__main__ import add_arguments as add_fake_llm_arguments
 from bus.message import MessageType, Priority
@@ -269,12 +269,14 @@ def build_parser() -> Parser:
     p = _sub(
         sub,
         "fake-llm",
-        "serve a local fake LLM (OpenAI-shaped chat completions after a latency) until stopped",
+        "serve a local fake LLM (OpenAI and Anthropic APIs, after a latency) until stopped",
         "  bus fake-llm --port 8089 --latency 0.5\n  bus fake-llm --latency 0.5 --sigma 1 --cap 10",
         json_flag,
     )
     add_fake_llm_arguments(p)
     p.set_defaults(run=commands.fake_llm)
+
+    flower.add_parser(sub)
 
     auth_commands.add_parser(sub, json_flag)
     trace_command.add_parser(sub, json_flag)

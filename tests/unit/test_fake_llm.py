@@ -1,9 +1,11 @@
-"""The fake LLM server: the OpenAI-like shape, fixed and heavy-tailed latencies, and counters
-that prove requests overlapped (no timing is asserted: latencies are read from the server)."""
+"""The fake LLM server over plain HTTP: the OpenAI and Anthropic shapes and wire format, fixed
+and heavy-tailed latencies, and counters that prove requests overlapped (no timing is asserted:
+latencies are read from the server). tests/unit/test_fake_llm_sdks.py uses the real SDKs."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import subprocess
 import sys
@@ -112,11 +114,12 @@ def test_bad_requests_get_an_error_in_the_openai_shape(llm: FakeLLM) -> None:
         assert client.post(CHAT, content=b"not json").status_code == 400
         assert client.post(f"{CHAT}?latency=soon", json=_ask()).status_code == 400
         assert client.post(f"{CHAT}?median=1&cap=0.5", json=_ask()).status_code == 400
+        assert client.post(f"{CHAT}?status=200", json=_ask()).status_code == 400
         assert client.get(CHAT).status_code == 405
         missing = client.post("/v1/embeddings", json=_ask())
     assert missing.status_code == 404
     assert "embeddings" in missing.json()["error"]["message"]
-    assert llm.stats().errors == 6
+    assert llm.stats().errors == 7
     assert llm.stats().requests == 0
 
 
@@ -141,3 +144,52 @@ def test_python_m_bus_fake_llm_serves_until_sigterm() -> None:
     finally:
         server.terminate()
         assert server.wait(10) == 0
+
+
+def test_a_chat_stream_is_server_sent_events_ending_with_done(llm: FakeLLM) -> None:
+    ask = _ask("stream me") | {"stream": True}
+    with httpx.stream("POST", f"{llm.url}{CHAT}", json=ask, timeout=10) as reply:
+        assert reply.headers["content-type"] == "text/event-stream"
+        assert reply.headers["transfer-encoding"] == "chunked"
+        lines = [line for line in reply.iter_lines() if line]
+    assert all(line.startswith("data: ") for line in lines)
+    assert lines[-1] == "data: [DONE]"
+    chunks = [json.loads(line.removeprefix("data: ")) for line in lines[:-1]]
+    text = "".join(chunk["choices"][0]["delta"].get("content", "") for chunk in chunks)
+    assert text == "(fake answer after 0.010 s) stream me"
+    assert [chunk["choices"][0]["finish_reason"] for chunk in chunks][-2:] == [None, "stop"]
+    assert llm.stats().streams == 1
+
+
+def test_anthropic_streams_name_each_event(llm: FakeLLM) -> None:
+    ask = _ask("hi") | {"stream": True, "max_tokens": 50}
+    with httpx.stream("POST", f"{llm.url}/v1/messages", json=ask, timeout=10) as reply:
+        lines = [line for line in reply.iter_lines() if line]
+    names = [line.removeprefix("event: ") for line in lines if line.startswith("event: ")]
+    data = [json.loads(line.removeprefix("data: ")) for line in lines if line.startswith("data: ")]
+    assert names == [event["type"] for event in data]
+    assert names[0] == "message_start"
+    assert names[-1] == "message_stop"
+
+
+def test_openai_paths_answer_with_and_without_v1_and_a_404_names_what_is_served(
+    llm: FakeLLM,
+) -> None:
+    with httpx.Client(base_url=llm.url, timeout=10) as client:
+        assert client.post("/chat/completions", json=_ask()).status_code == 200
+        assert client.get("/models").json()["data"][0]["id"] == "fake-1"
+        assert client.get("/v1/models/fake-1").json()["object"] == "model"
+        assert client.get("/v1/models/gpt-9").status_code == 404
+        assert client.post("/v1/models").status_code == 405
+        missing = client.post("/v1/completions", json=_ask())
+    assert missing.status_code == 404
+    message = missing.json()["error"]["message"]
+    for served in ("/v1/chat/completions", "/v1/responses", "/v1/messages", "/v1/models"):
+        assert served in message
+    assert "base_url='http://HOST:PORT/v1'" in message
+
+
+def test_anthropic_messages_need_max_tokens_as_the_real_api_does(llm: FakeLLM) -> None:
+    reply = httpx.post(f"{llm.url}/v1/messages", json=_ask(), timeout=10)
+    assert reply.status_code == 400
+    assert reply.json()["error"]["message"] == "max_tokens: Field required"

@@ -1,8 +1,16 @@
-"""A fake LLM server on loopback: ``POST /v1/chat/completions`` answers after a latency.
+"""A fake LLM server on loopback that the OpenAI and Anthropic SDKs talk to, after a latency.
 
 For the demo, the tests and the benchmark: agents' handlers spend their time waiting on an LLM
-API, and this stands in for one without a network. It speaks the OpenAI chat-completions shape
-(``model``, ``messages`` in; ``choices[0].message.content`` out) and waits before it answers:
+API, and this stands in for one without a network. It serves, plain and streamed
+(``"stream": true``: server-sent events, as the real APIs send them):
+
+- OpenAI: ``POST /v1/chat/completions``, ``POST /v1/responses``, ``GET /v1/models`` (also
+  without ``/v1``): ``openai.AsyncOpenAI(base_url=f"{llm.url}/v1", api_key="x")``;
+- Anthropic: ``POST /v1/messages``, ``GET /v1/models``:
+  ``anthropic.AsyncAnthropic(base_url=llm.url, api_key="x")``.
+
+The answer echoes the last user text: ``(fake answer after 0.200 s) <prompt>``, cut to
+``max_tokens`` words if the request sets it. Each answer waits out a latency first:
 
 - a fixed latency: the server's default, or ``?latency=0.2`` on the request;
 - a heavy-tailed one: lognormal with a median, a spread ``sigma`` and a cap, drawn from a
@@ -10,8 +18,13 @@ API, and this stands in for one without a network. It speaks the OpenAI chat-com
   ``&key=<any string>`` the draw depends on the server's seed and the key alone
   (:meth:`Latency.for_key`), so two runs give the same request the same latency.
 
-``GET /stats`` reports requests answered, requests in flight now and at most, and the latency
-served, so a test can prove that requests overlapped; ``POST /stats/reset`` zeroes them.
+``?status=503`` (any 4xx or 5xx) answers with that error after the latency, in the APIs' error
+shape, as an overloaded API does: the SDKs retry 408, 409, 429 and 5xx. An SDK sends query
+parameters with ``extra_query={"latency": 0.5}``, or on every request with ``default_query``.
+
+``GET /stats`` reports requests answered (streamed, failed as asked), requests in flight now and
+at most, and the latency served, so a test can prove that requests overlapped;
+``POST /stats/reset`` zeroes them.
 
     python -m bus.demo.fake_llm --port 8089 --latency 0.5      # until Ctrl-C or SIGTERM
 
@@ -29,7 +42,8 @@ import threading
 from types import TracebackType
 from typing import Self
 
-from bus.demo.fake_llm.server import FakeLLMServer, Latency, Stats
+from bus.demo.fake_llm.latency import Latency
+from bus.demo.fake_llm.server import FakeLLMServer, Stats
 
 __all__ = ["FakeLLM", "FakeLLMServer", "Latency", "Stats"]
 

@@ -12,7 +12,8 @@ import asyncio
 import signal
 import sys
 
-from bus.demo.fake_llm.server import FakeLLMServer, Latency
+from bus.demo.fake_llm.latency import Latency
+from bus.demo.fake_llm.server import FakeLLMServer
 
 
 async def _serve(server: FakeLLMServer, host: str, port: int) -> None:

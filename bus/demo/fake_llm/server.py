@@ -1,7 +1,9 @@
-"""The fake LLM's HTTP protocol and counters (see :mod:`bus.demo.fake_llm`), on one asyncio loop.
+"""The fake LLM's HTTP protocol, routes and counters (see :mod:`bus.demo.fake_llm`), on one
+asyncio loop.
 
-HTTP/1.1 with keep-alive and ``Content-Length`` bodies: what httpx, the OpenAI SDK and aiohttp
-send. Standard library only.
+HTTP/1.1 with keep-alive: requests with ``Content-Length`` bodies (what httpx, the OpenAI and
+Anthropic SDKs and aiohttp send), JSON answers with a ``Content-Length``, and streams as
+``text/event-stream`` in chunked transfer encoding, one chunk per event. Standard library only.
 """
 
 from __future__ import annotations
@@ -12,9 +14,22 @@ import math
 import random
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from typing import Any, NamedTuple
+from urllib.parse import SplitResult, parse_qs, urlsplit
+
+from bus.demo.fake_llm import anthropic_api, openai_api
+from bus.demo.fake_llm.completion import (
+    DEFAULT_MODEL,
+    Answer,
+    Event,
+    InvalidRequest,
+    Prompt,
+    error_body,
+    request_object,
+)
+from bus.demo.fake_llm.latency import Latency
 
 #: Largest request head and body accepted (bytes).
 MAX_HEAD = 64 * 1024
@@ -23,57 +38,48 @@ MAX_BODY = 4 * 1024 * 1024
 BACKLOG = 2048
 
 
-@dataclass(frozen=True)
-class Latency:
-    """How long the server waits before answering.
-
-    Args:
-        median: Seconds; the fixed latency when ``sigma`` is 0.
-        sigma: Spread of the lognormal distribution (0: fixed latency). 1.0 gives a p99 of
-            about 10 times the median.
-        cap: Seconds no latency exceeds (the tail of a lognormal is unbounded).
-    """
-
-    median: float = 0.2
-    sigma: float = 0.0
-    cap: float = 60.0
-
-    def __post_init__(self) -> None:
-        if not (self.median >= 0 and self.sigma >= 0 and self.cap >= self.median):
-            raise ValueError(f"invalid latency {self!r}: need 0 <= median <= cap, sigma >= 0")
-
-    def sample(self, rng: random.Random) -> float:
-        """One latency, in seconds."""
-        if self.sigma == 0 or self.median == 0:
-            return self.median
-        return min(self.cap, rng.lognormvariate(math.log(self.median), self.sigma))
-
-    def for_key(self, seed: int, key: str) -> float:
-        """The latency of the request with ``key`` (``?key=...``) on a server seeded ``seed``:
-        a function of the two, so every run, and a benchmark's own arithmetic, agree on it."""
-        return self.sample(random.Random(f"{seed}/{key}"))
-
-    def mean(self, samples: int = 100_000, seed: int = 0) -> float:
-        """The mean latency (estimated from ``samples`` draws when it is random)."""
-        if self.sigma == 0 or self.median == 0:
-            return self.median
-        rng = random.Random(seed)
-        return sum(self.sample(rng) for _ in range(samples)) / samples
-
-
 @dataclass
 class Stats:
     """What the server has done since it started (or was reset)."""
 
-    #: Chat completions answered.
+    #: Completions answered, of every API (chat, responses, messages), streamed or not.
     requests: int = 0
-    #: Chat completions waiting out their latency now, and at most so far.
+    #: Of those, the ones answered as a stream of events.
+    streams: int = 0
+    #: Completions waiting out their latency now, and at most so far.
     in_flight: int = 0
     max_in_flight: int = 0
     #: Seconds of latency served, summed over the answered requests.
     latency_total: float = 0.0
     #: Requests refused (bad path, method or body).
     errors: int = 0
+    #: Completions answered with the error status they asked for (``?status=503``).
+    failed: int = 0
+
+
+class Api(NamedTuple):
+    """One completion API: how to read its request, and how to answer, plain or streamed."""
+
+    prompt: Callable[[dict[str, Any]], Prompt]
+    body: Callable[[Answer], dict[str, Any]]
+    events: Callable[[Answer], Iterator[Event]]
+
+
+#: The completion APIs by path. The OpenAI SDK's paths also answer without ``/v1`` (its base
+#: URL is ``https://api.openai.com/v1``: a bare host works too); the Anthropic SDK adds it.
+APIS = {
+    "/v1/chat/completions": Api(
+        openai_api.chat_prompt, openai_api.chat_completion, openai_api.chat_chunks
+    ),
+    "/v1/responses": Api(
+        openai_api.responses_prompt, openai_api.response, openai_api.response_events
+    ),
+    "/v1/messages": Api(
+        anthropic_api.messages_prompt, anthropic_api.message, anthropic_api.message_events
+    ),
+}
+_OPENAI_PATHS = ("/chat/completions", "/responses", "/models")
+SERVED = "POST /v1/chat/completions, /v1/responses, /v1/messages; GET /v1/models, /stats"
 
 
 class _BadRequest(Exception):
@@ -82,8 +88,45 @@ class _BadRequest(Exception):
         self.status = status
 
 
+@dataclass(frozen=True)
+class Reply:
+    """What a request is answered: a JSON body, or (status 200) a stream of events."""
+
+    status: int
+    body: dict[str, Any] | None = None
+    events: Iterable[Event] | None = None
+
+
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
 _REASONS |= {411: "Length Required", 413: "Content Too Large", 431: "Headers Too Large"}
+_REASONS |= {429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+def route(path: str) -> str:
+    """The served path a request's path names: an OpenAI path without ``/v1`` gets it."""
+    path = path.rstrip("/") or "/"
+    if any(path == p or path.startswith(p + "/") for p in _OPENAI_PATHS):
+        return "/v1" + path
+    return path
+
+
+def not_found(path: str) -> str:
+    """The message of a 404: what is served, and which base URL each SDK takes."""
+    hint = "OpenAI SDK: base_url='http://HOST:PORT/v1'; Anthropic SDK: base_url='http://HOST:PORT'"
+    doubled = (
+        "the base URL ends in /v1 and the SDK adds its own; " if path.startswith("/v1/v1/") else ""
+    )
+    return f"no such path {path!r}: {doubled}this fake LLM serves {SERVED} ({hint})"
+
+
+def _failure_of(query: dict[str, list[str]]) -> int | None:
+    """The error status a request asks to be answered with (``?status=503``), if any."""
+    if "status" not in query:
+        return None
+    text = query["status"][-1]
+    if not (text.isdigit() and 400 <= int(text) <= 599):
+        raise _BadRequest(400, f"query parameter status must be an HTTP error status, not {text!r}")
+    return int(text)
 
 
 class FakeLLMServer:
@@ -92,12 +135,21 @@ class FakeLLMServer:
     Args:
         latency: The default latency, used when a request names none.
         seed: Seed of the random latencies (the same seed gives the same sequence).
+        models: The models ``GET /v1/models`` lists (a request may name any model).
     """
 
-    def __init__(self, latency: float | Latency = 0.2, *, seed: int = 0) -> None:
+    def __init__(
+        self,
+        latency: float | Latency = 0.2,
+        *,
+        seed: int = 0,
+        models: tuple[str, ...] = (DEFAULT_MODEL,),
+    ) -> None:
         self.latency = latency if isinstance(latency, Latency) else Latency(median=latency)
         self.stats = Stats()
         self.seed = seed
+        self.models = models
+        self.started = int(time.time())
         self._rng = random.Random(seed)
         self._lock = threading.Lock()  # stats are read from other threads (FakeLLM.stats)
 
@@ -125,10 +177,10 @@ class FakeLLMServer:
                 except (asyncio.IncompleteReadError, ConnectionError):
                     return  # the client closed the connection between requests
                 except asyncio.LimitOverrunError:
-                    await self._write(writer, 431, {"error": {"message": "head too large"}})
+                    await self._write(writer, Reply(431, error_body(431, "head too large")))
                     return
-                status, payload, keep = await self._request(head, reader)
-                await self._write(writer, status, payload, keep_alive=keep)
+                reply, keep = await self._request(head, reader)
+                await self._write(writer, reply, keep_alive=keep)
                 if not keep:
                     return
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -140,14 +192,12 @@ class FakeLLMServer:
         finally:
             writer.close()
 
-    async def _request(
-        self, head: bytes, reader: asyncio.StreamReader
-    ) -> tuple[int, dict[str, Any], bool]:
+    async def _request(self, head: bytes, reader: asyncio.StreamReader) -> tuple[Reply, bool]:
         lines = head.decode("latin-1").split("\r\n")
         try:
             method, target, version = lines[0].split(" ")
         except ValueError:
-            return 400, self._error(f"bad request line {lines[0][:80]!r}"), False
+            return self._error(400, f"bad request line {lines[0][:80]!r}"), False
         headers = {
             name.strip().lower(): value.strip()
             for name, _, value in (line.partition(":") for line in lines[1:] if line)
@@ -156,19 +206,40 @@ class FakeLLMServer:
         try:
             body = await self._body(headers, reader)
             url = urlsplit(target)
-            if url.path == "/v1/chat/completions" and method == "POST":
-                return 200, await self._complete(body, parse_qs(url.query)), keep
-            if url.path == "/stats" and method == "GET":
-                return 200, asdict(self.snapshot()), keep
-            if url.path == "/stats/reset" and method == "POST":
-                self.reset()
-                return 200, asdict(self.snapshot()), keep
-            if url.path in ("/v1/chat/completions", "/stats", "/stats/reset"):
-                raise _BadRequest(405, f"{method} is not allowed on {url.path}")
-            raise _BadRequest(404, f"no such path {url.path!r}")
+            return await self._dispatch(method, route(url.path), url, headers, body), keep
         except _BadRequest as exc:
             # A body left unread would be parsed as the next request: close instead.
-            return exc.status, self._error(str(exc)), keep and exc.status not in (411, 413)
+            return self._error(exc.status, str(exc)), keep and exc.status not in (411, 413)
+
+    async def _dispatch(
+        self, method: str, path: str, url: SplitResult, headers: dict[str, str], body: bytes
+    ) -> Reply:
+        expected = "GET" if path.startswith("/v1/models") or path == "/stats" else "POST"
+        known = path in APIS or path.startswith("/v1/models") or path in ("/stats", "/stats/reset")
+        if not known:
+            raise _BadRequest(404, not_found(url.path))
+        if method != expected:
+            raise _BadRequest(405, f"{method} is not allowed on {path}; use {expected}")
+        if path in APIS:
+            return await self._complete(APIS[path], body, parse_qs(url.query))
+        if path.startswith("/v1/models"):
+            return Reply(200, self._models(path, anthropic="anthropic-version" in headers))
+        if path == "/stats/reset":
+            self.reset()
+        return Reply(200, asdict(self.snapshot()))
+
+    def _models(self, path: str, *, anthropic: bool) -> dict[str, Any]:
+        listing, one = (
+            (anthropic_api.models, anthropic_api.model)
+            if anthropic
+            else (openai_api.models, openai_api.model)
+        )
+        name = path.removeprefix("/v1/models").strip("/")
+        if not name:
+            return listing(self.models, self.started)
+        if name not in self.models:
+            raise _BadRequest(404, f"no model {name!r}; this fake LLM lists {list(self.models)}")
+        return one(name, self.started)
 
     async def _body(self, headers: dict[str, str], reader: asyncio.StreamReader) -> bytes:
         if "chunked" in headers.get("transfer-encoding", "").lower():
@@ -181,10 +252,10 @@ class FakeLLMServer:
             raise _BadRequest(413, f"body over {MAX_BODY} bytes")
         return await reader.readexactly(length) if length else b""
 
-    def _error(self, message: str) -> dict[str, Any]:
+    def _error(self, status: int, message: str) -> Reply:
         with self._lock:
             self.stats.errors += 1
-        return {"error": {"message": message, "type": "invalid_request_error"}}
+        return Reply(status, error_body(status, message))
 
     def _latency_of(self, query: dict[str, list[str]]) -> float:
         def number(name: str, default: float) -> float:
@@ -214,17 +285,30 @@ class FakeLLMServer:
             return latency.for_key(self.seed, query["key"][-1])
         return latency.sample(self._rng)
 
-    async def _complete(self, body: bytes, query: dict[str, list[str]]) -> dict[str, Any]:
+    async def _complete(self, api: Api, body: bytes, query: dict[str, list[str]]) -> Reply:
         try:
-            request = json.loads(body)
-        except ValueError:
-            raise _BadRequest(400, "the body is not JSON") from None
-        messages = request.get("messages") if isinstance(request, dict) else None
-        if not isinstance(messages, list) or not messages:
-            raise _BadRequest(400, "'messages' must be a non-empty list")
-        if not all(isinstance(m, dict) and isinstance(m.get("content"), str) for m in messages):
-            raise _BadRequest(400, "each message needs a string 'content'")
+            prompt = api.prompt(request_object(body))
+        except InvalidRequest as exc:
+            raise _BadRequest(400, str(exc)) from None
         latency = self._latency_of(query)
+        failure = _failure_of(query)
+        await self._wait(latency)
+        if failure is not None:  # as an overloaded API answers: after the wait, an error
+            with self._lock:
+                self.stats.failed += 1
+            message = f"the fake LLM fails this request as asked (?status={failure})"
+            return Reply(failure, error_body(failure, message))
+        with self._lock:
+            self.stats.requests += 1
+            self.stats.streams += prompt.stream
+            self.stats.latency_total += latency
+            number = self.stats.requests
+        answer = Answer.to(prompt, number=number, latency=latency, created=int(time.time()))
+        if prompt.stream:
+            return Reply(200, events=api.events(answer))
+        return Reply(200, api.body(answer))
+
+    async def _wait(self, latency: float) -> None:
         with self._lock:
             self.stats.in_flight += 1
             self.stats.max_in_flight = max(self.stats.max_in_flight, self.stats.in_flight)
@@ -233,48 +317,24 @@ class FakeLLMServer:
         finally:
             with self._lock:
                 self.stats.in_flight -= 1
-        with self._lock:
-            self.stats.requests += 1
-            self.stats.latency_total += latency
-            number = self.stats.requests
-        prompt = messages[-1]["content"]
-        content = f"(fake answer after {latency:.3f} s) {prompt[:200]}"
-        model = request.get("model") if isinstance(request.get("model"), str) else "fake"
-        return {
-            "id": f"chatcmpl-fake-{number}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": model,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": content},
-                    "finish_reason": "stop",
-                }
-            ],
-            "usage": {
-                "prompt_tokens": sum(len(m["content"].split()) for m in messages),
-                "completion_tokens": len(content.split()),
-                "total_tokens": sum(len(m["content"].split()) for m in messages)
-                + len(content.split()),
-            },
-            "latency": round(latency, 6),
-        }
 
     async def _write(
-        self,
-        writer: asyncio.StreamWriter,
-        status: int,
-        payload: dict[str, Any],
-        *,
-        keep_alive: bool = False,
+        self, writer: asyncio.StreamWriter, reply: Reply, *, keep_alive: bool = False
     ) -> None:
-        data = json.dumps(payload).encode()
-        head = (
-            f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\n"
-            "Content-Type: application/json\r\n"
-            f"Content-Length: {len(data)}\r\n"
-            f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n"
-        )
-        writer.write(head.encode() + data)
+        connection = f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n"
+        status = f"HTTP/1.1 {reply.status} {_REASONS.get(reply.status, 'Error')}\r\n"
+        if reply.events is None:
+            data = json.dumps(reply.body).encode()
+            length = f"Content-Length: {len(data)}\r\n"
+            head = status + "Content-Type: application/json\r\n" + length + connection + "\r\n"
+            writer.write(head.encode() + data)
+            await writer.drain()
+            return
+        head = status + "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+        writer.write((head + "Transfer-Encoding: chunked\r\n" + connection + "\r\n").encode())
+        for event in reply.events:  # one HTTP chunk per event, each sent as it is made
+            data = event.encode()
+            writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            await writer.drain()
+        writer.write(b"0\r\n\r\n")
         await writer.drain()
