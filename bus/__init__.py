@@ -24,8 +24,10 @@ from bus.errors import (
     StoreUnavailable,
     UnknownAgent,
     UnknownChannel,
+    UnknownMessage,
 )
-from bus.message import Attachment, Message, MessageType, Metadata, Priority
+from bus.kinds import MessageType, Priority
+from bus.message import Attachment, Message, Metadata
 from bus.settings import BusSettings
 
 __all__ = [
@@ -60,4 +62,5 @@ __all__ = [
     "StoreUnavailable",
     "UnknownAgent",
     "UnknownChannel",
+    "UnknownMessage",
 ]

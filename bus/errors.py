@@ -66,6 +66,10 @@ class NotSubscribed(BusError):
     """The agent is not a member of the channel it asked to read from."""
 
 
+class UnknownMessage(BusError):
+    """No retained message has that id (never published, or trimmed by retention)."""
+
+
 class InvalidMessage(BusError, ValueError):
     """A message failed validation; ``context['errors']`` lists each field and why."""
 

@@ -11,7 +11,8 @@ from pydantic import BaseModel
 
 from bus.channels import ChannelInfo, Retention
 from bus.deadletters.operations import DeadLetter
-from bus.message import Message, Priority
+from bus.kinds import Priority
+from bus.message import Message
 from bus.settings.urls import mask as mask  # re-exported: the CLI masks with it
 
 

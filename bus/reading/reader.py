@@ -11,8 +11,9 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
-from time import monotonic
+from time import monotonic, time_ns
 
+from bus import tracing
 from bus.access.guard import Action, Guard
 from bus.channels import Stream
 from bus.errors import (
@@ -74,6 +75,7 @@ class Reader:
     def receive(self, agent: str, channel: str | None, timeout: float | None) -> Message | None:
         """See :meth:`bus.Bus.receive`."""
         store = self._store()  # raises BusNotStarted before any connection is opened
+        started = time_ns() if tracing.active() else 0
         self._registry.require_agent(agent)
         _check_timeout(timeout, agent)
         self._guard.check(Action.SUBSCRIBE, Stream.of_inbox(agent), agent=agent)
@@ -115,6 +117,8 @@ class Reader:
                     entry.seq,
                 )
             if admitted:
+                if started:
+                    tracing.received(agent, message, started)
                 return message
 
     def history(

@@ -54,6 +54,11 @@ class BusSettings(BaseSettings):
     #: batch leaves it under its lease for ``lease_seconds`` and re-hands up to this many
     #: (at least once, like an unacknowledged prefetch).
     receive_batch: PositiveInt = 1
+    #: Configure OpenTelemetry in ``celery -A bus worker`` processes (each prefork child after
+    #: the fork) and the ``bus`` command, from the standard ``OTEL_*`` variables, exporting
+    #: spans over OTLP/HTTP; needs the ``otel`` extra (``pip install 'bus[otel]'``). Off, the
+    #: SDK is never imported and bus's spans cost a check each.
+    otel: bool = False
     #: Publish a delivery to an agent only when none of its deliveries for the stream is
     #: outstanding: the store marks the agent signalled at the append and clears the mark when
     #: the agent's consumer finds the stream drained, so a backlog costs one delivery (one

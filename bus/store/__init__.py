@@ -23,7 +23,7 @@ from bus.store.contracts import (
     ResetWatcher,
     Store,
 )
-from bus.store.results import Appended, Batch, Dedupe, Entry, Failure, Lag, Step
+from bus.store.results import Appended, Batch, Dedupe, Entry, Failure, Lag, Step, Traced
 
 _memory_stores: dict[str, Store] = {}
 _memory_lock = threading.Lock()
@@ -65,6 +65,7 @@ __all__ = [
     "ResetWatcher",
     "Step",
     "Store",
+    "Traced",
     "channel_stream",
     "direct_stream",
     "open_store",

@@ -122,3 +122,12 @@ class Lag(NamedTuple):
 
 #: How long a reply that arrived stays in its box for the waiter (milliseconds).
 REPLY_KEEP_MS = 60_000
+
+
+class Traced(NamedTuple):
+    """A retained message found by its id (see :meth:`~bus.store.contracts.log.LogStore.find`)."""
+
+    #: Its stream, seq and JSON.
+    entry: Entry
+    #: The id of the message that caused it (``None``: no handler's message did).
+    causation_id: str | None

@@ -4,6 +4,11 @@ A *stream* is what has one order: a channel (``c:<name>``) or an agent's direct-
 (``d:<agent>``; :mod:`bus.channels` owns the format). Each append gets the stream's next
 sequence number; each agent keeps a position per stream it reads, and :meth:`LogStore.claim`
 hands out the next message after it exactly once.
+
+The log also keeps an index of causation, written in the same atomic step as each append and
+trimmed with the entries it indexes (so it is bounded by retention): a message id to its stream
+and seq (:meth:`LogStore.find`), and a causation id to the messages it caused
+(:meth:`LogStore.caused`). ``bus trace`` walks it.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 from bus.channels import ChannelSpec, Retention
-from bus.store.results import Appended, Dedupe, Entry
+from bus.store.results import Appended, Dedupe, Entry, Traced
 
 
 class LogStore(ABC):
@@ -29,6 +34,8 @@ class LogStore(ABC):
         channel: ChannelSpec | None = None,
         dedupe: Dedupe | None = None,
         coalesce: bool = False,
+        message_id: str | None = None,
+        causation_id: str | None = None,
     ) -> Appended:
         """Append a message and trim the stream to ``retention``.
 
@@ -46,6 +53,9 @@ class LogStore(ABC):
             coalesce: Wake only recipients with no delivery outstanding on the stream
                 (``Appended.woken``); a recipient's signal is cleared when a claim, take or
                 step of it finds the stream drained, or it leaves the channel.
+            message_id: The message's id, to index it (:meth:`find`); ``None``: not indexed.
+            causation_id: The id of the message that caused it, to index it under that
+                (:meth:`caused`). Both index entries go when retention trims the message.
 
         Returns:
             The message's seq and its recipients (or, for a duplicate, the first one's seq).
@@ -98,3 +108,13 @@ class LogStore(ABC):
     def claim_any(self, agent: str) -> Entry | None:
         """Like :meth:`claim`, over every stream the agent reads: the pending message appended
         first (ties go to the smaller stream id)."""
+
+    @abstractmethod
+    def find(self, message_ids: Sequence[str]) -> dict[str, Traced]:
+        """The retained messages among ``message_ids`` that were appended with their id, by id
+        (an id not retained, or never appended, is absent)."""
+
+    @abstractmethod
+    def caused(self, message_ids: Sequence[str]) -> dict[str, list[str]]:
+        """For each of ``message_ids``, the ids of the retained messages appended with it as
+        their ``causation_id``, in no particular order (an empty list when none)."""

@@ -12,7 +12,7 @@ from bus.channels import ChannelSpec, Overflow, Retention, Stream
 from bus.errors import ChannelChanged, UnknownChannel, rejected
 from bus.store.contracts.log import LogStore
 from bus.store.memory.tables import MemoryTables
-from bus.store.results import Appended, Dedupe, Duplicate, Entry
+from bus.store.results import Appended, Dedupe, Duplicate, Entry, Traced
 
 
 class MemoryLog(LogStore):
@@ -35,6 +35,8 @@ class MemoryLog(LogStore):
         channel: ChannelSpec | None = None,
         dedupe: Dedupe | None = None,
         coalesce: bool = False,
+        message_id: str | None = None,
+        causation_id: str | None = None,
     ) -> Appended:
         parsed, tables = Stream(stream), self._tables
         with tables.lock:
@@ -69,6 +71,7 @@ class MemoryLog(LogStore):
                 tables.dedupe[(stream, dedupe.key)] = (log.head, now + dedupe.window_ms / 1000)
             log.entries.append((log.head, now_ms, body))
             log.trim(retention, now_ms)
+            tables.index(stream, log.head, message_id or "", causation_id or "")
             owner = parsed.owner
             if owner is None:
                 recipients = list(tables.members.get(parsed.channel or "", ()))
@@ -149,3 +152,23 @@ class MemoryLog(LogStore):
                 else:
                     pending.append((found[1], stream))
             return self.claim(agent, min(pending)[1]) if pending else None
+
+    def find(self, message_ids: Sequence[str]) -> dict[str, Traced]:
+        tables, found = self._tables, {}
+        with tables.lock:
+            for message_id in message_ids:
+                located = tables.located.get(message_id)
+                if located is None:
+                    continue
+                stream, seq, cause = located
+                entry = tables.following(stream, seq - 1, 1)
+                if entry and entry[0][0] == seq:
+                    found[message_id] = Traced(Entry(stream, seq, entry[0][2]), cause or None)
+        return found
+
+    def caused(self, message_ids: Sequence[str]) -> dict[str, list[str]]:
+        with self._tables.lock:
+            return {
+                message_id: list(self._tables.caused.get(message_id, ()))
+                for message_id in message_ids
+            }

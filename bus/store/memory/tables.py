@@ -21,6 +21,9 @@ class StreamLog:
     head: int = 0
     #: ``(seq, append ms, json)``, oldest first; seqs are contiguous.
     entries: deque[tuple[int, int, str]] = field(default_factory=deque)
+    #: ``(message id or "", causation id or "")`` of the newest entries, oldest first: what the
+    #: causation index holds for them, dropped with them (:meth:`MemoryTables.unindex`).
+    indexed: deque[tuple[str, str]] = field(default_factory=deque)
 
     def trim(self, retention: Retention, now_ms: int) -> None:
         while len(self.entries) > retention.max_messages:
@@ -75,12 +78,34 @@ class MemoryTables:
             self.dedupe: dict[tuple[str, str], tuple[int, float]] = {}
             #: stream -> agent -> the seq whose delivery is outstanding (coalesced deliveries)
             self.signals: defaultdict[str, dict[str, int]] = defaultdict(dict)
+            #: message id -> (stream, seq, causation id or ""): retained messages only
+            self.located: dict[str, tuple[str, int, str]] = {}
+            #: causation id -> the ids of the retained messages it caused (insertion-ordered)
+            self.caused: defaultdict[str, dict[str, None]] = defaultdict(dict)
             self.epoch: str | None = None
         with self.replies_changed:
             #: correlation id -> (responder, expires at, monotonic seconds)
             self.waiters: dict[str, tuple[str, float]] = {}
             #: correlation id -> (replies that arrived, expires at)
             self.boxes: dict[str, tuple[deque[str], float]] = {}
+
+    def index(self, stream: str, seq: int, message_id: str, causation_id: str) -> None:
+        """Index the entry just appended as ``seq``, then drop what its stream's trim dropped."""
+        log = self.logs[stream]
+        log.indexed.append((message_id, causation_id))
+        if message_id:
+            self.located[message_id] = (stream, seq, causation_id)
+            if causation_id:
+                self.caused[causation_id][message_id] = None
+        while len(log.indexed) > len(log.entries):
+            gone, cause = log.indexed.popleft()
+            if gone:
+                self.located.pop(gone, None)
+                children = self.caused.get(cause)
+                if children is not None:
+                    children.pop(gone, None)
+                    if not children:
+                        del self.caused[cause]
 
     def head(self, stream: str) -> int:
         """The stream's last seq (0: nothing appended)."""

@@ -33,6 +33,12 @@ class Keys:
         #: scripts that append and hand messages over check it, so a store that lost its state
         #: (restarted empty, failed over to an empty replica) is noticed at once.
         self.epoch = self.prefix + "epoch"
+        #: Hash: message id -> ``"<stream> <seq> <causation id>"`` (the last part may be
+        #: empty), for every retained message appended with its id (the causation index).
+        self.located = self.prefix + "located"
+        #: Sorted set, all scores 0: ``"<causation id> <message id>"`` per retained message
+        #: that has a cause, so a lexical range lists what one message caused.
+        self.caused = self.prefix + "caused"
 
     @property
     def pattern(self) -> str:
@@ -50,6 +56,11 @@ class Keys:
     def log(self, stream: str) -> str:
         """List: the stream's retained entries, ``"<append ms>:<json>"``, oldest first."""
         return f"{self.prefix}log:{stream}"
+
+    def indexed(self, stream: str) -> str:
+        """List: ``"<message id> <causation id>"`` (either may be empty) of the stream's newest
+        entries, oldest first: what the causation index holds for them, trimmed with the log."""
+        return f"{self.prefix}indexed:{stream}"
 
     def dedupe(self, stream: str, key: str) -> str:
         """String with a TTL: the seq of the message appended with idempotency ``key``."""

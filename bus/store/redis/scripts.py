@@ -24,6 +24,7 @@ PRELUDES: dict[str, tuple[str, ...]] = {
     "create_channel": (),
     "update_channel": (),
     "history": (),
+    "entries": (),
     "begin": ("epoch", "next_after", "step"),
     "advance": ("epoch", "next_after", "step"),
     "take": ("epoch", "next_after"),

@@ -1,15 +1,17 @@
 -- Append a message to a stream, trim the log to its retention, name the recipients.
 -- KEYS[1] heads, KEYS[2] the stream's log, KEYS[3] recipients: the channel's members, or the
 --   agents set for an inbox, KEYS[4] channels, KEYS[5] the epoch, KEYS[6] the idempotency
---   key's record (any key name when there is none), KEYS[7] the stream's signals, KEYS[7 + i]
---   the positions of member i (reject-publish only).
+--   key's record (any key name when there is none), KEYS[7] the stream's signals, KEYS[8]
+--   the located hash, KEYS[9] the caused sorted set, KEYS[10] the stream's indexed list (the
+--   causation index: see key_names.py), KEYS[10 + i] the positions of member i (reject only).
 -- ARGV[1] stream id, ARGV[2] message JSON (stored as given), ARGV[3] now ms,
 --   ARGV[4] max messages, ARGV[5] max age ms or '', ARGV[6] the inbox's owner or '' (channel),
 --   ARGV[7] the channel whose spec the caller holds or '', ARGV[8] that spec's version,
 --   ARGV[9] the epoch or '', ARGV[10] how long the idempotency key is remembered (ms) or '',
 --   ARGV[11] 'reject' if the channel rejects publishes that would trim unread messages,
 --   ARGV[12] 'coalesce' to wake only recipients with no delivery outstanding (see below),
---   ARGV[12 + i] member i: what the caller believes the members are (reject only).
+--   ARGV[13] the message id to index or '', ARGV[14] its causation id or '',
+--   ARGV[14 + i] member i: what the caller believes the members are (reject only).
 -- Returns {seq, recipient...}; with 'coalesce' {seq, k, recipient...}, the first k recipients
 -- being those to wake: their signal on the stream is set to seq (HSETNX), and a consumer that
 -- finds the stream drained clears it (claim, claim_any, take, step);
@@ -32,18 +34,18 @@ if ARGV[10] ~= '' then
   if original then return {-2, tonumber(original)} end
 end
 if ARGV[11] == 'reject' then
-  local count = #ARGV - 12
+  local count = #ARGV - 14
   if redis.call('SCARD', KEYS[3]) ~= count then return {-1} end
   for i = 1, count do
-    if redis.call('SISMEMBER', KEYS[3], ARGV[12 + i]) == 0 then return {-1} end
+    if redis.call('SISMEMBER', KEYS[3], ARGV[14 + i]) == 0 then return {-1} end
   end
   local head = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
   -- Appending trims every seq up to head + 1 - max: a member must have read them.
   local last_trimmed = head + 1 - tonumber(ARGV[4])
   local lagging = {}
   for i = 1, count do
-    local pos = redis.call('HGET', KEYS[7 + i], ARGV[1])
-    if pos and tonumber(pos) < last_trimmed then table.insert(lagging, ARGV[12 + i]) end
+    local pos = redis.call('HGET', KEYS[10 + i], ARGV[1])
+    if pos and tonumber(pos) < last_trimmed then table.insert(lagging, ARGV[14 + i]) end
   end
   if #lagging > 0 then return redis.error_reply('BUSREJECT ' .. table.concat(lagging, ',')) end
 end
@@ -60,6 +62,22 @@ if ARGV[5] ~= '' then
     local stamp = tonumber(string.sub(first, 1, string.find(first, ':', 1, true) - 1))
     if stamp >= cutoff then break end
     redis.call('LPOP', KEYS[2])
+  end
+end
+-- The causation index: this entry in, and whatever the trims above dropped out.
+redis.call('RPUSH', KEYS[10], ARGV[13] .. ' ' .. ARGV[14])
+if ARGV[13] ~= '' then
+  redis.call('HSET', KEYS[8], ARGV[13], ARGV[1] .. ' ' .. seq .. ' ' .. ARGV[14])
+  if ARGV[14] ~= '' then redis.call('ZADD', KEYS[9], 0, ARGV[14] .. ' ' .. ARGV[13]) end
+end
+local dropped = redis.call('LLEN', KEYS[10]) - redis.call('LLEN', KEYS[2])
+for _ = 1, dropped do
+  local gone = redis.call('LPOP', KEYS[10])
+  local space = string.find(gone, ' ', 1, true)
+  local id, cause = string.sub(gone, 1, space - 1), string.sub(gone, space + 1)
+  if id ~= '' then
+    redis.call('HDEL', KEYS[8], id)
+    if cause ~= '' then redis.call('ZREM', KEYS[9], cause .. ' ' .. id) end
   end
 end
 local out
