@@ -18,6 +18,7 @@ from __future__ import annotations
 from bus.store.contracts import Store
 from bus.store.redis.epochs import RedisEpochs
 from bus.store.redis.leases import RedisLeases
+from bus.store.redis.liveness import RedisLiveness
 from bus.store.redis.log import RedisLog
 from bus.store.redis.namespace import RedisNamespace
 from bus.store.redis.registry import RedisRegistry
@@ -43,6 +44,7 @@ class RedisStore(Store):
             registry=RedisRegistry(space),
             log=self._log,
             leases=RedisLeases(space),
+            liveness=RedisLiveness(space),
             replies=RedisReplies(space),
             epochs=RedisEpochs(space),
         )

@@ -33,6 +33,10 @@ class Keys:
         #: scripts that append and hand messages over check it, so a store that lost its state
         #: (restarted empty, failed over to an empty replica) is noticed at once.
         self.epoch = self.prefix + "epoch"
+        #: Hash: worker id -> ``"<alive until ms>:<last seen ms>"`` (the server's clock).
+        self.alive = self.prefix + "alive"
+        #: Hash: worker id -> JSON list of the agents it hosts.
+        self.workers = self.prefix + "workers"
 
     @property
     def pattern(self) -> str:
