@@ -8,7 +8,7 @@ stopped: every queue, exchange and key of the namespace deleted.
 from __future__ import annotations
 
 from bus.broker.deliveries import Broker
-from bus.errors import StoreUnavailable
+from bus.errors import BusError, StoreUnavailable
 from bus.settings.urls import mask
 from bus.store import Store, open_store
 
@@ -24,7 +24,7 @@ def connect(store_url: str, namespace: str, broker: Broker) -> Store:
     try:
         try:
             store.ping()
-        except StoreUnavailable:
+        except BusError:  # unavailable, or a server bus cannot use (a Redis Cluster node)
             raise
         except Exception as exc:
             raise StoreUnavailable(

@@ -110,6 +110,12 @@ class BusSettings(BaseSettings):
     dedupe_window_seconds: float = Field(default=120.0, gt=0)
     #: Seconds between a worker's checks for messages whose deliveries never arrived.
     sweep_interval: float = Field(default=30.0, gt=0)
+    #: RabbitMQ only: the type of the agents' queues. ``classic`` (the default) or ``quorum``:
+    #: replicated by Raft over the cluster's nodes, so a delivery a publisher confirm covered
+    #: survives the loss of a minority of them (publisher confirms are on with it, and Celery's
+    #: consumers use per-consumer prefetch: quorum queues have no global QoS). An existing
+    #: queue keeps its type: change it on a new namespace, or after deleting the queues.
+    queue_type: Literal["classic", "quorum"] = "classic"
     #: Deliveries a worker process reserves ahead (Celery's ``worker_prefetch_multiplier``).
     #: Order and at-least-once do not depend on it. With 1, Celery 5.7 workers on RabbitMQ
     #: were seen to stall up to 10 s each time their prefetch window filled.

@@ -15,6 +15,7 @@ epoch); :mod:`~bus.store.redis.connection` is the client that turns a lost serve
 
 from __future__ import annotations
 
+from bus.settings.transports import cluster_refused
 from bus.store.contracts import Store
 from bus.store.redis.epochs import RedisEpochs
 from bus.store.redis.leases import RedisLeases
@@ -50,7 +51,16 @@ class RedisStore(Store):
         )
 
     def ping(self) -> None:
-        self._space.client.ping()
+        """Raise if the store cannot be reached, or is a node of a Redis Cluster.
+
+        Raises:
+            StoreUnavailable: it does not answer.
+            ConfigurationError: it is a cluster node (kombu and Celery cannot use a cluster).
+        """
+        client = self._space.client
+        client.ping()
+        if str(client.info("cluster").get("cluster_enabled", 0)) == "1":
+            raise cluster_refused(self.url, "BUS_STORE_URL")
 
     def close(self) -> None:
         self._space.client.close()
