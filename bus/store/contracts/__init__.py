@@ -71,6 +71,12 @@ class Store(ABC):
     def ping(self) -> None:
         """Raise if the store cannot be reached."""
 
+    def is_cluster_node(self) -> bool:
+        """Whether the server is a node of a Redis Cluster, which a bus refuses (kombu and
+        Celery do not support one; the store's scripts alone would run on it). ``False`` for a
+        store that has no server."""
+        return False
+
     @abstractmethod
     def close(self) -> None:
         """Release connections."""

@@ -15,7 +15,6 @@ epoch); :mod:`~bus.store.redis.connection` is the client that turns a lost serve
 
 from __future__ import annotations
 
-from bus.settings.transports import cluster_refused
 from bus.store.contracts import Store
 from bus.store.redis.epochs import RedisEpochs
 from bus.store.redis.leases import RedisLeases
@@ -51,16 +50,10 @@ class RedisStore(Store):
         )
 
     def ping(self) -> None:
-        """Raise if the store cannot be reached, or is a node of a Redis Cluster.
+        self._space.client.ping()
 
-        Raises:
-            StoreUnavailable: it does not answer.
-            ConfigurationError: it is a cluster node (kombu and Celery cannot use a cluster).
-        """
-        client = self._space.client
-        client.ping()
-        if str(client.info("cluster").get("cluster_enabled", 0)) == "1":
-            raise cluster_refused(self.url, "BUS_STORE_URL")
+    def is_cluster_node(self) -> bool:
+        return str(self._space.client.info("cluster").get("cluster_enabled", 0)) == "1"
 
     def close(self) -> None:
         self._space.client.close()
