@@ -3,12 +3,12 @@ stopped beating.
 
 Every ``BUS_HEARTBEAT_SECONDS`` a thread of the process renews its record
 (:meth:`~bus.store.contracts.liveness.LivenessStore.beat`), which lapses
-``BUS_LIVENESS_SECONDS`` after the last beat. The beat answers which workers are alive; one that
-was alive at the previous beat and is not any more was killed, hung or cut off, and its leases
-are free (the lease steps check the holder's record): ``on_gone`` is told at once, so the
-process resumes the streams it hosts that are behind, instead of waiting for the lease to lapse
-and a sweep to find them. A thread of its own, not Celery's timer: a solo pool blocked in a task
-would otherwise look dead.
+``BUS_LIVENESS_SECONDS`` after the last beat. The beat answers which workers are alive, and
+which stopped beating within the last minute; one not alive that was not so at the previous
+beat was killed, hung or cut off (or stopped), and its leases are free (the lease steps check
+the holder's record): ``on_gone`` is told at once, so the process resumes the streams it hosts
+that are behind, instead of waiting for the lease to lapse and a sweep to find them. A thread
+of its own, not Celery's timer: a solo pool blocked in a task would otherwise look dead.
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ class Heartbeat:
         self._interval = interval
         self._ttl_ms = int(ttl * 1000)
         self._on_gone = on_gone
-        self._alive: frozenset[str] = frozenset()
+        #: The workers not alive at the previous beat (each is told to ``on_gone`` once).
+        self._dead: set[str] = set()
         self._last = 0.0
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="bus-heartbeat", daemon=True)
@@ -67,7 +68,7 @@ class Heartbeat:
     def beat(self) -> None:
         """Renew the record; tell ``on_gone`` who stopped beating since the last beat."""
         try:
-            alive = self._store.beat(self.worker, self._ttl_ms, self._agents)
+            workers = self._store.beat(self.worker, self._ttl_ms, self._agents)
         except Exception as exc:
             logger.warning("worker %s could not beat (%s): retrying", self.worker, exc)
             return
@@ -81,7 +82,8 @@ class Heartbeat:
                 now - self._last,
             )
         self._last = now
-        gone, self._alive = self._alive - alive, alive
+        dead = {name for name, alive in workers.items() if not alive}
+        gone, self._dead = frozenset(dead - self._dead), dead
         if gone:
             try:
                 self._on_gone(gone)

@@ -32,11 +32,13 @@ def test_a_lease_token_names_its_worker() -> None:
         lease_token("two words", "run")
 
 
-def test_a_beat_answers_the_workers_alive_and_a_record_lapses_after_its_ttl(store: Store) -> None:
-    assert store.liveness.beat("w1", TTL, ["alice"]) == frozenset({"w1"})
-    assert store.liveness.beat("w2", SHORT, ["bob"]) == frozenset({"w1", "w2"})
+def test_a_beat_answers_who_is_alive_and_who_stopped_lately_a_record_lapses_after_its_ttl(
+    store: Store,
+) -> None:
+    assert store.liveness.beat("w1", TTL, ["alice"]) == {"w1": True}
+    assert store.liveness.beat("w2", SHORT, ["bob"]) == {"w1": True, "w2": True}
     lapse()
-    assert store.liveness.beat("w1", TTL, ["alice"]) == frozenset({"w1"})
+    assert store.liveness.beat("w1", TTL, ["alice"]) == {"w1": True, "w2": False}
     records = {record.worker: record for record in store.liveness.workers()}
     assert records["w1"].alive
     assert records["w1"].agents == ("alice",)
@@ -49,7 +51,7 @@ def test_a_stopped_worker_is_not_alive_and_keeps_its_record(store: Store) -> Non
     store.liveness.beat("w1", TTL, ["alice", "bob"])
     store.liveness.stopped("w1")
     store.liveness.stopped("never-seen")  # harmless
-    assert store.liveness.beat("w2", TTL, []) == frozenset({"w2"})
+    assert store.liveness.beat("w2", TTL, []) == {"w1": False, "w2": True}
     [first, second] = store.liveness.workers()
     assert (first.worker, first.alive, first.agents) == ("w1", False, ("alice", "bob"))
     assert (second.worker, second.alive, second.agents) == ("w2", True, ())

@@ -16,6 +16,9 @@ from bus.store.results import WorkerRecord
 
 #: How long a worker's record is kept after it stopped beating (for ``bus agents``' last seen).
 KEEP_WORKERS_MS = 24 * 3600 * 1000
+#: How long after its record lapsed a beat still names a worker (as not alive): long enough
+#: for every other worker to beat in between and notice.
+RECENT_MS = 60_000
 
 
 def lease_token(worker: str, run: str) -> str:
@@ -39,12 +42,13 @@ class LivenessStore(ABC):
     """Which worker processes are alive: one record per worker, renewed by its beats."""
 
     @abstractmethod
-    def beat(self, worker: str, ttl_ms: int, agents: Sequence[str]) -> frozenset[str]:
+    def beat(self, worker: str, ttl_ms: int, agents: Sequence[str]) -> dict[str, bool]:
         """Record that ``worker`` is alive for ``ttl_ms`` more and hosts ``agents``; forget
         records that lapsed more than :data:`KEEP_WORKERS_MS` ago.
 
         Returns:
-            The workers alive now, ``worker`` included.
+            Whether each worker is alive: those alive now (``worker`` included) and those whose
+            record lapsed less than :data:`RECENT_MS` ago.
         """
 
     @abstractmethod

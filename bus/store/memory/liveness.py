@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from bus.store.contracts.liveness import KEEP_WORKERS_MS, LivenessStore
+from bus.store.contracts.liveness import KEEP_WORKERS_MS, RECENT_MS, LivenessStore
 from bus.store.memory.tables import MemoryTables
 from bus.store.results import WorkerRecord
 
@@ -22,7 +22,7 @@ class MemoryLiveness(LivenessStore):
     def __init__(self, tables: MemoryTables) -> None:
         self._tables = tables
 
-    def beat(self, worker: str, ttl_ms: int, agents: Sequence[str]) -> frozenset[str]:
+    def beat(self, worker: str, ttl_ms: int, agents: Sequence[str]) -> dict[str, bool]:
         tables = self._tables
         now = time.monotonic()
         with tables.lock:
@@ -31,7 +31,12 @@ class MemoryLiveness(LivenessStore):
             for name, (until, _, _) in list(tables.workers.items()):
                 if until < forget:
                     del tables.workers[name]
-            return frozenset(name for name, record in tables.workers.items() if record[0] > now)
+            recent = now - RECENT_MS / 1000
+            return {
+                name: until > now
+                for name, (until, _, _) in tables.workers.items()
+                if until >= recent
+            }
 
     def stopped(self, worker: str) -> None:
         tables = self._tables

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from bus.store.contracts.liveness import KEEP_WORKERS_MS, LivenessStore
+from bus.store.contracts.liveness import KEEP_WORKERS_MS, RECENT_MS, LivenessStore
 from bus.store.redis.namespace import RedisNamespace
 from bus.store.results import WorkerRecord
 
@@ -23,14 +23,14 @@ class RedisLiveness(LivenessStore):
         self._space = space
         self._keys = space.keys
 
-    def beat(self, worker: str, ttl_ms: int, agents: Sequence[str]) -> frozenset[str]:
+    def beat(self, worker: str, ttl_ms: int, agents: Sequence[str]) -> dict[str, bool]:
         keys = self._keys
-        alive = self._space.run(
+        flat = self._space.run(
             "beat",
             [keys.alive, keys.workers],
-            [worker, ttl_ms, json.dumps(list(agents)), KEEP_WORKERS_MS],
+            [worker, ttl_ms, json.dumps(list(agents)), KEEP_WORKERS_MS, RECENT_MS],
         )
-        return frozenset(alive)
+        return {flat[i]: bool(int(flat[i + 1])) for i in range(0, len(flat), 2)}
 
     def stopped(self, worker: str) -> None:
         self._space.run("stopped", [self._keys.alive], [worker])
