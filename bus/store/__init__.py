@@ -1,7 +1,7 @@
 """Where a bus keeps its state; :func:`open_store` picks the implementation by URL scheme.
 
 :mod:`~bus.store.contracts` holds the contract, one module per part (registry, log, leases,
-replies, epochs) and :class:`Store`, the whole, which exposes each part as an attribute
+liveness, replies, epochs) and :class:`Store`, the whole, which exposes each part as an attribute
 (``store.log.append(...)``); :mod:`~bus.store.results` holds what the parts' methods return.
 :mod:`~bus.store.memory` and :mod:`~bus.store.redis` implement it with one module per part, the
 latter with the Lua of ``redis/lua/*.lua`` on the keys that :mod:`~bus.store.redis.key_names`
@@ -17,13 +17,26 @@ from bus.settings.transports import store_in_process
 from bus.store.contracts import (
     EpochStore,
     LeaseStore,
+    LivenessStore,
     LogStore,
     RegistryStore,
     ReplyStore,
     ResetWatcher,
     Store,
 )
-from bus.store.results import Appended, Batch, Dedupe, Entry, Failure, Lag, Step, Traced
+from bus.store.contracts.liveness import lease_token, token_worker
+from bus.store.results import (
+    Appended,
+    Batch,
+    Dedupe,
+    Entry,
+    Failure,
+    Holder,
+    Lag,
+    Step,
+    Traced,
+    WorkerRecord,
+)
 
 _memory_stores: dict[str, Store] = {}
 _memory_lock = threading.Lock()
@@ -57,8 +70,10 @@ __all__ = [
     "Entry",
     "EpochStore",
     "Failure",
+    "Holder",
     "Lag",
     "LeaseStore",
+    "LivenessStore",
     "LogStore",
     "RegistryStore",
     "ReplyStore",
@@ -66,7 +81,10 @@ __all__ = [
     "Step",
     "Store",
     "Traced",
+    "WorkerRecord",
     "channel_stream",
     "direct_stream",
+    "lease_token",
     "open_store",
+    "token_worker",
 ]

@@ -86,6 +86,16 @@ class Failure(NamedTuple):
     not_before_ms: int
 
 
+class Holder(NamedTuple):
+    """Who holds (or held) a lease another token asked for."""
+
+    #: The worker whose token it is (see :func:`~bus.store.contracts.liveness.lease_token`), or
+    #: ``None`` for a token that names none (a pull reader's).
+    worker: str | None
+    #: Milliseconds the lease lasts from now unless renewed (0: it was taken over).
+    expires_in_ms: int = 0
+
+
 class Step(NamedTuple):
     """What :meth:`~bus.store.contracts.leases.LeaseStore.begin` and ``advance``
     found."""
@@ -97,6 +107,9 @@ class Step(NamedTuple):
     entry: Entry | None = None
     #: Earlier failed attempts at ``entry``, if any.
     failure: Failure | None = None
+    #: Not held: who holds the lease, and for how long. Held: the worker, no longer alive, whose
+    #: lease this step took over (``None`` if the lease was free or the caller's).
+    holder: Holder | None = None
 
 
 class Batch(NamedTuple):
@@ -118,6 +131,19 @@ class Lag(NamedTuple):
     position: int
     #: The stream's last seq.
     head: int
+
+
+class WorkerRecord(NamedTuple):
+    """A worker process's liveness record (:class:`~bus.store.contracts.liveness.LivenessStore`)."""
+
+    #: The worker's id (``host/pid/nonce``).
+    worker: str
+    #: The agents it hosts.
+    agents: tuple[str, ...]
+    #: When it last beat (or stopped), epoch milliseconds of the store's clock.
+    last_seen_ms: int
+    #: Whether its record has not lapsed.
+    alive: bool
 
 
 #: How long a reply that arrived stays in its box for the waiter (milliseconds).

@@ -24,6 +24,7 @@ import functools
 import inspect
 import logging
 import os
+import secrets
 import socket
 import threading
 from collections.abc import Callable, Mapping
@@ -41,6 +42,7 @@ from bus.settings.logs import install_worker_logging
 from bus.worker.active_runs import ActiveRuns
 from bus.worker.agent import Agent
 from bus.worker.context import AgentState, AsyncHandlerContext, HandlerContext
+from bus.worker.heartbeat import Heartbeat
 from bus.worker.lease_keeper import LeaseKeeper
 from bus.worker.loop import EventLoopThread
 from bus.worker.outcomes import Outcome, Status
@@ -59,7 +61,9 @@ class Runtime:
         self.bus = bus
         self.settings = settings = bus.settings
         self.agents = agents
-        self.identity = f"{socket.gethostname()}/{os.getpid()}"
+        #: This process's worker id: its liveness record, named by every lease token it takes
+        #: (the nonce tells a restarted process that got the same pid from its predecessor).
+        self.identity = f"{socket.gethostname()}/{os.getpid()}/{secrets.token_hex(2)}"
         self.lease_ms = int(settings.lease_seconds * 1000)
         self.keeper = LeaseKeeper(self._renew, settings.lease_seconds)
         self.states = {name: AgentState() for name in agents}
@@ -84,7 +88,16 @@ class Runtime:
             )
         )
         bus.publisher.observers.append(self._posted)
+        self.heartbeat = Heartbeat(
+            bus.store.liveness,
+            self.identity,
+            list(agents),
+            interval=settings.heartbeat_seconds,
+            ttl=settings.liveness_seconds,
+            on_gone=self._resume,
+        )
         self._loop.run(self._startup())
+        self.heartbeat.start()
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -111,6 +124,7 @@ class Runtime:
         except Exception:
             logger.exception("stopping the agents' runtime failed")
         self._loop.stop()
+        self.heartbeat.stop()
         self.keeper.stop()
         self._io.shutdown(wait=False, cancel_futures=True)
         self._sync.shutdown(wait=False, cancel_futures=True)
@@ -215,6 +229,24 @@ class Runtime:
         loop = asyncio.get_running_loop()
         in_context = functools.partial(contextvars.copy_context().run, call)
         return await asyncio.shield(loop.run_in_executor(self._sync, in_context))
+
+    def _resume(self, gone: frozenset[str]) -> None:
+        # On the heartbeat's thread: workers stopped beating, so their leases are free. Start the
+        # run of every hosted stream that is behind; one that finds a live holder waits for it.
+        if self.stopping:
+            return
+        behind = [
+            (agent, Stream.parse(lag.stream))
+            for agent in self.agents.values()
+            for lag in self.bus.store.leases.backlog(agent.name)
+        ]
+        logger.info(
+            "worker %s is no longer alive: resuming %s",
+            ", ".join(sorted(gone)),
+            ", ".join(f"{agent.name} on {stream.label}" for agent, stream in behind) or "nothing",
+        )
+        for agent, stream in behind:
+            self._loop.call_soon(self.runs.kick, agent, stream)
 
     def _posted(self, message: Message, recipients: list[str]) -> None:
         for name in recipients:

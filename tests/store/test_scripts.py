@@ -13,8 +13,8 @@ from bus.store.redis.scripts import PRELUDES, source
 LUA = files("bus.store.redis") / "lua"
 #: ``redis.call('CMD', <first argument>``: for every command the scripts use, a key.
 CALL = re.compile(r"redis\.call\('(\w+)',\s*([^,)]+)")
-#: The parameter of ``next_after``, which its callers give a KEYS entry.
-KEY_PARAMETERS = {"logkey", "epochkey"}
+#: Parameters of the shared functions (next_after, holder.lua), which their callers give KEYS.
+KEY_PARAMETERS = {"logkey", "epochkey", "lease_key", "alive_key"}
 
 
 def test_every_lua_file_is_a_script_or_a_prelude_of_one() -> None:

@@ -12,6 +12,8 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
 from bus.channels import ChannelSpec, Retention
+from bus.store.contracts.liveness import token_worker
+from bus.store.results import Holder
 
 
 @dataclass
@@ -82,6 +84,8 @@ class MemoryTables:
             self.located: dict[str, tuple[str, int, str]] = {}
             #: causation id -> the ids of the retained messages it caused (insertion-ordered)
             self.caused: defaultdict[str, dict[str, None]] = defaultdict(dict)
+            #: worker -> (alive until, monotonic seconds; last seen, epoch ms; agents hosted)
+            self.workers: dict[str, tuple[float, int, tuple[str, ...]]] = {}
             self.epoch: str | None = None
         with self.replies_changed:
             #: correlation id -> (responder, expires at, monotonic seconds)
@@ -122,6 +126,23 @@ class MemoryTables:
         """Up to ``limit`` retained entries after ``seq``."""
         log = self.logs.get(stream)
         return [] if log is None else log.following(seq, limit)
+
+    def alive(self, worker: str) -> bool:
+        """Whether ``worker``'s liveness record has not lapsed."""
+        record = self.workers.get(worker)
+        return record is not None and record[0] > time.monotonic()
+
+    def holder(self, agent: str, stream: str, token: str) -> tuple[bool, Holder | None]:
+        """Whether another token holds the agent's lease on ``stream``, and who: the holder
+        that keeps ``token`` out, or the worker no longer alive whose lease is free to take."""
+        held = self.leases.get((agent, stream))
+        now = time.monotonic()
+        if held is None or held[0] == token or held[1] <= now:
+            return False, None
+        worker = token_worker(held[0])
+        if worker is not None and not self.alive(worker):
+            return False, Holder(worker)
+        return True, Holder(worker, max(1, int((held[1] - now) * 1000)))
 
     def leased(self, agent: str, stream: str) -> bool:
         """Whether a lease on the agent's stream is held and not expired."""

@@ -39,6 +39,10 @@ class Keys:
         #: Sorted set, all scores 0: ``"<causation id> <message id>"`` per retained message
         #: that has a cause, so a lexical range lists what one message caused.
         self.caused = self.prefix + "caused"
+        #: Hash: worker id -> ``"<alive until ms>:<last seen ms>"`` (the server's clock).
+        self.alive = self.prefix + "alive"
+        #: Hash: worker id -> JSON list of the agents it hosts.
+        self.workers = self.prefix + "workers"
 
     @property
     def pattern(self) -> str:

@@ -25,14 +25,16 @@ PRELUDES: dict[str, tuple[str, ...]] = {
     "update_channel": (),
     "history": (),
     "entries": (),
-    "begin": ("epoch", "next_after", "step"),
-    "advance": ("epoch", "next_after", "step"),
-    "take": ("epoch", "next_after"),
+    "begin": ("epoch", "next_after", "holder", "step"),
+    "advance": ("epoch", "next_after", "holder", "step"),
+    "take": ("epoch", "next_after", "holder"),
     "renew_lease": (),
     "release_lease": (),
     "record_failure": (),
     "backlog": (),
     "put_reply": (),
+    "beat": (),
+    "stopped": (),
 }
 
 
