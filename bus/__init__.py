@@ -26,7 +26,8 @@ from bus.errors import (
     UnknownChannel,
     UnknownMessage,
 )
-from bus.message import Attachment, Message, MessageType, Metadata, Priority
+from bus.kinds import MessageType, Priority
+from bus.message import Attachment, Message, Metadata
 from bus.receipts import DeliveryState, DeliveryStatus, MemberStatus
 from bus.settings import BusSettings
 

@@ -17,6 +17,7 @@ within a slice; what it claimed all the same is kept (:mod:`bus.reading.kept`) a
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from time import monotonic
@@ -73,8 +74,10 @@ class AsyncBus:
         return self._executor
 
     async def call(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """Run a blocking ``function(*args, **kwargs)`` on the bus's threads and await it."""
-        return await asyncio.wrap_future(self._pool().submit(function, *args, **kwargs))
+        """Run a blocking ``function(*args, **kwargs)`` on the bus's threads and await it, in the
+        caller's context (its current span is the parent of a publish's span)."""
+        run = contextvars.copy_context().run
+        return await asyncio.wrap_future(self._pool().submit(run, function, *args, **kwargs))
 
     async def _await_sync(self, operation: str, /, *args: Any, **kwargs: Any) -> Any:
         # What every awaited(...) operation below does: the bus's operation, on the pool.
@@ -135,6 +138,7 @@ class AsyncBus:
     direct_history = awaited(BusOperations.direct_history)
     status = awaited(BusOperations.status)
     wait_for = awaited(BusOperations.wait_for)  # the wait holds one thread of the pool
+    trace = awaited(BusOperations.trace)
 
     # -- what differs in asyncio ---------------------------------------------------------------
 

@@ -149,6 +149,12 @@ class Stream:
         """The agent whose inbox this is, or ``None`` for a channel."""
         return self.id[len(DIRECT_PREFIX) :] if self.is_direct else None
 
+    @property
+    def label(self) -> str:
+        """How logs name the stream: its channel (``#engineering``) or ``DMs to <agent>``."""
+        channel = self.channel
+        return channel if channel is not None else f"DMs to {self.owner}"
+
     def __str__(self) -> str:
         return self.id
 

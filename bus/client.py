@@ -16,6 +16,7 @@ from bus.errors import InvalidArgument
 from bus.message import HistoryFilters, Message, MessageFields
 from bus.names import check_agent_name
 from bus.receipts import DeliveryState, DeliveryStatus
+from bus.tracing import Cause, caused_by
 
 __all__ = ["AgentClient", "BusAPI", "HistoryFilters", "MessageFields", "check_fields"]
 
@@ -46,14 +47,31 @@ class AgentClient(AgentOperations):
     Args:
         bus: The (started) bus to act on.
         name: The agent's name; it should be registered (:meth:`bus.Bus.agent` does both).
+        cause: The message being handled (a handler's ``ctx``): what this client publishes,
+            sends or requests is caused by it (``causation_id``, ``hops``, its trace context,
+            each unless given) and the usage it reports is added to it.
 
     Raises:
         InvalidName: ``name`` is not a valid agent name.
     """
 
-    def __init__(self, bus: BusAPI, name: str) -> None:
+    def __init__(self, bus: BusAPI, name: str, *, cause: Cause | None = None) -> None:
         self._bus = bus
         self._name = check_agent_name(name)
+        self._cause = cause
+
+    def _caused(self, fields: dict[str, Any], cause: Message | None = None) -> dict[str, Any]:
+        check_fields(fields)
+        if cause is not None:
+            caused_by(fields, cause)
+        elif self._cause is not None:
+            caused_by(fields, self._cause.message)
+        return fields
+
+    def _spent(self, message: Message) -> Message:
+        if self._cause is not None:
+            self._cause.spent(message)
+        return message
 
     @property
     def name(self) -> str:
@@ -68,20 +86,20 @@ class AgentClient(AgentOperations):
         return f"AgentClient({self._name!r})"
 
     def publish(self, channel: str, content: str, **fields: Unpack[MessageFields]) -> Message:
-        check_fields(dict(fields))
-        return self._bus.publish(channel, content, sender=self._name, **fields)
+        caused = self._caused(dict(fields))
+        return self._spent(self._bus.publish(channel, content, sender=self._name, **caused))
 
     def send(self, recipient: str, content: str, **fields: Unpack[MessageFields]) -> Message:
-        check_fields(dict(fields))
-        return self._bus.send(recipient, content, sender=self._name, **fields)
+        caused = self._caused(dict(fields))
+        return self._spent(self._bus.send(recipient, content, sender=self._name, **caused))
 
     def reply(self, message: Message, content: str, **fields: Unpack[MessageFields]) -> Message:
-        check_fields(dict(fields))
-        fields.setdefault("type", message.type)
-        fields.setdefault("priority", message.priority)
-        fields.setdefault("correlation_id", message.correlation_id or message.id)
+        caused = self._caused(dict(fields), message)  # the message answered is the cause
+        caused.setdefault("type", message.type)
+        caused.setdefault("priority", message.priority)
+        caused.setdefault("correlation_id", message.correlation_id or message.id)
         recipient = message.reply_to or message.sender
-        return self._bus.send(recipient, content, sender=self._name, **fields)
+        return self._spent(self._bus.send(recipient, content, sender=self._name, **caused))
 
     def request(
         self,
@@ -91,8 +109,8 @@ class AgentClient(AgentOperations):
         timeout: float = 30.0,
         **fields: Unpack[MessageFields],
     ) -> Message:
-        check_fields(dict(fields))
-        return self._bus.request(recipient, content, sender=self._name, timeout=timeout, **fields)
+        caused = self._caused(dict(fields))
+        return self._bus.request(recipient, content, sender=self._name, timeout=timeout, **caused)
 
     def receive(self, channel: str | None = None, timeout: float | None = None) -> Message | None:
         return self._bus.receive(self._name, channel=channel, timeout=timeout)

@@ -24,11 +24,13 @@ from bus.channels import ChannelInfo, ChannelKind, Overflow, Retention, Stream
 from bus.client import AgentClient
 from bus.deadletters.records import post_refusal
 from bus.errors import BusNotStarted
-from bus.message import HistoryFilters, Message, MessageFields, MessageType, build_message
+from bus.kinds import MessageType
+from bus.message import HistoryFilters, Message, MessageFields, build_message
 from bus.publishing.publisher import Publisher
 from bus.publishing.requests import Requests
 from bus.reading.inbox import Inbox
 from bus.reading.inboxes import Inboxes, open_inbox
+from bus.reading.lineage import Lineage
 from bus.reading.reader import Reader
 from bus.reading.status import Statuses
 from bus.receipts import DeliveryState, DeliveryStatus
@@ -38,6 +40,7 @@ from bus.settings import BusSettings
 from bus.settings.environment import load_settings
 from bus.settings.transports import resolve_store_url
 from bus.store import Store
+from bus.tracing.tree import Trace
 
 
 @documented
@@ -244,6 +247,9 @@ class Bus(BusOperations):
     def direct_history(self, agent: str, **filters: Unpack[HistoryFilters]) -> list[Message]:
         self.registry.require_agent(agent)
         return self._reader.history(Stream.of_inbox(agent), agent=agent, **filters)
+
+    def trace(self, message_id: UUID | str) -> Trace:
+        return Lineage(self.store, self.guard).trace(message_id)
 
     def agent(self, name: str, *, channels: Iterable[str] = ()) -> AgentClient:
         self.register_agent(name, channels=channels)

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from bus.errors import InvalidArgument
-from bus.message import Message, MessageType, Priority, message_type
+from bus.kinds import MessageType, Priority, message_type
+from bus.message import Message
 from bus.names import check_channel_name
 
 logger = logging.getLogger(__name__)

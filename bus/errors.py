@@ -66,6 +66,12 @@ class NotSubscribed(BusError):
     """The agent is not a member of the channel it asked to read from."""
 
 
+class UnknownMessage(BusError):
+    """No message with ``context['message_id']`` is known to this bus: never published here
+    (another namespace), or trimmed by retention (``trace``: as soon as it is; ``status``: once
+    its id is older than the message index keeps)."""
+
+
 class InvalidMessage(BusError, ValueError):
     """A message failed validation; ``context['errors']`` lists each field and why."""
 
@@ -145,8 +151,3 @@ class RateLimited(BusError):
 class PolicyConflict(BusError):
     """Other operators kept changing the policy during a change; ``context['attempts']`` says
     how many tries were made."""
-
-
-class UnknownMessage(BusError):
-    """No message with ``context['message_id']`` is known to this bus: never published here
-    (another namespace), or older than its stream's receipts are kept."""

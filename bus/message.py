@@ -6,7 +6,6 @@ import json
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Annotated, Any, Self, TypedDict
 from uuid import UUID, uuid4
 
@@ -18,8 +17,6 @@ from pydantic import (
     Field,
     JsonValue,
     NonNegativeInt,
-    PlainSerializer,
-    PlainValidator,
     PositiveInt,
     StringConstraints,
     ValidationError,
@@ -27,76 +24,36 @@ from pydantic import (
 )
 
 from bus.errors import InvalidMessage, MessageDecodeError
+from bus.kinds import Kind, MessageType, Priority
 from bus.names import check_agent_name, check_channel_name
-
-
-class MessageType(StrEnum):
-    """What a message is for; handlers can be registered per type."""
-
-    TASK_UPDATE = "task_update"
-    QUESTION = "question"
-    ANNOUNCEMENT = "announcement"
-    REVIEW_REQUEST = "review_request"
-    APPROVAL = "approval"
-    DELEGATION = "delegation"
-    STATUS_REPORT = "status_report"
-    ESCALATION = "escalation"
-
-
-#: What a custom message type looks like: lower case, starting with a letter, up to 64
-#: characters of letters, digits, ``_``, ``.`` and ``-`` (``task``, ``result``, ``code.review``).
-CUSTOM_TYPE = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
-
-
-def message_type(value: object) -> MessageType | str:
-    """``value`` as a message type: a built-in one as its :class:`MessageType`, any other
-    name matching :data:`CUSTOM_TYPE` as the string itself.
-
-    Raises:
-        ValueError: neither (the message says what a type may be).
-    """
-    if isinstance(value, MessageType):
-        return value
-    if not isinstance(value, str):
-        raise ValueError(f"a message type is a string, not {type(value).__name__}")
-    try:
-        return MessageType(value)
-    except ValueError:
-        pass
-    if CUSTOM_TYPE.fullmatch(value) is None:
-        raise ValueError(
-            f"{value!r} is not a message type: a built-in one "
-            f"({', '.join(kind.value for kind in MessageType)}) or a custom one of 1-64 "
-            "lower-case letters, digits, '_', '.' and '-', starting with a letter"
-        )
-    return value
-
-
-#: A message type: a built-in :class:`MessageType` or a custom name (:func:`message_type`).
-Kind = Annotated[
-    MessageType | str, PlainValidator(message_type), PlainSerializer(str, return_type=str)
-]
-
-
-class Priority(StrEnum):
-    """How urgent a message is. Compare with :attr:`rank`: ``low < normal < high < urgent``."""
-
-    LOW = "low"
-    NORMAL = "normal"
-    HIGH = "high"
-    URGENT = "urgent"
-
-    @property
-    def rank(self) -> int:
-        """0 for low up to 3 for urgent."""
-        return _PRIORITY_RANK[self]
-
-
-_PRIORITY_RANK = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
 
 NonBlank = Annotated[str, StringConstraints(strip_whitespace=False, min_length=1, max_length=256)]
 AgentName = Annotated[str, AfterValidator(check_agent_name)]
 ChannelName = Annotated[str, AfterValidator(check_channel_name)]
+
+
+#: A W3C ``traceparent`` (version 00): ``00-<trace id: 32 hex>-<parent id: 16 hex>-<flags: 2 hex>``.
+_TRACEPARENT = re.compile(r"00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}")
+#: A W3C ``tracestate``: up to 32 ``key=value`` members, printable ASCII without ``,`` and ``=``
+#: in values; checked loosely (its vendors' formats vary), and at most 512 characters.
+_TRACESTATE = re.compile(r"[\x21-\x2b\x2d-\x7e]+=[\x20-\x2b\x2d-\x3c\x3e-\x7e]*")
+
+
+def _traceparent(value: str) -> str:
+    if not _TRACEPARENT.fullmatch(value):
+        raise ValueError("not a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>, lower case)")
+    return value
+
+
+def _tracestate(value: str) -> str:
+    members = [member.strip() for member in value.split(",") if member.strip()]
+    if len(members) > 32 or not all(_TRACESTATE.fullmatch(member) for member in members):
+        raise ValueError("not a W3C tracestate (up to 32 comma-separated key=value members)")
+    return value
+
+
+def _none(value: object) -> bool:
+    return value is None
 
 
 def _not_blank(text: str) -> str:
@@ -198,6 +155,22 @@ class Message(FrozenModel):
     seq: PositiveInt | None = None
     correlation_id: UUID | None = None
     reply_to: AgentName | None = None
+    #: The id of the message whose handling caused this one: set by a handler's ``ctx`` (the
+    #: message being handled) and by ``reply`` (the message answered), or by hand. ``bus
+    #: trace`` follows it; like every causation field it is signed when auth is on.
+    causation_id: UUID | None = Field(default=None, exclude_if=_none)
+    #: The W3C trace context this message was created in (``traceparent``, ``tracestate``):
+    #: its ``publish`` span when OpenTelemetry is configured, else the context it was given,
+    #: so one chain of messages is one trace across agents, workers and processes.
+    traceparent: Annotated[str, AfterValidator(_traceparent)] | None = Field(
+        default=None, exclude_if=_none
+    )
+    tracestate: Annotated[str, Field(max_length=512), AfterValidator(_tracestate)] | None = Field(
+        default=None, exclude_if=_none
+    )
+    #: How many messages caused this one before it (its causation depth): 0 for a message no
+    #: handler caused, the cause's ``hops`` + 1 otherwise. Left out of the JSON when 0.
+    hops: NonNegativeInt = Field(default=0, exclude_if=lambda value: value == 0)
     #: Set by :func:`bus.auth.signing.sign` when authentication is on; ``None`` otherwise, and
     #: then left out of the JSON, so unsigned messages travel exactly as before.
     signature: Signature | None = Field(default=None, exclude_if=lambda value: value is None)
@@ -297,6 +270,10 @@ class MessageFields(TypedDict, total=False):
     metadata: Metadata | dict[str, Any] | None
     correlation_id: UUID | str | None
     reply_to: str | None
+    causation_id: UUID | str | None
+    traceparent: str | None
+    tracestate: str | None
+    hops: int
     idempotency_key: str | None
 
 

@@ -15,6 +15,7 @@ from bench.cases.agents import AgentsCase
 from bench.cases.auth import AuthCase
 from bench.cases.base import Case, CaseArgs, Figure
 from bench.cases.isolation import IsolationCase
+from bench.cases.otel import OtelCase
 from bench.cases.parts import PartsCase
 
 #: Every case, in the order a run measures them (raw baselines next to the bus's figures).
@@ -29,6 +30,7 @@ CASES: tuple[Case, ...] = (
     IsolationCase(),
     AuthCase(),
     receipts.CASE,
+    OtelCase(),
 )
 #: Names ``--only`` takes: each case's, and each part's of a case with parts.
 NAMES = tuple(

@@ -12,6 +12,7 @@ from bus.api.agent_operations import AgentOperations
 from bus.channels import ChannelInfo, ChannelKind, Overflow, Retention
 from bus.message import HistoryFilters, Message, MessageFields
 from bus.receipts import DeliveryState, DeliveryStatus
+from bus.tracing.tree import Trace
 
 __all__ = ["BusMessaging", "BusOperations"]
 
@@ -288,6 +289,18 @@ class BusOperations(BusMessaging, Protocol):
 
         Raises:
             UnknownChannel, UnknownAgent, MessageTooLarge.
+        """
+        ...
+
+    def trace(self, message_id: UUID | str) -> Trace:
+        """The causation tree of a message, from the store: its ancestors up to the oldest one
+        retained (each message's ``causation_id``, followed up), and every retained message it
+        caused, recursively (who answered whom, on which channel, with which seq). Bounded by
+        retention; a message the guard would not let this process read is left out, with what
+        it caused.
+
+        Raises:
+            UnknownMessage: no retained message has that id. InvalidArgument: not a UUID.
         """
         ...
 

@@ -5,6 +5,10 @@ whitespace, UTF-8) of ``{"key_id": ..., "message": ...}``, where the message lea
 (assigned when it is appended, after signing), its ``signature``, and every field that is
 ``None`` (so a new optional field does not invalidate old signatures). ``channel``,
 ``recipient`` and ``sender`` are in it: a signed message cannot be moved or re-attributed.
+So are the causation fields when set (``causation_id``, ``traceparent``, ``tracestate``, and
+``hops`` above 0): the publisher writes the trace context before it signs, so the creation
+context a message carries cannot be changed by an intermediary (OpenTelemetry's messaging
+conventions ask for exactly that), and a forged or altered one is refused as ``bad_signature``.
 """
 
 from __future__ import annotations

@@ -7,15 +7,21 @@ from typing import Any
 from celery import Celery
 
 from bus.broker.redis_transport import TRANSPORT
+from bus.errors import ConfigurationError
 from bus.settings import BusSettings
-from bus.settings.transports import transport_of
+from bus.settings.transports import TransportTraits, transport_of
 
 
 def create_app(settings: BusSettings) -> Celery:
     """A Celery app for the bus described by ``settings``.
 
     JSON only; late acknowledgement and reject-on-worker-lost, so a delivery whose worker dies is
-    delivered again.
+    delivered again. On RabbitMQ, Celery's control and event queues are exclusive (RabbitMQ 4.x
+    refuses transient queues that are not), and ``BUS_QUEUE_TYPE=quorum`` makes the agents'
+    queues quorum queues (:func:`_quorum`).
+
+    Raises:
+        ConfigurationError: quorum queues asked of a broker that has none.
     """
     broker_url = settings.broker_url
     transport = transport_of(broker_url)
@@ -45,5 +51,30 @@ def create_app(settings: BusSettings) -> Celery:
         control_exchange=f"{settings.namespace}-celery",
         event_exchange=f"{settings.namespace}-celeryev",
         enable_utc=True,
+        # RabbitMQ 4.x refuses transient non-exclusive queues: the remote-control (pidbox and
+        # reply) and event queues are exclusive and not durable (Celery 5.7's defaults, set
+        # so that a Celery whose defaults differ declares the same).
+        control_queue_exclusive=True,
+        control_queue_durable=False,
+        event_queue_exclusive=True,
+        event_queue_durable=False,
     )
+    if settings.queue_type == "quorum":
+        _quorum(app, transport, transport_options)
     return app
+
+
+def _quorum(app: Celery, transport: TransportTraits, transport_options: dict[str, Any]) -> None:
+    """Quorum queues (Celery 5.5+): Celery declares its own queues as quorum queues and its
+    consumers use per-consumer prefetch (quorum queues have no global QoS: Celery finds the
+    quorum queues among the worker's ``task_queues``, which the topology declares with
+    ``x-queue-type: quorum``); every publish waits for the broker's confirm, which for a quorum
+    queue means a majority of its replicas have the message."""
+    if not transport.quorum_queues:
+        raise ConfigurationError(
+            f"BUS_QUEUE_TYPE=quorum needs RabbitMQ (amqp://): {transport.scheme}:// has no "
+            "quorum queues",
+            setting="BUS_QUEUE_TYPE",
+        )
+    transport_options["confirm_publish"] = True
+    app.conf.update(task_default_queue_type="quorum", worker_detect_quorum_queues=True)

@@ -43,7 +43,11 @@ class Broker:
     def __init__(self, settings: BusSettings, app: Celery | None = None) -> None:
         self.app = app if app is not None else create_app(settings)
         transport = transport_of(settings.broker_url)
-        self.topology = Topology(settings.namespace, routes_by_broker=transport.routes_by_broker)
+        self.topology = Topology(
+            settings.namespace,
+            routes_by_broker=transport.routes_by_broker,
+            queue_type=settings.queue_type,
+        )
         self._origin = f"bus@{socket.gethostname()}/{os.getpid()}"
         #: The broker's URL, password masked: what errors name.
         self.url = mask(settings.broker_url)

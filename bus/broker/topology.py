@@ -2,7 +2,8 @@
 
 - Channel ``#engineering`` is the direct exchange ``<ns>.channel._23engineering`` (the name is
   encoded by :func:`bus.names.encode_channel`, so ``#`` and ``*`` are never wildcards).
-- Agent ``alice`` owns the durable queue ``<ns>.agent.alice``. Subscribing binds it to the
+- Agent ``alice`` owns the durable queue ``<ns>.agent.alice`` (on RabbitMQ a classic or, with
+  ``BUS_QUEUE_TYPE=quorum``, a quorum queue). Subscribing binds it to the
   channel's exchange with routing key ``alice``; unsubscribing removes that binding.
 - Direct messages go through ``<ns>.direct`` with the recipient's name as routing key.
 
@@ -36,10 +37,16 @@ LANES = 16
 class Topology:
     """Names and declares the exchanges, queues and bindings of one bus namespace."""
 
-    def __init__(self, namespace: str, *, routes_by_broker: bool = True) -> None:
+    def __init__(
+        self, namespace: str, *, routes_by_broker: bool = True, queue_type: str = "classic"
+    ) -> None:
         self.namespace = namespace
         #: Whether the broker routes through exchanges (AMQP) or bus addresses queues directly.
         self.routes_by_broker = routes_by_broker
+        #: What every agent queue is declared with: ``x-queue-type`` for quorum queues.
+        self.queue_arguments: dict[str, Any] | None = (
+            {"x-queue-type": "quorum"} if queue_type == "quorum" else None
+        )
         self.direct_exchange = Exchange(f"{namespace}.direct", type="direct", durable=True)
         self._channel_exchanges: dict[str, Exchange] = {}
         self._queues: dict[str, Queue] = {}
@@ -63,6 +70,7 @@ class Topology:
                 exchange=self.direct_exchange,
                 routing_key=agent,
                 durable=True,
+                queue_arguments=self.queue_arguments,
             )
             self._queues[agent] = queue
         return queue
@@ -144,7 +152,12 @@ class Topology:
         for agent in agents:
             queue = self.agent_queue(agent).name
             channel.queue_declare(
-                queue=queue, durable=True, exclusive=False, auto_delete=False, nowait=nowait
+                queue=queue,
+                durable=True,
+                exclusive=False,
+                auto_delete=False,
+                nowait=nowait,
+                arguments=self.queue_arguments,
             )
             channel.queue_bind(queue=queue, exchange=direct.name, routing_key=agent, nowait=nowait)
         declared: set[str] = set()

@@ -63,6 +63,10 @@ class Delivery:
         return headers, properties, body
 
 
+#: The largest seq a delivery may name: the store counts in Lua numbers, exact up to 2**53.
+MAX_SEQ = 2**53
+
+
 def parse_delivery(headers: dict[str, Any] | None, body: Any) -> Delivery:
     """Read a delivery back from a task message's headers and decoded body.
 
@@ -76,18 +80,42 @@ def parse_delivery(headers: dict[str, Any] | None, body: Any) -> Delivery:
         )
     try:
         args, kwargs, _embed = body
-        agent, channel, seq = args
-        message_id = kwargs.get("message_id")
-        message = kwargs.get("message")
-    except (TypeError, ValueError, AttributeError) as exc:
+    except (TypeError, ValueError) as exc:
         raise MessageDecodeError(f"malformed bus delivery body: {exc}", task=task) from None
-    if (
-        not isinstance(agent, str)
-        or not isinstance(seq, int)
-        or isinstance(seq, bool)
-        or not (channel is None or isinstance(channel, str))
-        or not (message_id is None or isinstance(message_id, str))
-        or not (message is None or isinstance(message, dict))
-    ):
-        raise MessageDecodeError("malformed bus delivery arguments", task=task)
+    return delivery_of(args, kwargs)
+
+
+def delivery_of(args: Any, kwargs: Any) -> Delivery:
+    """The delivery a ``bus.deliver`` task's arguments name, checked: ``(agent, channel, seq)``
+    and the keyword ``message_id`` (and ``message``, on a replay).
+
+    Raises:
+        MessageDecodeError: they are not; the message says which one and why.
+    """
+    if not isinstance(args, list | tuple) or len(args) != 3 or not isinstance(kwargs, dict):
+        raise MessageDecodeError(
+            f"a bus delivery takes (agent, channel, seq), got {_shown(args)}", task=DELIVER_TASK
+        )
+    agent, channel, seq = args
+    message_id, message = kwargs.get("message_id"), kwargs.get("message")
+    wrong = (
+        "agent is not a string"
+        if not isinstance(agent, str)
+        else "channel is neither a string nor null"
+        if not (channel is None or isinstance(channel, str))
+        else f"seq is not an integer from 1 to 2**53: {_shown(seq)}"
+        if not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq <= MAX_SEQ
+        else "message_id is not a string"
+        if not (message_id is None or isinstance(message_id, str))
+        else "message is not an object"
+        if not (message is None or isinstance(message, dict))
+        else None
+    )
+    if wrong is not None:
+        raise MessageDecodeError(f"malformed bus delivery: {wrong}", task=DELIVER_TASK)
     return Delivery(agent, channel, seq, message_id, message)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -35,6 +35,7 @@ from bus.errors import (
 from bus.settings import BusSettings
 from bus.settings.environment import describe
 from bus.settings.logs import configure_logging
+from bus.tracing.setup import configure_tracing, shutdown_tracing
 
 #: A server cannot be reached, or the bus refused for another reason.
 EXIT_UNAVAILABLE = 1
@@ -52,9 +53,9 @@ _BAD_INPUT = (
     InvalidName,
     UnknownChannel,
     UnknownAgent,
+    UnknownMessage,
     NotSubscribed,
     ChannelExists,
-    UnknownMessage,
 )
 
 
@@ -79,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(describe(exc), EXIT_USAGE)
     configure_logging(logging.WARNING, json=settings.log_format == "json")
     try:
+        configure_tracing(settings, "bus-cli")  # BUS_OTEL=true; flushed below
         code: int = args.run(args, settings)
         return code
     except BrokenPipeError:  # `bus history ... | head`: the reader has what it wanted
@@ -94,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"lost the connection to a server: {exc}", EXIT_UNAVAILABLE)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    finally:
+        shutdown_tracing()
 
 
 __all__ = ["EXIT_TIMEOUT", "EXIT_UNAVAILABLE", "EXIT_USAGE", "build_parser", "main"]

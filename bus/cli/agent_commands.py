@@ -40,7 +40,8 @@ def add_parser(sub: argparse._SubParsersAction[Parser], json_flag: argparse.Argu
 
 
 def list_agents(args: argparse.Namespace, settings: BusSettings) -> int:
-    """``bus agents``: each agent, the channels it receives and how far behind it is on each
+    """``bus agents``: each agent, the channels it receives, the workers that host it and when
+    they were last seen (their liveness records), and how far behind it is on each stream
     (messages stored that it has not read yet)."""
     with connected(settings) as bus:
         found = {name: bus.subscriptions(name) for name in bus.agents()}
@@ -51,7 +52,9 @@ def list_agents(args: argparse.Namespace, settings: BusSettings) -> int:
             }
             for name in found
         }
-    show_agents(found, args.json, lags=lags)
+        workers = bus.store.liveness.workers()
+    hosts = {name: [w for w in workers if name in w.agents] for name in found}
+    show_agents(found, args.json, lags=lags, hosts=hosts)
     return 0
 
 

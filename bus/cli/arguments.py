@@ -9,7 +9,8 @@ from typing import NoReturn
 
 from pydantic import JsonValue
 
-from bus.message import Metadata, message_type
+from bus.kinds import message_type
+from bus.message import Metadata
 
 
 class Parser(argparse.ArgumentParser):

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from pydantic import BaseModel
 
 from bus.channels import ChannelInfo, Retention
 from bus.deadletters.operations import DeadLetter
-from bus.message import Message, Priority
+from bus.kinds import Priority
+from bus.message import Message
 from bus.settings.urls import mask as mask  # re-exported: the CLI masks with it
+from bus.store import WorkerRecord
 
 
 def emit_json(value: BaseModel | dict[str, Any], out: TextIO = sys.stdout) -> None:
@@ -114,30 +117,55 @@ def show_agents(
     out: TextIO = sys.stdout,
     *,
     lags: dict[str, dict[str, int]] | None = None,
+    hosts: dict[str, list[WorkerRecord]] | None = None,
 ) -> None:
-    """A table of agents, the channels each receives and, when any is behind, its lag on each
-    stream it is behind on (``DM``: its direct messages); or one JSON object per agent (with
-    ``lag`` when it is behind)."""
-    lags = lags or {}
+    """A table of agents, the channels each receives, the workers hosting it and when they were
+    last seen (when any worker ever hosted one) and, when any is behind, its lag on each stream
+    it is behind on (``DM``: its direct messages); or one JSON object per agent (with
+    ``workers``, ``last_seen`` and ``lag`` when there is something to say)."""
+    lags, hosts = lags or {}, hosts or {}
     if as_json:
         for name, channels in agents.items():
             row: dict[str, Any] = {"name": name, "subscriptions": channels}
+            if hosts.get(name):
+                row["workers"] = [
+                    {"worker": w.worker, "alive": w.alive, "last_seen": _seen(w).isoformat()}
+                    for w in hosts[name]
+                ]
+                row["last_seen"] = max(_seen(w) for w in hosts[name]).isoformat()
             if lags.get(name):
                 row["lag"] = lags[name]
             emit_json(row, out)
         return
-    rows = [
-        [
-            name,
-            ", ".join(channels) or None,
-            ", ".join(f"{where} {n}" for where, n in sorted(lags.get(name, {}).items())) or None,
-        ]
-        for name, channels in agents.items()
+    headers = ["AGENT", "SUBSCRIPTIONS"]
+    rows: list[list[object]] = [
+        [name, ", ".join(channels) or None] for name, channels in agents.items()
     ]
-    if not any(lags.values()):
-        table(("AGENT", "SUBSCRIPTIONS"), (row[:2] for row in rows), out)
-        return
-    table(("AGENT", "SUBSCRIPTIONS", "LAG"), rows, out)
+    if any(hosts.values()):
+        headers += ["WORKER", "LAST SEEN"]
+        for cells, name in zip(rows, agents, strict=True):
+            cells += _hosting(hosts.get(name, []))
+    if any(lags.values()):
+        headers.append("LAG")
+        for cells, name in zip(rows, agents, strict=True):
+            lag = sorted(lags.get(name, {}).items())
+            cells.append(", ".join(f"{where} {n}" for where, n in lag) or None)
+    table(headers, rows, out)
+
+
+def _seen(record: WorkerRecord) -> datetime:
+    return datetime.fromtimestamp(record.last_seen_ms / 1000, UTC)
+
+
+def _hosting(records: list[WorkerRecord]) -> list[object]:
+    """The WORKER and LAST SEEN cells: the live workers hosting the agent, else the last one
+    seen (``(gone)``); when one of them was last seen (local time)."""
+    if not records:
+        return [None, None]
+    alive = [w.worker for w in records if w.alive]
+    last = max(records, key=lambda w: w.last_seen_ms)
+    shown = ", ".join(alive) if alive else f"{last.worker} (gone)"
+    return [shown, _seen(last).astimezone().strftime("%Y-%m-%d %H:%M:%S")]
 
 
 def show_dead_letters(letters: list[DeadLetter], as_json: bool, out: TextIO = sys.stdout) -> None:

@@ -13,6 +13,7 @@ from bus.cli import (
     flower,
     run_command,
     status_command,
+    trace_command,
 )
 from bus.cli.arguments import (
     Parser,
@@ -24,7 +25,7 @@ from bus.cli.arguments import (
     seconds,
 )
 from bus.demo.fake_llm.__main__ import add_arguments as add_fake_llm_arguments
-from bus.message import MessageType, Priority
+from bus.kinds import MessageType, Priority
 
 DESCRIPTION = """\
 Talk to an agent bus from the shell: publish, send, follow and read channels, ask agents,
@@ -42,6 +43,7 @@ examples:
   bus history '#engineering' --limit 20
   bus --json channels
   bus dlq list && bus dlq replay 3
+  bus trace 7f3c9a1e-0c1d-4e55-9a43-2b8f0f6f1c2d   (what a message caused, and its causes)
   BUS_BROKER_URL=amqp://guest:guest@localhost:5672// BUS_STORE_URL=redis://localhost:6379/0 \\
     bus health
 
@@ -302,6 +304,7 @@ def build_parser() -> Parser:
     flower.add_parser(sub)
 
     auth_commands.add_parser(sub, json_flag)
+    trace_command.add_parser(sub, json_flag)
     return parser
 
 

@@ -6,6 +6,7 @@ again.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from bus.broker.wire import REPLAY_TASK, Delivery
@@ -19,7 +20,8 @@ from bus.deadletters.records import (
     post_refusal,
 )
 from bus.errors import AuthenticationFailed, InvalidArgument
-from bus.message import Message
+from bus.kinds import MessageType
+from bus.message import Attachment, Message, build_message
 
 if TYPE_CHECKING:
     from bus.core import Bus
@@ -32,7 +34,13 @@ __all__ = [
     "list_dead_letters",
     "refuse",
     "replay",
+    "set_aside_unreadable",
 ]
+
+logger = logging.getLogger(__name__)
+
+#: How much of an unreadable log entry its dead letter carries.
+UNREADABLE_KEEP = 16_384
 
 
 def dead_letter(bus: Bus, letter: DeadLetter) -> Message:
@@ -57,6 +65,36 @@ def refuse(
         sender=bus.guard.identity,
         store=lambda: bus.store,
     )
+
+
+def set_aside_unreadable(
+    bus: Bus, agent: str, stream: Stream, seq: int, raw: str, error: Exception
+) -> Message:
+    """Set aside log entry ``seq`` of ``stream``, which is not a valid message (``raw``, its
+    JSON): a dead letter for ``agent`` naming why, whose message is a stand-in from the bus
+    carrying the entry as an attachment, so the agent's stream moves on past it."""
+    logger.error("%s #%s cannot be read, set aside for %s: %s", stream.label, seq, agent, error)
+    stand_in = build_message(
+        channel=stream.channel,
+        recipient=stream.owner,
+        sender=SENDER,
+        content=f"log entry #{seq} of {stream.label} is not a valid message",
+        type=MessageType.ESCALATION,
+        attachments=(
+            Attachment(
+                name="entry.json", media_type="application/json", content=raw[:UNREADABLE_KEEP]
+            ),
+        ),
+    ).model_copy(update={"seq": seq})
+    letter = DeadLetter(
+        agent=agent,
+        channel=stream.channel,
+        seq=seq,
+        message=stand_in,
+        error=f"unreadable: {error}",
+        attempts=0,
+    )
+    return dead_letter(bus, letter)
 
 
 def list_dead_letters(

@@ -16,7 +16,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from bus.channels import Stream
 from bus.errors import AuthenticationFailed, BusError, PermissionDenied, RateLimited
-from bus.message import Attachment, Message, MessageType, Priority, build_message
+from bus.kinds import MessageType, Priority
+from bus.message import Attachment, Message, build_message
 from bus.publishing.publisher import Publisher
 from bus.settings import BusSettings
 from bus.store import Note, Store

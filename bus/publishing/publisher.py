@@ -14,6 +14,7 @@ from contextlib import suppress
 
 from pydantic_core import PydanticSerializationError
 
+from bus import tracing
 from bus.access.guard import Guard
 from bus.broker.deliveries import Broker
 from bus.broker.wire import Delivery
@@ -69,7 +70,19 @@ class Publisher:
         max_bytes: int | None = None,
         idempotency_key: str | None = None,
     ) -> Message:
-        """See :meth:`bus.Bus.post`."""
+        """See :meth:`bus.Bus.post`. With tracing on, in a ``publish`` span whose context the
+        message carries (set before the guard signs it)."""
+        if not tracing.active():
+            return self._post(message, max_bytes, idempotency_key)
+        with tracing.publishing(message) as (span, traced):
+            posted = self._post(traced, max_bytes, idempotency_key)
+            if posted.seq is not None:
+                span.set_attribute("messaging.bus.seq", posted.seq)
+            return posted
+
+    def _post(
+        self, message: Message, max_bytes: int | None, idempotency_key: str | None
+    ) -> Message:
         store = self._store()
         if message.channel is not None:
             retention = self._registry.spec(message.channel).retention
@@ -153,7 +166,8 @@ class Publisher:
     ) -> Appended:
         """Append, re-reading the channel's spec if it changed since this process cached it."""
         coalesce = self._settings.coalesce_deliveries
-        # Receipts: the append indexes the message's id in the same step.
+        causation = None if message.causation_id is None else str(message.causation_id)
+        # The append indexes the message's id (causation, receipts) in the same step.
         message_id, sender = str(message.id), message.sender
         if message.channel is None:
             return store.log.append(
@@ -165,6 +179,7 @@ class Publisher:
                 coalesce=coalesce,
                 message_id=message_id,
                 sender=sender,
+                causation_id=causation,
             )
         spec = self._registry.spec(message.channel)
         for _ in range(3):
@@ -179,6 +194,7 @@ class Publisher:
                     coalesce=coalesce,
                     message_id=message_id,
                     sender=sender,
+                    causation_id=causation,
                 )
             except ChannelChanged as exc:
                 spec = self._registry.refresh(exc.spec)

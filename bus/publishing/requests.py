@@ -17,7 +17,8 @@ from uuid import uuid4
 from bus.access.guard import Guard, OpenGuard
 from bus.channels import Stream
 from bus.errors import AuthenticationFailed, BusTimeout, InvalidArgument
-from bus.message import Message, MessageType, build_message
+from bus.kinds import MessageType
+from bus.message import Message, build_message
 from bus.publishing.publisher import Publisher
 from bus.store import Store
 

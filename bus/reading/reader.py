@@ -11,8 +11,9 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
-from time import monotonic, time
+from time import monotonic, time, time_ns
 
+from bus import tracing
 from bus.access.guard import Action, Guard
 from bus.channels import Stream
 from bus.errors import (
@@ -74,6 +75,7 @@ class Reader:
     def receive(self, agent: str, channel: str | None, timeout: float | None) -> Message | None:
         """See :meth:`bus.Bus.receive`."""
         store = self._store()  # raises BusNotStarted before any connection is opened
+        started = time_ns() if tracing.active() else 0
         self._registry.require_agent(agent)
         _check_timeout(timeout, agent)
         self._guard.check(Action.SUBSCRIBE, Stream.of_inbox(agent), agent=agent)
@@ -116,6 +118,8 @@ class Reader:
                 )
                 self._note_skipped(store, agent, entry.stream, entry.seq, entry.skipped)
             if admitted:
+                if started:
+                    tracing.received(agent, message, started)
                 return message
 
     @staticmethod

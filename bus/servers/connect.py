@@ -8,7 +8,8 @@ stopped: every queue, exchange and key of the namespace deleted.
 from __future__ import annotations
 
 from bus.broker.deliveries import Broker
-from bus.errors import StoreUnavailable
+from bus.errors import BusError, StoreUnavailable
+from bus.settings.transports import cluster_refused
 from bus.settings.urls import mask
 from bus.store import Store, open_store
 
@@ -18,13 +19,16 @@ def connect(store_url: str, namespace: str, broker: Broker) -> Store:
 
     Raises:
         StoreUnavailable: the store does not answer (its URL, password masked, is named).
+        ConfigurationError: the store is a node of a Redis Cluster.
         BrokerUnavailable: the broker does not answer.
     """
     store = open_store(store_url, namespace)
     try:
         try:
             store.ping()
-        except StoreUnavailable:
+            if store.is_cluster_node():
+                raise cluster_refused(store_url, "BUS_STORE_URL")
+        except BusError:
             raise
         except Exception as exc:
             raise StoreUnavailable(

@@ -3,8 +3,11 @@
 Every record logged with ``extra={"agent": ..., "channel": ..., "seq": ..., "message_id": ...}``
 (as :mod:`bus.worker.runtime` does on the ``bus.delivery`` logger) carries those fields: in
 text, as ``agent=alice channel=#engineering seq=3 message_id=...`` after the message; in JSON,
-as keys of the line's object. ``BUS_LOG_FORMAT=json`` switches a worker to one JSON object per
-line (``celery -A bus worker`` included, through :func:`install_worker_logging`).
+as keys of the line's object. A line logged while a handler runs also carries the handled
+message's ``message_id`` and ``causation_id``, and one logged in a span (OpenTelemetry, or a
+trace context a message brought) its ``trace_id`` and ``span_id``. ``BUS_LOG_FORMAT=json``
+switches a worker to one JSON object per line (``celery -A bus worker`` included, through
+:func:`install_worker_logging`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from bus.tracing.log_fields import trace_fields
+
 #: The record attributes that place a log line: which agent, channel, sequence number, message.
 CONTEXT_FIELDS = ("agent", "channel", "seq", "message_id", "task_id", "task_name")
 #: The text format when none is given (the worker keeps Celery's own).
@@ -24,7 +29,11 @@ LogFormat = Literal["text", "json"]
 
 
 def _context(record: logging.LogRecord) -> dict[str, Any]:
-    return {name: getattr(record, name) for name in CONTEXT_FIELDS if hasattr(record, name)}
+    fields = {name: getattr(record, name) for name in CONTEXT_FIELDS if hasattr(record, name)}
+    # The message being handled and the current span, unless the record names them itself.
+    for name, value in trace_fields().items():
+        fields.setdefault(name, value)
+    return fields
 
 
 def _task() -> dict[str, str]:

@@ -54,6 +54,11 @@ class BusSettings(BaseSettings):
     #: batch leaves it under its lease for ``lease_seconds`` and re-hands up to this many
     #: (at least once, like an unacknowledged prefetch).
     receive_batch: PositiveInt = 1
+    #: Configure OpenTelemetry in ``celery -A bus worker`` processes (each prefork child after
+    #: the fork) and the ``bus`` command, from the standard ``OTEL_*`` variables, exporting
+    #: spans over OTLP/HTTP; needs the ``otel`` extra (``pip install 'bus[otel]'``). Off, the
+    #: SDK is never imported and bus's spans cost a check each.
+    otel: bool = False
     #: Publish a delivery to an agent only when none of its deliveries for the stream is
     #: outstanding: the store marks the agent signalled at the append and clears the mark when
     #: the agent's consumer finds the stream drained, so a backlog costs one delivery (one
@@ -94,13 +99,28 @@ class BusSettings(BaseSettings):
     #: Redis only: seconds before a delivery whose worker vanished is delivered again. It must be
     #: longer than any handler runs, or a slow handler's delivery is handed out twice.
     visibility_timeout: float = Field(default=600.0, gt=0)
-    #: Seconds a worker's claim on an agent's stream outlives the worker if it dies.
+    #: Seconds a worker's claim on an agent's stream lasts unless renewed (every third of it).
+    #: A worker that dies is noticed sooner (``liveness_seconds``); this bounds the wait for
+    #: a live worker's lease that stopped being renewed.
     lease_seconds: float = Field(default=30.0, gt=0)
+    #: Seconds between a worker process's beats: its liveness record in the store.
+    heartbeat_seconds: float = Field(default=1.0, gt=0)
+    #: Seconds a worker's liveness record lasts after its last beat. Once it lapsed (the worker
+    #: was killed, hung, or cut off from the store) its leases are free and the other workers
+    #: resume its streams at once. Shorter: faster recovery; longer: a worker paused that long
+    #: (GC, an overloaded host) is not taken over while its handler still runs.
+    liveness_seconds: float = Field(default=3.0, gt=0)
     #: Seconds the store remembers a publish's idempotency key: a retry with the same key
     #: within it is not stored again and answers the first publish's seq.
     dedupe_window_seconds: float = Field(default=120.0, gt=0)
     #: Seconds between a worker's checks for messages whose deliveries never arrived.
     sweep_interval: float = Field(default=30.0, gt=0)
+    #: RabbitMQ only: the type of the agents' queues. ``classic`` (the default) or ``quorum``:
+    #: replicated by Raft over the cluster's nodes, so a delivery a publisher confirm covered
+    #: survives the loss of a minority of them (publisher confirms are on with it, and Celery's
+    #: consumers use per-consumer prefetch: quorum queues have no global QoS). An existing
+    #: queue keeps its type: change it on a new namespace, or after deleting the queues.
+    queue_type: Literal["classic", "quorum"] = "classic"
     #: Deliveries a worker process reserves ahead (Celery's ``worker_prefetch_multiplier``).
     #: Order and at-least-once do not depend on it. With 1, Celery 5.7 workers on RabbitMQ
     #: were seen to stall up to 10 s each time their prefetch window filled.
@@ -146,6 +166,16 @@ class BusSettings(BaseSettings):
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @model_validator(mode="after")
+    def _liveness_outlasts_beats(self) -> Self:
+        if self.liveness_seconds < 2 * self.heartbeat_seconds:
+            raise ValueError(
+                f"liveness_seconds ({self.liveness_seconds} s) must be at least twice "
+                f"heartbeat_seconds ({self.heartbeat_seconds} s), or one late beat makes a live "
+                "worker look dead"
+            )
+        return self
 
     @model_validator(mode="after")
     def _visibility_outlasts_handlers(self) -> Self:

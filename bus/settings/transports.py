@@ -9,13 +9,15 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bus.errors import ConfigurationError
-from bus.settings.urls import scheme_of
+from bus.settings.urls import mask, scheme_of
 
 __all__ = [
+    "REFUSED",
     "STORE_SCHEMES",
     "TRANSPORTS",
     "TransportTraits",
     "check_broker_url",
+    "cluster_refused",
     "resolve_store_url",
     "store_in_process",
     "transport_of",
@@ -51,6 +53,8 @@ class TransportTraits:
     #: Publishes go through :mod:`bus.broker.redis_transport` (kombu's Redis transport with one
     #: crash guarded); ``rediss://`` keeps kombu's own, which sets TLS up by scheme.
     guarded_transport: bool
+    #: Queues can be quorum queues (RabbitMQ: ``BUS_QUEUE_TYPE=quorum``).
+    quorum_queues: bool = False
 
 
 def _redis(scheme: str, *, guarded: bool) -> TransportTraits:
@@ -78,6 +82,7 @@ def _amqp(scheme: str) -> TransportTraits:
         visibility_timeout=False,
         fanout_script=False,
         guarded_transport=False,
+        quorum_queues=True,
     )
 
 
@@ -104,15 +109,37 @@ TRANSPORTS: dict[str, TransportTraits] = {
 #: Stores bus can keep its state in.
 STORE_SCHEMES = ("memory", "redis", "rediss", "unix")
 
+#: Why a Redis Cluster cannot be a broker or a store.
+CLUSTER = (
+    "kombu and Celery do not support Redis Cluster (their Redis transport keeps a queue's keys "
+    "and its consumers' state on one server, and a cluster spreads keys over nodes by slot). "
+    "Point bus at one Redis server (a primary with replicas for safety)"
+)
+
+#: Schemes bus knows and refuses, and why (the error names it, instead of "unsupported").
+REFUSED: dict[str, str] = dict.fromkeys(
+    ("redis+cluster", "rediss+cluster", "rediscluster", "redis-cluster", "cluster"), CLUSTER
+)
+
+
+def cluster_refused(url: str, setting: str) -> ConfigurationError:
+    """The error for ``url`` (of ``setting``), a Redis Cluster or one of its nodes."""
+    return ConfigurationError(
+        f"{setting}={mask(url)} is a Redis Cluster: {CLUSTER}", setting=setting, url=mask(url)
+    )
+
 
 def transport_of(url: str) -> TransportTraits:
     """The traits of the broker at ``url``.
 
     Raises:
         ConfigurationError: bus does not support the URL's scheme; the message names those it
-            does.
+            does (or, for a Redis Cluster, why not).
     """
-    transport = TRANSPORTS.get(scheme_of(url))
+    scheme = scheme_of(url)
+    if scheme in REFUSED:
+        raise cluster_refused(url, "BUS_BROKER_URL")
+    transport = TRANSPORTS.get(scheme)
     if transport is None:
         raise ConfigurationError(
             f"unsupported broker URL {url!r}: BUS_BROKER_URL must start with one of "
@@ -159,6 +186,8 @@ def resolve_store_url(broker_url: str, store_url: str | None) -> str:
             setting="BUS_STORE_URL",
             broker_url=broker_url,
         )
+    if scheme_of(store_url) in REFUSED:
+        raise cluster_refused(store_url, "BUS_STORE_URL")
     if scheme_of(store_url) not in STORE_SCHEMES:
         raise ConfigurationError(
             f"unsupported store URL {store_url!r}: BUS_STORE_URL must start with one of "

@@ -1,7 +1,8 @@
 """Where a bus keeps its state; :func:`open_store` picks the implementation by URL scheme.
 
 :mod:`~bus.store.contracts` holds the contract, one module per part (registry, log, leases,
-replies, epochs, receipts) and :class:`Store`, the whole, which exposes each part as an attribute
+liveness, replies, epochs, receipts) and :class:`Store`, the whole, which exposes each part as an
+attribute
 (``store.log.append(...)``); :mod:`~bus.store.results` holds what the parts' methods return.
 :mod:`~bus.store.memory` and :mod:`~bus.store.redis` implement it with one module per part, the
 latter with the Lua of ``redis/lua/*.lua`` on the keys that :mod:`~bus.store.redis.key_names`
@@ -17,6 +18,7 @@ from bus.settings.transports import store_in_process
 from bus.store.contracts import (
     EpochStore,
     LeaseStore,
+    LivenessStore,
     LogStore,
     ReceiptStore,
     RegistryStore,
@@ -24,6 +26,7 @@ from bus.store.contracts import (
     ResetWatcher,
     Store,
 )
+from bus.store.contracts.liveness import lease_token, token_worker
 from bus.store.results import (
     Appended,
     Batch,
@@ -31,11 +34,14 @@ from bus.store.results import (
     DeliveryFacts,
     Entry,
     Failure,
+    Holder,
     Lag,
     Located,
     MemberFacts,
     Note,
     Step,
+    Traced,
+    WorkerRecord,
 )
 
 _memory_stores: dict[str, Store] = {}
@@ -71,8 +77,10 @@ __all__ = [
     "Entry",
     "EpochStore",
     "Failure",
+    "Holder",
     "Lag",
     "LeaseStore",
+    "LivenessStore",
     "Located",
     "LogStore",
     "MemberFacts",
@@ -83,7 +91,11 @@ __all__ = [
     "ResetWatcher",
     "Step",
     "Store",
+    "Traced",
+    "WorkerRecord",
     "channel_stream",
     "direct_stream",
+    "lease_token",
     "open_store",
+    "token_worker",
 ]

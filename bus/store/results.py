@@ -87,6 +87,16 @@ class Failure(NamedTuple):
     not_before_ms: int
 
 
+class Holder(NamedTuple):
+    """Who holds (or held) a lease another token asked for."""
+
+    #: The worker whose token it is (see :func:`~bus.store.contracts.liveness.lease_token`), or
+    #: ``None`` for a token that names none (a pull reader's).
+    worker: str | None
+    #: Milliseconds the lease lasts from now unless renewed (0: it was taken over).
+    expires_in_ms: int = 0
+
+
 class Step(NamedTuple):
     """What :meth:`~bus.store.contracts.leases.LeaseStore.begin` and ``advance``
     found."""
@@ -98,6 +108,9 @@ class Step(NamedTuple):
     entry: Entry | None = None
     #: Earlier failed attempts at ``entry``, if any.
     failure: Failure | None = None
+    #: Not held: who holds the lease, and for how long. Held: the worker, no longer alive, whose
+    #: lease this step took over (``None`` if the lease was free or the caller's).
+    holder: Holder | None = None
 
 
 class Batch(NamedTuple):
@@ -121,24 +134,41 @@ class Lag(NamedTuple):
     head: int
 
 
+class WorkerRecord(NamedTuple):
+    """A worker process's liveness record (:class:`~bus.store.contracts.liveness.LivenessStore`)."""
+
+    #: The worker's id (``host/pid/nonce``).
+    worker: str
+    #: The agents it hosts.
+    agents: tuple[str, ...]
+    #: When it last beat (or stopped), epoch milliseconds of the store's clock.
+    last_seen_ms: int
+    #: Whether its record has not lapsed.
+    alive: bool
+
+
 #: How long a reply that arrived stays in its box for the waiter (milliseconds).
 REPLY_KEEP_MS = 60_000
 
 
-#: The message-id index of a stream keeps the ids of its last ``INDEX_FACTOR * max_messages``
-#: appends: a message retention trimmed is still known (skipped, or handled before the trim)
-#: for another ``max_messages`` appends, then forgotten.
+#: The message-id index (the causation index of ``LogStore.find``) keeps a stream's ids for
+#: ``INDEX_FACTOR * max_messages`` appends: those of retained messages, and of up to
+#: ``(INDEX_FACTOR - 1) * max_messages`` trimmed ones, so a message retention trimmed is still
+#: known to ``status`` (skipped, or handled before the trim) for a while, then forgotten.
 INDEX_FACTOR = 2
 
 
 class Located(NamedTuple):
-    """Where the message-id index says a message is (see ``LogStore.append(message_id=)``)."""
+    """Where the message-id index says a message is (see ``LogStore.append(message_id=)``);
+    still known for a while after retention trimmed it (:data:`INDEX_FACTOR`)."""
 
     stream: str
     seq: int
     #: Its append time (epoch ms).
     stored_ms: int
     sender: str
+    #: The id of the message that caused it ("": none), as the causation index keeps it.
+    causation_id: str = ""
 
 
 class Note(NamedTuple):
@@ -191,3 +221,12 @@ class DeliveryFacts(NamedTuple):
     members: dict[str, MemberFacts]
     #: agent -> its note on this message (failed, dead_lettered, refused, skipped).
     notes: dict[str, Note]
+
+
+class Traced(NamedTuple):
+    """A retained message found by its id (see :meth:`~bus.store.contracts.log.LogStore.find`)."""
+
+    #: Its stream, seq and JSON.
+    entry: Entry
+    #: The id of the message that caused it (``None``: no handler's message did).
+    causation_id: str | None

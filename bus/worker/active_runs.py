@@ -1,16 +1,29 @@
 """The active stream runs of one worker process: which delivery starts a run, which joins one.
 
+A run that found the stream's lease held by another worker's run leaves the stream to it; the
+stream is looked at again when that lease would lapse, so a live worker that stopped renewing it
+is taken over then, not at the next sweep (a worker that died is noticed sooner, by the
+heartbeat: :mod:`bus.worker.heartbeat`).
+
 Used on the process's event loop only (:class:`~bus.worker.runtime.Runtime` hops onto it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 
 from bus.channels import Stream
 from bus.worker.agent import Agent
 from bus.worker.outcomes import Outcome, Remembered, Status
 from bus.worker.runs import Run, RunCalls
+
+logger = logging.getLogger("bus.delivery")
+
+#: Seconds after a lease's expiry before its stream is looked at again (the store's clock and
+#: this one's timer need not agree to the millisecond).
+RECHECK_MARGIN = 0.05
 
 
 class ActiveRuns:
@@ -21,6 +34,8 @@ class ActiveRuns:
         self._active: dict[tuple[str, str], Run] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._gave_up = Remembered()
+        #: (agent, stream) -> the timer that looks at a stream held elsewhere again.
+        self._rechecks: dict[tuple[str, str], asyncio.TimerHandle] = {}
 
     def start(self, agent: Agent, stream: Stream, task_id: str | None) -> Run:
         """Start a run of ``agent`` on ``stream``, as a task of the loop (``Run.run``)."""
@@ -34,6 +49,7 @@ class ActiveRuns:
             self._tasks.discard(task)
             if self._active.get(key) is run:
                 del self._active[key]
+            self._recheck_later(run)
 
         task.add_done_callback(finished)
         return run
@@ -61,6 +77,28 @@ class ActiveRuns:
         if run is None or run.closing:
             self.start(agent, stream, None)
 
+    def _recheck_later(self, run: Run) -> None:
+        """Look at ``run``'s stream again when the lease that kept it out would lapse."""
+        holder, key = run.elsewhere, (run.agent.name, run.stream.id)
+        if holder is None or key in self._rechecks or self._calls.stopping():
+            return
+        delay = holder.expires_in_ms / 1000 + RECHECK_MARGIN
+        logger.info(
+            "%s waits on %s: worker %s holds its lease until %s (renewed while it runs); "
+            "looking again then",
+            run.agent.name,
+            run.stream.label,
+            holder.worker or "(a pull reader)",
+            time.strftime("%H:%M:%S", time.localtime(time.time() + delay)),
+        )
+        loop = asyncio.get_running_loop()
+        self._rechecks[key] = loop.call_later(delay, self._recheck, run.agent, run.stream)
+
+    def _recheck(self, agent: Agent, stream: Stream) -> None:
+        self._rechecks.pop((agent.name, stream.id), None)
+        if not self._calls.stopping():
+            self.kick(agent, stream)
+
     @property
     def active(self) -> int:
         """How many runs are active."""
@@ -68,6 +106,9 @@ class ActiveRuns:
 
     async def drain(self, grace: float) -> None:
         """Wait up to ``grace`` seconds for the active runs to end, then cancel the rest."""
+        for timer in self._rechecks.values():
+            timer.cancel()
+        self._rechecks.clear()
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=grace)
         for task in list(self._tasks):

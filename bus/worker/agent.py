@@ -33,7 +33,8 @@ from typing import Any
 
 from bus.dispatch import Dispatcher, H, Route
 from bus.errors import InvalidArgument
-from bus.message import Message, MessageType, Priority
+from bus.kinds import MessageType, Priority
+from bus.message import Message
 from bus.names import check_agent_name, check_channel_name
 
 #: A lifecycle hook: ``hook(state)``, sync or async.

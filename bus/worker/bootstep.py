@@ -73,14 +73,14 @@ class HostAgents(bootsteps.StartStopStep):
                     self._last[key] = position
                     if not stuck:
                         continue
+                    parsed = Stream.parse(stream)
                     logger.info(
                         "%s is behind on %s (%s < %s): delivering again",
                         agent,
-                        stream,
+                        parsed.label,
                         position,
                         head,
                     )
-                    channel = Stream.parse(stream).channel
-                    bus.broker.publish([Delivery(agent, channel, head)])
+                    bus.broker.publish([Delivery(agent, parsed.channel, head)])
         except Exception:
             logger.exception("sweeping for stalled streams failed")

@@ -20,6 +20,7 @@ from bus.aio import AsyncAgentClient, AsyncBus
 from bus.client import AgentClient
 from bus.errors import UnknownAgent
 from bus.message import Message, MessageFields
+from bus.tracing import Cause
 
 if TYPE_CHECKING:
     from bus.core import Bus
@@ -47,7 +48,9 @@ class HandlerContext(AgentClient):
         state: AgentState | None = None,
         skipped: int = 0,
     ) -> None:
-        super().__init__(bus, agent)
+        #: The message being handled, and the usage the messages its handler sends report.
+        self.cause = Cause(message)
+        super().__init__(bus, agent, cause=self.cause)
         #: How many messages of this stream retention trimmed before the agent read them,
         #: just before this one (``overflow=drop-oldest``): 0 when it read on in order.
         self.skipped = skipped

@@ -6,6 +6,8 @@ import logging
 import threading
 from collections.abc import Callable
 
+from bus.channels import Stream
+
 logger = logging.getLogger(__name__)
 
 #: What renews a lease: ``(agent, stream, token) -> still held``.
@@ -58,6 +60,6 @@ class LeaseKeeper:
                 try:
                     if not self._renew(agent, stream, token) and self._holds(agent, stream, token):
                         # Not a run that ended (and gave the lease up) since the snapshot.
-                        logger.warning("lost the lease on %s for %s", stream, agent)
+                        logger.warning("%s lost its lease on %s", agent, Stream.parse(stream).label)
                 except Exception:
                     logger.exception("renewing the lease on %s for %s failed", stream, agent)

@@ -36,11 +36,11 @@ from typing import Any, Protocol, TypeVar
 from bus.broker.wire import DELIVER_TASK
 from bus.channels import Stream
 from bus.core import Bus
-from bus.deadletters.operations import DeadLetter, dead_letter, refuse
-from bus.errors import AuthenticationFailed
+from bus.deadletters.operations import DeadLetter, dead_letter, refuse, set_aside_unreadable
+from bus.errors import AuthenticationFailed, MessageDecodeError
 from bus.message import Message
 from bus.settings import BusSettings
-from bus.store import Entry, Failure, Step
+from bus.store import Entry, Failure, Holder, Step, lease_token
 from bus.worker.agent import Agent
 from bus.worker.lease_keeper import LeaseKeeper
 from bus.worker.outcomes import Outcome, Remembered, Status
@@ -80,7 +80,8 @@ class RunCalls:
     stopping: Callable[[], bool]
     #: Renews the leases of this process's active runs.
     keeper: LeaseKeeper
-    #: ``host/pid``: the head of every lease token this process takes.
+    #: ``host/pid/nonce``: the worker id every lease token of this process names (its liveness
+    #: record says whether it is alive).
     identity: str
 
 
@@ -131,7 +132,10 @@ class Run:
         self.stream = stream
         #: The delivery task that started the run (its id is the lease token's tail).
         self.task_id = task_id
-        self.token = f"{calls.identity}/{task_id or 'kick'}/{id(self):x}"
+        self.token = lease_token(calls.identity, f"{task_id or 'kick'}/{id(self):x}")
+        #: Who held the lease when the run could not take it (another worker's run drains the
+        #: stream; :class:`~bus.worker.active_runs.ActiveRuns` looks again at its expiry).
+        self.elsewhere: Holder | None = None
         #: The last seq this run committed.
         self.position = 0
         #: True once the run stopped reading: new deliveries start a new run.
@@ -191,8 +195,17 @@ class Run:
             return
         if not step.held:
             self.closing = True
+            self.elsewhere = step.holder
             self._settle_rest(Status.ELSEWHERE)
             return
+        if step.holder is not None:
+            logger.warning(
+                "%s took %s over from worker %s, which is no longer alive: its handler of the "
+                "message in hand may have run in part (at least once)",
+                agent,
+                self.stream.label,
+                step.holder.worker,
+            )
         calls.keeper.hold(agent, stream_id, self.token)
         leased = True
         status, error = Status.ALREADY, None
@@ -202,6 +215,13 @@ class Run:
             leased = step.entry is not None  # the store gave it up when it found nothing more
             if leased:
                 status = Status.INTERRUPTED
+            elif not step.held and step.holder is not None:
+                logger.warning(
+                    "%s lost its lease on %s to worker %s: its commit was refused",
+                    agent,
+                    self.stream.label,
+                    step.holder.worker or "(a reader)",
+                )
         except asyncio.CancelledError:
             status, error = Status.INTERRUPTED, "cancelled: the worker is stopping"
             raise
@@ -228,14 +248,18 @@ class Run:
         """Handle one message (or one attempt at it), commit; what the store says comes next."""
         calls, store = self.calls, self.calls.bus.store.leases
         agent, stream_id, ttl = self.agent.name, self.stream.id, self.ttl
-        message, seq = Message.from_json(entry.json), entry.seq
+        seq = entry.seq
+        try:
+            message = Message.from_json(entry.json)
+        except MessageDecodeError as exc:  # stored, but no message: set aside, move on
+            aside = set_aside_unreadable
+            await calls.io(aside, calls.bus, agent, self.stream, seq, entry.json, exc)
+            return await self._skip(seq, f"unreadable: {exc}")
         try:
             calls.bus.guard.admit(message, self.stream, agent=agent)
         except AuthenticationFailed as exc:  # never handed to a handler; the run moves on
             await calls.io(refuse, calls.bus, agent, message, self.stream, exc)
-            self.position = seq
-            self._settle(seq, Status.FAILED, f"refused: {exc}")
-            return await calls.io(store.advance, agent, stream_id, self.token, ttl, seq, DRAIN)
+            return await self._skip(seq, f"refused: {exc}")
         attempts, not_before = failure if failure is not None else (0, 0)
         if not_before > _now_ms():
             await calls.pause((not_before - _now_ms()) / 1000)
@@ -288,6 +312,15 @@ class Run:
         self.position = seq
         self._settle(seq, Status.FAILED, error)
         return await calls.io(store.advance, agent, stream_id, self.token, ttl, seq, DRAIN)
+
+    async def _skip(self, seq: int, error: str) -> Step:
+        """Move past message ``seq``, which was set aside unhandled; what comes next."""
+        self.position = seq
+        self._settle(seq, Status.FAILED, error)
+        store = self.calls.bus.store.leases
+        return await self.calls.io(
+            store.advance, self.agent.name, self.stream.id, self.token, self.ttl, seq, DRAIN
+        )
 
     def _letter(self, message: Message, error: str, attempts: int) -> DeadLetter:
         assert message.seq is not None

@@ -19,26 +19,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import inspect
 import logging
 import os
+import secrets
 import socket
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from bus import tracing
 from bus.aio import AsyncBus
 from bus.channels import Stream
 from bus.core import Bus
-from bus.dispatch import Route
+from bus.dispatch import DispatchReport, Route
 from bus.errors import UnknownAgent
 from bus.message import Message
 from bus.settings.logs import install_worker_logging
 from bus.worker.active_runs import ActiveRuns
 from bus.worker.agent import Agent
 from bus.worker.context import AgentState, AsyncHandlerContext, HandlerContext
+from bus.worker.heartbeat import Heartbeat
 from bus.worker.lease_keeper import LeaseKeeper
 from bus.worker.loop import EventLoopThread
 from bus.worker.outcomes import Outcome, Status
@@ -57,7 +61,9 @@ class Runtime:
         self.bus = bus
         self.settings = settings = bus.settings
         self.agents = agents
-        self.identity = f"{socket.gethostname()}/{os.getpid()}"
+        #: This process's worker id: its liveness record, named by every lease token it takes
+        #: (the nonce tells a restarted process that got the same pid from its predecessor).
+        self.identity = f"{socket.gethostname()}/{os.getpid()}/{secrets.token_hex(2)}"
         self.lease_ms = int(settings.lease_seconds * 1000)
         self.keeper = LeaseKeeper(self._renew, settings.lease_seconds)
         self.states = {name: AgentState() for name in agents}
@@ -82,7 +88,16 @@ class Runtime:
             )
         )
         bus.publisher.observers.append(self._posted)
+        self.heartbeat = Heartbeat(
+            bus.store.liveness,
+            self.identity,
+            list(agents),
+            interval=settings.heartbeat_seconds,
+            ttl=settings.liveness_seconds,
+            on_gone=self._resume,
+        )
         self._loop.run(self._startup())
+        self.heartbeat.start()
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -109,6 +124,7 @@ class Runtime:
         except Exception:
             logger.exception("stopping the agents' runtime failed")
         self._loop.stop()
+        self.heartbeat.stop()
         self.keeper.stop()
         self._io.shutdown(wait=False, cancel_futures=True)
         self._sync.shutdown(wait=False, cancel_futures=True)
@@ -132,7 +148,9 @@ class Runtime:
     async def io(self, function: Callable[..., T], *args: Any) -> T:
         """Run a blocking call (the store, the broker) on an I/O thread and await it."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._io, functools.partial(function, *args))
+        # In this context (the span being handled, for log lines and the publish span's parent).
+        call = functools.partial(contextvars.copy_context().run, function, *args)
+        return await loop.run_in_executor(self._io, call)
 
     async def pause(self, seconds: float) -> None:
         """Sleep ``seconds``, or less if the worker starts stopping."""
@@ -165,21 +183,14 @@ class Runtime:
             state=self.states[agent.name], skipped=skipped,
         )  # fmt: skip
         async_context = AsyncHandlerContext(self._async_bus, context)
-
-        def context_for(route: Route) -> HandlerContext | AsyncHandlerContext:
-            return async_context if route.is_async else context
-
-        timeout = agent.timeout or self.settings.handler_timeout
-        report = await agent.dispatcher.adispatch(
-            message,
-            context=context_for,
-            run_sync=self._run_sync,
-            timeout=timeout,
-            log_failures=False,
-        )
-        for result in report.results:
-            if isinstance(result, str) and message.is_direct and message.correlation_id:
-                await self.io(context.reply, result)
+        with tracing.handling(message):
+            if not tracing.active():
+                report = await self._dispatch(agent, message, context, async_context)
+            else:
+                with tracing.processing(agent.name, message, attempt, context.cause) as spans:
+                    report = await self._dispatch(agent, message, context, async_context)
+                    if not report.ok:
+                        spans.failed(report.failed)
         if report.ok:
             return None
         for name, exc in report.failed:  # the run logs the outcome; this is for debugging
@@ -188,11 +199,54 @@ class Runtime:
             )
         return "; ".join(f"{name}: {type(exc).__name__}: {exc}" for name, exc in report.failed)
 
+    async def _dispatch(
+        self,
+        agent: Agent,
+        message: Message,
+        context: HandlerContext,
+        async_context: AsyncHandlerContext,
+    ) -> DispatchReport:
+        """Run the agent's handlers of ``message``; a returned string answers a request."""
+
+        def context_for(route: Route) -> HandlerContext | AsyncHandlerContext:
+            return async_context if route.is_async else context
+
+        report = await agent.dispatcher.adispatch(
+            message,
+            context=context_for,
+            run_sync=self._run_sync,
+            timeout=agent.timeout or self.settings.handler_timeout,
+            log_failures=False,
+        )
+        for result in report.results:
+            if isinstance(result, str) and message.is_direct and message.correlation_id:
+                await self.io(context.reply, result)
+        return report
+
     async def _run_sync(self, call: Callable[[], Any]) -> Any:
         # A thread cannot be stopped from outside: a plain handler runs to its end, and its
         # stream waits for it (running the next message beside it would break the order).
         loop = asyncio.get_running_loop()
-        return await asyncio.shield(loop.run_in_executor(self._sync, call))
+        in_context = functools.partial(contextvars.copy_context().run, call)
+        return await asyncio.shield(loop.run_in_executor(self._sync, in_context))
+
+    def _resume(self, gone: frozenset[str]) -> None:
+        # On the heartbeat's thread: workers stopped beating, so their leases are free. Start the
+        # run of every hosted stream that is behind; one that finds a live holder waits for it.
+        if self.stopping:
+            return
+        behind = [
+            (agent, Stream.parse(lag.stream))
+            for agent in self.agents.values()
+            for lag in self.bus.store.leases.backlog(agent.name)
+        ]
+        logger.info(
+            "worker %s is no longer alive: resuming %s",
+            ", ".join(sorted(gone)),
+            ", ".join(f"{agent.name} on {stream.label}" for agent, stream in behind) or "nothing",
+        )
+        for agent, stream in behind:
+            self._loop.call_soon(self.runs.kick, agent, stream)
 
     def _posted(self, message: Message, recipients: list[str]) -> None:
         for name in recipients:

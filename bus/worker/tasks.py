@@ -14,10 +14,16 @@ from typing import Any
 from celery import Celery, Task
 from celery.exceptions import Reject
 
-from bus.broker.wire import DELIVER_TASK, REPLAY_TASK
+from bus.broker.wire import DELIVER_TASK, REPLAY_TASK, delivery_of
 from bus.channels import Stream
 from bus.deadletters.operations import DeadLetter, dead_letter, refuse
-from bus.errors import AuthenticationFailed, ConfigurationError, HandlerFailed
+from bus.errors import (
+    AuthenticationFailed,
+    ConfigurationError,
+    HandlerFailed,
+    MessageDecodeError,
+    UnknownAgent,
+)
 from bus.message import Message
 from bus.settings import BusSettings
 from bus.worker.hosting import hosting_of
@@ -26,8 +32,12 @@ from bus.worker.runtime import Runtime
 
 logger = logging.getLogger("bus.worker.hosting")
 
-#: Seconds before a delivery whose run the store failed under is tried again.
+#: Seconds before a delivery whose run the store failed under is tried again; doubled at each
+#: further try, up to :data:`STORE_RETRY_MAX`. It is tried until the store answers (the task's
+#: ``max_retries`` is ``None``: Celery's ``retry(max_retries=None)`` alone means its default of 3).
 STORE_RETRY = 1.0
+#: The longest wait between two tries of a delivery the store failed under.
+STORE_RETRY_MAX = 10.0
 
 
 def register_tasks(app: Celery, settings: BusSettings) -> None:
@@ -41,6 +51,11 @@ def register_tasks(app: Celery, settings: BusSettings) -> None:
         "reject_on_worker_lost": True,
         "ignore_result": True,
         "time_limit": settings.handler_time_limit,
+        # A delivery waits for the store as long as it is down (see STORE_RETRY).
+        "max_retries": None,
+        # Refusals of what is not a delivery, or not for this worker: logged in one line, and
+        # acknowledged (acks_late acknowledges a failed task), never retried.
+        "throws": (HandlerFailed, MessageDecodeError, UnknownAgent),
     }
     app.task(name=DELIVER_TASK, **options)(deliver)
     app.task(name=REPLAY_TASK, **options)(replay)
@@ -53,16 +68,23 @@ def _runtime(task: Task) -> Runtime:
     return hosting.runtime
 
 
-def deliver(
-    task: Task, agent: str, channel: str | None, seq: int, message_id: str | None = None
-) -> dict[str, Any]:
-    """Task ``bus.deliver``: message ``seq`` of ``agent``'s stream on ``channel`` (``None``:
-    its direct messages) is there; run the agent's handlers in order, report what was handled.
+def deliver(task: Task, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Task ``bus.deliver(agent, channel, seq, message_id=...)``: message ``seq`` of ``agent``'s
+    stream on ``channel`` (``None``: its direct messages) is there; run the agent's handlers in
+    order, report what was handled.
 
     Raises:
+        MessageDecodeError: the task's arguments are not a delivery (logged, acknowledged).
+        UnknownAgent: this worker does not host the agent.
         HandlerFailed: the message became a dead letter (the task shows FAILURE).
         Reject: the worker is stopping; the delivery goes back to the broker.
     """
+    try:
+        delivery = delivery_of(args, kwargs)
+    except MessageDecodeError as exc:
+        logger.warning("refused task %s %s: %s", DELIVER_TASK, task.request.id, exc)
+        raise
+    agent, channel, seq = delivery.agent, delivery.channel, delivery.seq
     runtime = _runtime(task)
     outcome = runtime.deliver(agent, channel, seq, task.request.id)
     if outcome.status is Status.FAILED:
@@ -71,7 +93,8 @@ def deliver(
         if runtime.stopping:  # back to the broker: the next worker delivers it again
             raise Reject(outcome.error or "interrupted", requeue=True)
         # The store failed under the run: try again in a while, not in a tight loop.
-        raise task.retry(countdown=STORE_RETRY, max_retries=None)
+        wait = min(STORE_RETRY_MAX, STORE_RETRY * 2 ** min(task.request.retries, 10))
+        raise task.retry(countdown=wait, max_retries=None)
     return {
         "agent": agent,
         "channel": channel,

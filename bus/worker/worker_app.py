@@ -47,7 +47,8 @@ def install(app: Celery, settings: BusSettings, agents: Mapping[str, Agent]) -> 
     """
     hosting = Hosting(app, settings, agents)
     register_tasks(app, settings)
-    topology = Topology(settings.namespace)  # queue names only: nothing is connected here
+    # Queue names and arguments only: nothing is connected here.
+    topology = Topology(settings.namespace, queue_type=settings.queue_type)
     app.conf.task_queues = [topology.agent_queue(name) for name in hosting.agents]
     app.conf.worker_send_task_events = settings.worker_events
     _configure_pool(app, settings, sys.argv)

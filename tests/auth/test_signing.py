@@ -15,7 +15,8 @@ from bus.auth.storage import AuthStore
 from bus.auth.trust import Trust
 from bus.channels import Stream
 from bus.errors import AuthenticationFailed, BusError
-from bus.message import Message, Metadata, Priority, Signature
+from bus.kinds import Priority
+from bus.message import Message, Metadata, Signature
 from bus.store import Entry
 from tests.auth.conftest import Issue
 

@@ -64,7 +64,7 @@ def test_runs_ending_after_the_budget_do_not_count() -> None:
 
 
 def test_the_runtime_and_auth_cases_are_registered_for_only() -> None:
-    assert set(NAMES) >= {"agents", "isolation", "auth"}
+    assert set(NAMES) >= {"agents", "isolation", "auth", "otel"}
 
 
 def test_every_module_of_bench_cases_is_one_registered_case() -> None:

@@ -213,6 +213,41 @@ def test_agents_lists_each_agent_with_its_subscriptions(redis_env: dict[str, str
     ]
 
 
+def test_agents_shows_the_workers_hosting_each_agent_and_when_they_were_last_seen(
+    redis_env: dict[str, str],
+) -> None:
+    with Bus(settings_of(redis_env)) as bus:
+        bus.register_agent("frank")
+        bus.register_agent("gina")
+        bus.register_agent("hugo")
+        bus.store.liveness.beat("host-a/10/ab12", 60_000, ["frank", "gina"])
+        bus.store.liveness.beat("host-b/20/cd34", 60_000, ["gina"])
+        bus.store.liveness.beat("host-c/30/ef56", 60_000, ["hugo"])
+        bus.store.liveness.stopped("host-c/30/ef56")
+        seen = {w.worker: w.last_seen_ms for w in bus.store.liveness.workers()}
+    result = run_bus(redis_env, "agents")
+    assert result.returncode == 0, result.stderr
+    header, *rows = result.stdout.splitlines()
+    assert header.split() == ["AGENT", "SUBSCRIPTIONS", "WORKER", "LAST", "SEEN"]
+    by_row = {row.split()[0]: row for row in rows}
+    assert set(by_row) == {"frank", "gina", "hugo"}
+    assert " host-a/10/ab12 " in by_row["frank"]
+    assert " host-a/10/ab12, host-b/20/cd34 " in by_row["gina"]
+    assert " host-c/30/ef56 (gone) " in by_row["hugo"]
+    by_name = {
+        row["name"]: row for row in json_lines(run_bus(redis_env, "agents", "--json").stdout)
+    }
+    assert by_name["hugo"]["workers"] == [
+        {
+            "worker": "host-c/30/ef56",
+            "alive": False,
+            "last_seen": datetime.fromtimestamp(seen["host-c/30/ef56"] / 1000, UTC).isoformat(),
+        }
+    ]
+    assert [w["worker"] for w in by_name["gina"]["workers"]] == ["host-a/10/ab12", "host-b/20/cd34"]
+    assert all(w["alive"] for w in by_name["gina"]["workers"])
+
+
 def test_register_registers_every_agent_on_the_channels_in_one_command(
     redis_env: dict[str, str],
 ) -> None:

@@ -44,13 +44,13 @@ def test_a_commit_with_a_lapsed_lease_is_refused_once_another_worker_holds_it(
 ) -> None:
     store = started.store
     stream = channel_stream(CHANNEL)
-    held, body, _ = store.leases.begin("a", stream, "cut-off", 100, 1)
+    held, body, *_ = store.leases.begin("a", stream, "cut-off", 100, 1)
     assert held
     assert body is not None
     time.sleep(0.25)  # the cut-off worker cannot renew: its lease lapses
-    held, body, _ = store.leases.begin("a", stream, "took-over", 10_000, 1)
+    held, body, *_ = store.leases.begin("a", stream, "took-over", 10_000, 1)
     assert held, "the lapsed lease should have been taken over"
     assert body is not None
-    held, _, _ = store.leases.advance("a", stream, "cut-off", 100, 1, 1)  # the late commit
+    held, *_ = store.leases.advance("a", stream, "cut-off", 100, 1, 1)  # the late commit
     assert not held
     assert store.log.position("a", stream) == 0, "the late commit moved the position"

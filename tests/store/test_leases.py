@@ -24,7 +24,12 @@ def test_begin_takes_the_lease_and_reads_the_next_message(store: Store) -> None:
     pending(store)
     step = store.leases.begin("bob", NEWS, "w1", TTL, 3)
     assert step == Step(True, Entry(NEWS, 1, body("m1")), None)
-    assert store.leases.begin("bob", NEWS, "w2", TTL, 3) == Step(False, None, None)
+    busy = store.leases.begin("bob", NEWS, "w2", TTL, 3)
+    assert busy.held is False
+    assert busy.entry is None
+    assert busy.holder is not None
+    assert busy.holder.worker is None  # "w1" names no worker
+    assert 0 < busy.holder.expires_in_ms <= TTL
     assert store.leases.begin("bob", NEWS, "w1", TTL, 3).entry == step.entry  # the holder extends
     assert store.log.position("bob", NEWS) == 0  # reading is not handling
 

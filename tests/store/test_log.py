@@ -362,3 +362,54 @@ def test_unsignal_lets_the_next_append_wake_again(store: Store) -> None:
     store.log.unsignal(NEWS, ["ann"])  # her delivery could not be published
     assert post(store) == ["ann"]
     store.log.unsignal(NEWS, [])
+
+
+# -- the causation index -------------------------------------------------------------------------
+
+
+def test_an_append_with_ids_is_found_by_id_and_under_its_cause(store: Store) -> None:
+    store.registry.create_channel(topic())
+    inbox = direct_stream("ann")
+    store.log.append(NEWS, body("root"), 1000, KEEP_ALL, message_id="r")
+    store.log.append(NEWS, body("a"), 1001, KEEP_ALL, message_id="a", causation_id="r")
+    store.log.append(inbox, body("b"), 1002, KEEP_ALL, message_id="b", causation_id="r")
+    store.log.append(NEWS, body("c"), 1003, KEEP_ALL, message_id="c", causation_id="a")
+    store.log.append(NEWS, body("unindexed"), 1004, KEEP_ALL)
+
+    found = store.log.find(["r", "b", "c", "nobody"])
+    assert sorted(found) == ["b", "c", "r"]
+    root, dm = found["r"], found["b"]
+    assert (root.entry.stream, root.entry.seq, root.causation_id) == (NEWS, 1, None)
+    assert (dm.entry.stream, dm.entry.seq, dm.causation_id) == (inbox, 1, "r")
+    assert decoded(found["c"].entry) == {"seq": 3, "content": "c"}
+    caused = store.log.caused(["r", "a", "c", "nobody"])
+    assert {key: sorted(value) for key, value in caused.items()} == {
+        "r": ["a", "b"],
+        "a": ["c"],
+        "c": [],
+        "nobody": [],
+    }
+    assert store.log.find([]) == {}
+
+
+def test_the_causation_index_forgets_what_retention_trims(store: Store) -> None:
+    store.registry.create_channel(topic())
+    keep_two = Retention(max_messages=2)
+    store.log.append(NEWS, body("root"), 1000, keep_two, message_id="r")
+    store.log.append(NEWS, body("a"), 1001, keep_two, message_id="a", causation_id="r")
+    store.log.append(NEWS, body("b"), 1002, keep_two, message_id="b", causation_id="r")
+    assert sorted(store.log.find(["r", "a", "b"])) == ["a", "b"]
+    assert sorted(store.log.caused(["r"])["r"]) == ["a", "b"]  # the cause went, not its children
+    store.log.append(NEWS, body("c"), 1003, keep_two)
+    store.log.append(NEWS, body("d"), 1004, keep_two)
+    assert store.log.find(["r", "a", "b"]) == {}
+    assert store.log.caused(["r"]) == {"r": []}
+
+
+def test_the_causation_index_forgets_what_ages_out(store: Store) -> None:
+    store.registry.create_channel(topic())
+    one_second = Retention(max_messages=100, max_age_seconds=1)
+    store.log.append(NEWS, body("old"), 1000, one_second, message_id="old")
+    store.log.append(NEWS, body("new"), 5000, one_second, message_id="new", causation_id="old")
+    assert sorted(store.log.find(["old", "new"])) == ["new"]
+    assert store.log.caused(["old"]) == {"old": ["new"]}

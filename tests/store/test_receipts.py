@@ -126,3 +126,31 @@ def test_the_audience_is_recorded_only_when_the_membership_changes(store: Store)
     assert facts is not None
     assert facts.audience == ("bob", "cy")
     assert channel_stream("#news") == NEWS
+
+
+def test_one_index_serves_find_caused_and_receipts_each_to_its_own_horizon(store: Store) -> None:
+    reader(store, "bob", "#news")
+    small = Retention(max_messages=2)
+    store.log.append(NEWS, body("root"), 1001, small, message_id="r", sender="ann")
+    store.log.append(NEWS, body("a"), 1002, small, message_id="a", causation_id="r", sender="bob")
+    facts = store.receipts.facts("a")
+    assert facts is not None
+    assert facts.located == Located(NEWS, 2, 1002, "bob", "r")
+    for n in range(3, 5):
+        publish(store, f"m{n}", small, at=1000 + n)
+    # a is trimmed: gone from find and caused (trace), still known to receipts
+    assert store.log.find(["r", "a"]) == {}
+    assert store.log.caused(["r"]) == {"r": []}
+    trimmed = store.receipts.facts("a")
+    assert trimmed is not None
+    assert (trimmed.located.seq, trimmed.first) == (2, 3)
+
+
+def test_unregistering_an_agent_forgets_its_started_run(store: Store) -> None:
+    reader(store, "bob", "#news")
+    message_id = publish(store, "m1")
+    store.leases.begin("bob", NEWS, "host/1/task/run", TTL, 10)
+    assert store.receipts.facts(message_id).members["bob"].started is not None  # type: ignore[union-attr]
+    assert store.registry.unregister_agent("bob") == ["#news"]
+    reader(store, "bob", "#news")
+    assert store.receipts.facts(message_id).members["bob"].started is None  # type: ignore[union-attr]

@@ -13,8 +13,17 @@ from bus.store.redis.scripts import PRELUDES, source
 LUA = files("bus.store.redis") / "lua"
 #: ``redis.call('CMD', <first argument>``: for every command the scripts use, a key.
 CALL = re.compile(r"redis\.call\('(\w+)',\s*([^,)]+)")
-#: The parameters of ``next_after`` and ``trim_notes``, which their callers give KEYS entries.
-KEY_PARAMETERS = {"logkey", "epochkey", "noteskey", "indexedkey", "headskey"}
+#: Parameters of the shared functions (next_after, holder.lua), which their callers give KEYS.
+KEY_PARAMETERS = {
+    "logkey",
+    "epochkey",
+    "lease_key",
+    "alive_key",
+    "noteskey",
+    "trimmedkey",
+    "indexedkey",
+    "headskey",
+}
 
 
 def test_every_lua_file_is_a_script_or_a_prelude_of_one() -> None:

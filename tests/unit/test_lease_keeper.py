@@ -11,7 +11,7 @@ import pytest
 
 from bus.worker.lease_keeper import LeaseKeeper
 
-WARNING = "lost the lease on c:#eng for ann"
+WARNING = "ann lost its lease on #eng"
 
 
 def renew_once(caplog: pytest.LogCaptureFixture, renew: Callable[[LeaseKeeper], bool]) -> str:

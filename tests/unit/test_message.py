@@ -11,15 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bus.errors import InvalidMessage, MessageDecodeError
-from bus.message import (
-    MAX_EXTRA_BYTES,
-    Attachment,
-    Message,
-    MessageType,
-    Metadata,
-    Priority,
-    build_message,
-)
+from bus.kinds import MessageType, Priority
+from bus.message import MAX_EXTRA_BYTES, Attachment, Message, Metadata, build_message
 from bus.names import AGENT_NAME
 
 agent_names = st.from_regex(AGENT_NAME, fullmatch=True)

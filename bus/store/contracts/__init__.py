@@ -1,10 +1,11 @@
 """The store contract: one abstract class per part, and :class:`Store`, the whole.
 
-A store is made of six parts, each a contract of its own module: :class:`RegistryStore`
+A store is made of seven parts, each a contract of its own module: :class:`RegistryStore`
 (channels, agents, memberships), :class:`LogStore` (appends, history, positions, claims),
 :class:`LeaseStore` (what a worker needs to run an agent's handlers in order, at least once),
-:class:`ReplyStore` (request/reply boxes), :class:`EpochStore` (which state the store holds,
-and noticing its loss) and :class:`ReceiptStore` (what became of a message, for each member).
+:class:`LivenessStore` (which worker processes are alive), :class:`ReplyStore` (request/reply
+boxes), :class:`EpochStore` (which state the store holds, and noticing its loss) and
+:class:`ReceiptStore` (what became of a message, for each member).
 :class:`Store` holds one of each, so a service asks only for the part it uses
 (``store.log.append(...)``), and adds the store's own lifecycle.
 
@@ -20,6 +21,7 @@ from abc import ABC, abstractmethod
 
 from bus.store.contracts.epochs import EpochStore, ResetWatcher, new_epoch
 from bus.store.contracts.leases import LeaseStore
+from bus.store.contracts.liveness import LivenessStore
 from bus.store.contracts.log import LogStore
 from bus.store.contracts.receipts import ReceiptStore
 from bus.store.contracts.registry import RegistryStore
@@ -28,6 +30,7 @@ from bus.store.contracts.replies import ReplyStore
 __all__ = [
     "EpochStore",
     "LeaseStore",
+    "LivenessStore",
     "LogStore",
     "ReceiptStore",
     "RegistryStore",
@@ -39,12 +42,13 @@ __all__ = [
 
 
 class Store(ABC):
-    """What the bus needs from the place its state lives: its six parts, and its lifecycle.
+    """What the bus needs from the place its state lives: its seven parts, and its lifecycle.
 
     Args:
         registry: Channels, agents and memberships.
         log: The streams' logs and each reader's position.
         leases: Leases, failed attempts and backlogs.
+        liveness: Which worker processes are alive.
         replies: Request/reply boxes.
         epochs: The epoch the store holds and the one this process adopted.
         receipts: The message-id index, audiences and exception notes.
@@ -56,6 +60,7 @@ class Store(ABC):
         registry: RegistryStore,
         log: LogStore,
         leases: LeaseStore,
+        liveness: LivenessStore,
         replies: ReplyStore,
         epochs: EpochStore,
         receipts: ReceiptStore,
@@ -63,6 +68,7 @@ class Store(ABC):
         self.registry = registry
         self.log = log
         self.leases = leases
+        self.liveness = liveness
         self.replies = replies
         self.epochs = epochs
         self.receipts = receipts
@@ -70,6 +76,12 @@ class Store(ABC):
     @abstractmethod
     def ping(self) -> None:
         """Raise if the store cannot be reached."""
+
+    def is_cluster_node(self) -> bool:
+        """Whether the server is a node of a Redis Cluster, which a bus refuses (kombu and
+        Celery do not support one; the store's scripts alone would run on it). ``False`` for a
+        store that has no server."""
+        return False
 
     @abstractmethod
     def close(self) -> None:

@@ -10,7 +10,13 @@ from bus.store.results import Batch, Lag, Step
 
 class LeaseStore(ABC):
     """What a worker needs to run an agent's handlers for a stream in order, at least once: a
-    lease per ``(agent, stream)``, the failed attempts at the next message, the backlog."""
+    lease per ``(agent, stream)``, the failed attempts at the next message, the backlog.
+
+    A lease is *free* when nobody holds it, when it lapsed, or when the worker its token names
+    (:func:`~bus.store.contracts.liveness.lease_token`) is no longer alive
+    (:class:`~bus.store.contracts.liveness.LivenessStore`): :meth:`begin` and :meth:`take`
+    take a free lease, in the same atomic step that checks it.
+    """
 
     @abstractmethod
     def begin(self, agent: str, stream: str, token: str, ttl_ms: int, upto: int) -> Step:
@@ -19,9 +25,11 @@ class LeaseStore(ABC):
         next.
 
         Returns:
-            ``Step(False)`` if another token holds the lease. Otherwise ``held``, the next
-            message after the agent's position if its seq is at most ``upto`` (else ``None``,
-            and the lease is given up), and the earlier failed attempts at that message.
+            ``Step(False, holder=...)`` if another token holds the lease (its worker, and how
+            long the lease lasts unless renewed). Otherwise ``held``, the next message after
+            the agent's position if its seq is at most ``upto`` (else ``None``, and the lease is
+            given up), the earlier failed attempts at that message, and ``holder``: the worker
+            no longer alive whose lease was taken over, if it was.
         """
 
     @abstractmethod
@@ -31,7 +39,7 @@ class LeaseStore(ABC):
         """Move the agent's position on ``stream`` up to ``seq`` (handled, or given up on;
         never back), forget its failures, then read on like :meth:`begin`; ``Step(False)``
         and nothing moved if another token holds the lease (``token``'s lapsed and was
-        taken over: a late commit must not move the new owner's position)."""
+        taken over: a late commit must not move the new owner's position), alive or not."""
 
     @abstractmethod
     def take(

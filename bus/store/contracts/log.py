@@ -4,6 +4,12 @@ A *stream* is what has one order: a channel (``c:<name>``) or an agent's direct-
 (``d:<agent>``; :mod:`bus.channels` owns the format). Each append gets the stream's next
 sequence number; each agent keeps a position per stream it reads, and :meth:`LogStore.claim`
 hands out the next message after it exactly once.
+
+The log also keeps an index of messages, written in the same atomic step as each append and
+bounded by retention: a message id to its stream and seq (:meth:`LogStore.find`), and a
+causation id to the messages it caused (:meth:`LogStore.caused`). ``bus trace`` walks it, and
+receipts (``status``) read it; for them it keeps a trimmed message's id (not its body) for
+another ``(INDEX_FACTOR - 1) * max_messages`` appends.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 from bus.channels import ChannelSpec, Retention
-from bus.store.results import Appended, Dedupe, Entry
+from bus.store.results import Appended, Dedupe, Entry, Traced
 
 
 class LogStore(ABC):
@@ -30,6 +36,7 @@ class LogStore(ABC):
         dedupe: Dedupe | None = None,
         coalesce: bool = False,
         message_id: str | None = None,
+        causation_id: str | None = None,
         sender: str = "",
     ) -> Appended:
         """Append a message and trim the stream to ``retention``.
@@ -48,10 +55,14 @@ class LogStore(ABC):
             coalesce: Wake only recipients with no delivery outstanding on the stream
                 (``Appended.woken``); a recipient's signal is cleared when a claim, take or
                 step of it finds the stream drained, or it leaves the channel.
-            message_id: Index the message under this id, with ``sender``, in the same step,
-                and, for a channel, record its audience if it differs from the last one
-                recorded (see :class:`~bus.store.contracts.receipts.ReceiptStore`).
-            sender: The message's sender, kept in the index.
+            message_id: The message's id, to index it (:meth:`find`); ``None``: not indexed.
+            causation_id: The id of the message that caused it, to index it under that
+                (:meth:`caused`), which forgets it when retention trims the message.
+            sender: The message's sender, kept with its id. The id itself stays indexed a while
+                after the trim (:data:`~bus.store.results.INDEX_FACTOR`), so receipts can tell
+                a trimmed message from an unknown one; :meth:`find` returns retained ones only.
+                With an id, the append also records a channel's audience if it differs from the
+                last one recorded (see :class:`~bus.store.contracts.receipts.ReceiptStore`).
 
         Returns:
             The message's seq and its recipients (or, for a duplicate, the first one's seq).
@@ -104,3 +115,13 @@ class LogStore(ABC):
     def claim_any(self, agent: str) -> Entry | None:
         """Like :meth:`claim`, over every stream the agent reads: the pending message appended
         first (ties go to the smaller stream id)."""
+
+    @abstractmethod
+    def find(self, message_ids: Sequence[str]) -> dict[str, Traced]:
+        """The retained messages among ``message_ids`` that were appended with their id, by id
+        (an id not retained, or never appended, is absent)."""
+
+    @abstractmethod
+    def caused(self, message_ids: Sequence[str]) -> dict[str, list[str]]:
+        """For each of ``message_ids``, the ids of the retained messages appended with it as
+        their ``causation_id``, in no particular order (an empty list when none)."""

@@ -2,8 +2,8 @@
 
 Nothing here is written per member in the normal case. A message's state for a member is
 derived from what the other parts keep anyway (its position, its lease, its failed attempts);
-the append step writes the message-id index (one entry per message, bounded by
-:data:`~bus.store.results.INDEX_FACTOR` times the stream's retention) and the stream's
+the append step writes the log's message index (``LogStore.find``'s, one entry per message,
+kept for :data:`~bus.store.results.INDEX_FACTOR` times the stream's retention) and the stream's
 audience (who was a member when it was stored: one record per change of membership, not per
 message). Only what went otherwise is noted per (message, member): a failed attempt's error, a
 dead letter, a refusal, a skip (one note per skipped range).
@@ -17,7 +17,7 @@ from bus.store.results import DeliveryFacts, Note
 
 
 class ReceiptStore(ABC):
-    """The message-id index, the audiences, and the notes of what went otherwise."""
+    """What the message index, the audiences and the notes of what went otherwise say."""
 
     @abstractmethod
     def facts(self, message_id: str) -> DeliveryFacts | None:

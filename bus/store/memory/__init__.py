@@ -13,6 +13,7 @@ from __future__ import annotations
 from bus.store.contracts import Store
 from bus.store.memory.epochs import MemoryEpochs
 from bus.store.memory.leases import MemoryLeases
+from bus.store.memory.liveness import MemoryLiveness
 from bus.store.memory.log import MemoryLog
 from bus.store.memory.receipts import MemoryReceipts
 from bus.store.memory.registry import MemoryRegistry
@@ -31,6 +32,7 @@ class MemoryStore(Store):
             registry=MemoryRegistry(tables),
             log=MemoryLog(tables),
             leases=MemoryLeases(tables),
+            liveness=MemoryLiveness(tables),
             replies=MemoryReplies(tables),
             epochs=MemoryEpochs(tables),
             receipts=MemoryReceipts(tables),

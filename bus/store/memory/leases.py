@@ -26,15 +26,15 @@ class MemoryLeases(LeaseStore):
         tables = self._tables
         now = time.monotonic()
         with tables.lock:
-            held = tables.leases.get((agent, stream))
-            if held is not None and held[0] != token and held[1] > now:
-                return Step(False)
+            blocked, holder = tables.holder(agent, stream, token)
+            if blocked:
+                return Step(False, holder=holder)
             found = tables.next_for(agent, stream)
             if found is None or found[0] > upto:
                 tables.leases.pop((agent, stream), None)
                 if found is None:
                     tables.drained(agent, stream)
-                return Step(True)
+                return Step(True, holder=holder)
             tables.leases[(agent, stream)] = (token, now + ttl_ms / 1000)
             started = tables.started.get((agent, stream))
             if started is None or started[0] != found[0]:
@@ -44,8 +44,8 @@ class MemoryLeases(LeaseStore):
             )
             failure = tables.failures.get((agent, stream))
             if failure is None or failure[0] != found[0]:
-                return Step(True, entry)
-            return Step(True, entry, Failure(failure[1], failure[2]))
+                return Step(True, entry, holder=holder)
+            return Step(True, entry, Failure(failure[1], failure[2]), holder)
 
     def advance(
         self, agent: str, stream: str, token: str, ttl_ms: int, seq: int, upto: int
@@ -54,7 +54,8 @@ class MemoryLeases(LeaseStore):
         with tables.lock:
             held = tables.leases.get((agent, stream))
             if held is not None and held[0] != token and held[1] > time.monotonic():
-                return Step(False)  # lapsed and taken over: the new owner has the order
+                # Lapsed and taken over: the new owner has the order, alive or not.
+                return Step(False, holder=tables.holder(agent, stream, token)[1])
             positions = tables.positions.get(agent, {})
             position = positions.get(stream)
             if position is not None and position < seq:
@@ -68,8 +69,7 @@ class MemoryLeases(LeaseStore):
         tables = self._tables
         now = time.monotonic()
         with tables.lock:
-            held = tables.leases.get((agent, stream))
-            if held is not None and held[0] != token and held[1] > now:
+            if tables.holder(agent, stream, token)[0]:
                 return Batch(False)
             positions = tables.positions.get(agent, {})
             position = positions.get(stream)

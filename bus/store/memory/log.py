@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from bus.channels import ChannelSpec, Overflow, Retention, Stream
 from bus.errors import ChannelChanged, UnknownChannel, rejected
 from bus.store.contracts.log import LogStore
-from bus.store.memory.receipts import index_append
+from bus.store.memory.receipts import record_audience
 from bus.store.memory.tables import MemoryTables
-from bus.store.results import INDEX_FACTOR, Appended, Dedupe, Duplicate, Entry, Located
+from bus.store.results import INDEX_FACTOR, Appended, Dedupe, Duplicate, Entry, Located, Traced
 
 
 class MemoryLog(LogStore):
@@ -38,6 +38,7 @@ class MemoryLog(LogStore):
         coalesce: bool = False,
         message_id: str | None = None,
         sender: str = "",
+        causation_id: str | None = None,
     ) -> Appended:
         parsed, tables = Stream(stream), self._tables
         with tables.lock:
@@ -64,15 +65,16 @@ class MemoryLog(LogStore):
                 tables.dedupe[(stream, dedupe.key)] = (log.head, now + dedupe.window_ms / 1000)
             log.entries.append((log.head, now_ms, body))
             log.trim(retention, now_ms)
+            cause = (causation_id or "") if message_id else ""
+            located = Located(stream, log.head, now_ms, sender, cause)
+            tables.index(located, message_id or "", (INDEX_FACTOR - 1) * retention.max_messages)
             owner = parsed.owner
             if owner is None:
                 recipients = list(tables.members.get(parsed.channel or "", ()))
             else:
                 recipients = [owner] if owner in tables.agents else []
             if message_id is not None:
-                located = Located(stream, log.head, now_ms, sender)
-                keep = INDEX_FACTOR * retention.max_messages
-                index_append(tables, located, message_id, recipients, keep)
+                record_audience(tables, stream, log.head, recipients)
             return self._appended(stream, log.head, recipients, coalesce)
 
     def _check(self, channel: ChannelSpec) -> None:
@@ -159,3 +161,23 @@ class MemoryLog(LogStore):
                 else:
                     pending.append((found[1], stream))
             return self.claim(agent, min(pending)[1]) if pending else None
+
+    def find(self, message_ids: Sequence[str]) -> dict[str, Traced]:
+        tables, found = self._tables, {}
+        with tables.lock:
+            for message_id in message_ids:
+                located = tables.located.get(message_id)
+                if located is None:
+                    continue
+                stream, seq, cause = located.stream, located.seq, located.causation_id
+                entry = tables.following(stream, seq - 1, 1)
+                if entry and entry[0][0] == seq:
+                    found[message_id] = Traced(Entry(stream, seq, entry[0][2]), cause or None)
+        return found
+
+    def caused(self, message_ids: Sequence[str]) -> dict[str, list[str]]:
+        with self._tables.lock:
+            return {
+                message_id: list(self._tables.caused.get(message_id, ()))
+                for message_id in message_ids
+            }

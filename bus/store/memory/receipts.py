@@ -1,6 +1,7 @@
 """The receipts part of :class:`~bus.store.memory.MemoryStore` (see
-:class:`~bus.store.contracts.receipts.ReceiptStore`), and the index step the log's append
-takes (:func:`index_append`), as ``append.lua`` does on Redis."""
+:class:`~bus.store.contracts.receipts.ReceiptStore`), and the audience step the log's append
+takes (:func:`record_audience`), as ``append.lua`` does on Redis. The message index itself is
+the log's (:meth:`~bus.store.memory.tables.MemoryTables.index`)."""
 
 from __future__ import annotations
 
@@ -10,34 +11,30 @@ from bisect import bisect_right
 from bus.channels import Stream
 from bus.store.contracts.receipts import ReceiptStore
 from bus.store.memory.tables import MemoryTables
-from bus.store.results import DeliveryFacts, Located, MemberFacts, Note
+from bus.store.results import DeliveryFacts, MemberFacts, Note
 
 
-def index_append(
-    tables: MemoryTables, located: Located, message_id: str, recipients: list[str], keep: int
-) -> None:
-    """Index a message just appended (the caller holds the lock) and, for a channel, record
-    its audience if it changed; forget what the index no longer keeps."""
-    stream, seq = located.stream, located.seq
-    tables.ids[message_id] = located
-    order = tables.id_order[stream]
-    order.append((seq, message_id))
-    while len(order) > keep:
-        tables.ids.pop(order.popleft()[1], None)
+def _oldest_indexed(tables: MemoryTables, stream: str) -> int:
+    log = tables.logs.get(stream)
+    return 1 if log is None else log.oldest_indexed()
+
+
+def record_audience(tables: MemoryTables, stream: str, seq: int, recipients: list[str]) -> None:
+    """For a channel, record the audience of message ``seq`` just appended and indexed (the
+    caller holds the lock) if it changed; forget records older than the index keeps."""
     if Stream(stream).owner is not None:
         return
     audience, changes = tuple(sorted(recipients)), tables.audiences[stream]
     if changes and changes[-1][1] == audience:
         return
     changes.append((seq, audience))
-    oldest = order[0][0]
+    oldest = _oldest_indexed(tables, stream)
     while len(changes) > 1 and changes[1][0] <= oldest:
         changes.pop(0)
 
 
 def _trim_notes(tables: MemoryTables, stream: str) -> None:
-    order = tables.id_order.get(stream)
-    oldest = order[0][0] if order else tables.head(stream) + 1
+    oldest = _oldest_indexed(tables, stream)
     notes = tables.notes[stream]
     for key in [key for key in notes if key[1] < oldest]:
         del notes[key]
@@ -64,7 +61,7 @@ class MemoryReceipts(ReceiptStore):
     def facts(self, message_id: str) -> DeliveryFacts | None:
         tables = self._tables
         with tables.lock:
-            located = tables.ids.get(message_id)
+            located = tables.located.get(message_id)
             if located is None:
                 return None
             stream, seq = located.stream, located.seq

@@ -81,6 +81,7 @@ class MemoryRegistry(RegistryStore):
                 tables.leases.pop((agent, stream), None)
                 tables.failures.pop((agent, stream), None)
                 tables.signals.get(stream, {}).pop(agent, None)
+                tables.started.pop((agent, stream), None)
             tables.agents.discard(agent)
             return left
 

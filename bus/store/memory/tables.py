@@ -12,7 +12,8 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
 from bus.channels import ChannelSpec, Retention
-from bus.store.results import Located, Note
+from bus.store.contracts.liveness import token_worker
+from bus.store.results import Holder, Located, Note
 
 
 @dataclass
@@ -22,6 +23,16 @@ class StreamLog:
     head: int = 0
     #: ``(seq, append ms, json)``, oldest first; seqs are contiguous.
     entries: deque[tuple[int, int, str]] = field(default_factory=deque)
+    #: ``(message id or "", causation id or "")`` of the newest entries, oldest first: what the
+    #: causation index holds for them, dropped with them (:meth:`MemoryTables.unindex`).
+    indexed: deque[tuple[str, str]] = field(default_factory=deque)
+    #: ``(seq, message id)`` of indexed messages retention trimmed, oldest first: the index
+    #: keeps their ids a while longer, for receipts (:data:`~bus.store.results.INDEX_FACTOR`).
+    trimmed: deque[tuple[int, str]] = field(default_factory=deque)
+
+    def oldest_indexed(self) -> int:
+        """The seq of the oldest message the index still knows (``head + 1``: none)."""
+        return self.trimmed[0][0] if self.trimmed else self.head - len(self.indexed) + 1
 
     def trim(self, retention: Retention, now_ms: int) -> None:
         while len(self.entries) > retention.max_messages:
@@ -76,11 +87,14 @@ class MemoryTables:
             self.dedupe: dict[tuple[str, str], tuple[int, float]] = {}
             #: stream -> agent -> the seq whose delivery is outstanding (coalesced deliveries)
             self.signals: defaultdict[str, dict[str, int]] = defaultdict(dict)
+            #: message id -> where it is (the message index: retained messages, and for a while
+            #: trimmed ones, see :attr:`StreamLog.trimmed`)
+            self.located: dict[str, Located] = {}
+            #: causation id -> the ids of the retained messages it caused (insertion-ordered)
+            self.caused: defaultdict[str, dict[str, None]] = defaultdict(dict)
+            #: worker -> (alive until, monotonic seconds; last seen, epoch ms; agents hosted)
+            self.workers: dict[str, tuple[float, int, tuple[str, ...]]] = {}
             self.epoch: str | None = None
-            #: message id -> where it is (the message-id index)
-            self.ids: dict[str, Located] = {}
-            #: stream -> (seq, message id) of its indexed messages, oldest first
-            self.id_order: defaultdict[str, deque[tuple[int, str]]] = defaultdict(deque)
             #: stream -> (from seq, members) each time its audience changed, oldest first
             self.audiences: defaultdict[str, list[tuple[int, tuple[str, ...]]]] = defaultdict(list)
             #: stream -> (first seq, last seq, agent) -> what went otherwise (receipts)
@@ -92,6 +106,28 @@ class MemoryTables:
             self.waiters: dict[str, tuple[str, float]] = {}
             #: correlation id -> (replies that arrived, expires at)
             self.boxes: dict[str, tuple[deque[str], float]] = {}
+
+    def index(self, located: Located, message_id: str, keep_trimmed: int) -> None:
+        """Index the entry just appended (``located``), then move what its stream's trim
+        dropped out of :attr:`caused`, keeping the last ``keep_trimmed`` of their ids."""
+        log = self.logs[located.stream]
+        log.indexed.append((message_id, located.causation_id))
+        if message_id:
+            self.located[message_id] = located
+            if located.causation_id:
+                self.caused[located.causation_id][message_id] = None
+        while len(log.indexed) > len(log.entries):
+            seq = log.head - len(log.indexed) + 1
+            gone, cause = log.indexed.popleft()
+            if gone:
+                log.trimmed.append((seq, gone))
+                children = self.caused.get(cause)
+                if children is not None:
+                    children.pop(gone, None)
+                    if not children:
+                        del self.caused[cause]
+        while len(log.trimmed) > keep_trimmed:
+            self.located.pop(log.trimmed.popleft()[1], None)
 
     def head(self, stream: str) -> int:
         """The stream's last seq (0: nothing appended)."""
@@ -108,6 +144,23 @@ class MemoryTables:
         """Up to ``limit`` retained entries after ``seq``."""
         log = self.logs.get(stream)
         return [] if log is None else log.following(seq, limit)
+
+    def alive(self, worker: str) -> bool:
+        """Whether ``worker``'s liveness record has not lapsed."""
+        record = self.workers.get(worker)
+        return record is not None and record[0] > time.monotonic()
+
+    def holder(self, agent: str, stream: str, token: str) -> tuple[bool, Holder | None]:
+        """Whether another token holds the agent's lease on ``stream``, and who: the holder
+        that keeps ``token`` out, or the worker no longer alive whose lease is free to take."""
+        held = self.leases.get((agent, stream))
+        now = time.monotonic()
+        if held is None or held[0] == token or held[1] <= now:
+            return False, None
+        worker = token_worker(held[0])
+        if worker is not None and not self.alive(worker):
+            return False, Holder(worker)
+        return True, Holder(worker, max(1, int((held[1] - now) * 1000)))
 
     def leased(self, agent: str, stream: str) -> bool:
         """Whether a lease on the agent's stream is held and not expired."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 from bus.store.contracts import Store
 from bus.store.redis.epochs import RedisEpochs
 from bus.store.redis.leases import RedisLeases
+from bus.store.redis.liveness import RedisLiveness
 from bus.store.redis.log import RedisLog
 from bus.store.redis.namespace import RedisNamespace
 from bus.store.redis.receipts import RedisReceipts
@@ -44,6 +45,7 @@ class RedisStore(Store):
             registry=RedisRegistry(space),
             log=self._log,
             leases=RedisLeases(space),
+            liveness=RedisLiveness(space),
             replies=RedisReplies(space),
             epochs=RedisEpochs(space),
             receipts=RedisReceipts(space),
@@ -51,6 +53,9 @@ class RedisStore(Store):
 
     def ping(self) -> None:
         self._space.client.ping()
+
+    def is_cluster_node(self) -> bool:
+        return str(self._space.client.info("cluster").get("cluster_enabled", 0)) == "1"
 
     def close(self) -> None:
         self._space.client.close()

@@ -33,9 +33,18 @@ class Keys:
         #: scripts that append and hand messages over check it, so a store that lost its state
         #: (restarted empty, failed over to an empty replica) is noticed at once.
         self.epoch = self.prefix + "epoch"
-        #: Hash: message id -> ``"<stream>\n<seq>\n<append ms>\n<sender>"`` (the message-id
-        #: index; each stream's ids are listed in :meth:`indexed`, which bounds it).
-        self.message_ids = self.prefix + "ids"
+        #: Hash: message id -> ``"<stream> <seq> <causation id> <append ms> <sender>"`` (the
+        #: causation id may be empty), for every retained message appended with its id, and for
+        #: a while for trimmed ones (:meth:`trimmed`): the one message index, of ``find``,
+        #: ``caused`` and receipts.
+        self.located = self.prefix + "located"
+        #: Sorted set, all scores 0: ``"<causation id> <message id>"`` per retained message
+        #: that has a cause, so a lexical range lists what one message caused.
+        self.caused = self.prefix + "caused"
+        #: Hash: worker id -> ``"<alive until ms>:<last seen ms>"`` (the server's clock).
+        self.alive = self.prefix + "alive"
+        #: Hash: worker id -> JSON list of the agents it hosts.
+        self.workers = self.prefix + "workers"
 
     @property
     def pattern(self) -> str:
@@ -54,6 +63,11 @@ class Keys:
         """List: the stream's retained entries, ``"<append ms>:<json>"``, oldest first."""
         return f"{self.prefix}log:{stream}"
 
+    def indexed(self, stream: str) -> str:
+        """List: ``"<message id> <causation id>"`` (either may be empty) of the stream's newest
+        entries, oldest first: what the causation index holds for them, trimmed with the log."""
+        return f"{self.prefix}indexed:{stream}"
+
     def dedupe(self, stream: str, key: str) -> str:
         """String with a TTL: the seq of the message appended with idempotency ``key``."""
         return f"{self.prefix}dedupe:{stream}:{key}"
@@ -67,9 +81,10 @@ class Keys:
         (coalesced deliveries: no other is published until the agent finds the stream drained)."""
         return f"{self.prefix}signals:{stream}"
 
-    def indexed(self, stream: str) -> str:
-        """List: ``"<seq>\n<message id>"`` of the stream's indexed messages, oldest first."""
-        return f"{self.prefix}indexed:{stream}"
+    def trimmed(self, stream: str) -> str:
+        """List: ``"<seq> <message id>"`` of the stream's messages retention trimmed whose ids
+        :attr:`located` still keeps (for receipts), oldest first."""
+        return f"{self.prefix}trimmed:{stream}"
 
     def audience(self, stream: str) -> str:
         """List: ``"<from seq>\n<member>\n<member>..."`` each time the channel's members at

@@ -8,8 +8,14 @@ import time
 from typing import Any
 
 from bus.store.contracts.leases import LeaseStore
+from bus.store.contracts.liveness import token_worker
 from bus.store.redis.namespace import RedisNamespace
-from bus.store.results import Batch, Entry, Failure, Lag, Step
+from bus.store.results import Batch, Entry, Failure, Holder, Lag, Step
+
+
+def _holder(reply: list[Any]) -> Holder:
+    """Who holds the lease, from a step's ``{0, holding token, ms it lasts}``."""
+    return Holder(token_worker(reply[1]), max(0, int(reply[2])))
 
 
 class RedisLeases(LeaseStore):
@@ -36,18 +42,20 @@ class RedisLeases(LeaseStore):
                 keys.failures(agent),
                 keys.epoch,
                 keys.signals(stream),
+                keys.alive,
                 keys.started(stream),
             ],
             [stream, *args, agent],
         )
         if not reply[0]:
-            return Step(False)
-        if len(reply) == 1:
-            return Step(True)
-        failure = Failure(int(reply[4]), int(reply[5])) if len(reply) == 6 else None
-        raw = reply[2]
-        entry = Entry(stream, int(reply[1]), raw[raw.index(":") + 1 :], int(reply[3]))
-        return Step(True, entry, failure)
+            return Step(False, holder=_holder(reply))
+        dead = Holder(reply[1]) if reply[1] else None
+        if len(reply) == 2:
+            return Step(True, holder=dead)
+        failure = Failure(int(reply[5]), int(reply[6])) if int(reply[5]) >= 0 else None
+        raw = reply[3]
+        entry = Entry(stream, int(reply[2]), raw[raw.index(":") + 1 :], int(reply[4]))
+        return Step(True, entry, failure, dead)
 
     def begin(self, agent: str, stream: str, token: str, ttl_ms: int, upto: int) -> Step:
         return self._step("begin", agent, stream, [token, ttl_ms, upto, self._epochs.arg])
@@ -70,6 +78,7 @@ class RedisLeases(LeaseStore):
                 keys.log(stream),
                 keys.epoch,
                 keys.signals(stream),
+                keys.alive,
             ],
             [stream, token, ttl_ms, commit, limit, self._epochs.arg, agent],
         )
@@ -99,7 +108,13 @@ class RedisLeases(LeaseStore):
         return int(
             self._run(
                 "record_failure",
-                [keys.failures(agent), keys.notes(stream), keys.indexed(stream), keys.heads],
+                [
+                    keys.failures(agent),
+                    keys.notes(stream),
+                    keys.trimmed(stream),
+                    keys.indexed(stream),
+                    keys.heads,
+                ],
                 [stream, seq, not_before_ms, agent, error or "", int(time.time() * 1000)],
             )
         )

@@ -13,7 +13,7 @@ from redis.exceptions import ResponseError
 from bus.channels import ChannelSpec, Overflow, Retention, Stream
 from bus.store.contracts.log import LogStore
 from bus.store.redis.namespace import RedisNamespace, entry_of, refusal
-from bus.store.results import INDEX_FACTOR, Appended, Dedupe, Duplicate, Entry
+from bus.store.results import INDEX_FACTOR, Appended, Dedupe, Duplicate, Entry, Traced
 
 
 class RedisLog(LogStore):
@@ -48,6 +48,7 @@ class RedisLog(LogStore):
         dedupe: Dedupe | None = None,
         coalesce: bool = False,
         message_id: str | None = None,
+        causation_id: str | None = None,
         sender: str = "",
     ) -> Appended:
         keys, max_age = self._keys, retention.max_age_seconds
@@ -71,8 +72,10 @@ class RedisLog(LogStore):
                         keys.epoch,
                         keys.dedupe(stream, dedupe.key if dedupe else ""),
                         keys.signals(stream),
-                        keys.message_ids,
+                        keys.located,
+                        keys.caused,
                         keys.indexed(stream),
+                        keys.trimmed(stream),
                         keys.audience(stream),
                         *(keys.positions(member) for member in known),
                     ],
@@ -90,8 +93,9 @@ class RedisLog(LogStore):
                         "reject" if reject else "",
                         "coalesce" if coalesce else "",
                         message_id or "",
+                        (causation_id or "") if message_id else "",
                         sender,
-                        INDEX_FACTOR * retention.max_messages,
+                        (INDEX_FACTOR - 1) * retention.max_messages,
                         *known,
                     ],
                 )
@@ -179,3 +183,37 @@ class RedisLog(LogStore):
             streams = sorted(found[1:])
             with self._streams_lock:
                 self._streams[agent] = streams
+
+    def find(self, message_ids: Sequence[str]) -> dict[str, Traced]:
+        ids = list(message_ids)
+        if not ids:
+            return {}
+        located = cast(list[str | None], self._redis.hmget(self._keys.located, ids))
+        places = [
+            (message_id, *value.split(" ", 4)[:3])
+            for message_id, value in zip(ids, located, strict=True)
+            if value is not None
+        ]
+        if not places:
+            return {}
+        raws = self._run(
+            "entries",
+            [self._keys.heads, *(self._keys.log(stream) for _, stream, _, _ in places)],
+            [part for _, stream, seq, _ in places for part in (stream, seq)],
+        )
+        return {
+            message_id: Traced(entry_of(stream, seq, raw), cause or None)
+            for (message_id, stream, seq, cause), raw in zip(places, raws, strict=True)
+            if raw is not None
+        }
+
+    def caused(self, message_ids: Sequence[str]) -> dict[str, list[str]]:
+        ids = list(message_ids)
+        with self._redis.pipeline(transaction=False) as pipe:
+            for message_id in ids:
+                pipe.zrangebylex(self._keys.caused, f"[{message_id} ", f"({message_id}!")
+            ranges = cast(list[list[str]], pipe.execute())
+        return {
+            message_id: [member.split(" ", 1)[1] for member in found]
+            for message_id, found in zip(ids, ranges, strict=True)
+        }

@@ -1,7 +1,8 @@
 """The receipts part of :class:`~bus.store.redis.RedisStore` (see
 :class:`~bus.store.contracts.receipts.ReceiptStore`).
 
-``append.lua`` writes the message-id index and the audiences; this part reads them with what
+``append.lua`` writes the message index (the log's ``located`` hash, shared with ``find``) and
+the audiences; this part reads them with what
 the other parts keep, in three round trips whatever the number of members: the index entry,
 the stream's records (pipelined), then every member's position, lease and failures (one
 script given their keys). Notes are written by ``note.lua`` and ``record_failure.lua``.
@@ -58,10 +59,10 @@ class RedisReceipts(ReceiptStore):
 
     def facts(self, message_id: str) -> DeliveryFacts | None:
         keys, client = self._keys, self._redis
-        raw = client.hget(keys.message_ids, message_id)
+        raw = client.hget(keys.located, message_id)
         if raw is None:
             return None
-        stream, seq_text, stored_ms, sender = str(raw).split("\n", 3)
+        stream, seq_text, cause, stored_ms, sender = str(raw).split(" ", 4)
         seq, owner = int(seq_text), Stream(stream).owner
         pipe = client.pipeline(transaction=False)
         pipe.hget(keys.heads, stream)
@@ -98,7 +99,7 @@ class RedisReceipts(ReceiptStore):
                 _failure(failure),
             )
         return DeliveryFacts(
-            Located(stream, seq, int(stored_ms), sender),
+            Located(stream, seq, int(stored_ms), sender, cause),
             head - int(retained) + 1,
             head,
             audience,
@@ -110,7 +111,7 @@ class RedisReceipts(ReceiptStore):
         keys = self._keys
         self._space.run(
             "note",
-            [keys.notes(stream), keys.indexed(stream), keys.heads],
+            [keys.notes(stream), keys.trimmed(stream), keys.indexed(stream), keys.heads],
             [stream, field, note.encode()],
         )
 

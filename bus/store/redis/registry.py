@@ -120,6 +120,7 @@ class RedisRegistry(RegistryStore):
                     keys.members(channel) if channel is not None else keys.agents,
                     keys.lease(agent, stream),
                     keys.signals(stream),
+                    keys.started(stream),
                 ]
                 args += [stream, channel or ""]
             result = self._run("unregister_agent", keys_of, args)

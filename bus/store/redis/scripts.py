@@ -24,9 +24,10 @@ PRELUDES: dict[str, tuple[str, ...]] = {
     "create_channel": (),
     "update_channel": (),
     "history": (),
-    "begin": ("epoch", "next_after", "step"),
-    "advance": ("epoch", "next_after", "step"),
-    "take": ("epoch", "next_after"),
+    "entries": (),
+    "begin": ("epoch", "next_after", "holder", "step"),
+    "advance": ("epoch", "next_after", "holder", "step"),
+    "take": ("epoch", "next_after", "holder"),
     "renew_lease": (),
     "release_lease": (),
     "record_failure": ("trim_notes",),
@@ -34,6 +35,8 @@ PRELUDES: dict[str, tuple[str, ...]] = {
     "member_facts": (),
     "backlog": (),
     "put_reply": (),
+    "beat": (),
+    "stopped": (),
 }
 
 

@@ -1,21 +1,24 @@
 -- Append a message to a stream, trim the log to its retention, name the recipients.
 -- KEYS[1] heads, KEYS[2] the stream's log, KEYS[3] recipients: the channel's members, or the
 --   agents set for an inbox, KEYS[4] channels, KEYS[5] the epoch, KEYS[6] the idempotency
---   key's record (any key name when there is none), KEYS[7] the stream's signals, KEYS[8] the
---   message-id index, KEYS[9] the stream's indexed ids, KEYS[10] the stream's audiences,
---   KEYS[10 + i] the positions of member i (reject-publish only).
+--   key's record (any key name when there is none), KEYS[7] the stream's signals, KEYS[8]
+--   the located hash, KEYS[9] the caused sorted set, KEYS[10] the stream's indexed list,
+--   KEYS[11] its trimmed list (the message index: see key_names.py), KEYS[12] the stream's
+--   audiences, KEYS[12 + i] the positions of member i (reject only).
 -- ARGV[1] stream id, ARGV[2] message JSON (stored as given), ARGV[3] now ms,
 --   ARGV[4] max messages, ARGV[5] max age ms or '', ARGV[6] the inbox's owner or '' (channel),
 --   ARGV[7] the channel whose spec the caller holds or '', ARGV[8] that spec's version,
 --   ARGV[9] the epoch or '', ARGV[10] how long the idempotency key is remembered (ms) or '',
 --   ARGV[11] 'reject' if the channel rejects publishes that would trim unread messages,
 --   ARGV[12] 'coalesce' to wake only recipients with no delivery outstanding (see below),
---   ARGV[13] the message id to index or '', ARGV[14] its sender, ARGV[15] how many ids the
---   stream's index keeps, ARGV[15 + i] member i: what the caller believes the members are
---   (reject only).
--- With a message id, the index maps it to the stream, seq, append time and sender, and a
--- channel's audience (its members, sorted) is recorded from this seq on if it differs from
--- the last record: nothing per member is written while the membership stays the same.
+--   ARGV[13] the message id to index or '', ARGV[14] its causation id or '', ARGV[15] its
+--   sender, ARGV[16] how many ids of trimmed messages the index keeps (for receipts),
+--   ARGV[16 + i] member i: what the caller believes the members are (reject only).
+-- With a message id, the index maps it to the stream, seq, causation id, append time and
+-- sender, and a channel's audience (its members, sorted) is recorded from this seq on if it
+-- differs from the last record: nothing per member is written while the membership stays the
+-- same. When retention trims a message, its entry leaves the caused set at once, its id the
+-- located hash only after ARGV[16] later trims.
 -- Returns {seq, recipient...}; with 'coalesce' {seq, k, recipient...}, the first k recipients
 -- being those to wake: their signal on the stream is set to seq (HSETNX), and a consumer that
 -- finds the stream drained clears it (claim, claim_any, take, step);
@@ -38,18 +41,18 @@ if ARGV[10] ~= '' then
   if original then return {-2, tonumber(original)} end
 end
 if ARGV[11] == 'reject' then
-  local count = #ARGV - 15
+  local count = #ARGV - 16
   if redis.call('SCARD', KEYS[3]) ~= count then return {-1} end
   for i = 1, count do
-    if redis.call('SISMEMBER', KEYS[3], ARGV[15 + i]) == 0 then return {-1} end
+    if redis.call('SISMEMBER', KEYS[3], ARGV[16 + i]) == 0 then return {-1} end
   end
   local head = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
   -- Appending trims every seq up to head + 1 - max: a member must have read them.
   local last_trimmed = head + 1 - tonumber(ARGV[4])
   local lagging = {}
   for i = 1, count do
-    local pos = redis.call('HGET', KEYS[10 + i], ARGV[1])
-    if pos and tonumber(pos) < last_trimmed then table.insert(lagging, ARGV[15 + i]) end
+    local pos = redis.call('HGET', KEYS[12 + i], ARGV[1])
+    if pos and tonumber(pos) < last_trimmed then table.insert(lagging, ARGV[16 + i]) end
   end
   if #lagging > 0 then return redis.error_reply('BUSREJECT ' .. table.concat(lagging, ',')) end
 end
@@ -68,6 +71,30 @@ if ARGV[5] ~= '' then
     redis.call('LPOP', KEYS[2])
   end
 end
+-- The message index: this entry in; whatever the trims above dropped out of the caused set,
+-- and its id onto the trimmed list, which keeps the last ARGV[16] of them.
+redis.call('RPUSH', KEYS[10], ARGV[13] .. ' ' .. ARGV[14])
+if ARGV[13] ~= '' then
+  redis.call('HSET', KEYS[8], ARGV[13],
+    ARGV[1] .. ' ' .. seq .. ' ' .. ARGV[14] .. ' ' .. ARGV[3] .. ' ' .. ARGV[15])
+  if ARGV[14] ~= '' then redis.call('ZADD', KEYS[9], 0, ARGV[14] .. ' ' .. ARGV[13]) end
+end
+local retained = redis.call('LLEN', KEYS[2])
+local dropped = redis.call('LLEN', KEYS[10]) - retained
+for i = 1, dropped do
+  local gone = redis.call('LPOP', KEYS[10])
+  local space = string.find(gone, ' ', 1, true)
+  local id, cause = string.sub(gone, 1, space - 1), string.sub(gone, space + 1)
+  if id ~= '' then
+    if cause ~= '' then redis.call('ZREM', KEYS[9], cause .. ' ' .. id) end
+    redis.call('RPUSH', KEYS[11], (seq - retained - dropped + i) .. ' ' .. id)
+  end
+end
+local forget = redis.call('LLEN', KEYS[11]) - tonumber(ARGV[16])
+for _ = 1, forget do
+  local old = redis.call('LPOP', KEYS[11])
+  redis.call('HDEL', KEYS[8], string.sub(old, string.find(old, ' ', 1, true) + 1))
+end
 local out
 if ARGV[6] == '' then
   out = redis.call('SMEMBERS', KEYS[3])
@@ -76,31 +103,22 @@ elseif redis.call('SISMEMBER', KEYS[3], ARGV[6]) == 1 then
 else
   out = {}
 end
-if ARGV[13] ~= '' then
-  redis.call('HSET', KEYS[8], ARGV[13], ARGV[1] .. '\n' .. seq .. '\n' .. ARGV[3] .. '\n' .. ARGV[14])
-  local kept = redis.call('RPUSH', KEYS[9], seq .. '\n' .. ARGV[13])
-  local keep = tonumber(ARGV[15])
-  while kept > keep do
-    local old = redis.call('LPOP', KEYS[9])
-    redis.call('HDEL', KEYS[8], string.sub(old, string.find(old, '\n', 1, true) + 1))
-    kept = kept - 1
-  end
-  if ARGV[6] == '' then
-    table.sort(out)
-    local members = table.concat(out, '\n')
-    local last = redis.call('LINDEX', KEYS[10], -1)
-    if not last or string.sub(last, string.find(last, '\n', 1, true) + 1) ~= members then
-      redis.call('RPUSH', KEYS[10], seq .. '\n' .. members)
-      local first = redis.call('LINDEX', KEYS[9], 0)
-      local oldest = tonumber(string.sub(first, 1, string.find(first, '\n', 1, true) - 1))
-      while true do
-        local second = redis.call('LINDEX', KEYS[10], 1)
-        if not second then break end
-        if tonumber(string.sub(second, 1, string.find(second, '\n', 1, true) - 1)) > oldest then
-          break
-        end
-        redis.call('LPOP', KEYS[10])
+if ARGV[13] ~= '' and ARGV[6] == '' then
+  table.sort(out)
+  local members = table.concat(out, '\n')
+  local last = redis.call('LINDEX', KEYS[12], -1)
+  if not last or string.sub(last, string.find(last, '\n', 1, true) + 1) ~= members then
+    redis.call('RPUSH', KEYS[12], seq .. '\n' .. members)
+    local first = redis.call('LINDEX', KEYS[11], 0)
+    local oldest = seq - redis.call('LLEN', KEYS[10]) + 1
+    if first then oldest = tonumber(string.sub(first, 1, string.find(first, ' ', 1, true) - 1)) end
+    while true do
+      local second = redis.call('LINDEX', KEYS[12], 1)
+      if not second then break end
+      if tonumber(string.sub(second, 1, string.find(second, '\n', 1, true) - 1)) > oldest then
+        break
       end
+      redis.call('LPOP', KEYS[12])
     end
   end
 end

@@ -1,7 +1,7 @@
 -- Count a failed attempt at a stream's next message, and keep its error as the message's
 -- 'failed' note for the agent (receipts).
--- KEYS[1] the agent's failures, KEYS[2] the stream's notes, KEYS[3] the stream's indexed ids,
---   KEYS[4] heads.
+-- KEYS[1] the agent's failures, KEYS[2] the stream's notes, KEYS[3] its trimmed list,
+--   KEYS[4] its indexed list, KEYS[5] heads.
 -- ARGV[1] stream id, ARGV[2] seq, ARGV[3] not before ms, ARGV[4] the agent, ARGV[5] the error
 --   or '', ARGV[6] now ms.
 -- Returns the number of attempts at seq so far.
@@ -12,7 +12,7 @@ if previous then
   if seq == ARGV[2] then attempts = tonumber(count) + 1 end
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ':' .. attempts .. ':' .. ARGV[3])
-trim_notes(KEYS[2], KEYS[3], KEYS[4], ARGV[1])
+trim_notes(KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1])
 local note = {kind = 'failed', at_ms = tonumber(ARGV[6]), attempts = attempts}
 if ARGV[5] ~= '' then note.error = ARGV[5] end
 redis.call('HSET', KEYS[2], ARGV[2] .. '-' .. ARGV[2] .. '\n' .. ARGV[4], cjson.encode(note))

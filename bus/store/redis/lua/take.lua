@@ -1,7 +1,7 @@
 -- Commit what a pull reader handed over, hand it the next message of a stream and hold the
 -- ones after it.
 -- KEYS[1] the lease, KEYS[2] the agent's positions, KEYS[3] heads, KEYS[4] the stream's log,
---   KEYS[5] the epoch, KEYS[6] the stream's signals.
+--   KEYS[5] the epoch, KEYS[6] the stream's signals, KEYS[7] the workers' liveness.
 -- ARGV[1] stream id, ARGV[2] token, ARGV[3] ttl ms, ARGV[4] commit (a seq, 0: none),
 --   ARGV[5] limit, ARGV[6] the epoch or '', ARGV[7] the agent.
 -- Finding nothing pending (limit > 0) clears the agent's signal (append.lua).
@@ -9,12 +9,13 @@
 -- over as claim.lua does; up to limit - 1 messages after it are held under the lease: they are
 -- not the position until a later call commits them, so a reader that dies holding them leaves
 -- them to the next one once the lease lapses. With nothing held the lease is given up.
--- Returns {0} if another token holds the lease (nothing moved); {1} if nothing is pending or
+-- A lease whose worker is no longer alive is free (holder.lua).
+-- Returns {0, ...} if another token holds the lease (nothing moved); {1} if nothing is pending or
 -- limit is 0; {1, first seq, skipped, entry...} otherwise.
 local reset = reset_reply(KEYS[5], ARGV[6])
 if reset then return reset end
-local held = redis.call('GET', KEYS[1])
-if held and held ~= ARGV[2] then return {0} end
+local blocked, held = lease_holder(KEYS[1], KEYS[7], ARGV[2])
+if blocked then return held_reply(KEYS[1], held) end
 local pos = redis.call('HGET', KEYS[2], ARGV[1])
 if not pos then
   if held then redis.call('DEL', KEYS[1]) end

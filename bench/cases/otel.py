@@ -1,0 +1,111 @@
+"""Case ``otel``: what OpenTelemetry tracing costs, ``BUS_OTEL`` off against on, in one run:
+``python -m bench --only otel [--transports memory,redis] [--n 1000]``.
+
+Per transport and mode: ``publish`` and ``pull`` (messages/s of one bus, as the ``auth`` case
+measures them) and ``hosted`` (deliveries/s of a solo worker hosting 2 agents), each also per
+CPU second. ``off``: no tracer provider, what every bus without ``BUS_OTEL`` runs. ``on``: the
+SDK with a batch span processor whose exporter drops the spans (``OTEL_TRACES_EXPORTER=none``:
+every span is made, ended and batched; only the network is left out), in this process through
+:func:`bus.tracing.use_tracer_provider` and in a worker subprocess through ``BUS_OTEL=true``.
+The modes alternate 3 times (quick: once); each figure is the median of its runs
+(``otel_off_<what>``, and ``otel_on_<what>`` with its ratio to it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+import sys
+from collections.abc import Iterator
+
+from bench.cases.auth import UNITS, hosted_deliveries, publish_and_pull
+from bench.cases.base import CaseArgs, Figure
+from bus.tracing import use_tracer_provider
+from bus.tracing.setup import discarding
+
+MODES = ("off", "on")
+#: Messages per run unless ``--n`` asks for fewer.
+OTEL_MESSAGES = 1000
+
+
+@contextlib.contextmanager
+def tracing(mode: str) -> Iterator[None]:
+    """With ``on``: an SDK provider that drops its spans, for this process and (through the
+    environment) for the worker subprocesses started meanwhile."""
+    if mode == "off":
+        yield
+        return
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(discarding()))
+    variables = {"BUS_OTEL": "true", "OTEL_TRACES_EXPORTER": "none"}
+    saved = {key: os.environ.get(key) for key in variables}
+    os.environ.update(variables)
+    use_tracer_provider(provider)
+    try:
+        yield
+    finally:
+        use_tracer_provider(None)
+        provider.shutdown()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+class OtelCase:
+    """The figures with tracing off and on, alternating; see the module doc."""
+
+    name = "otel"
+    group = "otel"
+
+    def run(self, transport: str, args: CaseArgs) -> list[Figure]:
+        """Each mode ``repeat`` times, alternating; the medians, on against off."""
+        n = args.messages or min(args.run.n, OTEL_MESSAGES)
+        repeat = 1 if args.quick else 3
+        samples: dict[tuple[str, str], list[float]] = {}
+        for attempt in range(repeat):
+            for mode in MODES:
+                print(
+                    f"[bench] {transport}: otel {mode}, run {attempt + 1} of {repeat} ...",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                tag = f"otel{mode[1]}{attempt}"
+                with tracing(mode):
+                    values = publish_and_pull(transport, "off", n, args.run.ns(f"{tag}p"))
+                    values.update(hosted_deliveries(transport, "off", n, args.run.ns(f"{tag}h")))
+                for what, value in values.items():
+                    samples.setdefault((what, mode), []).append(value)
+        figures: list[Figure] = []
+        for what, unit in UNITS.items():
+            off, on = samples[(what, "off")], samples[(what, "on")]
+            detail = {"repeat": repeat, "median_of": "alternating runs"}
+            figures.append(
+                Figure(
+                    f"otel_off_{what}",
+                    statistics.median(off),
+                    unit,
+                    transport,
+                    n=n,
+                    extra={**detail, "runs": [round(value, 1) for value in off]},
+                )
+            )
+            figures.append(
+                Figure.against(
+                    f"otel_on_{what}",
+                    statistics.median(on),
+                    unit,
+                    transport,
+                    n=n,
+                    baseline=f"otel_off_{what}",
+                    baseline_value=statistics.median(off),
+                    target=0.85,
+                    extra={**detail, "runs": [round(value, 1) for value in on]},
+                )
+            )
+        return figures
