@@ -43,10 +43,16 @@ logger = logging.getLogger(__name__)
 UNREADABLE_KEEP = 16_384
 
 
-def dead_letter(bus: Bus, letter: DeadLetter) -> Message:
-    """Publish ``letter`` on the dead-letter channel."""
+def dead_letter(bus: Bus, letter: DeadLetter, *, caused: bool = True) -> Message:
+    """Publish ``letter`` on the dead-letter channel, caused by its message (``caused`` false:
+    a stand-in that was never stored)."""
     return post_dead_letter(
-        bus.publisher, bus.settings, letter, sender=bus.guard.identity, store=lambda: bus.store
+        bus.publisher,
+        bus.settings,
+        letter,
+        sender=bus.guard.identity,
+        store=lambda: bus.store,
+        caused=caused,
     )
 
 
@@ -94,7 +100,7 @@ def set_aside_unreadable(
         error=f"unreadable: {error}",
         attempts=0,
     )
-    return dead_letter(bus, letter)
+    return dead_letter(bus, letter, caused=False)
 
 
 def list_dead_letters(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -54,11 +55,19 @@ def post_dead_letter(
     *,
     sender: str | None = None,
     store: Callable[[], Store] | None = None,
+    caused: bool = True,
+    traced: bool = True,
 ) -> Message:
     """Publish ``letter`` on the dead-letter channel (it may be up to twice the message limit:
     it carries a whole message plus the error), as ``sender``: with auth on, the identity of the
     process that moves it, which signs it; else :data:`SENDER`. With ``store``, the message's
-    receipt for the agent notes it (``dead_lettered``, or ``refused`` for ``attempts`` 0)."""
+    receipt for the agent notes it (``dead_lettered``, or ``refused`` for ``attempts`` 0).
+
+    The dead letter is caused by the message that failed: its ``causation_id`` is that message's
+    id, one hop further, in its trace (its ``traceparent``), so ``bus trace`` shows the dead
+    letter under the message and its ``publish`` span joins the message's trace. ``caused``
+    false: the message is a stand-in that was never stored (no cause to name); ``traced``
+    false: its trace context is not to be trusted (a refused message: causation only)."""
     where = letter.channel or "direct messages"
     summary = (
         f"{letter.agent} gave up on {where} #{letter.seq} after {letter.attempts} attempts: "
@@ -75,11 +84,22 @@ def post_dead_letter(
                 name="dead-letter.json", media_type=MEDIA_TYPE, content=letter.model_dump_json()
             ),
         ),
+        **(_caused_by(letter.message, traced=traced) if caused else {}),
     )
     posted = publisher.post(message, max_bytes=settings.max_message_bytes * 2 + 65536)
     if store is not None:
         _note(store, letter, posted.seq)
     return posted
+
+
+def _caused_by(failed: Message, *, traced: bool) -> dict[str, Any]:
+    """The causation of a dead letter of ``failed``: its id, its hops + 1 and (``traced``) its
+    trace context."""
+    fields: dict[str, Any] = {"causation_id": failed.id, "hops": failed.hops + 1}
+    if traced and failed.traceparent is not None:
+        fields["traceparent"] = failed.traceparent
+        fields["tracestate"] = failed.tracestate
+    return fields
 
 
 def _note(store: Callable[[], Store], letter: DeadLetter, dead_letter_seq: int | None) -> None:
@@ -113,7 +133,8 @@ def post_refusal(
     """Set aside a message a consumer's guard refused: a dead letter naming why, for the agent
     that read it (its position has moved past it); a history reader's refusals are logged. A
     flood of forgeries must not stop the reader: a dead letter that cannot be sent (permission,
-    quota) is logged instead."""
+    quota) is logged instead. The dead letter names the refused message as its cause, but does
+    not join its trace: a refused message's ``traceparent`` may be the forgery."""
     assert message.seq is not None  # read from a log: numbered
     logger.warning("refused %s #%s of %s: %s", message.id, message.seq, stream.id, error)
     if agent is None:
@@ -127,7 +148,7 @@ def post_refusal(
         attempts=0,
     )
     try:
-        post_dead_letter(publisher, settings, letter, sender=sender, store=store)
+        post_dead_letter(publisher, settings, letter, sender=sender, store=store, traced=False)
     except (PermissionDenied, RateLimited) as exc:
         logger.error("could not dead-letter refused %s of %s: %s", message.id, stream.id, exc)
 

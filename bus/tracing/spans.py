@@ -7,6 +7,11 @@
   the message's creation context; ``messaging.consumer.group.name`` is the agent.
 - ``invoke_agent {agent}`` (INTERNAL): the agent's handlers, inside ``process``, with the GenAI
   agent attributes and the usage the handler's messages report.
+- ``deliver {destination}`` (CONSUMER): one run of an agent's stream in a worker, as started by
+  a delivery task (or by a post from the same process), over the messages it handled: with
+  coalesced deliveries one delivery hands a run a whole burst. It links to the creation context
+  of each message it handled or dead-lettered (each keeps its own ``process`` span), so a batch
+  is one span with a link per message, as the conventions ask of batch processing.
 - ``receive {destination}`` (CONSUMER): a pull ``receive`` that returned a message, in the
   receiver's current context, linked to the message's creation context.
 
@@ -18,9 +23,10 @@ this runs: callers check it first.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -36,6 +42,9 @@ from bus.tracing.causation import Cause
 #: transports, named in ``messaging.bus.transport`` by whoever wants it in the resource).
 SYSTEM = "bus"
 _propagator = TraceContextTextMapPropagator()
+#: Links a ``deliver`` span keeps (the SDK's default limit): a run that drains a long backlog
+#: counts every message but does not hold a link to each.
+DELIVERY_LINKS = 128
 _INACTIVE = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
 #: A provider given to :func:`use_tracer_provider` instead of the global one.
 _provider: TracerProvider | None = None
@@ -202,6 +211,74 @@ def processing(agent: str, message: Message, attempt: int, cause: Cause) -> Iter
             finally:
                 if cause.reported:
                     invoke.set_attributes(usage_attributes(cause.tokens, cause.cost))
+
+
+@dataclass
+class DeliveryTrace:
+    """The messages one run of ``agent``'s stream handled, for its ``deliver`` span (made when
+    the run ends, from ``started_ns``: ``time.time_ns()`` when it began). Made by
+    :func:`delivery`: with tracing off it records nothing (``recording`` false)."""
+
+    agent: str
+    #: The channel, or ``@`` and the agent for its direct messages.
+    destination: str
+    #: The delivery task that started the run (``None``: a post from this process did).
+    task_id: str | None
+    started_ns: int
+    #: How many messages the run handled or dead-lettered.
+    count: int = 0
+    #: How many of them it dead-lettered.
+    dead_lettered: int = 0
+    links: list[Link] = field(default_factory=list)
+    recording: bool = True
+
+    def handled(self, message: Message, *, dead_lettered: bool = False) -> None:
+        """Count ``message`` (handled, or given up on) and link to its creation context."""
+        if not self.recording:
+            return
+        self.count += 1
+        self.dead_lettered += dead_lettered
+        created = creation_context(message)
+        if created is None or len(self.links) >= DELIVERY_LINKS:
+            return
+        attributes: dict[str, Any] = {"messaging.message.id": str(message.id)}
+        if message.seq is not None:
+            attributes["messaging.bus.seq"] = message.seq
+        self.links.append(Link(trace.get_current_span(created).get_span_context(), attributes))
+
+    def end(self, error: str | None = None) -> None:
+        """Record the ``deliver`` span if the run handled anything; ``error``: the run failed."""
+        if not self.count:  # also when not recording
+            return  # found its stream drained, or held by another worker: nothing to show
+        attributes: dict[str, Any] = {
+            "messaging.system": SYSTEM,
+            "messaging.destination.name": self.destination,
+            "messaging.operation.type": "process",
+            "messaging.operation.name": "deliver",
+            "messaging.consumer.group.name": self.agent,
+            "messaging.batch.message_count": self.count,
+        }
+        if self.task_id is not None:
+            attributes["messaging.bus.task_id"] = self.task_id
+        if self.dead_lettered:
+            attributes["messaging.bus.dead_lettered"] = self.dead_lettered
+        span = tracer().start_span(
+            f"deliver {self.destination}",
+            context=otel_context.Context(),  # a root: each message's trace is in its link
+            kind=SpanKind.CONSUMER,
+            attributes=attributes,
+            links=self.links,
+            start_time=self.started_ns,
+        )
+        if error is not None:
+            span.set_status(Status(StatusCode.ERROR, error))
+        span.end()
+
+
+def delivery(agent: str, destination: str, task_id: str | None) -> DeliveryTrace:
+    """What a run of ``agent``'s stream on ``destination`` (see :class:`DeliveryTrace`), started now
+    by delivery task ``task_id``, gathers for its ``deliver`` span (nothing if tracing is off)."""
+    return DeliveryTrace(agent, destination, task_id, time.time_ns(), recording=active())
 
 
 def received(agent: str, message: Message, started_ns: int) -> None:

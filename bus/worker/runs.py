@@ -33,6 +33,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from bus import tracing
 from bus.broker.wire import DELIVER_TASK
 from bus.channels import Stream
 from bus.core import Bus
@@ -144,6 +145,9 @@ class Run:
         #: The delivery task waiting for each seq: what its log line names.
         self._task_ids: dict[int, str] = {}
         self._waiters: dict[int, tuple[asyncio.Future[Outcome], int]] = {}
+        #: The messages handled, for the run's ``deliver`` span.
+        where = stream.channel or f"@{agent.name}"
+        self._traced = tracing.delivery(agent.name, where, task_id)
 
     @property
     def waited_on(self) -> bool:
@@ -232,6 +236,7 @@ class Run:
             self.closing = True
             calls.keeper.drop(agent, stream_id)
             self._settle_rest(status, error)
+            self._traced.end(error)
             if leased:
                 await self._release()
 
@@ -281,6 +286,7 @@ class Run:
             self._handled.append(seq)
             self.position = seq
             self._settle(seq, Status.HANDLED)
+            self._traced.handled(message)
             log_handled(agent, message, self._task_ids.pop(seq, self.task_id))
             return await calls.io(store.advance, agent, stream_id, self.token, ttl, seq, DRAIN)
         wait = backoff(self.settings, attempts + 1)
@@ -311,6 +317,7 @@ class Run:
         )
         self.position = seq
         self._settle(seq, Status.FAILED, error)
+        self._traced.handled(message, dead_lettered=True)
         return await calls.io(store.advance, agent, stream_id, self.token, ttl, seq, DRAIN)
 
     async def _skip(self, seq: int, error: str) -> Step:

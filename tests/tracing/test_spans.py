@@ -211,3 +211,20 @@ def test_without_a_tracer_provider_no_span_is_made_and_causation_still_travels(
     tree = hosted.trace(task.id)
     assert [node.hops for _, node in tree.root.walk()] == [0, 1, 2]
     assert reviewed[0].traceparent is None  # nobody traced: no context to pass on
+
+
+def test_a_dead_letter_is_caused_by_the_failed_message_and_joins_its_trace(
+    hosted: Bus, spans: Spans
+) -> None:
+    failing = hosted.publish("#incidents", "prod is down", sender="ceo")
+    join(hosted, "breaker")
+    tree = hosted.trace(failing.id)
+    (letter,) = tree.root.children
+    assert (letter.sender, letter.channel, letter.hops) == ("bus", "#dead-letters", 1)
+    assert tree.root.message_id == failing.id
+    (posted,) = hosted.history("#dead-letters", limit=10)
+    assert (posted.id, posted.causation_id) == (letter.message_id, failing.id)
+    publish, dead = spans.one("publish #incidents"), spans.one("publish #dead-letters")
+    assert trace_id(dead) == trace_id(publish)
+    assert parent_of(dead) == span_id(publish)  # beside the failed process span, in its trace
+    assert hosted.trace(letter.message_id).root.message_id == failing.id
