@@ -1,11 +1,19 @@
 """Three agents that make a chain across workers, for the tracing tests: a task on
 ``#engineering`` makes ``chain-a`` ask ``chain-b`` by direct message, whose answer on
 ``#code-review`` ``chain-c`` reads. Run ``chain-a`` and ``chain-c`` in one worker and
-``chain-b`` in another, and the chain crosses processes twice."""
+``chain-b`` in another, and the chain crosses processes twice.
+
+With ``CHAIN_B_STALL`` naming a file that does not exist yet, ``chain-b``'s first handling
+posts its answer, then writes its pid to that file and stalls: the test kills its worker there,
+and the retry in another worker posts the answer again (deduplicated by its idempotency key,
+as a step that may run twice should)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+from pathlib import Path
 
 from bus.message import Message
 from bus.worker import Agent, Context
@@ -24,7 +32,13 @@ def delegate(message: Message, ctx: Context) -> None:
 
 @chain_b.on_direct()
 async def work(message: Message, ctx: Context) -> None:
-    await ctx.publish("#code-review", f"done: {message.content}")  # type: ignore[misc]
+    answer = f"done: {message.content}"
+    key = f"chain-b:{message.id}"
+    await ctx.publish("#code-review", answer, idempotency_key=key)  # type: ignore[misc]
+    stall = os.environ.get("CHAIN_B_STALL")
+    if stall and not Path(stall).exists():
+        Path(stall).write_text(str(os.getpid()))
+        await asyncio.sleep(60)  # killed here
 
 
 @chain_c.on()
