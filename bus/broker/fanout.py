@@ -8,7 +8,8 @@ encoding of ~1 KB): ~100 us a member, 90-140 ms for a channel of 1,000, even wit
 ``Producer.batch`` pipelining the pushes.
 
 The deliveries of one message differ only in the member (task arguments, ``argsrepr``, the
-queue), the task id and kombu's delivery tag. :class:`RedisFanout` builds the message once,
+queue; the keyword arguments shown in Flower, sender, type and channel, are the message's), the
+task id and kombu's delivery tag. :class:`RedisFanout` builds the message once,
 through Celery's ``as_task_v2`` and kombu's own ``prepare_message``, ``encode_body`` and JSON
 encoder, with marker strings where those differ, and fills the markers in per member: a
 string join and a base64 encoding of the small task body. All pushes go in one script call
@@ -70,6 +71,8 @@ class RedisFanout:
             and d.seq == first.seq
             and d.channel == first.channel
             and d.message_id == first.message_id
+            and d.sender == first.sender
+            and d.type == first.type
             for d in deliveries
         )
 
@@ -124,7 +127,14 @@ class RedisFanout:
 
     def _template(self, channel: Any, first: Delivery) -> tuple[list[str], list[str]]:
         """The message and its task body, split at the markers (odd items name a field)."""
-        marker = Delivery("@@bus-agent@@", first.channel, first.seq, first.message_id)
+        marker = Delivery(
+            "@@bus-agent@@",
+            first.channel,
+            first.seq,
+            first.message_id,
+            sender=first.sender,
+            type=first.type,
+        )
         headers, properties, body = marker.task_message(self._app, self._origin, DELIVER_TASK)
         headers.update(id="@@bus-id@@", root_id="@@bus-id@@", argsrepr="@@bus-argsrepr@@")
         properties["correlation_id"] = "@@bus-id@@"

@@ -2,7 +2,10 @@
 
 A message published to a channel with five members becomes five deliveries, each with its own
 task id, named ``bus.deliver`` with arguments ``(agent, channel, seq)`` (``channel`` is ``None``
-for a direct message) and the message's id as keyword argument ``message_id``. A delivery is an
+for a direct message) and the message's id as keyword argument ``message_id``; keyword arguments
+``sender``, ``type`` and ``channel`` (or ``recipient``, for a direct message) say what it is in
+Flower's task list. They are for display only: a consumer reads the message, and who sent it,
+from the log, never from a delivery. A delivery is an
 address, not a copy: the message itself is stored once, in its stream's log, however many
 members it has, and consumers read it from there (which is also what keeps their order). A
 Celery worker runs deliveries as tasks (Flower lists who handled what); :meth:`bus.Bus.receive`
@@ -37,6 +40,9 @@ class Delivery:
     message_id: str | None = None
     #: The message itself: only on a replay, which is outside the log's order.
     message: dict[str, Any] | None = None
+    #: The message's sender and type, shown in Flower (display only: never trusted).
+    sender: str | None = None
+    type: str | None = None
 
     @property
     def stream(self) -> str:
@@ -47,7 +53,8 @@ class Delivery:
         self, app: Celery, origin: str, task: str = DELIVER_TASK
     ) -> tuple[dict[str, Any], dict[str, Any], Any]:
         """Headers, properties and body of the Celery task message for this delivery."""
-        kwargs: dict[str, Any] = {"message_id": self.message_id}
+        shown = self.shown()
+        kwargs: dict[str, Any] = dict(shown)
         if self.message is not None:
             kwargs["message"] = self.message
         headers, properties, body, _ = app.amqp.as_task_v2(
@@ -56,11 +63,25 @@ class Delivery:
             args=(self.agent, self.channel, self.seq),
             kwargs=kwargs,
             argsrepr=repr((self.agent, self.channel, self.seq)),
-            kwargsrepr=repr({"message_id": self.message_id}),
+            kwargsrepr=repr(shown),
             origin=origin,
             ignore_result=True,
         )
         return headers, properties, body
+
+    def shown(self) -> dict[str, Any]:
+        """The keyword arguments that say what this delivery is: its message's id, sender and
+        type, and its channel (or, for a direct message, its recipient)."""
+        shown: dict[str, Any] = {"message_id": self.message_id}
+        if self.sender is not None:
+            shown["sender"] = self.sender
+        if self.type is not None:
+            shown["type"] = self.type
+        if self.channel is not None:
+            shown["channel"] = self.channel
+        else:
+            shown["recipient"] = self.agent
+        return shown
 
 
 #: The largest seq a delivery may name: the store counts in Lua numbers, exact up to 2**53.
@@ -87,7 +108,9 @@ def parse_delivery(headers: dict[str, Any] | None, body: Any) -> Delivery:
 
 def delivery_of(args: Any, kwargs: Any) -> Delivery:
     """The delivery a ``bus.deliver`` task's arguments name, checked: ``(agent, channel, seq)``
-    and the keyword ``message_id`` (and ``message``, on a replay).
+    and the keyword ``message_id`` (and ``message``, on a replay). The display keywords
+    (``sender``, ``type``, ``channel``, ``recipient``) are accepted and never trusted: a sender or
+    type that is not a string is dropped, not refused (the log says what the message is).
 
     Raises:
         MessageDecodeError: they are not; the message says which one and why.
@@ -113,7 +136,16 @@ def delivery_of(args: Any, kwargs: Any) -> Delivery:
     )
     if wrong is not None:
         raise MessageDecodeError(f"malformed bus delivery: {wrong}", task=DELIVER_TASK)
-    return Delivery(agent, channel, seq, message_id, message)
+    sender, kind = kwargs.get("sender"), kwargs.get("type")
+    return Delivery(
+        agent,
+        channel,
+        seq,
+        message_id,
+        message,
+        sender if isinstance(sender, str) else None,
+        kind if isinstance(kind, str) else None,
+    )
 
 
 def _shown(value: Any) -> str:

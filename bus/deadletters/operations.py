@@ -140,6 +140,8 @@ def replay(bus: Bus, dead_letter_seq: int) -> DeadLetter:
         letter.seq,
         str(letter.message.id),
         letter.message.model_dump(mode="json"),
+        sender=letter.message.sender,
+        type=str(letter.message.type),
     )
     bus.broker.publish([delivery], REPLAY_TASK, direct=True)
     return letter

@@ -141,7 +141,14 @@ class Publisher:
         """Publish the deliveries of a stored message to the recipients to wake."""
         assert posted.seq is not None
         deliveries = [
-            Delivery(agent, posted.channel, posted.seq, str(posted.id))
+            Delivery(
+                agent,
+                posted.channel,
+                posted.seq,
+                str(posted.id),
+                sender=posted.sender,
+                type=str(posted.type),
+            )
             for agent in sorted(appended.to_wake)
         ]
         try:

@@ -23,6 +23,19 @@ class Status(StrEnum):
     INTERRUPTED = "interrupted"
 
 
+class HandlerError(str):
+    """What failed in a message's handlers (each handler and why), carrying the first failing
+    handler's exception: the delivery task that reports the failure raises from it, so Celery
+    (and Flower) record the handler's own traceback. Stored and logged as a plain string."""
+
+    exception: BaseException | None
+
+    def __new__(cls, text: str, exception: BaseException | None = None) -> HandlerError:
+        made = super().__new__(cls, text)
+        made.exception = exception
+        return made
+
+
 @dataclass
 class Outcome:
     """What a delivery task reports."""
@@ -31,6 +44,8 @@ class Outcome:
     #: Seqs the run handled while the delivery waited, its own included.
     handled: list[int] = field(default_factory=list)
     error: str | None = None
+    #: The handler's exception behind a failure, when this process ran the handler.
+    cause: BaseException | None = None
 
 
 class Remembered(OrderedDict[tuple[str, str, int], str]):
@@ -41,6 +56,6 @@ class Remembered(OrderedDict[tuple[str, str, int], str]):
 
     def remember(self, key: tuple[str, str, int], error: str) -> None:
         """Keep ``key``'s failure, forgetting the oldest beyond :attr:`LIMIT`."""
-        self[key] = error
+        self[key] = str(error)  # never a HandlerError: its exception holds frames alive
         while len(self) > self.LIMIT:
             self.popitem(last=False)

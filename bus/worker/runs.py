@@ -44,7 +44,7 @@ from bus.settings import BusSettings
 from bus.store import Entry, Failure, Holder, Step, lease_token
 from bus.worker.agent import Agent
 from bus.worker.lease_keeper import LeaseKeeper
-from bus.worker.outcomes import Outcome, Remembered, Status
+from bus.worker.outcomes import HandlerError, Outcome, Remembered, Status
 
 logger = logging.getLogger("bus.delivery")
 
@@ -167,7 +167,8 @@ class Run:
             gave_up = self._gave_up.get((self.agent.name, self.stream.id, seq))
             if gave_up is not None:
                 return Outcome(Status.FAILED, self._handled[start:], gave_up)
-        return Outcome(status, self._handled[start:], error)
+        cause = error.exception if isinstance(error, HandlerError) else None
+        return Outcome(status, self._handled[start:], None if error is None else str(error), cause)
 
     def _settle(self, seq: int, status: Status, error: str | None = None) -> None:
         """Tell every delivery waiting for ``seq`` or an earlier message."""
@@ -281,7 +282,12 @@ class Run:
             first, now = seq - entry.skipped, _now_ms()
             receipts = calls.bus.store.receipts
             await calls.io(receipts.note_skipped, agent, stream_id, first, seq - 1, now)
-        error = await calls.handle(self.agent, message, attempts + 1, self.task_id, entry.skipped)
+        reported = await calls.handle(
+            self.agent, message, attempts + 1, self.task_id, entry.skipped
+        )
+        error = (
+            None if reported is None else str(reported)
+        )  # stored as text; reported has the cause
         if error is None:
             self._handled.append(seq)
             self.position = seq
@@ -316,7 +322,7 @@ class Run:
             error,
         )
         self.position = seq
-        self._settle(seq, Status.FAILED, error)
+        self._settle(seq, Status.FAILED, reported)
         self._traced.handled(message, dead_lettered=True)
         return await calls.io(store.advance, agent, stream_id, self.token, ttl, seq, DRAIN)
 

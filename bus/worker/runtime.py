@@ -45,7 +45,7 @@ from bus.worker.context import AgentState, AsyncHandlerContext, HandlerContext
 from bus.worker.heartbeat import Heartbeat
 from bus.worker.lease_keeper import LeaseKeeper
 from bus.worker.loop import EventLoopThread
-from bus.worker.outcomes import Outcome, Status
+from bus.worker.outcomes import HandlerError, Outcome, Status
 from bus.worker.runs import RunCalls
 
 logger = logging.getLogger("bus.delivery")
@@ -197,7 +197,8 @@ class Runtime:
             logger.info(
                 "%s's handler %s raised on #%s", agent.name, name, message.seq, exc_info=exc
             )
-        return "; ".join(f"{name}: {type(exc).__name__}: {exc}" for name, exc in report.failed)
+        text = "; ".join(f"{name}: {type(exc).__name__}: {exc}" for name, exc in report.failed)
+        return HandlerError(text, report.failed[0][1])
 
     async def _dispatch(
         self,

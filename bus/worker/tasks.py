@@ -27,7 +27,7 @@ from bus.errors import (
 from bus.message import Message
 from bus.settings import BusSettings
 from bus.worker.hosting import hosting_of
-from bus.worker.outcomes import Status
+from bus.worker.outcomes import HandlerError, Status
 from bus.worker.runtime import Runtime
 
 logger = logging.getLogger("bus.worker.hosting")
@@ -69,9 +69,10 @@ def _runtime(task: Task) -> Runtime:
 
 
 def deliver(task: Task, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    """Task ``bus.deliver(agent, channel, seq, message_id=...)``: message ``seq`` of ``agent``'s
-    stream on ``channel`` (``None``: its direct messages) is there; run the agent's handlers in
-    order, report what was handled.
+    """Task ``bus.deliver(agent, channel, seq, message_id=..., sender=..., type=...,
+    channel=... | recipient=...)``: message ``seq`` of ``agent``'s stream on ``channel``
+    (``None``: its direct messages) is there; run the agent's handlers in order, report what was
+    handled. The keywords but ``message_id`` are for Flower only: the message is read from the log.
 
     Raises:
         MessageDecodeError: the task's arguments are not a delivery (logged, acknowledged).
@@ -88,7 +89,10 @@ def deliver(task: Task, *args: Any, **kwargs: Any) -> dict[str, Any]:
     runtime = _runtime(task)
     outcome = runtime.deliver(agent, channel, seq, task.request.id)
     if outcome.status is Status.FAILED:
-        raise HandlerFailed(outcome.error or "the handlers failed", agent=agent, seq=seq)
+        # From the handler's exception (when this process ran it): Celery records, and Flower
+        # shows, the handler's own traceback with its cause, then this line.
+        failed = HandlerFailed(outcome.error or "the handlers failed", agent=agent, seq=seq)
+        raise failed from outcome.cause
     if outcome.status is Status.INTERRUPTED:
         if runtime.stopping:  # back to the broker: the next worker delivers it again
             raise Reject(outcome.error or "interrupted", requeue=True)
@@ -104,20 +108,17 @@ def deliver(task: Task, *args: Any, **kwargs: Any) -> dict[str, Any]:
     }
 
 
-def replay(
-    task: Task,
-    agent: str,
-    channel: str | None,
-    seq: int,
-    message_id: str | None = None,
-    message: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Task ``bus.replay``: run ``agent``'s handlers once on a dead letter handed back (it
-    carries its ``message``; no order, no lease). A failure is a dead letter again.
+def replay(task: Task, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Task ``bus.replay(agent, channel, seq, message_id=..., message=...)``: run ``agent``'s
+    handlers once on a dead letter handed back (it carries its ``message``; no order, no lease).
+    A failure is a dead letter again. The display keywords are as :func:`deliver`'s.
 
     Raises:
+        MessageDecodeError: the task's arguments are not a replay.
         HandlerFailed: the handlers failed again.
     """
+    delivery = delivery_of(args, kwargs)
+    agent, channel, seq, message = delivery.agent, delivery.channel, delivery.seq, delivery.message
     if message is None:
         raise ValueError(f"a replay of {agent} {channel} #{seq} carries no message")
     runtime, task_id = _runtime(task), task.request.id
@@ -142,5 +143,6 @@ def replay(
             task_id=task_id,
         )
         dead_letter(runtime.bus, letter)
-        raise HandlerFailed(f"replay failed: {error}", agent=agent)
+        cause = error.exception if isinstance(error, HandlerError) else None
+        raise HandlerFailed(f"replay failed: {error}", agent=agent) from cause
     return {"agent": agent, "replayed": str(decoded.id), "seq": decoded.seq}

@@ -44,7 +44,9 @@ def test_each_fanned_out_entry_is_kombus_own_but_for_its_ids() -> None:
     agents = ["amy", "bob", "cy"]
     queues = [broker.topology.agent_queue(agent).name for agent in agents]
     try:
-        deliveries = [Delivery(agent, "#news", 7, "m-1") for agent in agents]
+        deliveries = [
+            Delivery(agent, "#news", 7, "m-1", sender='ann "é"', type="request") for agent in agents
+        ]
         broker.publish(deliveries)  # several members: the script
         fanned = [_entry(client, queue) for queue in queues]
         for delivery in deliveries:
@@ -54,6 +56,9 @@ def test_each_fanned_out_entry_is_kombus_own_but_for_its_ids() -> None:
         for entry, agent in zip(fanned, agents, strict=True):
             assert entry["body"][0] == [agent, "#news", 7]
             assert entry["headers"]["argsrepr"] == repr((agent, "#news", 7))
+            shown = {"message_id": "m-1", "sender": 'ann "é"', "type": "request"}
+            assert entry["body"][1] == {**shown, "channel": "#news"}
+            assert entry["headers"]["kwargsrepr"] == repr({**shown, "channel": "#news"})
             assert entry["headers"]["id"] == entry["headers"]["root_id"]
             assert entry["headers"]["id"] == entry["properties"]["correlation_id"]
         ids = {entry["headers"]["id"] for entry in fanned}

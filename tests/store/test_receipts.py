@@ -154,3 +154,42 @@ def test_unregistering_an_agent_forgets_its_started_run(store: Store) -> None:
     assert store.registry.unregister_agent("bob") == ["#news"]
     reader(store, "bob", "#news")
     assert store.receipts.facts(message_id).members["bob"].started is None  # type: ignore[union-attr]
+
+
+def test_a_run_taking_over_a_dead_workers_run_on_its_message_counts_an_attempt(
+    store: Store,
+) -> None:
+    reader(store, "bob", "#news")
+    message_id = publish(store, "m1")
+    store.liveness.beat("w1", TTL, ["bob"])
+    store.liveness.beat("w2", TTL, ["bob"])
+    assert store.leases.begin("bob", NEWS, "w1 run-a", TTL, 10).failure is None
+    store.liveness.stopped("w1")  # killed in the handler: no failure recorded
+    step = store.leases.begin("bob", NEWS, "w2 run-b", TTL, 10)
+    assert step.entry is not None
+    assert step.entry.seq == 1
+    assert step.failure is not None
+    assert step.failure.attempts == 1
+    again = store.leases.begin("bob", NEWS, "w2 run-b", TTL, 10)  # the same run: not counted
+    assert again.failure is not None
+    assert again.failure.attempts == 1
+    facts = store.receipts.facts(message_id)
+    assert facts is not None
+    note = facts.notes["bob"]
+    assert (note.kind, note.attempts) == ("failed", 1)
+    assert note.error is not None
+    assert "w1" in note.error
+    store.leases.advance("bob", NEWS, "w2 run-b", TTL, 1, 10)
+    handled = store.receipts.facts(message_id)
+    assert handled is not None
+    assert handled.members["bob"].position == 1
+    assert handled.notes["bob"].attempts == 1  # status: handled at the second attempt
+
+
+def test_a_new_run_of_a_live_worker_on_the_same_message_counts_no_attempt(store: Store) -> None:
+    reader(store, "bob", "#news")
+    publish(store, "m1")
+    store.liveness.beat("w1", TTL, ["bob"])
+    store.leases.begin("bob", NEWS, "w1 run-a", TTL, 10)
+    store.leases.release_lease("bob", NEWS, "w1 run-a")
+    assert store.leases.begin("bob", NEWS, "w1 run-b", TTL, 10).failure is None

@@ -1,4 +1,5 @@
-"""A real worker and a real Flower: Flower's HTTP API shows each delivery with its state."""
+"""A real worker and a real Flower: Flower's HTTP API shows each delivery with its state, what it
+carries (sender, type, channel) and, for a failure, the handler's own traceback."""
 
 from __future__ import annotations
 
@@ -83,6 +84,17 @@ def test_flower_reports_each_delivery_with_its_state(
         failed = next(t for t in tasks.values() if t["args"] == "('rec-a', '#engineering', 2)")
         assert "refuses 'fail'" in failed["exception"]
         assert failed["worker"] == worker.name
+        # The handler's own traceback, as the cause of the task's failure.
+        assert "RuntimeError: rec-a refuses 'fail'" in failed["traceback"]
+        assert "recorder_agents.py" in failed["traceback"]
+        assert "direct cause" in failed["traceback"]
+        # Each delivery says what it carries: its message's sender, type and channel.
+        for task in tasks.values():
+            if task.get("name") == "bus.deliver":
+                kwargs = task["kwargs"]
+                assert "'sender': 'tester'" in kwargs, kwargs
+                assert "'type': 'announcement'" in kwargs, kwargs
+                assert "'channel': '#engineering'" in kwargs, kwargs
         # Every delivery reaches Flower, though its last events may come after the states above.
         wait_for(
             lambda: (

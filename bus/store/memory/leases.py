@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 from bus.store.contracts.leases import LeaseStore
+from bus.store.contracts.liveness import token_worker
 from bus.store.memory.receipts import keep_note
 from bus.store.memory.tables import MemoryTables
 from bus.store.results import Batch, Entry, Failure, Lag, Note, Step
@@ -36,9 +37,7 @@ class MemoryLeases(LeaseStore):
                     tables.drained(agent, stream)
                 return Step(True, holder=holder)
             tables.leases[(agent, stream)] = (token, now + ttl_ms / 1000)
-            started = tables.started.get((agent, stream))
-            if started is None or started[0] != found[0]:
-                tables.started[(agent, stream)] = (found[0], int(time.time() * 1000))
+            self._started(agent, stream, token, found[0])
             entry = Entry(
                 stream, found[0], found[2], found[0] - tables.positions[agent][stream] - 1
             )
@@ -46,6 +45,26 @@ class MemoryLeases(LeaseStore):
             if failure is None or failure[0] != found[0]:
                 return Step(True, entry, holder=holder)
             return Step(True, entry, Failure(failure[1], failure[2]), holder)
+
+    def _started(self, agent: str, stream: str, token: str, seq: int) -> None:
+        """Note the run of ``token`` on ``seq``; one that takes over a run of a worker no
+        longer alive on the same message counts that run as a failed attempt (the lock held)."""
+        tables = self._tables
+        started = tables.started.get((agent, stream))
+        if started is not None and started[0] == seq and started[2] == token:
+            return
+        now_ms = int(time.time() * 1000)
+        tables.started[(agent, stream)] = (seq, now_ms, token)
+        lost = token_worker(started[2]) if started is not None and started[0] == seq else None
+        if lost is None or tables.alive(lost):
+            return
+        previous = tables.failures.get((agent, stream))
+        attempts, not_before = 1, 0
+        if previous is not None and previous[0] == seq:
+            attempts, not_before = previous[1] + 1, previous[2]
+        tables.failures[(agent, stream)] = (seq, attempts, not_before)
+        note = Note("failed", now_ms, attempts, f"worker {lost} was lost while handling it")
+        keep_note(tables, stream, seq, seq, agent, note)
 
     def advance(
         self, agent: str, stream: str, token: str, ttl_ms: int, seq: int, upto: int

@@ -82,7 +82,7 @@ class MemoryReceipts(ReceiptStore):
                 members[agent] = MemberFacts(
                     tables.positions.get(agent, {}).get(stream),
                     lease[0] if lease is not None and lease[1] > now else None,
-                    tables.started.get((agent, stream)),
+                    None if (run := tables.started.get((agent, stream))) is None else run[:2],
                     tables.failures.get((agent, stream)),
                 )
             notes = {

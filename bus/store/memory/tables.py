@@ -99,8 +99,9 @@ class MemoryTables:
             self.audiences: defaultdict[str, list[tuple[int, tuple[str, ...]]]] = defaultdict(list)
             #: stream -> (first seq, last seq, agent) -> what went otherwise (receipts)
             self.notes: defaultdict[str, dict[tuple[int, int, str], Note]] = defaultdict(dict)
-            #: (agent, stream) -> (seq, epoch ms): the message its run last started on, and when
-            self.started: dict[tuple[str, str], tuple[int, int]] = {}
+            #: (agent, stream) -> (seq, epoch ms, token): the message its run last started on,
+            #: when, and the run's lease token (a takeover of a dead worker's run counts it)
+            self.started: dict[tuple[str, str], tuple[int, int, str]] = {}
         with self.replies_changed:
             #: correlation id -> (responder, expires at, monotonic seconds)
             self.waiters: dict[str, tuple[str, float]] = {}

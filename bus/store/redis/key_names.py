@@ -97,7 +97,8 @@ class Keys:
         return f"{self.prefix}notes:{stream}"
 
     def started(self, stream: str) -> str:
-        """Hash: agent -> ``"<seq>:<ms>"``: the message its run last started on, and when."""
+        """Hash: agent -> ``"<seq>:<ms>:<token>"``: the message its run last started on, when, and
+        the run's lease token (a takeover of a dead worker's run on it counts an attempt)."""
         return f"{self.prefix}started:{stream}"
 
     def lease(self, agent: str, stream: str) -> str:

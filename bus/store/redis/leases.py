@@ -44,6 +44,9 @@ class RedisLeases(LeaseStore):
                 keys.signals(stream),
                 keys.alive,
                 keys.started(stream),
+                keys.notes(stream),
+                keys.trimmed(stream),
+                keys.indexed(stream),
             ],
             [stream, *args, agent],
         )

@@ -8,17 +8,21 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- Whether worker's liveness record (the alive hash) has not lapsed.
+local function worker_alive(alive_key, worker)
+  local record = redis.call('HGET', alive_key, worker)
+  local alive_until = record and tonumber(string.match(record, '^(%d+)'))
+  if not alive_until then return false end
+  return alive_until > now_ms()
+end
+
 -- Returns blocked (another token holds the lease and its worker is alive, or it names none),
 -- the holding token, and the worker no longer alive whose lease is free (or '').
 local function lease_holder(lease_key, alive_key, token)
   local held = redis.call('GET', lease_key)
   if not held or held == token then return false, held, '' end
   local worker = string.match(held, '^(%S+) ')
-  if worker then
-    local record = redis.call('HGET', alive_key, worker)
-    local alive_until = record and tonumber(string.match(record, '^(%d+)'))
-    if not alive_until or alive_until <= now_ms() then return false, held, worker end
-  end
+  if worker and not worker_alive(alive_key, worker) then return false, held, worker end
   return true, held, ''
 end
 

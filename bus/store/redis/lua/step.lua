@@ -2,12 +2,15 @@
 -- KEYS[1] the lease, KEYS[2] the agent's positions, KEYS[3] heads, KEYS[4] the stream's log,
 --   KEYS[5] the agent's failures, KEYS[6] the epoch, KEYS[7] the stream's signals,
 --   KEYS[8] the workers' liveness (holder.lua), KEYS[9] the stream's started runs (agent ->
---   '<seq>:<ms>', kept for receipts).
+--   '<seq>:<ms>:<token>', kept for receipts), KEYS[10] the stream's notes, KEYS[11] its
+--   trimmed list, KEYS[12] its indexed list (trim_notes.lua).
 -- ARGV[1] stream id, ARGV[2] token, ARGV[3] ttl ms, ARGV[4] upto, ARGV[5] the epoch or '',
 --   the last ARGV the agent: a drained stream clears its signal (append.lua).
 
 -- Take (or extend) the lease and read the next message up to upto. A lease whose worker is no
--- longer alive is taken over (its worker is in the reply).
+-- longer alive is taken over (its worker is in the reply). A run beginning on the message a
+-- run of another token started on, whose worker is no longer alive, counts that run as a failed
+-- attempt (the worker died in the handler: no failure was recorded), with a 'failed' note.
 -- Returns {0, holding token, ms it lasts} if another token holds the lease; {1, dead worker}
 -- if nothing is to do (lease given up); {1, dead worker, seq, entry, skipped, attempts,
 -- not_before_ms} otherwise (attempts -1: no failure before; skipped: what retention trimmed
@@ -27,10 +30,27 @@ local function step()
     return {1, dead}
   end
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-  local started = redis.call('HGET', KEYS[9], ARGV[#ARGV])
-  if not started or tonumber(string.match(started, '^(%d+):')) ~= seq then
-    local now = redis.call('TIME')
-    redis.call('HSET', KEYS[9], ARGV[#ARGV], seq .. ':' .. (now[1] * 1000 + math.floor(now[2] / 1000)))
+  local agent = ARGV[#ARGV]
+  local started = redis.call('HGET', KEYS[9], agent)
+  local started_seq, started_token = nil, ''
+  if started then started_seq, started_token = string.match(started, '^(%d+):%d+:?(.*)$') end
+  if tonumber(started_seq) ~= seq or started_token ~= ARGV[2] then
+    local now = now_ms()
+    redis.call('HSET', KEYS[9], agent, seq .. ':' .. now .. ':' .. ARGV[2])
+    local lost = tonumber(started_seq) == seq and string.match(started_token, '^(%S+) ')
+    if lost and not worker_alive(KEYS[8], lost) then
+      local attempts, not_before = 1, 0
+      local previous = redis.call('HGET', KEYS[5], ARGV[1])
+      if previous then
+        local failed_seq, count, after = string.match(previous, '^(%d+):(%d+):(%d+)$')
+        if tonumber(failed_seq) == seq then attempts, not_before = tonumber(count) + 1, after end
+      end
+      redis.call('HSET', KEYS[5], ARGV[1], seq .. ':' .. attempts .. ':' .. not_before)
+      trim_notes(KEYS[10], KEYS[11], KEYS[12], KEYS[3], ARGV[1])
+      local note = {kind = 'failed', at_ms = now, attempts = attempts,
+        error = 'worker ' .. lost .. ' was lost while handling it'}
+      redis.call('HSET', KEYS[10], seq .. '-' .. seq .. '\n' .. agent, cjson.encode(note))
+    end
   end
   local skipped = seq - tonumber(pos) - 1
   local failure = redis.call('HGET', KEYS[5], ARGV[1])
