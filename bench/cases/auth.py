@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench.cases.base import CaseArgs, Figure
+from bench.cases.base import CaseArgs, Figure, paired_figures
 from bench.common import bus_settings, payload
 from bench.harness import solo_worker
 from bench.harness.solo_agents import THROUGHPUT_CHANNEL
@@ -200,30 +199,6 @@ class AuthCase:
                 values.update(hosted_deliveries(transport, mode, n, args.run.ns(f"{tag}h")))
                 for what, value in values.items():
                     samples.setdefault((what, mode), []).append(value)
-        figures: list[Figure] = []
-        for what, unit in UNITS.items():
-            off, required = samples[(what, "off")], samples[(what, "required")]
-            detail = {"repeat": repeat, "median_of": "alternating runs"}
-            figures.append(
-                Figure(
-                    f"auth_off_{what}",
-                    statistics.median(off),
-                    unit,
-                    transport,
-                    n=n,
-                    extra={**detail, "runs": [round(value, 1) for value in off]},
-                )
-            )
-            figures.append(
-                Figure.against(
-                    f"auth_required_{what}",
-                    statistics.median(required),
-                    unit,
-                    transport,
-                    n=n,
-                    baseline=f"auth_off_{what}",
-                    baseline_value=statistics.median(off),
-                    extra={**detail, "runs": [round(value, 1) for value in required]},
-                )
-            )
-        return figures
+        return paired_figures(
+            samples, UNITS, ("off", "required"), "auth", transport, n=n, repeat=repeat
+        )

@@ -8,6 +8,7 @@ benchmark (``bench.report``) reads.
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -159,3 +160,49 @@ class Case(Protocol):
     def run(self, transport: str, args: CaseArgs) -> list[Figure]:
         """Measure on ``transport``; a figure that fails carries ``error`` instead of a value."""
         ...
+
+
+def paired_figures(
+    samples: dict[tuple[str, str], list[float]],
+    units: dict[str, str],
+    modes: tuple[str, str],
+    prefix: str,
+    transport: str,
+    *,
+    n: int,
+    repeat: int,
+    target: float | None = None,
+) -> list[Figure]:
+    """The medians of runs of two modes measured alternately (``samples[(what, mode)]``): per
+    figure ``what``, ``<prefix>_<first mode>_<what>`` and ``<prefix>_<second mode>_<what>``
+    against it."""
+    first, second = modes
+    detail = {"repeat": repeat, "median_of": "alternating runs"}
+    figures: list[Figure] = []
+    for what, unit in units.items():
+        before, after = samples[(what, first)], samples[(what, second)]
+        name = f"{prefix}_{first}_{what}"
+        figures.append(
+            Figure(
+                name,
+                statistics.median(before),
+                unit,
+                transport,
+                n=n,
+                extra={**detail, "runs": [round(value, 1) for value in before]},
+            )
+        )
+        figures.append(
+            Figure.against(
+                f"{prefix}_{second}_{what}",
+                statistics.median(after),
+                unit,
+                transport,
+                n=n,
+                baseline=name,
+                baseline_value=statistics.median(before),
+                target=target,
+                extra={**detail, "runs": [round(value, 1) for value in after]},
+            )
+        )
+    return figures

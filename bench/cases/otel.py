@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import statistics
 import sys
 from collections.abc import Iterator
 
 from bench.cases.auth import UNITS, hosted_deliveries, publish_and_pull
-from bench.cases.base import CaseArgs, Figure
+from bench.cases.base import CaseArgs, Figure, paired_figures
 from bus.tracing import use_tracer_provider
 from bus.tracing.setup import discarding
 
@@ -81,31 +80,6 @@ class OtelCase:
                     values.update(hosted_deliveries(transport, "off", n, args.run.ns(f"{tag}h")))
                 for what, value in values.items():
                     samples.setdefault((what, mode), []).append(value)
-        figures: list[Figure] = []
-        for what, unit in UNITS.items():
-            off, on = samples[(what, "off")], samples[(what, "on")]
-            detail = {"repeat": repeat, "median_of": "alternating runs"}
-            figures.append(
-                Figure(
-                    f"otel_off_{what}",
-                    statistics.median(off),
-                    unit,
-                    transport,
-                    n=n,
-                    extra={**detail, "runs": [round(value, 1) for value in off]},
-                )
-            )
-            figures.append(
-                Figure.against(
-                    f"otel_on_{what}",
-                    statistics.median(on),
-                    unit,
-                    transport,
-                    n=n,
-                    baseline=f"otel_off_{what}",
-                    baseline_value=statistics.median(off),
-                    target=0.85,
-                    extra={**detail, "runs": [round(value, 1) for value in on]},
-                )
-            )
-        return figures
+        return paired_figures(
+            samples, UNITS, ("off", "on"), "otel", transport, n=n, repeat=repeat, target=0.85
+        )

@@ -17,7 +17,8 @@ import time
 from bus.channels import Stream
 from bus.worker.agent import Agent
 from bus.worker.outcomes import Outcome, Remembered, Status
-from bus.worker.runs import Run, RunCalls
+from bus.worker.run_calls import RunCalls
+from bus.worker.runs import Run
 
 logger = logging.getLogger("bus.delivery")
 

@@ -20,98 +20,30 @@ A failing message is retried in the run after a backoff (the lease is kept and r
 ``max_retries``; then it becomes a dead letter and the run moves on. The failures are recorded in
 the store, so a run that takes over after a crash continues the count.
 
-A run is given what it needs from its process's runtime as plain callables (:class:`RunCalls`):
-``io`` for blocking store calls, ``handle`` for the agent's handlers, ``pause`` and ``stopping``.
+A run is given what it needs from its process's runtime as plain callables
+(:class:`~bus.worker.run_calls.RunCalls`): ``io`` for blocking store calls, ``handle`` for the
+agent's handlers, ``pause`` and ``stopping``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
 
 from bus import tracing
-from bus.broker.wire import DELIVER_TASK
 from bus.channels import Stream
-from bus.core import Bus
 from bus.deadletters.operations import DeadLetter, dead_letter, refuse, set_aside_unreadable
 from bus.errors import AuthenticationFailed, MessageDecodeError
 from bus.message import Message
-from bus.settings import BusSettings
 from bus.store import Entry, Failure, Holder, Step, lease_token
 from bus.worker.agent import Agent
-from bus.worker.lease_keeper import LeaseKeeper
 from bus.worker.outcomes import HandlerError, Outcome, Remembered, Status
+from bus.worker.run_calls import RunCalls, backoff, log_handled, now_ms
 
 logger = logging.getLogger("bus.delivery")
 
 #: A run drains its stream: it reads on past any particular delivery's seq.
 DRAIN = 2**62
-
-
-T = TypeVar("T")
-
-
-class IO(Protocol):
-    """``await io(function, *args)``: run a blocking call (the store) on an I/O thread."""
-
-    def __call__(self, function: Callable[..., T], /, *args: Any) -> Awaitable[T]: ...
-
-
-#: ``await handle(agent, message, attempt, task_id, skipped)``: run the agent's handlers that
-#: take the message (its dispatcher); ``None`` if they all succeeded, else what failed.
-Handle = Callable[[Agent, Message, int, str | None, int], Awaitable[str | None]]
-
-
-@dataclass(frozen=True)
-class RunCalls:
-    """What every run of a worker process is given: the bus, and the runtime's parts as plain
-    callables (:class:`bus.worker.runtime.Runtime` builds it, naming the method behind each)."""
-
-    #: The process's bus: its store (leases, positions), its guard, its settings.
-    bus: Bus
-    io: IO
-    handle: Handle
-    #: ``await pause(seconds)``: sleep before a retry, less if the worker starts stopping.
-    pause: Callable[[float], Awaitable[None]]
-    #: ``stopping()``: whether the worker is stopping (a run ends after the message in hand).
-    stopping: Callable[[], bool]
-    #: Renews the leases of this process's active runs.
-    keeper: LeaseKeeper
-    #: ``host/pid/nonce``: the worker id every lease token of this process names (its liveness
-    #: record says whether it is alive).
-    identity: str
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def backoff(settings: BusSettings, attempt: int) -> float:
-    """Seconds to wait before retry number ``attempt`` (1, 2, ...)."""
-    return float(min(settings.retry_backoff_max, settings.retry_backoff * 2 ** (attempt - 1)))
-
-
-def log_handled(agent: str, message: Message, task_id: str | None = None) -> None:
-    """The structured log line of a handled message (with the delivery task that started
-    its run: handlers run on the event loop, outside the task's thread)."""
-    logger.info(
-        "%s handled %s #%s",
-        agent,
-        message.channel or "DM",
-        message.seq,
-        extra={
-            "agent": agent,
-            "channel": message.channel,
-            "seq": message.seq,
-            "message_id": str(message.id),
-            "task_id": task_id,
-            "task_name": DELIVER_TASK,
-        },
-    )
 
 
 class Run:
@@ -267,8 +199,8 @@ class Run:
             await calls.io(refuse, calls.bus, agent, message, self.stream, exc)
             return await self._skip(seq, f"refused: {exc}")
         attempts, not_before = failure if failure is not None else (0, 0)
-        if not_before > _now_ms():
-            await calls.pause((not_before - _now_ms()) / 1000)
+        if not_before > now_ms():
+            await calls.pause((not_before - now_ms()) / 1000)
             if calls.stopping():
                 return Step(True, entry, failure)  # not handled: the lease is given up
         if entry.skipped and not attempts:
@@ -279,7 +211,7 @@ class Run:
                 stream_id,
                 seq,
             )
-            first, now = seq - entry.skipped, _now_ms()
+            first, now = seq - entry.skipped, now_ms()
             receipts = calls.bus.store.receipts
             await calls.io(receipts.note_skipped, agent, stream_id, first, seq - 1, now)
         reported = await calls.handle(
@@ -297,7 +229,7 @@ class Run:
             return await calls.io(store.advance, agent, stream_id, self.token, ttl, seq, DRAIN)
         wait = backoff(self.settings, attempts + 1)
         attempts = await calls.io(
-            store.record_failure, agent, stream_id, seq, _now_ms() + int(wait * 1000), error
+            store.record_failure, agent, stream_id, seq, now_ms() + int(wait * 1000), error
         )
         if attempts <= self.settings.max_retries:
             logger.warning(

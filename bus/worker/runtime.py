@@ -46,7 +46,7 @@ from bus.worker.heartbeat import Heartbeat
 from bus.worker.lease_keeper import LeaseKeeper
 from bus.worker.loop import EventLoopThread
 from bus.worker.outcomes import HandlerError, Outcome, Status
-from bus.worker.runs import RunCalls
+from bus.worker.run_calls import RunCalls
 
 logger = logging.getLogger("bus.delivery")
 install_worker_logging()  # `celery -A bus worker` lines carry agent, channel, seq, message id
