@@ -13,7 +13,9 @@
 --   ARGV[12] 'coalesce' to wake only recipients with no delivery outstanding (see below),
 --   ARGV[13] the message id to index or '', ARGV[14] its causation id or '', ARGV[15] its
 --   sender, ARGV[16] how many ids of trimmed messages the index keeps (for receipts),
---   ARGV[16 + i] member i: what the caller believes the members are (reject only).
+--   ARGV[17] the highest seq of the stream the caller saw acknowledged, or '' (fencing: a
+--   head below it lost acknowledged appends in a failover; see fence.lua),
+--   ARGV[17 + i] member i: what the caller believes the members are (reject only).
 -- With a message id, the index maps it to the stream, seq, causation id, append time and
 -- sender, and a channel's audience (its members, sorted) is recorded from this seq on if it
 -- differs from the last record: nothing per member is written while the membership stays the
@@ -24,11 +26,16 @@
 -- finds the stream drained clears it (claim, claim_any, take, step);
 -- {-2, seq}: a message with the same idempotency key was
 -- appended as seq (nothing done); {-1}: the members differ from ARGV (read them again).
--- Error replies: BUSRESET (see epoch.lua), 'BUSUNKNOWN' (no such channel), 'BUSCHANGED
+-- Error replies: BUSRESET (see epoch.lua), 'BUSFENCED <head>' (below ARGV[17]: nothing done),
+-- 'BUSUNKNOWN' (no such channel), 'BUSCHANGED
 -- <spec JSON>' (the caller's spec is out of date), 'BUSREJECT <member,...>' (would trim
 -- what those members have not read).
 local reset = reset_reply(KEYS[5], ARGV[9])
 if reset then return reset end
+if ARGV[17] ~= '' then
+  local known = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+  if known < tonumber(ARGV[17]) then return redis.error_reply('BUSFENCED ' .. known) end
+end
 if ARGV[7] ~= '' then
   local spec = redis.call('HGET', KEYS[4], ARGV[7])
   if not spec then return redis.error_reply('BUSUNKNOWN ' .. ARGV[7]) end
@@ -41,10 +48,10 @@ if ARGV[10] ~= '' then
   if original then return {-2, tonumber(original)} end
 end
 if ARGV[11] == 'reject' then
-  local count = #ARGV - 16
+  local count = #ARGV - 17
   if redis.call('SCARD', KEYS[3]) ~= count then return {-1} end
   for i = 1, count do
-    if redis.call('SISMEMBER', KEYS[3], ARGV[16 + i]) == 0 then return {-1} end
+    if redis.call('SISMEMBER', KEYS[3], ARGV[17 + i]) == 0 then return {-1} end
   end
   local head = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
   -- Appending trims every seq up to head + 1 - max: a member must have read them.
@@ -52,7 +59,7 @@ if ARGV[11] == 'reject' then
   local lagging = {}
   for i = 1, count do
     local pos = redis.call('HGET', KEYS[12 + i], ARGV[1])
-    if pos and tonumber(pos) < last_trimmed then table.insert(lagging, ARGV[16 + i]) end
+    if pos and tonumber(pos) < last_trimmed then table.insert(lagging, ARGV[17 + i]) end
   end
   if #lagging > 0 then return redis.error_reply('BUSREJECT ' .. table.concat(lagging, ',')) end
 end
