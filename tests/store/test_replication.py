@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bus.channels import Retention
+from bus.cli import main
 from bus.errors import NotReplicated
 from bus.settings.replication import Replication
 from bus.store import Dedupe
@@ -20,6 +22,12 @@ from tests.brokers import REQUIRE_BROKERS, new_namespace
 from tests.support.redis_server import RedisServer
 
 STREAM = "d:ops"
+
+
+def _local(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).astimezone().isoformat(timespec="seconds")
+
+
 KEEP = Retention(max_messages=100)
 
 
@@ -96,7 +104,7 @@ def _lose_newest(master: RedisServer, keys: Keys, count: int) -> None:
 
 
 def test_an_append_after_a_failover_lost_acknowledged_seqs_fences_them(
-    master: RedisServer,
+    master: RedisServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store, keys = _store(master)
     try:
@@ -120,6 +128,17 @@ def test_an_append_after_a_failover_lost_acknowledged_seqs_fences_them(
         assert (checked.first, checked.last) == (6, 6)
         assert store.epochs.check_heads() == []
         assert len(store.epochs.fences()) == 2
+        # `bus health` names them (and still answers whether the servers do).
+        monkeypatch.setenv("BUS_BROKER_URL", master.url)
+        monkeypatch.setenv("BUS_NAMESPACE", keys.prefix[1:-2])
+        assert main(["health"]) == 0
+        lost = [line for line in capsys.readouterr().out.splitlines() if line.startswith("LOST")]
+        assert lost == [
+            f"LOST    DMs to ops #4-#5: acknowledged, then lost in a store failover (fenced "
+            f"{_local(fence.at_ms)} by {fence.by}; these seqs are never reused)",
+            f"LOST    DMs to ops #6: acknowledged, then lost in a store failover (fenced "
+            f"{_local(checked.at_ms)} by {checked.by}; these seqs are never reused)",
+        ]
     finally:
         store.destroy()
         store.close()
