@@ -218,7 +218,11 @@ def health(args: argparse.Namespace, settings: BusSettings) -> int:
         emit_json(
             {
                 "ok": healthy,
-                "lost_in_failover": [fence._asdict() for fence in fences],
+                "lost_in_failover": [
+                    {"stream": f.stream, "first": f.first, "last": f.last, "at_ms": f.at_ms}
+                    | {"by": f.by}
+                    for f in fences
+                ],
                 **{
                     probe.service: {
                         "url": probe.url,
