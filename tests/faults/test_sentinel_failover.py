@@ -39,7 +39,7 @@ from bus.settings import BusSettings
 from bus.store import Fence
 from tests.brokers import REDIS_URL
 from tests.faults.conftest import _missing
-from tests.faults.ledger import Ledger, Publisher, records
+from tests.faults.ledger import Ledger, Publisher, Report, records
 from tests.faults.workers import FaultWorker, fast_settings
 from tests.support.process import wait_until
 from tests.support.sentinel_group import MASTER, SentinelGroup
@@ -201,15 +201,24 @@ def _failover(
     return ledger, puller, fences, times, alive, log.read_text(errors="replace")
 
 
-def test_with_one_replica_asked_every_returned_publish_survives_the_master_killed(
-    sentinels: SentinelGroup, tmp_path: Path
-) -> None:
-    ledger, puller, fences, times, alive, _ = _failover(1, sentinels, tmp_path)
-    report = ledger.report("Sentinel failover, BUS_STORE_MIN_REPLICAS=1", MEMBERS, CHANNEL)
+def _reported(
+    min_replicas: int, group: SentinelGroup, tmp_path: Path
+) -> tuple[Report, Ledger, list[Fence], bool, str]:
+    """:func:`_failover`, its figures printed; no raw error reached a publisher or the reader."""
+    ledger, puller, fences, times, alive, log = _failover(min_replicas, group, tmp_path)
+    title = f"Sentinel failover, BUS_STORE_MIN_REPLICAS={min_replicas}"
+    report = ledger.report(title, MEMBERS, CHANNEL)
     print(report)
     print(f"fences: {fences}; times after the kill (s): {times}; puller: {puller.refused}")
     assert report.raw_errors == {}
     assert puller.raw == []
+    return report, ledger, fences, alive, log
+
+
+def test_with_one_replica_asked_every_returned_publish_survives_the_master_killed(
+    sentinels: SentinelGroup, tmp_path: Path
+) -> None:
+    report, ledger, fences, alive, _ = _reported(1, sentinels, tmp_path)
     assert set(report.refused) <= {"NotReplicated", "StoreUnavailable"}
     assert report.lost == 0
     assert report.order_violations == 0
@@ -223,13 +232,8 @@ def test_with_one_replica_asked_every_returned_publish_survives_the_master_kille
 def test_with_no_replica_asked_what_the_failover_lost_is_fenced_and_reported(
     sentinels: SentinelGroup, tmp_path: Path
 ) -> None:
-    ledger, puller, fences, times, alive, log = _failover(0, sentinels, tmp_path)
-    report = ledger.report("Sentinel failover, BUS_STORE_MIN_REPLICAS=0", MEMBERS, CHANNEL)
-    print(report)
-    print(f"fences: {fences}; times after the kill (s): {times}; puller: {puller.refused}")
+    report, ledger, fences, alive, log = _reported(0, sentinels, tmp_path)
     acknowledged = ledger.acknowledged.get(CHANNEL, [])
-    assert report.raw_errors == {}
-    assert puller.raw == []
     assert len(acknowledged) == len(set(acknowledged)), "a seq was given to two messages"
     unreported = [
         (row.agent, seq)
