@@ -22,6 +22,7 @@ from tests.brokers import new_namespace
 from tests.faults.conftest import _missing
 from tests.support.redis_server import RedisServer
 
+pytestmark = pytest.mark.redis
 STREAM = "d:ops"
 
 
