@@ -47,17 +47,19 @@ def add_parser(sub: argparse._SubParsersAction[Parser]) -> None:
 def run(args: argparse.Namespace, settings: BusSettings) -> int:
     """``bus web``: serve until interrupted, or print a login token."""
     options = ConsoleOptions()
-    secret = options.secret.get_secret_value() if options.secret is not None else None
+    secret = options.login_secret()
     if args.token_for is not None:
         if not secret:
-            raise ConfigurationError("set BUS_WEB_SECRET: login tokens are derived from it")
+            raise ConfigurationError(
+                "set BUS_WEB_SECRET (or FLOWER_BASIC_AUTH): login tokens are derived from it"
+            )
         name = check_agent_name(args.token_for)
         print(Sessions(auth_required=True, secret=secret).person_token(name), flush=True)
         return 0
     if settings.auth == "required" and not secret:
         raise ConfigurationError(
-            "BUS_AUTH=required: set BUS_WEB_SECRET, the secret an operator logs in to the "
-            "console with (nobody can log in without it)"
+            "BUS_AUTH=required: set BUS_WEB_SECRET (or FLOWER_BASIC_AUTH=user:password), the "
+            "secret an operator logs in to the console with (nobody could log in without it)"
         )
     check_store(settings)
     with console_bus(settings) as bus:

@@ -26,7 +26,7 @@ class Console:
         self.bus = bus
         self.options = options
         self.auth_required = bus.settings.auth == "required"
-        secret = options.secret.get_secret_value() if options.secret is not None else None
+        secret = options.login_secret()
         self.sessions = Sessions(auth_required=self.auth_required, secret=secret)
         self.reads = ConsoleReads(bus, options.page_size)
         self.feeds = Feeds(self.reads, options.poll_seconds)
