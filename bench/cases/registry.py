@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from bench.cases import fanout, latency, memory, pull, receipts, scale, throughput
+from bench.cases import console, fanout, latency, memory, pull, receipts, scale, throughput
 from bench.cases.agents import AgentsCase
 from bench.cases.auth import AuthCase
 from bench.cases.base import Case, CaseArgs, Figure
@@ -31,6 +31,7 @@ CASES: tuple[Case, ...] = (
     AuthCase(),
     receipts.CASE,
     OtelCase(),
+    console.CASE,
 )
 #: Names ``--only`` takes: each case's, and each part's of a case with parts.
 NAMES = tuple(

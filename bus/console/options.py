@@ -32,6 +32,7 @@ class ConsoleOptions(BaseSettings):
         flower = self.flower_basic_auth.get_secret_value() if self.flower_basic_auth else ""
         _, colon, password = flower.partition(":")
         return password if colon and password else None
+
     #: Messages per page of a timeline (older ones are paged back to).
     page_size: int = Field(default=100, ge=1, le=1000)
     #: Seconds between two looks at a followed stream's head (the event streams' poll).

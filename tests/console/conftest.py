@@ -1,21 +1,20 @@
 """Fixtures of the console tests: one headless Debian chromium per module (driven by
-Playwright, never a downloaded browser), and a console served by uvicorn in a thread."""
+Playwright, never a downloaded browser); consoles are served in a thread by
+:func:`bus.testing.asgi_thread.served`."""
 
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from starlette.applications import Starlette
 
+from bus.testing.asgi_thread import served as serving
 from tests.brokers import REQUIRE_BROKERS
+
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "free_port", "serving"]
 
 #: Debian's chromium (`.ci/run` installs it): Playwright is pointed at it, never downloads one.
 CHROMIUM = Path("/usr/bin/chromium")
@@ -69,26 +68,3 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
-
-
-@contextmanager
-def serving(app: Starlette) -> Iterator[str]:
-    """``app`` served on 127.0.0.1 in a thread of this process; yields its base URL."""
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "the console did not start within 10 s"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        listener.close()
