@@ -9,6 +9,7 @@ the message's sender is that operator and the person's name travels, signed with
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -24,7 +25,7 @@ from bus.console.shared import Console, console_of, render
 from bus.deadletters.operations import replay
 from bus.errors import BusError, InvalidArgument
 from bus.message import Message
-from bus.names import HUMAN_PREFIX
+from bus.names import HUMAN_PREFIX, check_agent_name
 
 
 async def _checked(request: Request) -> tuple[Viewer, FormData] | Response:
@@ -39,9 +40,33 @@ async def _checked(request: Request) -> tuple[Viewer, FormData] | Response:
     return viewer, form
 
 
-def _speaking(console: Console, viewer: Viewer) -> tuple[str, dict[str, Any]]:
-    """The sender and metadata of what ``viewer`` says (see the module doc)."""
-    human = HUMAN_PREFIX + viewer.name
+Act = Callable[[Request, Console, Viewer, FormData], Awaitable[Response]]
+
+
+def action(act: Act) -> Callable[[Request], Awaitable[Response]]:
+    """The endpoint of ``act``: checked (login, CSRF) first; a bus error is a page saying why."""
+
+    async def endpoint(request: Request) -> Response:
+        checked = await _checked(request)
+        if isinstance(checked, Response):
+            return checked
+        viewer, form = checked
+        try:
+            return await act(request, console_of(request), viewer, form)
+        except BusError as exc:
+            return failed(request, exc)
+
+    return endpoint
+
+
+def _speaking(console: Console, viewer: Viewer, form: FormData) -> tuple[str, dict[str, Any]]:
+    """The sender and metadata of what ``viewer`` says (see the module doc). With auth off a
+    person may give their name in the form (``as``)."""
+    name = viewer.name
+    given = form.get("as")
+    if not console.auth_required and isinstance(given, str) and given.strip():
+        name = check_agent_name(given.strip())
+    human = HUMAN_PREFIX + name
     sender = console.operator if console.operator is not None else human
     return sender, {"extra": {"human": human}}
 
@@ -53,40 +78,26 @@ def _content(form: FormData) -> str:
     return content
 
 
-async def post(request: Request) -> Response:
-    checked = await _checked(request)
-    if isinstance(checked, Response):
-        return checked
-    viewer, form = checked
-    console = console_of(request)
+@action
+async def post(request: Request, console: Console, viewer: Viewer, form: FormData) -> Response:
     token = request.path_params["token"]
-    try:
-        channel = channel_stream(token).channel or ""
-        sender, metadata = _speaking(console, viewer)
-        content = _content(form)
-        await run_in_threadpool(
-            lambda: console.bus.publish(channel, content, sender=sender, metadata=metadata)
-        )
-    except BusError as exc:
-        return failed(request, exc)
+    channel = channel_stream(token).channel or ""
+    sender, metadata = _speaking(console, viewer, form)
+    content = _content(form)
+    await run_in_threadpool(
+        lambda: console.bus.publish(channel, content, sender=sender, metadata=metadata)
+    )
     return RedirectResponse(f"/c/{token}", status_code=303)
 
 
-async def send(request: Request) -> Response:
-    checked = await _checked(request)
-    if isinstance(checked, Response):
-        return checked
-    viewer, form = checked
-    console = console_of(request)
+@action
+async def send(request: Request, console: Console, viewer: Viewer, form: FormData) -> Response:
     agent = request.path_params["agent"]
-    try:
-        sender, metadata = _speaking(console, viewer)
-        content = _content(form)
-        await run_in_threadpool(
-            lambda: console.bus.send(agent, content, sender=sender, metadata=metadata)
-        )
-    except BusError as exc:
-        return failed(request, exc)
+    sender, metadata = _speaking(console, viewer, form)
+    content = _content(form)
+    await run_in_threadpool(
+        lambda: console.bus.send(agent, content, sender=sender, metadata=metadata)
+    )
     return RedirectResponse(f"/d/{agent}" if viewer.may_read_inbox(agent) else "/", 303)
 
 
@@ -105,49 +116,36 @@ def _message(console: Console, form: FormData, viewer: Viewer) -> Message:
     raise InvalidArgument(f"no retained message #{seq} on {stream.label}", seq=seq)
 
 
-async def answer(request: Request) -> Response:
+@action
+async def answer(request: Request, console: Console, viewer: Viewer, form: FormData) -> Response:
     """Reply to a message as ``bus`` agents do (``AgentClient.reply``): a direct message to its
     ``reply_to`` (or sender) with its correlation id, caused by it."""
-    checked = await _checked(request)
-    if isinstance(checked, Response):
-        return checked
-    viewer, form = checked
-    console = console_of(request)
-    try:
-        content = _content(form)
-        message = await run_in_threadpool(_message, console, form, viewer)
-        sender, metadata = _speaking(console, viewer)
-        recipient = message.reply_to or message.sender
-        await run_in_threadpool(
-            lambda: console.bus.send(
-                recipient,
-                content,
-                sender=sender,
-                metadata=metadata,
-                type=message.type,
-                priority=message.priority,
-                correlation_id=message.correlation_id or message.id,
-                causation_id=message.id,
-                hops=message.hops + 1,
-            )
+    content = _content(form)
+    message = await run_in_threadpool(_message, console, form, viewer)
+    sender, metadata = _speaking(console, viewer, form)
+    await run_in_threadpool(
+        lambda: console.bus.send(
+            message.reply_to or message.sender,
+            content,
+            sender=sender,
+            metadata=metadata,
+            type=message.type,
+            priority=message.priority,
+            correlation_id=message.correlation_id or message.id,
+            causation_id=message.id,
+            hops=message.hops + 1,
         )
-    except BusError as exc:
-        return failed(request, exc)
+    )
     return RedirectResponse(f"/trace/{message.id}", status_code=303)
 
 
-async def replay_letter(request: Request) -> Response:
-    checked = await _checked(request)
-    if isinstance(checked, Response):
-        return checked
-    viewer, _ = checked
-    console = console_of(request)
+@action
+async def replay_letter(
+    request: Request, console: Console, viewer: Viewer, form: FormData
+) -> Response:
     if not viewer.operator:
         return render(request, "error.html", 403, message="only an operator replays dead letters")
-    try:
-        await run_in_threadpool(replay, console.bus, int(request.path_params["seq"]))
-    except BusError as exc:
-        return failed(request, exc)
+    await run_in_threadpool(replay, console.bus, int(request.path_params["seq"]))
     return RedirectResponse("/dead-letters", status_code=303)
 
 
@@ -164,11 +162,8 @@ async def login(request: Request) -> Response:
     return response
 
 
-async def logout(request: Request) -> Response:
-    checked = await _checked(request)
-    if isinstance(checked, Response):
-        return checked
-    console = console_of(request)
+@action
+async def logout(request: Request, console: Console, viewer: Viewer, form: FormData) -> Response:
     response = RedirectResponse("/login" if console.auth_required else "/", status_code=303)
     console.sessions.set_cookie(response, console.sessions.cookie_for(None))
     return response

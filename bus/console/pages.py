@@ -3,6 +3,8 @@ causation tree, the login form; a timeline's event stream and its delivery ticks
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
@@ -109,29 +111,30 @@ def _events(request: Request, stream: Stream) -> Response:
     )
 
 
-async def channel_events(request: Request) -> Response:
-    """The channel's messages after ``Last-Event-ID`` (or ``?after=``), as they come."""
-    if console_of(request).sessions.viewer(request) is None:
+async def _followed(request: Request, stream: Callable[[Viewer], Stream]) -> Response:
+    """The event stream of ``stream(viewer)``: 401 without a login, 403 if it may not be read."""
+    console = console_of(request)
+    viewer = console.sessions.viewer(request)
+    if viewer is None:
         return PlainTextResponse("log in first", status_code=401)
     try:
-        stream = channel_stream(request.path_params["token"])
-        await run_in_threadpool(console_of(request).reads.head, stream)  # exists, may be read
+        followed = stream(viewer)
+        await run_in_threadpool(console.reads.head, followed)  # it exists and may be read
     except BusError as exc:
-        return PlainTextResponse(exc.message, status_code=404)
-    return _events(request, stream)
+        return PlainTextResponse(exc.message, status_code=403)
+    return _events(request, followed)
+
+
+async def channel_events(request: Request) -> Response:
+    """The channel's messages after ``Last-Event-ID`` (or ``?after=``), as they come."""
+    return await _followed(request, lambda _: channel_stream(request.path_params["token"]))
 
 
 async def direct_events(request: Request) -> Response:
     """An inbox's messages after ``Last-Event-ID``, for a viewer the policy lets read it."""
-    viewer = console_of(request).sessions.viewer(request)
-    if viewer is None:
-        return PlainTextResponse("log in first", status_code=401)
-    try:
-        stream = inbox_stream(request.path_params["agent"], viewer)
-        await run_in_threadpool(console_of(request).reads.head, stream)
-    except BusError as exc:
-        return PlainTextResponse(exc.message, status_code=403)
-    return _events(request, stream)
+    return await _followed(
+        request, lambda viewer: inbox_stream(request.path_params["agent"], viewer)
+    )
 
 
 async def ticks(request: Request) -> Response:

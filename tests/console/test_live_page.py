@@ -122,10 +122,11 @@ def test_a_person_posts_as_a_human_and_the_thread_shows_who_answered_whom(
     bus, url = hosted
     page.goto(f"{url}/c/{encode_channel('#engineering')}")
     _live(page)
+    page.fill("#compose input[name=as]", "dana")
     page.fill("#compose textarea", "please review the console")
     page.click("#compose button")
-    page.wait_for_selector("li.msg .sender:text-is('human:operator')", timeout=DEADLINE_MS)
-    posted = next(m for m in reversed(bus.history("#engineering")) if m.sender == "human:operator")
+    page.wait_for_selector("li.msg .sender:text-is('human:dana')", timeout=DEADLINE_MS)
+    posted = next(m for m in reversed(bus.history("#engineering")) if m.sender == "human:dana")
     deadline = time.monotonic() + DEADLINE_MS / 1000
     while (
         not bus.trace(posted.id).root.children or not bus.trace(posted.id).root.children[0].children
@@ -134,11 +135,12 @@ def test_a_person_posts_as_a_human_and_the_thread_shows_who_answered_whom(
         time.sleep(0.05)
     page.goto(f"{url}/trace/{posted.id}")
     senders = page.eval_on_selector_all("#tree .sender", "e => e.map(x => x.textContent)")
-    assert senders == ["human:operator", "scribe", "reviewer"]
+    assert senders == ["human:dana", "scribe", "reviewer"]
     if SHOTS:
         page.set_viewport_size({"width": 1100, "height": 520})
         page.screenshot(path=str(Path(SHOTS) / "console-thread.png"))
         page.goto(f"{url}/c/{encode_channel('#engineering')}")
         _live(page)
         page.wait_for_selector(".tick.handled", timeout=DEADLINE_MS)
+        page.keyboard.press("End")  # the newest: the person's post and what it caused
         page.screenshot(path=str(Path(SHOTS) / "console-channel.png"), full_page=False)
