@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from bus.console.pages import channel_stream, failed, inbox_stream
+from bus.console.pages import failed, inbox_stream
 from bus.console.reads import Viewer
 from bus.console.sessions import CSRF_FIELD
 from bus.console.shared import Console, console_of, render
@@ -81,7 +81,7 @@ def _content(form: FormData) -> str:
 @action
 async def post(request: Request, console: Console, viewer: Viewer, form: FormData) -> Response:
     token = request.path_params["token"]
-    channel = channel_stream(token).channel or ""
+    channel = console.channel_stream(token, viewer).channel or ""
     sender, metadata = _speaking(console, viewer, form)
     content = _content(form)
     await run_in_threadpool(
@@ -108,7 +108,10 @@ def _message(console: Console, form: FormData, viewer: Viewer) -> Message:
         InvalidArgument: no such retained message.
     """
     where, seq = str(form.get("stream", "")), str(form.get("seq", ""))
-    stream = inbox_stream(where[1:], viewer) if where.startswith("@") else channel_stream(where)
+    if where.startswith("@"):
+        stream = inbox_stream(where[1:], viewer)
+    else:
+        stream = console.channel_stream(where, viewer)
     if seq.isdigit():
         found = [m for m in console.reads.after(stream, int(seq) - 1) if m.seq == int(seq)]
         if found:

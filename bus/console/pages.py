@@ -14,25 +14,13 @@ from bus.channels import Stream
 from bus.console.feeds import resume_point
 from bus.console.reads import Viewer
 from bus.console.shared import console_of, render, viewer_or_login
-from bus.errors import BusError, InvalidName, PermissionDenied
-from bus.names import check_agent_name, decode_channel, encode_channel
+from bus.errors import BusError, PermissionDenied
+from bus.names import check_agent_name, encode_channel
 
 
 def _before(request: Request) -> int | None:
     value = request.query_params.get("before", "")
     return int(value) if value.isdigit() else None
-
-
-def channel_stream(token: str) -> Stream:
-    """The channel a URL token names (:func:`bus.names.encode_channel`).
-
-    Raises:
-        InvalidName: the token is not one.
-    """
-    try:
-        return Stream.of_channel(decode_channel(token))
-    except (ValueError, IndexError):
-        raise InvalidName(f"not a channel in a URL: {token!r}") from None
 
 
 def inbox_stream(agent: str, viewer: Viewer) -> Stream:
@@ -84,7 +72,7 @@ async def channel(request: Request) -> Response:
         return viewer
     token = request.path_params["token"]
     try:
-        stream = channel_stream(token)
+        stream = console_of(request).channel_stream(token, viewer)
         return await _timeline(request, stream, stream.channel or "", f"/c/{token}")
     except BusError as exc:
         return failed(request, exc)
@@ -127,7 +115,10 @@ async def _followed(request: Request, stream: Callable[[Viewer], Stream]) -> Res
 
 async def channel_events(request: Request) -> Response:
     """The channel's messages after ``Last-Event-ID`` (or ``?after=``), as they come."""
-    return await _followed(request, lambda _: channel_stream(request.path_params["token"]))
+    token = request.path_params["token"]
+    return await _followed(
+        request, lambda viewer: console_of(request).channel_stream(token, viewer)
+    )
 
 
 async def direct_events(request: Request) -> Response:
@@ -139,10 +130,11 @@ async def direct_events(request: Request) -> Response:
 
 async def ticks(request: Request) -> Response:
     """``?ids=a,b,...``: each message's delivery state per member, as JSON."""
-    if console_of(request).sessions.viewer(request) is None:
+    viewer = console_of(request).sessions.viewer(request)
+    if viewer is None:
         return JSONResponse({"error": "log in first"}, status_code=401)
     ids = [part for part in request.query_params.get("ids", "").split(",") if part]
-    found = await run_in_threadpool(console_of(request).reads.ticks, ids)
+    found = await run_in_threadpool(console_of(request).reads.ticks, ids, viewer)
     return JSONResponse(found)
 
 
@@ -158,7 +150,7 @@ async def dead_letters(request: Request) -> Response:
     viewer = viewer_or_login(request)
     if not isinstance(viewer, Viewer):
         return viewer
-    letters = await run_in_threadpool(console_of(request).reads.dead_letters)
+    letters = await run_in_threadpool(console_of(request).reads.dead_letters, viewer)
     return render(request, "deadletters.html", letters=letters)
 
 
@@ -166,9 +158,9 @@ async def trace(request: Request) -> Response:
     viewer = viewer_or_login(request)
     if not isinstance(viewer, Viewer):
         return viewer
-    bus = console_of(request).bus
+    reads = console_of(request).reads
     try:
-        tree = await run_in_threadpool(bus.trace, request.path_params["message_id"])
+        tree = await run_in_threadpool(reads.thread, request.path_params["message_id"], viewer)
     except BusError as exc:
         return failed(request, exc)
     return render(request, "trace.html", trace=tree, token=encode_channel)

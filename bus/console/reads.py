@@ -15,6 +15,7 @@ from bus.deadletters.records import DeadLetter, letter_of
 from bus.errors import PermissionDenied, UnknownMessage
 from bus.message import Message
 from bus.receipts import FINAL_STATES, DeliveryStatus
+from bus.tracing.tree import Trace, TraceNode
 
 #: Most message ids one request for ticks may name.
 MAX_TICKS = 200
@@ -32,6 +33,13 @@ class Viewer:
         """The policy's rule for direct messages (:meth:`bus.auth.policy.Policy.allows`
         ``subscribe`` on an inbox): only its owner and operators."""
         return self.operator or self.name == agent
+
+    def may_read(self, channel: str | None, recipient: str | None, sender: str) -> bool:
+        """The policy's rule for a message read from history
+        (:meth:`bus.auth.policy.Policy.may_read`) as the console applies it: a channel's
+        message, yes (channel pages are not filtered per person); a direct message, only its
+        recipient, its sender and operators."""
+        return channel is not None or self.operator or self.name in (recipient, sender)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,14 +153,16 @@ class ConsoleReads:
         newest = self._history(stream, limit=1)
         return newest[-1].seq or 0 if newest else 0
 
-    def ticks(self, message_ids: list[str]) -> dict[str, dict[str, object]]:
+    def ticks(self, message_ids: list[str], viewer: Viewer) -> dict[str, dict[str, object]]:
         """Message id -> ``{"final": bool, "members": [[member, state, detail], ...]}`` for each
-        id the bus knows (at most :data:`MAX_TICKS`)."""
+        id the bus knows and ``viewer`` may read (at most :data:`MAX_TICKS`)."""
         found: dict[str, dict[str, object]] = {}
         for message_id in message_ids[:MAX_TICKS]:
             try:
                 status = self.bus.status(message_id)
             except (UnknownMessage, PermissionDenied):
+                continue
+            if not viewer.may_read(status.channel, status.recipient, status.sender):
                 continue
             found[str(status.message_id)] = tick_data(status)
         return found
@@ -176,15 +186,39 @@ class ConsoleReads:
             rows.append(AgentRow(agent, tuple(self.bus.subscriptions(agent)), hosts, behind))
         return rows
 
-    def dead_letters(self) -> list[tuple[int, DeadLetter]]:
-        """``(dead-letter seq, letter)`` of the newest page of dead letters, newest first."""
+    def dead_letters(self, viewer: Viewer) -> list[tuple[int, DeadLetter]]:
+        """``(dead-letter seq, letter)`` of the newest page of dead letters that ``viewer`` may
+        read (a dead direct message: its recipient and sender only), newest first."""
         channel = self.bus.settings.dead_letter_channel
         found = [
             (message.seq or 0, letter)
             for message in self.bus.history(channel, limit=self.page_size)
             if (letter := letter_of(message)) is not None
+            and viewer.may_read(letter.channel, letter.message.recipient, letter.message.sender)
         ]
         return list(reversed(found))
+
+    def thread(self, message_id: str, viewer: Viewer) -> Trace:
+        """The causation tree of a message (:meth:`bus.Bus.trace`) without the direct
+        messages ``viewer`` may not read (nor what they caused).
+
+        Raises:
+            UnknownMessage, InvalidArgument; PermissionDenied: the viewer may read none of it.
+        """
+        trace = self.bus.trace(message_id)
+        root = _readable(trace.root, viewer)
+        if root is None:
+            raise PermissionDenied(f"{viewer.name!r} may not read message {message_id}")
+        return trace.model_copy(update={"root": root})
+
+
+def _readable(node: TraceNode, viewer: Viewer) -> TraceNode | None:
+    if not viewer.may_read(node.channel, node.recipient, node.sender):
+        return None
+    children = tuple(
+        kept for child in node.children if (kept := _readable(child, viewer)) is not None
+    )
+    return node.model_copy(update={"children": children})
 
 
 def tick_data(status: DeliveryStatus) -> dict[str, object]:

@@ -10,11 +10,14 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from bus.channels import Stream
 from bus.console.feeds import Feeds
 from bus.console.options import ConsoleOptions
 from bus.console.reads import ConsoleReads, Viewer
 from bus.console.sessions import Sessions
 from bus.core import Bus
+from bus.errors import InvalidName, PermissionDenied
+from bus.names import decode_channel
 
 HERE = Path(__file__).parent
 
@@ -37,6 +40,24 @@ class Console:
             autoescape=select_autoescape(default=True, default_for_string=True),
             auto_reload=False,
         )
+
+    def channel_stream(self, token: str, viewer: Viewer) -> Stream:
+        """The channel a URL token names (:func:`bus.names.encode_channel`), if ``viewer`` may
+        read it here: the dead-letter channel, which carries direct messages, only operators.
+
+        Raises:
+            InvalidName: the token is not a channel's. PermissionDenied.
+        """
+        try:
+            channel = decode_channel(token)
+        except (ValueError, IndexError):
+            raise InvalidName(f"not a channel in a URL: {token!r}") from None
+        if channel == self.bus.settings.dead_letter_channel and not viewer.operator:
+            raise PermissionDenied(
+                f"{viewer.name!r} may not read {channel}: it carries direct messages",
+                channel=channel,
+            )
+        return Stream.of_channel(channel)
 
 
 def console_of(connection: HTTPConnection) -> Console:

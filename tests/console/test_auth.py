@@ -116,3 +116,18 @@ def test_an_operator_sees_the_dm_and_a_post_is_signed_with_the_operators_credent
     assert (message.content, message.sender) == ("from a person", "ops")
     assert message.metadata.extra["human"] == "human:ops"
     assert message.signature is not None
+
+
+def test_a_person_sees_no_one_elses_dm_in_threads_ticks_or_dead_letters(
+    client: TestClient, ops: Bus
+) -> None:
+    (dm,) = ops.direct_history("alice")
+    token = Sessions(auth_required=True, secret=SECRET).person_token("carol")
+    _login(client, "carol", token)
+    assert client.get(f"/trace/{dm.id}").status_code == 403
+    assert client.get(f"/api/ticks?ids={dm.id}").json() == {}
+    assert client.get("/c/_23dead-letters").status_code == 403
+    assert client.get("/c/_23dead-letters/events").status_code == 403
+    _login(client, "bob", Sessions(auth_required=True, secret=SECRET).person_token("bob"))
+    assert client.get(f"/trace/{dm.id}").status_code == 200  # bob sent it
+    assert str(dm.id) in client.get(f"/api/ticks?ids={dm.id}").json()
