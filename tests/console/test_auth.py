@@ -15,8 +15,8 @@ from bus import Bus
 from bus.console import create_app
 from bus.console.options import ConsoleOptions
 from bus.console.sessions import Sessions
-from bus.settings import BusSettings
-from tests.auth.deploy import Deployment
+from tests.auth.deploy import Deployment, deployed
+from tests.brokers import settings_for
 
 pytestmark = pytest.mark.memory
 
@@ -25,17 +25,8 @@ SECRET = "console-secret-for-tests"
 
 @pytest.fixture
 def deployment(tmp_path: Path) -> Iterator[Deployment]:
-    from tests.brokers import settings_for
-
-    settings: BusSettings = settings_for("memory")
-    deployment = Deployment(settings, tmp_path)
-    deployment.issue("ops", "operator")
-    for name in ("alice", "bob"):
-        deployment.issue(name)
-    try:
+    with deployed(settings_for("memory"), tmp_path) as deployment:
         yield deployment
-    finally:
-        deployment.close()
 
 
 @pytest.fixture
