@@ -4,6 +4,7 @@ wins over the page's ``?after=``, so the stream goes on exactly after what the b
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from starlette.testclient import TestClient
@@ -11,6 +12,7 @@ from starlette.testclient import TestClient
 from bus import Bus
 from bus.console import create_app
 from bus.console.feeds import resume_point
+from bus.console.options import ConsoleOptions
 
 pytestmark = pytest.mark.memory
 
@@ -43,3 +45,18 @@ def test_the_resume_point_is_the_last_event_id_else_the_pages_newest_seq() -> No
     assert resume_point("7", "3") == 7
     assert resume_point(None, "3") == 3
     assert resume_point("junk", None) == 0
+
+
+@pytest.mark.parametrize("transport", ["memory"], indirect=True)
+def test_a_long_channel_opens_on_its_newest_page_and_pages_back_to_the_oldest(bus: Bus) -> None:
+    for n in range(1, 251):
+        bus.publish("#engineering", f"message {n}", sender="alice")
+    client = TestClient(create_app(bus, ConsoleOptions(page_size=100)))
+    seen, path = [], "/c/_23engineering"
+    while path:
+        page = client.get(path).text
+        seqs = [int(seq) for seq in re.findall(r'data-seq="(\d+)"', page)]
+        seen.append((seqs[0], seqs[-1], len(seqs)))
+        older = re.search(r'id="older" href="([^"]+)"', page)
+        path = older[1] if older else ""
+    assert seen == [(151, 250, 100), (51, 150, 100), (1, 50, 50)]
