@@ -163,7 +163,8 @@ async def trace(request: Request) -> Response:
         tree = await run_in_threadpool(reads.thread, request.path_params["message_id"], viewer)
     except BusError as exc:
         return failed(request, exc)
-    return render(request, "trace.html", trace=tree, token=encode_channel)
+    contents = await run_in_threadpool(reads.contents, tree)
+    return render(request, "trace.html", trace=tree, contents=contents, token=encode_channel)
 
 
 async def login_form(request: Request) -> Response:

@@ -136,6 +136,9 @@ def test_a_person_posts_as_a_human_and_the_thread_shows_who_answered_whom(
     page.goto(f"{url}/trace/{posted.id}")
     senders = page.eval_on_selector_all("#tree .sender", "e => e.map(x => x.textContent)")
     assert senders == ["human:dana", "scribe", "reviewer"]
+    contents = page.eval_on_selector_all("#tree .content", "e => e.map(x => x.textContent)")
+    assert contents[0] == "please review the console"
+    assert contents[2] == "reviewed: looks good, ship it"
     if SHOTS:
         page.set_viewport_size({"width": 1100, "height": 520})
         page.screenshot(path=str(Path(SHOTS) / "console-thread.png"))
