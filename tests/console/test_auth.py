@@ -122,3 +122,20 @@ def test_a_person_sees_no_one_elses_dm_in_threads_ticks_or_dead_letters(
     _login(client, "bob", Sessions(auth_required=True, secret=SECRET).person_token("bob"))
     assert client.get(f"/trace/{dm.id}").status_code == 200  # bob sent it
     assert str(dm.id) in client.get(f"/api/ticks?ids={dm.id}").json()
+
+
+def test_bus_web_prints_a_persons_token_and_refuses_auth_required_without_a_secret(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bus.cli import EXIT_USAGE, main
+
+    monkeypatch.setenv("BUS_WEB_SECRET", SECRET)
+    assert main(["web", "--token-for", "bob"]) == 0
+    assert capsys.readouterr().out.strip() == Sessions(
+        auth_required=True, secret=SECRET
+    ).person_token("bob")
+    monkeypatch.delenv("BUS_WEB_SECRET")
+    monkeypatch.delenv("FLOWER_BASIC_AUTH", raising=False)
+    monkeypatch.setenv("BUS_AUTH", "required")
+    assert main(["web"]) == EXIT_USAGE
+    assert "set BUS_WEB_SECRET" in capsys.readouterr().err
