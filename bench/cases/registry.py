@@ -10,13 +10,24 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from bench.cases import fanout, latency, memory, pull, receipts, replicas, scale, throughput
+from bench.cases import (
+    console,
+    fanout,
+    latency,
+    memory,
+    pull,
+    receipts,
+    replicas,
+    scale,
+    throughput,
+)
 from bench.cases.agents import AgentsCase
 from bench.cases.auth import AuthCase
 from bench.cases.base import Case, CaseArgs, Figure
 from bench.cases.isolation import IsolationCase
 from bench.cases.otel import OtelCase
 from bench.cases.parts import PartsCase
+from bench.cases.sdk import SdkCase
 
 #: Every case, in the order a run measures them (raw baselines next to the bus's figures).
 CASES: tuple[Case, ...] = (
@@ -27,10 +38,12 @@ CASES: tuple[Case, ...] = (
     scale.CASE,
     memory.CASE,
     AgentsCase(),
+    SdkCase(),
     IsolationCase(),
     AuthCase(),
     receipts.CASE,
     OtelCase(),
+    console.CASE,
     replicas.CASE,
 )
 #: Names ``--only`` takes: each case's, and each part's of a case with parts.

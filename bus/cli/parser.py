@@ -14,6 +14,7 @@ from bus.cli import (
     run_command,
     status_command,
     trace_command,
+    web_command,
 )
 from bus.cli.arguments import (
     Parser,
@@ -305,6 +306,7 @@ def build_parser() -> Parser:
 
     auth_commands.add_parser(sub, json_flag)
     trace_command.add_parser(sub, json_flag)
+    web_command.add_parser(sub)
     return parser
 
 
