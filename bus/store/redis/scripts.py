@@ -26,7 +26,7 @@ PRELUDES: dict[str, tuple[str, ...]] = {
     "history": (),
     "entries": (),
     "begin": ("epoch", "next_after", "holder", "trim_notes", "step"),
-    "advance": ("epoch", "next_after", "holder", "trim_notes", "step"),
+    "advance": ("epoch", "next_after", "holder", "trim_notes", "step", "push_receipt"),
     "take": ("epoch", "next_after", "holder"),
     "renew_lease": (),
     "release_lease": (),
