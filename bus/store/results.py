@@ -116,6 +116,10 @@ class Step(NamedTuple):
     #: An advance given a receipt: what became of it (``None``: none was given).
     pushed: Pushed | None = None
 
+    def with_pushed(self, pushed: Pushed | None) -> Step:
+        """This step, saying what became of the advance's receipt."""
+        return Step(self.held, self.entry, self.failure, self.holder, pushed)
+
 
 # -- pushed receipts (issue 17) -------------------------------------------------------------------
 

@@ -19,7 +19,8 @@ def handled_first(store: Store, receipt: ReceiptDraft) -> Pushed | None:
     store.log.append(NEWS, body("m1"), 1000, KEEP_ALL, message_id="m1", sender="ann")
     store.log.append(NEWS, body("m2"), 1001, KEEP_ALL, message_id="m2", sender="ann")
     step = store.leases.begin("bob", NEWS, "t", TTL, 2**62)
-    assert step.entry is not None and step.entry.seq == 1
+    assert step.entry is not None
+    assert step.entry.seq == 1
     return store.leases.advance("bob", NEWS, "t", TTL, 1, 2**62, receipt).pushed
 
 
@@ -42,7 +43,9 @@ def test_a_consumer_gets_its_receipt_in_its_inbox_in_the_commit_step(store: Stor
     assert store.log.find("r-handled") is not None  # indexed like any message
     # The step read on as usual, and a commit that does not move pushes nothing again.
     again = store.leases.advance("bob", NEWS, "t", TTL, 1, 2**62, draft("again"))
-    assert again.pushed == Pushed() and again.entry is not None and again.entry.seq == 2
+    assert again.pushed == Pushed()
+    assert again.entry is not None
+    assert again.entry.seq == 2
     assert len(store.log.history(direct_stream("ann"))) == 1
 
 
@@ -52,7 +55,8 @@ def test_a_draft_without_its_receipt_moves_nothing_for_a_consumer(store: Store) 
     store.receipts.consume("ann", True)
     assert handled_first(store, draft(None)) == Pushed(wanted=True)
     step = store.leases.begin("bob", NEWS, "t", TTL, 2**62)
-    assert step.entry is not None and step.entry.seq == 1  # not committed
+    assert step.entry is not None
+    assert step.entry.seq == 1  # not committed
     store.receipts.consume("ann", False)
     assert store.leases.advance("bob", NEWS, "t", TTL, 1, 2**62, draft(None)).pushed == Pushed()
 

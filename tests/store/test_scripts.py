@@ -23,6 +23,10 @@ KEY_PARAMETERS = {
     "trimmedkey",
     "indexedkey",
     "headskey",
+    "logkey",
+    "locatedkey",
+    "causedkey",
+    "signalskey",
 }
 
 

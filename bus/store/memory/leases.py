@@ -94,7 +94,7 @@ class MemoryLeases(LeaseStore):
             if moves:
                 positions[stream] = seq
                 tables.failures.pop((agent, stream), None)
-            return self.begin(agent, stream, token, ttl_ms, upto)._replace(pushed=pushed)
+            return self.begin(agent, stream, token, ttl_ms, upto).with_pushed(pushed)
 
     def take(
         self, agent: str, stream: str, token: str, ttl_ms: int, commit: int, limit: int

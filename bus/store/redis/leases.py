@@ -7,10 +7,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from bus.channels import Stream
 from bus.store.contracts.leases import LeaseStore
 from bus.store.contracts.liveness import token_worker
 from bus.store.redis.namespace import RedisNamespace
-from bus.channels import Stream
 from bus.store.results import (
     INDEX_FACTOR,
     Batch,
@@ -106,7 +106,7 @@ class RedisLeases(LeaseStore):
         if int(reply[0]) == 2:
             return Step(True, pushed=Pushed(wanted=True))
         step = _parsed(stream, reply[3:])
-        return step._replace(pushed=Pushed(False, int(reply[1]), bool(int(reply[2]))))
+        return step.with_pushed(Pushed(False, int(reply[1]), bool(int(reply[2]))))
 
     def _receipt(self, receipt: ReceiptDraft) -> tuple[list[str], list[Any]]:
         """The KEYS and ARGV ``advance.lua`` takes for a receipt (pushed receipts, issue 17)."""

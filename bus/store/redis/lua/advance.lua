@@ -31,11 +31,12 @@ if pos and tonumber(pos) < tonumber(ARGV[6]) then
   -- Pushed receipts (issue 17): a sender that consumes none costs this one HEXISTS.
   if #KEYS > 12 and redis.call('HEXISTS', KEYS[13], ARGV[7]) == 1 then
     if ARGV[11] == '' then return {2, 0, 0} end
-    local K = {heads = KEYS[3], log = KEYS[14], indexed = KEYS[15], trimmed = KEYS[16],
-      located = KEYS[17], caused = KEYS[18], signals = KEYS[19]}
+    local r = {inbox = ARGV[8], sender = ARGV[7], by = ARGV[9], id = ARGV[10], body = ARGV[11],
+      now = ARGV[12], max = tonumber(ARGV[13]), max_age = ARGV[14], keep = ARGV[15],
+      coalesce = ARGV[16]}
     pushed = 1
-    receipt_seq, wake = push_receipt(K, ARGV[8], ARGV[7], ARGV[9], ARGV[10], ARGV[11],
-      ARGV[12], tonumber(ARGV[13]), ARGV[14], ARGV[15], ARGV[16])
+    receipt_seq, wake = push_receipt(KEYS[3], KEYS[14], KEYS[15], KEYS[16], KEYS[17], KEYS[18],
+      KEYS[19], r)
   end
   redis.call('HSET', KEYS[2], ARGV[1], ARGV[6])
   redis.call('HDEL', KEYS[5], ARGV[1])
