@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from bench.cases import fanout, latency, memory, pull, receipts, scale, throughput
+from bench.cases import fanout, latency, memory, pull, receipts, receipts_cost, scale, throughput
 from bench.cases.agents import AgentsCase
 from bench.cases.auth import AuthCase
 from bench.cases.base import Case, CaseArgs, Figure
@@ -30,6 +30,7 @@ CASES: tuple[Case, ...] = (
     IsolationCase(),
     AuthCase(),
     receipts.CASE,
+    receipts_cost.CASE,
     OtelCase(),
 )
 #: Names ``--only`` takes: each case's, and each part's of a case with parts.

@@ -33,11 +33,9 @@ def register_hosted(bus: Bus, agents: Iterable[Agent]) -> dict[str, set[str]]:
     existing = {spec.name for spec in bus.store.registry.list_channels()}
     for agent in agents:
         gone = {name for name in agent.channels if name not in existing}
-        bus.register_agent(
-            agent.name,
-            channels=[c for c in agent.channels if c not in gone],
-            receipts=True if agent.receipts else None,  # never turns a consumer off
-        )
+        bus.register_agent(agent.name, channels=[c for c in agent.channels if c not in gone])
+        if agent.receipts:  # an on_receipt handler: a hosted receipt consumer
+            bus.store.receipts.consume(agent.name, True, hosted=True)
         if gone:
             missing[agent.name] = gone
             logger.error(
@@ -133,7 +131,7 @@ class Registration:
             bus.register_agents({agent.name: agent.channels for agent in self.agents})
             for agent in self.agents:  # pushed receipts: the agents with on_receipt consume them
                 if agent.receipts:
-                    bus.store.receipts.consume(agent.name, True)
+                    bus.store.receipts.consume(agent.name, True, hosted=True)
         self._pending = False
 
     def on_sweep(self, bus: Bus) -> bool:

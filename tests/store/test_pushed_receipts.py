@@ -68,3 +68,21 @@ def test_coalesced_receipts_wake_the_sender_once_until_it_drains(store: Store) -
     assert handled_first(store, draft("one", coalesce=True)) == Pushed(False, 1, True)
     second = store.leases.advance("bob", NEWS, "t", TTL, 2, 2**62, draft("two", coalesce=True))
     assert second.pushed == Pushed(False, 2, False)
+
+
+def test_a_hosted_consumer_is_woken_once_until_its_run_drains_its_inbox(store: Store) -> None:
+    reader(store, "bob", "#news")
+    store.registry.register_agent("ann")
+    store.receipts.consume("ann", True, hosted=True)
+    assert handled_first(store, draft("one")) == Pushed(False, 1, True)
+    second = store.leases.advance("bob", NEWS, "t", TTL, 2, 2**62, draft("two"))
+    assert second.pushed == Pushed(False, 2, False)
+    inbox = direct_stream("ann")
+    step = store.leases.begin("ann", inbox, "a", TTL, 2**62)
+    step = store.leases.advance("ann", inbox, "a", TTL, 1, 2**62)
+    assert step.entry is not None
+    assert store.leases.advance("ann", inbox, "a", TTL, 2, 2**62).entry is None  # drained
+    store.log.append(NEWS, body("m3"), 1002, KEEP_ALL, message_id="m3", sender="ann")
+    store.leases.begin("bob", NEWS, "t", TTL, 2**62)
+    third = store.leases.advance("bob", NEWS, "t", TTL, 3, 2**62, draft("three"))
+    assert third.pushed == Pushed(False, 3, True)

@@ -23,7 +23,6 @@ KEY_PARAMETERS = {
     "trimmedkey",
     "indexedkey",
     "headskey",
-    "logkey",
     "locatedkey",
     "causedkey",
     "signalskey",

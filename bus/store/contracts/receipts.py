@@ -34,10 +34,12 @@ class ReceiptStore(ABC):
         one); notes of messages the index forgot are dropped on the way."""
 
     @abstractmethod
-    def consume(self, agent: str, on: bool) -> None:
+    def consume(self, agent: str, on: bool, *, hosted: bool = False) -> None:
         """Make ``agent`` a consumer of pushed receipts (``on``), or no longer one: the advance
         step appends the receipts of the messages it sent to its inbox
-        (:meth:`~bus.store.contracts.leases.LeaseStore.advance`)."""
+        (:meth:`~bus.store.contracts.leases.LeaseStore.advance`). A ``hosted`` consumer (a
+        worker's run, which reads its inbox until drained) is woken once per burst, as with
+        coalesced deliveries; any other once per receipt unless deliveries are coalesced."""
 
     @abstractmethod
     def consumers(self) -> set[str]:

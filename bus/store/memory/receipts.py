@@ -70,9 +70,12 @@ def push_receipt(tables: MemoryTables, draft: ReceiptDraft) -> Pushed:
     log.trim(draft.retention, draft.now_ms)
     located = Located(inbox, log.head, draft.now_ms, draft.by, "")
     tables.index(located, draft.message_id, (INDEX_FACTOR - 1) * draft.retention.max_messages)
-    signals = tables.signals[inbox]
-    wake = not draft.coalesce or draft.sender not in signals
-    if draft.coalesce and wake:
+    signals, coalesce = (
+        tables.signals[inbox],
+        draft.coalesce or tables.receipt_consumers[draft.sender],
+    )
+    wake = not coalesce or draft.sender not in signals
+    if coalesce and wake:
         signals[draft.sender] = log.head
     return Pushed(False, log.head, wake)
 
@@ -125,12 +128,12 @@ class MemoryReceipts(ReceiptStore):
         with self._tables.lock:
             keep_note(self._tables, stream, seq, seq, agent, note)
 
-    def consume(self, agent: str, on: bool) -> None:
+    def consume(self, agent: str, on: bool, *, hosted: bool = False) -> None:
         with self._tables.lock:
             if on:
-                self._tables.receipt_consumers.add(agent)
+                self._tables.receipt_consumers[agent] = hosted
             else:
-                self._tables.receipt_consumers.discard(agent)
+                self._tables.receipt_consumers.pop(agent, None)
 
     def consumers(self) -> set[str]:
         with self._tables.lock:

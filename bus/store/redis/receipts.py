@@ -118,9 +118,9 @@ class RedisReceipts(ReceiptStore):
     def note(self, stream: str, seq: int, agent: str, note: Note) -> None:
         self._note(stream, f"{seq}-{seq}\n{agent}", note)
 
-    def consume(self, agent: str, on: bool) -> None:
+    def consume(self, agent: str, on: bool, *, hosted: bool = False) -> None:
         if on:
-            self._redis.hset(self._keys.receipt_consumers, agent, "1")
+            self._redis.hset(self._keys.receipt_consumers, agent, "hosted" if hosted else "1")
         else:
             self._redis.hdel(self._keys.receipt_consumers, agent)
 

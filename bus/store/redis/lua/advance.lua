@@ -11,6 +11,7 @@
 --   the receipt's sender, ARGV[10] its id, ARGV[11] its JSON or '' (none held yet),
 --   ARGV[12] now ms, ARGV[13] the inbox's max messages, ARGV[14] its max age ms or '',
 --   ARGV[15] how many trimmed ids the index keeps, ARGV[16] 'coalesce' or ''; last: the agent.
+-- KEYS[13] maps each consuming agent to '1', or 'hosted' (its wake-ups are always coalesced).
 -- Returns {pushed, receipt seq, wake, <step.lua's reply>...}: pushed 0 no receipt (none given,
 -- the position did not move, the sender consumes none), 1 appended at receipt seq, 2 the
 -- sender consumes receipts and ARGV[11] is '' (nothing moved: call again with the receipt).
@@ -28,12 +29,14 @@ if held and held ~= ARGV[2] then return with(0, 0, 0, held_reply(KEYS[1], held))
 local pos = redis.call('HGET', KEYS[2], ARGV[1])
 local pushed, receipt_seq, wake = 0, 0, 0
 if pos and tonumber(pos) < tonumber(ARGV[6]) then
-  -- Pushed receipts (issue 17): a sender that consumes none costs this one HEXISTS.
-  if #KEYS > 12 and redis.call('HEXISTS', KEYS[13], ARGV[7]) == 1 then
+  -- Pushed receipts (issue 17): a sender that consumes none costs this one HGET. A hosted
+  -- consumer (its run reads until drained) is woken once per burst, as with 'coalesce'.
+  local consumer = #KEYS > 12 and redis.call('HGET', KEYS[13], ARGV[7])
+  if consumer then
     if ARGV[11] == '' then return {2, 0, 0} end
     local r = {inbox = ARGV[8], sender = ARGV[7], by = ARGV[9], id = ARGV[10], body = ARGV[11],
       now = ARGV[12], max = tonumber(ARGV[13]), max_age = ARGV[14], keep = ARGV[15],
-      coalesce = ARGV[16]}
+      coalesce = consumer == 'hosted' and 'coalesce' or ARGV[16]}
     pushed = 1
     receipt_seq, wake = push_receipt(KEYS[3], KEYS[14], KEYS[15], KEYS[16], KEYS[17], KEYS[18],
       KEYS[19], r)
