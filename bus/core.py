@@ -87,7 +87,7 @@ class Bus(BusOperations):
             post_refusal, self.publisher, self.settings, sender=self.guard.identity, store=store
         )
         self._reader = Reader(self.registry, self.inboxes, store, self.guard, refused)
-        self._statuses = Statuses(store)
+        self._statuses = Statuses(store, self.guard)
         self.default_retention = self.registry.default_retention
 
     # -- lifecycle -----------------------------------------------------------------------------

@@ -126,6 +126,8 @@ class BusMessaging(Protocol):
         Raises:
             UnknownMessage: no message with that id is known on this bus (never published
             here, or older than twice its stream's retention). InvalidArgument: not a UUID.
+            PermissionDenied: with auth on, neither its sender nor allowed to read its
+            stream.
         """
         ...
 
