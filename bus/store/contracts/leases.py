@@ -69,7 +69,9 @@ class LeaseStore(ABC):
 
     @abstractmethod
     def release_lease(self, agent: str, stream: str, token: str) -> None:
-        """Give the lease up, if ``token`` holds it."""
+        """Give the lease up, if ``token`` holds it, and forget that ``token``'s run started on
+        the stream's next message: a run that gives its lease up (its worker stopping
+        gracefully) was not lost in a handler, so the run that takes over counts no attempt."""
 
     @abstractmethod
     def renew_lease(self, agent: str, stream: str, token: str, ttl_ms: int) -> bool:

@@ -135,6 +135,9 @@ class MemoryLeases(LeaseStore):
             held = tables.leases.get((agent, stream))
             if held is not None and held[0] == token:
                 del tables.leases[(agent, stream)]
+            started = tables.started.get((agent, stream))
+            if started is not None and started[2] == token:  # given up, not lost: no attempt
+                del tables.started[(agent, stream)]
 
     def renew_lease(self, agent: str, stream: str, token: str, ttl_ms: int) -> bool:
         tables = self._tables

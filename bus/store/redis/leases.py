@@ -167,7 +167,10 @@ class RedisLeases(LeaseStore):
         )
 
     def release_lease(self, agent: str, stream: str, token: str) -> None:
-        self._run("release_lease", [self._keys.lease(agent, stream)], [token])
+        keys = self._keys
+        self._run(
+            "release_lease", [keys.lease(agent, stream), keys.started(stream)], [token, agent]
+        )
 
     def renew_lease(self, agent: str, stream: str, token: str, ttl_ms: int) -> bool:
         return bool(self._run("renew_lease", [self._keys.lease(agent, stream)], [token, ttl_ms]))
