@@ -71,7 +71,15 @@ def member_status(
     if member.position is None:
         return MemberStatus(state=DeliveryState.LEFT)
     if member.position >= seq:
-        return MemberStatus(state=DeliveryState.HANDLED, attempts=failed + 1, error=error)
+        if note is not None and note.kind == "requested":  # a request is handled once replied
+            return MemberStatus(state=DeliveryState.IN_PROGRESS, since=_at(note.at_ms), attempts=1)
+        replied = note is not None and note.kind == "replied"
+        return MemberStatus(
+            state=DeliveryState.HANDLED,
+            since=_at(note.at_ms) if replied and note is not None else None,
+            attempts=failed + 1,
+            error=error,
+        )
     if seq < facts.first:
         return MemberStatus(state=DeliveryState.SKIPPED, attempts=failed)
     failure = member.failure if member.failure is not None and member.failure[0] == seq else None

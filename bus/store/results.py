@@ -217,7 +217,8 @@ class Note(NamedTuple):
     """An exception record of one member for one message: kept only when something went
     otherwise than handled in order (a failure, a dead letter, a refusal, a skip)."""
 
-    #: ``failed`` (the last failed attempt), ``dead_lettered``, ``refused`` or ``skipped``.
+    #: ``failed`` (the last failed attempt), ``dead_lettered``, ``refused``, ``skipped``; for
+    #: a request, ``requested`` (a reply is awaited) then ``replied`` (the requester got it).
     kind: str
     #: When it was noted (epoch ms).
     at_ms: int
