@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from bench.cases.base import CaseArgs, Figure, paired_figures
+from bench.cases.base import CaseArgs, Figure, alternating, paired_figures
 from bench.common import bus_settings, payload
 from bench.harness import solo_worker
 from bench.harness.solo_agents import THROUGHPUT_CHANNEL
@@ -198,19 +197,13 @@ class AuthCase:
         # keep a full run's auth case to minutes (an explicit --n smaller than that wins).
         n = args.messages or min(args.run.n, AUTH_MESSAGES)
         repeat = 1 if args.quick else 3
-        samples: dict[tuple[str, str], list[float]] = {}
-        for attempt in range(repeat):
-            for mode in MODES:
-                print(
-                    f"[bench] {transport}: auth {mode}, run {attempt + 1} of {repeat} ...",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                tag = f"auth{mode[0]}{attempt}"
-                values = publish_and_pull(transport, mode, n, args.run.ns(f"{tag}p"))
-                values.update(hosted_deliveries(transport, mode, n, args.run.ns(f"{tag}h")))
-                for what, value in values.items():
-                    samples.setdefault((what, mode), []).append(value)
+
+        def measure(mode: str, attempt: int) -> dict[str, float]:
+            tag = f"auth{mode[0]}{attempt}"
+            values = publish_and_pull(transport, mode, n, args.run.ns(f"{tag}p"))
+            return values | hosted_deliveries(transport, mode, n, args.run.ns(f"{tag}h"))
+
+        samples = alternating(transport, "auth", MODES, repeat, measure)
         return paired_figures(
             samples, UNITS, ("off", "required"), "auth", transport, n=n, repeat=repeat
         )

@@ -14,11 +14,10 @@ median of its runs (``receipts_off_<what>``, and ``receipts_on_<what>`` with its
 
 from __future__ import annotations
 
-import sys
 from functools import partial
 
 from bench.cases.auth import UNITS, hosted_deliveries, publish_and_pull
-from bench.cases.base import CaseArgs, Figure, paired_figures
+from bench.cases.base import CaseArgs, Figure, alternating, paired_figures
 from bus import Bus
 
 MODES = ("off", "on")
@@ -45,21 +44,13 @@ class ReceiptsCostCase:
         """Each mode ``repeat`` times, alternating; the medians, on against off."""
         n = args.messages or min(args.run.n, RECEIPTS_MESSAGES)
         repeat = 1 if args.quick else 3
-        samples: dict[tuple[str, str], list[float]] = {}
-        for attempt in range(repeat):
-            for mode in MODES:
-                print(
-                    f"[bench] {transport}: receipts {mode}, run {attempt + 1} of {repeat} ...",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                tag, prepare = f"rc{mode[1]}{attempt}", partial(sender, mode=mode)
-                values = hosted_deliveries(transport, "off", n, args.run.ns(f"{tag}h"), prepare)
-                values.update(
-                    publish_and_pull(transport, "off", n, args.run.ns(f"{tag}p"), prepare)
-                )
-                for what, value in values.items():
-                    samples.setdefault((what, mode), []).append(value)
+
+        def measure(mode: str, attempt: int) -> dict[str, float]:
+            tag, prepare = f"rc{mode[1]}{attempt}", partial(sender, mode=mode)
+            values = hosted_deliveries(transport, "off", n, args.run.ns(f"{tag}h"), prepare)
+            return values | publish_and_pull(transport, "off", n, args.run.ns(f"{tag}p"), prepare)
+
+        samples = alternating(transport, "receipts", MODES, repeat, measure)
         return paired_figures(
             samples, UNITS, MODES, "receipts", transport, n=n, repeat=repeat, target=0.95
         )
