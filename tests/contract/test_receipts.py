@@ -161,3 +161,9 @@ def test_bus_status_exits_0_3_4_and_2_and_prints_json(redis_settings: BusSetting
         assert shown["members"]["ann"] == {**shown["members"]["ann"], "state": "handled"}
     assert_one_line_error(run_bus(env, "status", "nope"), 2, "not a message id")
     assert_one_line_error(run_bus(env, "status", str(uuid.uuid4())), 2, "no message")
+    # Pushed receipts: bus register --receipts opts a pull sender in, --no-receipts out.
+    assert run_bus(env, "register", "carol", "--receipts").returncode == 0
+    with Bus(redis_settings) as bus:
+        assert "carol" in bus.store.receipts.consumers()
+        assert run_bus(env, "register", "carol", "--no-receipts").returncode == 0
+        assert "carol" not in bus.store.receipts.consumers()
