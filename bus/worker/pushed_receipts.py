@@ -77,6 +77,7 @@ class ReceiptPusher:
             if out is None or step.pushed is None:
                 return step
             pushed = step.pushed
+            self.learn(out.draft, pushed)
         if pushed.wake:  # not otherwise: a hop to an I/O thread costs more than the receipt
             await io(self.wake, out, pushed)
         return step
