@@ -89,7 +89,7 @@ class Bus(BusOperations):
             post_refusal, self.publisher, self.settings, sender=self.guard.identity, store=store
         )
         self._reader = Reader(self.registry, self.inboxes, store, self.guard, refused)
-        self._statuses = Statuses(store)
+        self._statuses = Statuses(store, self.guard)
         self.default_retention = self.registry.default_retention
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -176,8 +176,12 @@ class Bus(BusOperations):
     def list_channels(self) -> list[ChannelInfo]:
         return self.registry.list_channels()
 
-    def register_agent(self, agent: str, *, channels: Iterable[str] = ()) -> None:
+    def register_agent(
+        self, agent: str, *, channels: Iterable[str] = (), receipts: bool | None = None
+    ) -> None:
         self.registry.register_agent(agent, channels)
+        if receipts is not None:  # the flag the commit step reads (pushed receipts)
+            self.store.receipts.consume(agent, receipts)
 
     def register_agents(self, agents: Mapping[str, Iterable[str]]) -> None:
         self.registry.bulk.register_agents(agents)
@@ -186,7 +190,9 @@ class Bus(BusOperations):
         return self.registry.bulk.subscribe_many(agent, channels)
 
     def unregister_agent(self, agent: str) -> list[str]:
-        return self.registry.unregister_agent(agent)
+        left = self.registry.unregister_agent(agent)
+        self.store.receipts.consume(agent, False)
+        return left
 
     def agents(self) -> list[str]:
         return self.registry.agents()

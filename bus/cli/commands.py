@@ -163,9 +163,13 @@ def tail(args: argparse.Namespace, settings: BusSettings) -> int:
 
 
 def register(args: argparse.Namespace, settings: BusSettings) -> int:
-    """``bus register AGENT... [--channel CHANNEL]...``: one batch for all of them."""
+    """``bus register AGENT... [--channel CHANNEL]... [--[no-]receipts]``: one batch for all
+    of them."""
     with connected(settings) as bus:
         bus.register_agents(dict.fromkeys(args.agent_names, args.channel_names))
+        if args.receipts is not None:  # pushed receipts: the flag the commit step reads
+            for name in args.agent_names:
+                bus.register_agent(name, receipts=args.receipts)
         found = {name: bus.subscriptions(name) for name in args.agent_names}
     show_agents(found, args.json)
     return 0

@@ -237,6 +237,12 @@ def build_parser() -> Parser:
         metavar="CHANNEL",
         help="a channel each agent subscribes to (repeatable)",
     )
+    p.add_argument(
+        "--receipts",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="make each a receipt consumer (--no-receipts: no longer one)",
+    )
     p.set_defaults(run=commands.register)
 
     dlq = _sub(

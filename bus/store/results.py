@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from typing import NamedTuple
 
+from bus.channels import Retention
+
 
 class Appended(NamedTuple):
     """A message just appended to a stream."""
@@ -134,6 +136,46 @@ class Step(NamedTuple):
     #: Not held: who holds the lease, and for how long. Held: the worker, no longer alive, whose
     #: lease this step took over (``None`` if the lease was free or the caller's).
     holder: Holder | None = None
+    #: An advance given a receipt: what became of it (``None``: none was given).
+    pushed: Pushed | None = None
+
+    def with_pushed(self, pushed: Pushed | None) -> Step:
+        """This step, saying what became of the advance's receipt."""
+        return Step(self.held, self.entry, self.failure, self.holder, pushed)
+
+
+# -- pushed receipts (issue 17) -------------------------------------------------------------------
+
+
+class ReceiptDraft(NamedTuple):
+    """The receipt an advance may push to the committed message's sender: appended to the
+    sender's inbox in the advance's own step, if the sender consumes receipts."""
+
+    #: The sender of the message committed (whose opt-in the step reads).
+    sender: str
+    #: The receipt message's sender (the worker's identity with auth on, else ``bus``).
+    by: str
+    #: The receipt message's id and JSON (encoded without ``seq``); ``body`` ``None``: the
+    #: caller holds none yet (it does not know the sender consumes them): if the sender does,
+    #: the advance moves nothing and answers ``Pushed(wanted=True)``.
+    message_id: str
+    body: str | None
+    #: Append time (epoch ms), the inbox's retention, and whether deliveries are coalesced.
+    now_ms: int
+    retention: Retention
+    coalesce: bool = False
+
+
+class Pushed(NamedTuple):
+    """What an advance did with its :class:`ReceiptDraft`."""
+
+    #: The sender consumes receipts and the draft had no body: nothing moved (call again).
+    wanted: bool = False
+    #: The receipt's seq in the sender's inbox (0: not appended: the sender consumes none).
+    seq: int = 0
+    #: Whether to publish the delivery that wakes the sender (with coalesced deliveries, not
+    #: when one is outstanding on its inbox).
+    wake: bool = False
 
 
 class Batch(NamedTuple):
@@ -198,7 +240,8 @@ class Note(NamedTuple):
     """An exception record of one member for one message: kept only when something went
     otherwise than handled in order (a failure, a dead letter, a refusal, a skip)."""
 
-    #: ``failed`` (the last failed attempt), ``dead_lettered``, ``refused`` or ``skipped``.
+    #: ``failed`` (the last failed attempt), ``dead_lettered``, ``refused``, ``skipped``; for
+    #: a request, ``requested`` (a reply is awaited) then ``replied`` (the requester got it).
     kind: str
     #: When it was noted (epoch ms).
     at_ms: int

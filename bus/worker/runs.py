@@ -28,13 +28,16 @@ agent's handlers, ``pause`` and ``stopping``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from typing import Any
 
 from bus import tracing
 from bus.channels import Stream
 from bus.deadletters.operations import DeadLetter, dead_letter, refuse, set_aside_unreadable
 from bus.errors import AuthenticationFailed, MessageDecodeError
 from bus.message import Message
+from bus.receipts import DeliveryState
 from bus.store import Entry, Failure, Holder, Step, lease_token
 from bus.worker.agent import Agent
 from bus.worker.outcomes import HandlerError, Outcome, Remembered, Status
@@ -206,7 +209,11 @@ class Run:
             calls.bus.guard.admit(message, self.stream, agent=agent)
         except AuthenticationFailed as exc:  # never handed to a handler; the run moves on
             await calls.io(refuse, calls.bus, agent, message, self.stream, exc)
-            return await self._skip(seq, f"refused: {exc}")
+            self.position = seq
+            self._settle(seq, Status.FAILED, f"refused: {exc}")
+            return await self._commit(
+                seq, message, DeliveryState.REFUSED, attempts=0, error=f"refused: {exc}"
+            )
         attempts, not_before = failure if failure is not None else (0, 0)
         if not_before > now_ms():
             await calls.pause((not_before - now_ms()) / 1000)
@@ -235,7 +242,7 @@ class Run:
             self._settle(seq, Status.HANDLED)
             self._traced.handled(message)
             log_handled(agent, message, self._task_ids.pop(seq, self.task_id))
-            return await calls.io(store.advance, agent, stream_id, self.token, ttl, seq, DRAIN)
+            return await self._commit(seq, message, DeliveryState.HANDLED, attempts=attempts + 1)
         wait = backoff(self.settings, attempts + 1)
         attempts = await calls.io(
             store.record_failure, agent, stream_id, seq, now_ms() + int(wait * 1000), error
@@ -253,7 +260,7 @@ class Run:
             )
             # Read the same message again, with its failure count and when it may be retried.
             return await calls.io(store.begin, agent, stream_id, self.token, ttl, DRAIN)
-        await calls.io(dead_letter, calls.bus, self._letter(message, error, attempts))
+        letter = await calls.io(dead_letter, calls.bus, self._letter(message, error, attempts))
         logger.error(
             "%s gave up on %s #%s after %s attempts: %s",
             agent,
@@ -265,7 +272,26 @@ class Run:
         self.position = seq
         self._settle(seq, Status.FAILED, reported)
         self._traced.handled(message, dead_lettered=True)
-        return await calls.io(store.advance, agent, stream_id, self.token, ttl, seq, DRAIN)
+        return await self._commit(
+            seq,
+            message,
+            DeliveryState.DEAD_LETTERED,
+            attempts=attempts,
+            error=error,
+            dead_letter_seq=letter.seq,
+        )
+
+    async def _commit(self, seq: int, message: Message, state: DeliveryState, **facts: Any) -> Step:
+        """Commit message ``seq`` (the run is done with it: ``state``), pushing its receipt
+        to its sender in the same store step if the sender consumes receipts."""
+        self.position = seq
+        calls, store = self.calls, self.calls.bus.store.leases
+        advance = functools.partial(
+            store.advance, self.agent.name, self.stream.id, self.token, self.ttl, seq, DRAIN
+        )
+        return await calls.receipts.commit(
+            calls.io, advance, message, self.agent.name, state, **facts
+        )
 
     async def _skip(self, seq: int, error: str) -> Step:
         """Move past message ``seq``, which was set aside unhandled; what comes next."""

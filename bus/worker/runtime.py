@@ -46,6 +46,7 @@ from bus.worker.heartbeat import Heartbeat
 from bus.worker.lease_keeper import LeaseKeeper
 from bus.worker.loop import EventLoopThread
 from bus.worker.outcomes import HandlerError, Outcome, Status
+from bus.worker.pushed_receipts import ReceiptPusher
 from bus.worker.run_calls import RunCalls
 
 logger = logging.getLogger("bus.delivery")
@@ -85,6 +86,7 @@ class Runtime:
                 stopping=lambda: self.stopping,
                 keeper=self.keeper,
                 identity=self.identity,
+                receipts=ReceiptPusher(bus),
             )
         )
         bus.publisher.observers.append(self._posted)

@@ -270,3 +270,16 @@ def test_a_reply_forged_into_a_reply_box_is_skipped_and_the_genuine_reply_return
     bob.send("alice", "4", sender="bob", correlation_id=cid)
     asking.join(20)
     assert [answer.content for answer in answers] == ["4"]
+
+
+def test_only_its_sender_and_who_may_read_it_get_a_messages_status(
+    deployment: Deployment, ops: Bus
+) -> None:
+    alice = deployment.bus_as("alice")
+    sent = alice.send("bob", "between us", sender="alice")
+    assert alice.status(sent.id).members["bob"].state.value == "queued"  # its sender
+    assert deployment.bus_as("bob").status(sent.id).recipient == "bob"  # its reader
+    assert ops.status(sent.id).seq == sent.seq  # an operator
+    with pytest.raises(PermissionDenied) as refused:
+        deployment.bus_as("mallory").status(sent.id)  # may not read bob's inbox
+    assert refused.value.context["identity"] == "mallory"

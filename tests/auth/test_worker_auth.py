@@ -17,6 +17,7 @@ from bus.broker.celery_app import create_app
 from bus.broker.wire import REPLAY_TASK, Delivery
 from bus.deadletters.operations import DeadLetter, list_dead_letters
 from bus.message import Message
+from bus.receipts import DeliveryState, receipt_of
 from bus.worker import EmbeddedWorker, install, load_agents
 from tests.auth.deploy import Deployment, inject
 from tests.helpers import recorder_agents
@@ -198,3 +199,21 @@ def test_a_request_to_a_hosted_agent_gets_its_signed_reply(hosted: Hosted) -> No
     assert reply.content == "rec-a got ping"
     assert reply.signature is not None
     assert reply.signature.key_id == hosted.deployment.credentials["rec-a"].identity.key_id
+
+
+def test_a_sender_gets_receipts_signed_by_the_worker_that_handled(hosted: Hosted) -> None:
+    tester, ops = hosted.tester, hosted.ops
+    ops.register_agent("tester", receipts=True)
+    posted = tester.publish("#engineering", "track me", sender="tester")
+    got = {}
+    for _ in AGENTS:
+        message = tester.receive("tester", timeout=20)  # its guard verifies the signature
+        assert message is not None
+        receipt = receipt_of(message)
+        assert receipt is not None
+        assert receipt.message_id == posted.id
+        assert message.sender == "host"
+        assert message.signature is not None
+        assert message.signature.key_id == hosted.deployment.credentials["host"].identity.key_id
+        got[receipt.member] = receipt.state
+    assert got == dict.fromkeys(AGENTS, DeliveryState.HANDLED)

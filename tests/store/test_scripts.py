@@ -23,6 +23,9 @@ KEY_PARAMETERS = {
     "trimmedkey",
     "indexedkey",
     "headskey",
+    "locatedkey",
+    "causedkey",
+    "signalskey",
 }
 
 

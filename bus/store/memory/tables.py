@@ -102,6 +102,9 @@ class MemoryTables:
             #: (agent, stream) -> (seq, epoch ms, token): the message its run last started on,
             #: when, and the run's lease token (a takeover of a dead worker's run counts it)
             self.started: dict[tuple[str, str], tuple[int, int, str]] = {}
+            #: agent -> whether it is hosted, for each agent that consumes pushed receipts (its
+            #: registry flag)
+            self.receipt_consumers: dict[str, bool] = {}
         with self.replies_changed:
             #: correlation id -> (responder, expires at, monotonic seconds)
             self.waiters: dict[str, tuple[str, float]] = {}

@@ -52,6 +52,10 @@ class Keys:
         self.alive = self.prefix + "alive"
         #: Hash: worker id -> JSON list of the agents it hosts.
         self.workers = self.prefix + "workers"
+        #: Hash: agent -> ``1`` (or ``hosted``: a worker's run reads its inbox until drained)
+        #: for each agent that consumes pushed receipts (its opt-in: the advance step reads it
+        #: for the committed message's sender).
+        self.receipt_consumers = self.prefix + "receipt_consumers"
 
     @property
     def pattern(self) -> str:

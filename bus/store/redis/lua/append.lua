@@ -66,18 +66,7 @@ end
 local seq = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 if ARGV[10] ~= '' then redis.call('SET', KEYS[6], seq, 'PX', ARGV[10]) end
 local n = redis.call('RPUSH', KEYS[2], ARGV[3] .. ':' .. ARGV[2])
-local max = tonumber(ARGV[4])
-if n > max then redis.call('LTRIM', KEYS[2], n - max, -1) end
-if ARGV[5] ~= '' then
-  local cutoff = tonumber(ARGV[3]) - tonumber(ARGV[5])
-  while true do
-    local first = redis.call('LINDEX', KEYS[2], 0)
-    if not first then break end
-    local stamp = tonumber(string.sub(first, 1, string.find(first, ':', 1, true) - 1))
-    if stamp >= cutoff then break end
-    redis.call('LPOP', KEYS[2])
-  end
-end
+trim_log(KEYS[2], n, tonumber(ARGV[4]), ARGV[5], ARGV[3])
 -- The message index: this entry in; whatever the trims above dropped out of the caused set,
 -- and its id onto the trimmed list, which keeps the last ARGV[16] of them.
 redis.call('RPUSH', KEYS[10], ARGV[13] .. ' ' .. ARGV[14])
@@ -86,22 +75,7 @@ if ARGV[13] ~= '' then
     ARGV[1] .. ' ' .. seq .. ' ' .. ARGV[14] .. ' ' .. ARGV[3] .. ' ' .. ARGV[15])
   if ARGV[14] ~= '' then redis.call('ZADD', KEYS[9], 0, ARGV[14] .. ' ' .. ARGV[13]) end
 end
-local retained = redis.call('LLEN', KEYS[2])
-local dropped = redis.call('LLEN', KEYS[10]) - retained
-for i = 1, dropped do
-  local gone = redis.call('LPOP', KEYS[10])
-  local space = string.find(gone, ' ', 1, true)
-  local id, cause = string.sub(gone, 1, space - 1), string.sub(gone, space + 1)
-  if id ~= '' then
-    if cause ~= '' then redis.call('ZREM', KEYS[9], cause .. ' ' .. id) end
-    redis.call('RPUSH', KEYS[11], (seq - retained - dropped + i) .. ' ' .. id)
-  end
-end
-local forget = redis.call('LLEN', KEYS[11]) - tonumber(ARGV[16])
-for _ = 1, forget do
-  local old = redis.call('LPOP', KEYS[11])
-  redis.call('HDEL', KEYS[8], string.sub(old, string.find(old, ' ', 1, true) + 1))
-end
+drop_trimmed(KEYS[2], KEYS[10], KEYS[11], KEYS[8], KEYS[9], seq, ARGV[16])
 local out
 if ARGV[6] == '' then
   out = redis.call('SMEMBERS', KEYS[3])
