@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from bus.access.speaking import speaker
 from bus.auth.keypairs import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
@@ -31,7 +32,7 @@ from bus.auth.keypairs import (
     verifies,
     write_secret_json,
 )
-from bus.errors import AuthenticationFailed, ConfigurationError
+from bus.errors import AuthenticationFailed, ConfigurationError, PermissionDenied
 from bus.message import FrozenModel
 from bus.names import check_agent_name
 
@@ -161,6 +162,10 @@ def new_identity(
 class Credentials:
     """What a process acts with: one identity's private key and its certificate."""
 
+    #: A hosted agent's key in a worker: it signs only inside that agent's own bound-bus calls
+    #: (see :meth:`bus.access.guard.Guard.confine`).
+    confined: bool = False
+
     def __init__(self, private_key: Ed25519PrivateKey, certificate: Certificate) -> None:
         """Raises:
         ConfigurationError: the private key is not the certificate's key.
@@ -197,7 +202,20 @@ class Credentials:
         return cls(private_key, Certificate.issue(root, identity))
 
     def sign(self, data: bytes) -> str:
-        """This identity's signature of ``data``, base64."""
+        """This identity's signature of ``data``, base64.
+
+        Raises:
+            PermissionDenied: the key is :attr:`confined` and the current call is not one of
+                its agent's bound-bus calls.
+        """
+        name = self.identity.name
+        if self.confined and speaker() != name:
+            raise PermissionDenied(
+                f"the key of {name!r} signs only for {name!r}'s own handlers",
+                identity=speaker(),
+                action="publish",
+                sender=name,
+            )
         return b64encode(self.private_key.sign(data))
 
     def save(self, path: str | os.PathLike[str]) -> None:
