@@ -71,11 +71,13 @@ class Entry(NamedTuple):
 
     @property
     def json(self) -> str:
-        """The message's JSON with its ``seq`` (``{"seq":12,...}``), as
+        """The message's JSON with its ``seq`` (``{...,"seq":12}``), as
         :meth:`bus.message.Message.from_json` reads it."""
-        rest = self.body[1:]
-        separator = "" if rest.lstrip().startswith("}") else ","
-        return f'{{"seq":{self.seq}{separator}{rest}'
+        # Last, so the position wins over a "seq" the stored body may carry (a JSON reader
+        # keeps the last of two equal keys): the store's place is the message's seq.
+        head = self.body.rstrip()[:-1]
+        separator = "" if head.rstrip().endswith("{") else ","
+        return f'{head}{separator}"seq":{self.seq}}}'
 
 
 class Failure(NamedTuple):

@@ -35,6 +35,7 @@ from bus.channels import Stream
 from bus.deadletters.operations import DeadLetter, dead_letter, refuse, set_aside_unreadable
 from bus.errors import AuthenticationFailed, MessageDecodeError
 from bus.message import Message
+from bus.reading.replays import copy_refusal
 from bus.store import Entry, Failure, Holder, Step, lease_token
 from bus.worker.agent import Agent
 from bus.worker.outcomes import HandlerError, Outcome, Remembered, Status
@@ -198,6 +199,12 @@ class Run:
         except AuthenticationFailed as exc:  # never handed to a handler; the run moves on
             await calls.io(refuse, calls.bus, agent, message, self.stream, exc)
             return await self._skip(seq, f"refused: {exc}")
+        copy = await calls.io(copy_refusal, calls.bus.store, entry, message)
+        if copy is not None:  # a replay: refused like a forgery, loudly, and the run moves on
+            await calls.io(refuse, calls.bus, agent, message, self.stream, copy)
+            return await self._skip(seq, f"refused: {copy}")
+        if not calls.bus.guard.visible(message, agent=agent):  # a dead letter not for it
+            return await self._passed(seq)
         attempts, not_before = failure if failure is not None else (0, 0)
         if not_before > now_ms():
             await calls.pause((not_before - now_ms()) / 1000)
@@ -257,6 +264,16 @@ class Run:
         self._settle(seq, Status.FAILED, reported)
         self._traced.handled(message, dead_lettered=True)
         return await calls.io(store.advance, agent, stream_id, self.token, ttl, seq, DRAIN)
+
+    async def _passed(self, seq: int) -> Step:
+        """Move past message ``seq``, which is not for this agent to see (nothing to handle)."""
+        self._handled.append(seq)
+        self.position = seq
+        self._settle(seq, Status.HANDLED)
+        store = self.calls.bus.store.leases
+        return await self.calls.io(
+            store.advance, self.agent.name, self.stream.id, self.token, self.ttl, seq, DRAIN
+        )
 
     async def _skip(self, seq: int, error: str) -> Step:
         """Move past message ``seq``, which was set aside unhandled; what comes next."""
