@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from bus.access.letters import MEDIA_TYPE
 from bus.channels import Stream
 from bus.errors import AuthenticationFailed, BusError, PermissionDenied, RateLimited
 from bus.kinds import MessageType, Priority
@@ -25,8 +26,6 @@ from bus.store import Note, Store
 
 logger = logging.getLogger(__name__)
 
-#: Media type of the attachment that carries the :class:`DeadLetter` record.
-MEDIA_TYPE = "application/vnd.bus.dead-letter+json"
 #: Sender of dead letters.
 SENDER = "bus"
 
