@@ -211,8 +211,14 @@ class SignedGuard(Guard):
         """
         identity = self._acting(agent, reading=history)
         policy = self.trust.policy
-        if history and stream.is_direct and not policy.is_revoked(identity.key_id):
+        revoked = policy.is_revoked(identity.key_id)
+        if history and stream.is_direct and not revoked:
             return
+        if revoked:  # whatever else is wrong, the refusal says this first
+            try:
+                policy.check(identity, action.value, stream)
+            except BusError as exc:
+                raise self._refused(exc) from None
         if agent is not None and agent != identity.name and not identity.is_operator:
             where = {"recipient": stream.owner} if stream.is_direct else {"channel": stream.channel}
             raise self._refused(

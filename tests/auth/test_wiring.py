@@ -217,8 +217,18 @@ def test_a_revoked_agents_messages_are_refused_within_seconds(
     assert [m.content for m in received(bob, "bob", 1)] == ["before"]
     deployment.revoke("alice")
     time.sleep(deployment.settings.auth_refresh_seconds + 0.1)
-    with pytest.raises(PermissionDenied):  # its own bus stops signing
-        _engineering(alice, "after", "alice")
+    # Its own bus stops signing, and every refusal it gets says why: revoked.
+    for refused_call in (
+        lambda: _engineering(alice, "after", "alice"),
+        lambda: alice.send("bob", "after", sender="alice"),
+        lambda: alice.receive("alice", timeout=0),
+        lambda: alice.history("#engineering"),
+        lambda: alice.direct_history("bob"),
+    ):
+        with pytest.raises(PermissionDenied) as refused:
+            refused_call()
+        assert "revoked" in str(refused.value)
+        assert refused.value.context["reason"] == "revoked"
     # A process holding the revoked key signs anyway and writes into the log and queue.
     late = sign(
         Message(channel="#engineering", sender="alice", content="after"),

@@ -16,6 +16,7 @@ import pytest
 from bus import AgentClient, AsyncAgentClient, AsyncBus, Bus
 from bus.api import AgentOperations, BusOperations, declarations, documented
 from bus.message import Message, MessageFields
+from bus.worker.bound_bus import BoundBus
 from bus.worker.context import AsyncHandlerContext, HandlerContext
 
 
@@ -47,6 +48,8 @@ SURFACES = [
     Surface(
         AsyncBus, BusOperations, True, {"AgentOperations": "AsyncAgentClient"}, frozenset({"call"})
     ),
+    # The bus a handler is handed: the worker's, bound to its agent.
+    Surface(BoundBus, BusOperations, False),
     # .bus: the bus a client acts on.
     Surface(AgentClient, AgentOperations, False, extra=frozenset({"bus"})),
     Surface(AsyncAgentClient, AgentOperations, True, extra=frozenset({"bus"})),
