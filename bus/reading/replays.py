@@ -19,8 +19,13 @@ from bus.store import Entry, Store
 
 def copy_refusal(store: Store, entry: Entry, message: Message) -> AuthenticationFailed | None:
     """The refusal of ``message`` (read as ``entry``) if it is a copy of one first appended
-    elsewhere, else ``None``: one index lookup (one round trip on Redis)."""
-    first = store.log.placed(str(message.id))
+    elsewhere, else ``None``: from what the step that read the entry found in the index
+    (:attr:`~bus.store.Entry.placed`, a worker's run on Redis), or one index lookup (one round
+    trip on Redis) when it found nothing for this id (the body may have led with another)."""
+    message_id = str(message.id)
+    read, first = _read_with(entry, message_id)
+    if not read:
+        first = store.log.placed(message_id)
     if first is None or first == (entry.stream, entry.seq):
         return None
     stream, seq = first
@@ -34,3 +39,17 @@ def copy_refusal(store: Store, entry: Entry, message: Message) -> Authentication
         first_stream=stream,
         first_seq=seq,
     )
+
+
+def _read_with(entry: Entry, message_id: str) -> tuple[bool, tuple[str, int] | None]:
+    """Whether the first place of ``message_id`` was read with ``entry`` (not: it was not
+    read, or read for another id), and that place (``None``: not indexed)."""
+    if entry.placed is None:
+        return False, None
+    read_id, _, where = entry.placed.partition(" ")
+    if read_id != message_id:
+        return False, None
+    if not where:
+        return True, None
+    stream, seq = where.split(" ", 2)[:2]
+    return True, (stream, int(seq))

@@ -68,6 +68,10 @@ class Entry(NamedTuple):
     #: How many messages after the reader's position retention trimmed before this one was
     #: claimed (they are lost to the reader; see ``Overflow``): 0 when it read on in order.
     skipped: int = 0
+    #: What the message index said of the id the body starts with, read in the same step:
+    #: ``"<id> <stream> <seq> ..."`` (``"<id> "``: not indexed); ``None``: not read with it
+    #: (see :func:`bus.reading.replays.copy_refusal`).
+    placed: str | None = None
 
     @property
     def json(self) -> str:

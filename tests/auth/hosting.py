@@ -31,29 +31,19 @@ class Hosted:
     ops: Bus
     transport: str
 
+    def records(self) -> list[list[str]]:
+        """The recorder agents' records, split into fields (see ``recorder_agents``)."""
+        if self.transport == "memory":
+            return [line.split() for line in recorder_agents.RUNS]
+        return [list(fields) for fields in runs(self.deployment.settings)]
+
     def done(self, agent: str, where: str = "#engineering") -> list[int]:
-        lines = (
-            list(recorder_agents.RUNS)
-            if self.transport == "memory"
-            else [" ".join(fields) for fields in runs(self.deployment.settings)]
-        )
-        return [
-            int(fields[3])
-            for fields in (line.split() for line in lines)
-            if fields[0] == "done" and fields[1] == agent and fields[2] == where
-        ]
+        return [int(f[3]) for f in self.records() if f[:3] == ["done", agent, where]]
 
     def started(self, agent: str, where: str | None = None) -> list[int]:
         """The seqs ``agent``'s handler started on (of ``where`` only, if given)."""
-        lines = (
-            list(recorder_agents.RUNS)
-            if self.transport == "memory"
-            else [" ".join(fields) for fields in runs(self.deployment.settings)]
-        )
         return [
-            int(f[3])
-            for f in (line.split() for line in lines)
-            if f[:2] == ["start", agent] and where in (None, f[2])
+            int(f[3]) for f in self.records() if f[:2] == ["start", agent] and where in (None, f[2])
         ]
 
     def letters(self) -> list[DeadLetter]:

@@ -12,17 +12,11 @@ from bus.channels import Retention, Stream
 from tests.auth.deploy import inject
 from tests.auth.hosting import AGENTS, Hosted
 from tests.auth.hosting import done_is as _done_is
-from tests.helpers import recorder_agents
-from tests.worker.harness import runs, wait_for
+from tests.worker.harness import wait_for
 
 
 def _tried(hosted: Hosted) -> dict[str, str]:
-    lines = (
-        list(recorder_agents.RUNS)
-        if hosted.transport == "memory"
-        else [" ".join(fields) for fields in runs(hosted.deployment.settings)]
-    )
-    found = [line.split() for line in lines if line.startswith("tried ")]
+    found = [fields for fields in hosted.records() if fields[0] == "tried"]
     return {f"{fields[1]} {fields[2]}": fields[3] for fields in found}
 
 

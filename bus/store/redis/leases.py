@@ -47,6 +47,7 @@ class RedisLeases(LeaseStore):
                 keys.notes(stream),
                 keys.trimmed(stream),
                 keys.indexed(stream),
+                keys.located,
             ],
             [stream, *args, agent],
         )
@@ -57,7 +58,9 @@ class RedisLeases(LeaseStore):
             return Step(True, holder=dead)
         failure = Failure(int(reply[5]), int(reply[6])) if int(reply[5]) >= 0 else None
         raw = reply[3]
-        entry = Entry(stream, int(reply[2]), raw[raw.index(":") + 1 :], int(reply[4]))
+        entry = Entry(
+            stream, int(reply[2]), raw[raw.index(":") + 1 :], int(reply[4]), reply[7] or None
+        )
         return Step(True, entry, failure, dead)
 
     def begin(self, agent: str, stream: str, token: str, ttl_ms: int, upto: int) -> Step:
