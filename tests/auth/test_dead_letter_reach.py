@@ -6,6 +6,7 @@ consumers, are seen by operators and by those who may read the original, never b
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import pytest
 
@@ -35,6 +36,7 @@ def test_dead_letters_reach_only_operators_and_those_who_may_read_the_original(
     mallory = deployment.bus_as("mallory")
     wait_for(_denied(mallory), 10, "mallory's denial to be in force")
     mallory.register_agent("mallory", channels=["#dead-letters"])
+    ops.subscribe("rec-b", "#dead-letters")  # a hosted agent told of dead letters
     # A failing handler dead-letters a channel message and a direct message ...
     tester.publish("#engineering", "fail", sender="tester")
     tester.send("rec-a", "fail", sender="tester")
@@ -61,6 +63,17 @@ def test_dead_letters_reach_only_operators_and_those_who_may_read_the_original(
     assert _about(list_dead_letters(ops)) == expected
     # The sender of the direct message, who may read #engineering, sees them all too.
     assert _about(list_dead_letters(tester)) == expected
+    # rec-b's handler is handed those of #engineering (it reads it), never the direct
+    # message's: its run passes over them.
+    letters = list_dead_letters(ops)
+    of_channel = sorted(cast(int, item.dead_letter_seq) for item in letters if item.channel)
+    last = ops.get_channel("#dead-letters").last_seq
+    wait_for(
+        lambda: ops.store.log.position("rec-b", "c:#dead-letters") == last,
+        30,
+        "rec-b to read the dead letters",
+    )
+    assert sorted(set(hosted.started("rec-b", "#dead-letters"))) == of_channel
     # mallory sees none: not in the dead letters' history, not by receiving, not elsewhere.
     assert mallory.history("#dead-letters") == []
     assert mallory.receive("mallory", timeout=1) is None
