@@ -60,6 +60,9 @@ class Guard:
         """Let the keys of ``agents`` (a worker's hosted agents) sign only inside their own
         agent's bound-bus calls (:mod:`bus.access.speaking`), never for the process at large."""
 
+    def release(self) -> None:
+        """Undo :meth:`confine` (the worker that confined them stops)."""
+
     def outgoing(self, message: Message) -> Message:
         """The message as it may be posted (stamped and signed), or raise.
 

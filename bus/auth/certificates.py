@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Self
 
@@ -159,12 +162,25 @@ def new_identity(
     )
 
 
+#: Key id -> how many running workers of this process confine it (a process-wide fact, on
+#: purpose: a hosted agent's key must not sign for others through a second ``Bus`` a handler
+#: builds from the worker's environment, nor a ``Credentials.load`` of its file).
+_confined: Counter[str] = Counter()
+_confined_lock = threading.Lock()
+
+
+def confine_keys(key_ids: Iterable[str], *, release: bool = False) -> None:
+    """Confine (or, ``release``, stop confining) the keys ``key_ids`` in this process: see
+    :attr:`Credentials.confined`. Each confine is undone by one release."""
+    with _confined_lock:
+        for key_id in key_ids:
+            _confined[key_id] += -1 if release else 1
+            if _confined[key_id] <= 0:
+                del _confined[key_id]
+
+
 class Credentials:
     """What a process acts with: one identity's private key and its certificate."""
-
-    #: A hosted agent's key in a worker: it signs only inside that agent's own bound-bus calls
-    #: (see :meth:`bus.access.guard.Guard.confine`).
-    confined: bool = False
 
     def __init__(self, private_key: Ed25519PrivateKey, certificate: Certificate) -> None:
         """Raises:
@@ -186,6 +202,13 @@ class Credentials:
     def identity(self) -> Identity:
         """Who these credentials speak for."""
         return self.certificate.identity
+
+    @property
+    def confined(self) -> bool:
+        """Whether this key is a hosted agent's in a worker of this process: it then signs only
+        inside that agent's own bound-bus calls, however it was loaded (see
+        :meth:`bus.access.guard.Guard.confine`)."""
+        return _confined[self.identity.key_id] > 0
 
     @classmethod
     def issue(

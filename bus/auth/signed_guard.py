@@ -16,7 +16,7 @@ from pathlib import Path
 from bus.access.guard import Action, Guard, refuse_other_sender
 from bus.access.letters import carries_letter, original_of
 from bus.access.speaking import speaker
-from bus.auth.certificates import Credentials, Identity
+from bus.auth.certificates import Credentials, Identity, confine_keys
 from bus.auth.quota import PublishQuota, open_buckets
 from bus.auth.signing import sign, verify
 from bus.auth.storage import open_auth_store
@@ -95,6 +95,7 @@ class SignedGuard(Guard):
         self._own = held[0]
         self._held = {each.identity.name: each for each in held}
         self.identity = self._own.identity.name
+        self._confined_keys: list[str] = []
 
     @classmethod
     def from_settings(cls, settings: BusSettings) -> SignedGuard:
@@ -116,11 +117,20 @@ class SignedGuard(Guard):
         return sorted(self._held)
 
     def confine(self, agents: Iterable[str]) -> None:
-        """Let the keys of ``agents`` sign only inside their own bound-bus calls."""
-        for name in agents:
-            held = self._held.get(name)
-            if held is not None and held is not self._own:
-                held.confined = True
+        """Let the keys of ``agents`` sign only inside their own bound-bus calls, in this
+        process, until :meth:`release` (the process's own key is never confined)."""
+        keys = [
+            held.identity.key_id
+            for held in (self._held.get(name) for name in agents)
+            if held is not None and held is not self._own
+        ]
+        confine_keys(keys)
+        self._confined_keys.extend(keys)
+
+    def release(self) -> None:
+        """Undo :meth:`confine` (the worker stops)."""
+        keys, self._confined_keys = self._confined_keys, []
+        confine_keys(keys, release=True)
 
     def _acting(self, agent: str | None, *, reading: bool = False) -> Identity:
         """Who acts for ``agent``: inside an agent's bound-bus call, that agent, for itself

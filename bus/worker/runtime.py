@@ -129,6 +129,7 @@ class Runtime:
         self.keeper.stop()
         self._io.shutdown(wait=False, cancel_futures=True)
         self._sync.shutdown(wait=False, cancel_futures=True)
+        self.bus.guard.release()
 
     async def _shutdown(self, grace: float) -> None:
         if self._wake is not None:

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from bus import Bus
+from bus.auth.certificates import Credentials
 from bus.auth.signing import sign
 from bus.message import build_message
 from bus.worker import Context
@@ -60,4 +63,17 @@ def attempts(ctx: Context, other: str) -> dict[str, str]:
         "guard.outgoing": _outcome(lambda: guard.outgoing(message())),
         "sign.with_held_key": _outcome(lambda: sign(message(), held)),
         "sign.in_thread": _in_thread(lambda: sign(message(), held)),
+        "sign.with_loaded_key": _outcome(lambda: sign(message(), _loaded(worker_bus, other))),
+        "new_bus.publish": _outcome(lambda: _new_bus_publishes(worker_bus, other, text)),
     }
+
+
+def _loaded(worker_bus: Any, name: str) -> Credentials:
+    """``name``'s credentials loaded afresh from the worker's credentials directory."""
+    return Credentials.load(Path(worker_bus.settings.credentials_dir) / f"{name}.json")
+
+
+def _new_bus_publishes(worker_bus: Any, sender: str, text: str) -> None:
+    """A bus of the handler's own, from the worker's settings (its environment)."""
+    with Bus(worker_bus.settings) as own:
+        own.publish("#engineering", text, sender=sender)
