@@ -11,6 +11,8 @@ from typing import cast
 import pytest
 
 from bus import AsyncBus, Bus, PermissionDenied
+from bus.channels import Retention
+from bus.deadletters.operations import list_dead_letters
 from bus.message import Message
 from bus.worker.bound_bus import BoundBus
 from bus.worker.context import AsyncHandlerContext, HandlerContext
@@ -72,3 +74,16 @@ def test_a_handler_context_and_its_async_twin_act_through_the_bound_bus(bus: Bus
         sent = asyncio.run(attempt())
     assert sent.sender == "wa"
     assert sent.causation_id == handled.id
+
+
+def test_a_refusal_a_handler_comes_upon_is_dead_lettered_as_the_process(bus: Bus) -> None:
+    handled = bus.publish("#engineering", "go", sender="wb")
+    context = HandlerContext(bus, "wa", handled, task_id=None, attempt=1)
+    original = bus.publish("#engineering", "once", sender="wb")
+    bus.store.log.append(  # a copy of it, appended by a store writer
+        "c:#engineering", original.model_dump_json(exclude={"seq"}), 0, Retention()
+    )
+    assert [m.content for m in iter(lambda: context.receive(timeout=0), None)] == ["go", "once"]
+    [letter] = list_dead_letters(bus)
+    assert (letter.agent, letter.seq) == ("wa", 3)
+    assert letter.error.startswith("refused (replayed)")
