@@ -229,3 +229,13 @@ def test_help_shows_the_declared_documentation_with_the_real_signature() -> None
         ]
     assert AsyncBus.update_channel.__qualname__ == "AsyncBus.update_channel"
     assert inspect.iscoroutinefunction(AsyncBus.update_channel)
+
+
+def test_the_errors_of_refusals_are_importable_from_bus() -> None:
+    import bus
+    from bus import errors
+
+    for name in ("PermissionDenied", "PublishRejected", "RateLimited"):
+        assert name in bus.__all__
+        assert getattr(bus, name) is getattr(errors, name)
+        assert issubclass(getattr(bus, name), errors.BusError)
