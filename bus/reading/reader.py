@@ -26,6 +26,7 @@ from bus.errors import (
 from bus.message import Message
 from bus.reading.history import read_history
 from bus.reading.inboxes import Inboxes
+from bus.reading.replays import copy_refusal
 from bus.registry.service import Registry
 from bus.store import Entry, Store
 
@@ -101,6 +102,9 @@ class Reader:
                 continue
             try:
                 admitted = self._admitted(agent, message, Stream.parse(entry.stream))
+                admitted = admitted and self._first(store, agent, entry, message)
+                # A dead letter (or a message) the agent may not see: passed over, unseen.
+                admitted = admitted and self._guard.visible(message, agent=agent)
             except BusError:  # claimed already: the next receive hands it over
                 inboxes.keep(agent, entry)
                 raise
@@ -119,6 +123,14 @@ class Reader:
                 if started:
                     tracing.received(agent, message, started)
                 return message
+
+    def _first(self, store: Store, agent: str, entry: Entry, message: Message) -> bool:
+        """Whether ``message`` is at its first place; a copy is refused (a dead letter)."""
+        refusal = copy_refusal(store, entry, message)
+        if refusal is None:
+            return True
+        self._refused(agent, message, Stream.parse(entry.stream), refusal)
+        return False
 
     @staticmethod
     def _note_skipped(store: Store, agent: str, stream: str, seq: int, skipped: int) -> None:
@@ -144,11 +156,18 @@ class Reader:
             retention = self._registry.spec(stream.channel).retention
         else:
             retention = self._registry.default_retention
-        self._guard.check(Action.SUBSCRIBE, stream, agent=agent)
+        self._guard.check(Action.SUBSCRIBE, stream, agent=agent, history=True)
         messages = read_history(
             self._store(), stream.id, retention, limit=limit, after=after, since=since
         )
-        return [message for message in messages if self._admitted(agent, message, stream)]
+        # What the reader may not see is left out unseen, before it is verified (a sender
+        # reading another's inbox sees only its own direct messages; dead letters per reader).
+        guard = self._guard
+        return [
+            message
+            for message in messages
+            if guard.visible(message, agent=agent) and self._admitted(agent, message, stream)
+        ]
 
 
 def _readable(entry: Entry) -> Message | None:

@@ -70,6 +70,10 @@ class Entry(NamedTuple):
     #: How many messages after the reader's position retention trimmed before this one was
     #: claimed (they are lost to the reader; see ``Overflow``): 0 when it read on in order.
     skipped: int = 0
+    #: What the message index said of the id the body starts with, read in the same step:
+    #: ``"<id> <stream> <seq> ..."`` (``"<id> "``: not indexed); ``None``: not read with it
+    #: (see :func:`bus.reading.replays.copy_refusal`).
+    placed: str | None = None
 
     @property
     def lost(self) -> bool:
@@ -79,11 +83,13 @@ class Entry(NamedTuple):
 
     @property
     def json(self) -> str:
-        """The message's JSON with its ``seq`` (``{"seq":12,...}``), as
+        """The message's JSON with its ``seq`` (``{...,"seq":12}``), as
         :meth:`bus.message.Message.from_json` reads it."""
-        rest = self.body[1:]
-        separator = "" if rest.lstrip().startswith("}") else ","
-        return f'{{"seq":{self.seq}{separator}{rest}'
+        # Last, so the position wins over a "seq" the stored body may carry (a JSON reader
+        # keeps the last of two equal keys): the store's place is the message's seq.
+        head = self.body.rstrip()[:-1]
+        separator = "" if head.rstrip().endswith("{") else ","
+        return f'{head}{separator}"seq":{self.seq}}}'
 
 
 #: What a log holds in place of each seq a fence burnt: ``"BUSLOST <first>-<last>"``.

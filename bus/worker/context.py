@@ -3,7 +3,8 @@
 A handler's ``ctx`` is the agent's client (:class:`~bus.client.AgentClient`, or for an
 ``async def`` handler :class:`~bus.aio.AsyncAgentClient`, whose calls are awaited) with the
 delivery's extras: the message being handled, the attempt, the Celery task id, and the agent's
-per-process :class:`AgentState`. Everything sent through it is sent as the agent.
+per-process :class:`AgentState`. Everything sent through it is sent as the agent, and its
+``bus`` is the worker's bus bound to the agent (:class:`~bus.worker.bound_bus.BoundBus`).
 
 Being agent clients, both contexts offer the operations :class:`bus.api.AgentOperations`
 declares, as declared (``tests/unit/test_api_parity.py`` holds them to it); ``reply`` is
@@ -21,6 +22,7 @@ from bus.client import AgentClient
 from bus.errors import UnknownAgent
 from bus.message import Message, MessageFields
 from bus.tracing import Cause
+from bus.worker.bound_bus import BoundBus
 
 if TYPE_CHECKING:
     from bus.core import Bus
@@ -50,7 +52,8 @@ class HandlerContext(AgentClient):
     ) -> None:
         #: The message being handled, and the usage the messages its handler sends report.
         self.cause = Cause(message)
-        super().__init__(bus, agent, cause=self.cause)
+        # The worker's bus, bound to this agent: it cannot send, receive or act as another.
+        super().__init__(BoundBus(bus, agent), agent, cause=self.cause)
         #: How many messages of this stream retention trimmed before the agent read them,
         #: just before this one (``overflow=drop-oldest``): 0 when it read on in order.
         self.skipped = skipped

@@ -37,6 +37,7 @@ from bus.channels import Stream
 from bus.deadletters.operations import DeadLetter, dead_letter, refuse, set_aside_unreadable
 from bus.errors import AuthenticationFailed, MessageDecodeError
 from bus.message import Message
+from bus.reading.replays import copy_refusal
 from bus.receipts import DeliveryState
 from bus.store import Entry, Failure, Holder, Step, lease_token
 from bus.worker.agent import Agent
@@ -205,15 +206,9 @@ class Run:
             aside = set_aside_unreadable
             await calls.io(aside, calls.bus, agent, self.stream, seq, entry.json, exc)
             return await self._skip(seq, f"unreadable: {exc}")
-        try:
-            calls.bus.guard.admit(message, self.stream, agent=agent)
-        except AuthenticationFailed as exc:  # never handed to a handler; the run moves on
-            await calls.io(refuse, calls.bus, agent, message, self.stream, exc)
-            self.position = seq
-            self._settle(seq, Status.FAILED, f"refused: {exc}")
-            return await self._commit(
-                seq, message, DeliveryState.REFUSED, attempts=0, error=f"refused: {exc}"
-            )
+        screened = await self._screen(entry, message)
+        if screened is not None:
+            return screened
         attempts, not_before = failure if failure is not None else (0, 0)
         if not_before > now_ms():
             await calls.pause((not_before - now_ms()) / 1000)
@@ -291,6 +286,38 @@ class Run:
         )
         return await calls.receipts.commit(
             calls.io, advance, message, self.agent.name, state, **facts
+        )
+
+    async def _screen(self, entry: Entry, message: Message) -> Step | None:
+        """The step past ``message`` if no handler may see it (forged, a replayed copy, or a
+        dead letter not for this agent), else ``None``."""
+        calls, agent, seq = self.calls, self.agent.name, entry.seq
+        try:
+            calls.bus.guard.admit(message, self.stream, agent=agent)
+        except AuthenticationFailed as exc:  # never handed to a handler; the run moves on
+            await calls.io(refuse, calls.bus, agent, message, self.stream, exc)
+            return await self._refused(seq, message, f"refused: {exc}")
+        copy = await calls.io(copy_refusal, calls.bus.store, entry, message)
+        if copy is not None:  # a replay: refused like a forgery, loudly, and the run moves on
+            await calls.io(refuse, calls.bus, agent, message, self.stream, copy)
+            return await self._refused(seq, message, f"refused: {copy}")
+        if not calls.bus.guard.visible(message, agent=agent):  # a dead letter not for it
+            return await self._passed(seq)
+        return None
+
+    async def _refused(self, seq: int, message: Message, error: str) -> Step:
+        """Move past message ``seq``, refused before any handler saw it (its receipt says so)."""
+        self._settle(seq, Status.FAILED, error)
+        return await self._commit(seq, message, DeliveryState.REFUSED, attempts=0, error=error)
+
+    async def _passed(self, seq: int) -> Step:
+        """Move past message ``seq``, which is not for this agent to see (nothing to handle)."""
+        self._handled.append(seq)
+        self.position = seq
+        self._settle(seq, Status.HANDLED)
+        store = self.calls.bus.store.leases
+        return await self.calls.io(
+            store.advance, self.agent.name, self.stream.id, self.token, self.ttl, seq, DRAIN
         )
 
     async def _skip(self, seq: int, error: str) -> Step:

@@ -56,6 +56,7 @@ class LogStore(ABC):
                 (``Appended.woken``); a recipient's signal is cleared when a claim, take or
                 step of it finds the stream drained, or it leaves the channel.
             message_id: The message's id, to index it (:meth:`find`); ``None``: not indexed.
+                An id the index already holds keeps its first place (:meth:`placed`).
             causation_id: The id of the message that caused it, to index it under that
                 (:meth:`caused`), which forgets it when retention trims the message.
             sender: The message's sender, kept with its id. The id itself stays indexed a while
@@ -120,6 +121,13 @@ class LogStore(ABC):
     def find(self, message_ids: Sequence[str]) -> dict[str, Traced]:
         """The retained messages among ``message_ids`` that were appended with their id, by id
         (an id not retained, or never appended, is absent)."""
+
+    @abstractmethod
+    def placed(self, message_id: str) -> tuple[str, int] | None:
+        """The stream and seq at which ``message_id`` was first appended (the index keeps the
+        first place of an id: a later append of the same id is a copy), while the index still
+        knows the id (:data:`~bus.store.results.INDEX_FACTOR` times the stream's retention);
+        ``None`` otherwise."""
 
     @abstractmethod
     def caused(self, message_ids: Sequence[str]) -> dict[str, list[str]]:

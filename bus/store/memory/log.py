@@ -175,6 +175,11 @@ class MemoryLog(LogStore):
                     found[message_id] = Traced(Entry(stream, seq, entry[0][2]), cause or None)
         return found
 
+    def placed(self, message_id: str) -> tuple[str, int] | None:
+        with self._tables.lock:
+            located = self._tables.located.get(message_id)
+        return None if located is None else (located.stream, located.seq)
+
     def caused(self, message_ids: Sequence[str]) -> dict[str, list[str]]:
         with self._tables.lock:
             return {

@@ -116,7 +116,7 @@ class MemoryTables:
         dropped out of :attr:`caused`, keeping the last ``keep_trimmed`` of their ids."""
         log = self.logs[located.stream]
         log.indexed.append((message_id, located.causation_id))
-        if message_id:
+        if message_id and message_id not in self.located:  # a copy keeps the first place
             self.located[message_id] = located
             if located.causation_id:
                 self.caused[located.causation_id][message_id] = None

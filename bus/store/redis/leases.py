@@ -38,7 +38,7 @@ def _parsed(stream: str, reply: list[Any]) -> Step:
         return Step(True, holder=dead)
     failure = Failure(int(reply[5]), int(reply[6])) if int(reply[5]) >= 0 else None
     raw = reply[3]
-    entry = Entry(stream, int(reply[2]), raw[raw.index(":") + 1 :], int(reply[4]))
+    entry = Entry(stream, int(reply[2]), raw[raw.index(":") + 1 :], int(reply[4]), reply[7] or None)
     return Step(True, entry, failure, dead)
 
 
@@ -79,6 +79,7 @@ class RedisLeases(LeaseStore):
                 keys.notes(stream),
                 keys.trimmed(stream),
                 keys.indexed(stream),
+                keys.located,
                 *more[0],
             ],
             [stream, *args, *more[1], agent],

@@ -243,6 +243,13 @@ class RedisLog(LogStore):
             if raw is not None
         }
 
+    def placed(self, message_id: str) -> tuple[str, int] | None:
+        value = cast(str | None, self._redis.hget(self._keys.located, message_id))
+        if value is None:
+            return None
+        stream, seq = value.split(" ", 2)[:2]
+        return stream, int(seq)
+
     def caused(self, message_ids: Sequence[str]) -> dict[str, list[str]]:
         ids = list(message_ids)
         with self._redis.pipeline(transaction=False) as pipe:

@@ -17,7 +17,7 @@
 --   head below it lost acknowledged appends in a failover; see fence.lua),
 --   ARGV[17 + i] member i: what the caller believes the members are (reject only).
 -- With a message id, the index maps it to the stream, seq, causation id, append time and
--- sender, and a channel's audience (its members, sorted) is recorded from this seq on if it
+-- sender (the first append of an id only), and a channel's audience (its members, sorted) is recorded from this seq on if it
 -- differs from the last record: nothing per member is written while the membership stays the
 -- same. When retention trims a message, its entry leaves the caused set at once, its id the
 -- located hash only after ARGV[16] later trims.
@@ -70,9 +70,9 @@ trim_log(KEYS[2], n, tonumber(ARGV[4]), ARGV[5], ARGV[3])
 -- The message index: this entry in; whatever the trims above dropped out of the caused set,
 -- and its id onto the trimmed list, which keeps the last ARGV[16] of them.
 redis.call('RPUSH', KEYS[10], ARGV[13] .. ' ' .. ARGV[14])
-if ARGV[13] ~= '' then
-  redis.call('HSET', KEYS[8], ARGV[13],
-    ARGV[1] .. ' ' .. seq .. ' ' .. ARGV[14] .. ' ' .. ARGV[3] .. ' ' .. ARGV[15])
+-- An id keeps its first place: a copy appended later is refused by the consumers (placed).
+if ARGV[13] ~= '' and redis.call('HSETNX', KEYS[8], ARGV[13],
+    ARGV[1] .. ' ' .. seq .. ' ' .. ARGV[14] .. ' ' .. ARGV[3] .. ' ' .. ARGV[15]) == 1 then
   if ARGV[14] ~= '' then redis.call('ZADD', KEYS[9], 0, ARGV[14] .. ' ' .. ARGV[13]) end
 end
 drop_trimmed(KEYS[2], KEYS[10], KEYS[11], KEYS[8], KEYS[9], seq, ARGV[16])
