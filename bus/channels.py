@@ -61,6 +61,8 @@ class ChannelSpec(BaseModel):
     kind: ChannelKind = ChannelKind.TOPIC
     retention: Retention = Retention()
     overflow: Overflow = Overflow.DROP_OLDEST
+    #: The channel's own hop limit (see ``BusSettings.max_hops``); ``None``: the setting's.
+    max_hops: PositiveInt | None = None
     #: Whether the retention was set for this channel (at creation or by a change) rather
     #: than taken from the settings' defaults: a start reconciles only the latter.
     pinned: bool = False

@@ -23,11 +23,13 @@ from bus.errors import (
     BrokerUnavailable,
     BusError,
     ChannelChanged,
+    CircuitOpen,
     InvalidMessage,
     MessageTooLarge,
     UnknownChannel,
 )
 from bus.message import Message
+from bus.publishing.limits import checks_for, said
 from bus.registry.service import Registry
 from bus.settings import BusSettings
 from bus.store import Appended, Dedupe, Store
@@ -121,7 +123,7 @@ class Publisher:
         dedupe = None
         if idempotency_key is not None:
             dedupe = Dedupe(str(idempotency_key), int(self._settings.dedupe_window_seconds * 1000))
-        appended = self._append(store, message, stream, body, now_ms, retention, dedupe)
+        appended = self._stored(store, message, stream, body, now_ms, retention, dedupe)
         posted = message.model_copy(update={"seq": appended.seq})
         if appended.duplicate:
             logger.info(
@@ -161,6 +163,26 @@ class Publisher:
                 with suppress(BusError):
                     store.log.unsignal(stream.id, appended.woken)
 
+    def _stored(
+        self,
+        store: Store,
+        message: Message,
+        stream: Stream,
+        body: str,
+        now_ms: int,
+        retention: Retention,
+        dedupe: Dedupe | None,
+    ) -> Appended:
+        """Append; log what the guards did (a circuit opened or closed, members overloaded)."""
+        try:
+            appended = self._append(store, message, stream, body, now_ms, retention, dedupe)
+        except CircuitOpen as exc:
+            if exc.opened:
+                logger.warning("circuit opened: %s", exc)
+            raise
+        said(message, appended)
+        return appended
+
     def _append(
         self,
         store: Store,
@@ -174,7 +196,8 @@ class Publisher:
         """Append, re-reading the channel's spec if it changed since this process cached it."""
         coalesce = self._settings.coalesce_deliveries
         causation = None if message.causation_id is None else str(message.causation_id)
-        # The append indexes the message's id (causation, receipts) in the same step.
+        # The append indexes the message's id (causation, receipts) in the same step, and
+        # decides the guards (bus.publishing.limits) there too.
         message_id, sender = str(message.id), message.sender
         if message.channel is None:
             return store.log.append(
@@ -187,6 +210,7 @@ class Publisher:
                 message_id=message_id,
                 sender=sender,
                 causation_id=causation,
+                checks=checks_for(self._settings, message, None),
             )
         spec = self._registry.spec(message.channel)
         for _ in range(3):
@@ -202,6 +226,7 @@ class Publisher:
                     message_id=message_id,
                     sender=sender,
                     causation_id=causation,
+                    checks=checks_for(self._settings, message, spec),
                 )
             except ChannelChanged as exc:
                 spec = self._registry.refresh(exc.spec)

@@ -127,6 +127,8 @@ class Registration:
             # One batch for all: queues and bindings on one broker channel, the store in one
             # step per batch, and one store read for what a previous start registered.
             bus.register_agents({agent.name: agent.channels for agent in self.agents})
+        for agent in self.agents:  # the guards' limits it set for itself (or none any more)
+            bus.store.guards.set_limits(agent.name, agent.limits)
         self._pending = False
 
     def on_sweep(self, bus: Bus) -> bool:

@@ -23,6 +23,7 @@ KEY_PARAMETERS = {
     "trimmedkey",
     "indexedkey",
     "headskey",
+    "positions_key",
 }
 
 

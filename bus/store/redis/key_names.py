@@ -45,6 +45,14 @@ class Keys:
         self.alive = self.prefix + "alive"
         #: Hash: worker id -> JSON list of the agents it hosts.
         self.workers = self.prefix + "workers"
+        #: Hash: ``"<sender>\n<target>"`` -> ``"<tokens> <last ms> <open until ms or 0>"``: the
+        #: guards' bucket and circuit of each pair (``lua/guards.lua``).
+        self.circuits = self.prefix + "circuits"
+        #: Hash: agent -> ``"<window start ms> <tokens> <cost>"``: its spend in its last window.
+        self.spend = self.prefix + "spend"
+        #: Hash: agent -> ``"<max hops> <max pending> <budget tokens> <budget cost>"`` (``-``:
+        #: the bus's setting): the limits an agent set for itself.
+        self.limits = self.prefix + "limits"
 
     @property
     def pattern(self) -> str:

@@ -11,9 +11,11 @@ from typing import cast
 from redis.exceptions import ResponseError
 
 from bus.channels import ChannelSpec, Overflow, Retention, Stream
+from bus.store.contracts.guards import Checks
 from bus.store.contracts.log import LogStore
+from bus.store.redis.guards import checks_arg, guard_error, guard_outcome
 from bus.store.redis.namespace import RedisNamespace, entry_of, refusal
-from bus.store.results import INDEX_FACTOR, Appended, Dedupe, Duplicate, Entry, Traced
+from bus.store.results import INDEX_FACTOR, Appended, Dedupe, Duplicate, Entry, Guarded, Traced
 
 
 class RedisLog(LogStore):
@@ -30,12 +32,15 @@ class RedisLog(LogStore):
         self._run = space.run
         #: agent -> the streams it read at its last claim_any: the keys that script needs.
         self._streams: dict[str, list[str]] = {}
+        #: members key -> the members last read: the keys the guards and reject-publish need.
+        self._members: dict[str, list[str]] = {}
         self._streams_lock = threading.Lock()
 
     def forget_streams(self) -> None:
         """Drop what :meth:`claim_any` learnt of each agent's streams (the store was emptied)."""
         with self._streams_lock:
             self._streams.clear()
+            self._members.clear()
 
     def append(
         self,
@@ -50,6 +55,7 @@ class RedisLog(LogStore):
         message_id: str | None = None,
         causation_id: str | None = None,
         sender: str = "",
+        checks: Checks | None = None,
     ) -> Appended:
         keys, max_age = self._keys, retention.max_age_seconds
         parsed = Stream(stream)
@@ -58,9 +64,11 @@ class RedisLog(LogStore):
             keys.agents if owner is not None else keys.members(cast(str, parsed.channel))
         )
         reject = channel is not None and channel.overflow is Overflow.REJECT_PUBLISH
+        # reject-publish and the guards check the members' positions: the script needs their
+        # keys. The members are cached; the script answers -1 when they changed.
+        given = reject or (checks is not None and owner is None)
+        known = self._known(recipients_key) if given else []
         while True:
-            # reject-publish: the script checks the members' positions, so it needs their keys.
-            known = sorted(cast(set[str], self._redis.smembers(recipients_key))) if reject else []
             try:
                 seq, *members = self._run(
                     "append",
@@ -77,6 +85,11 @@ class RedisLog(LogStore):
                         keys.indexed(stream),
                         keys.trimmed(stream),
                         keys.audience(stream),
+                        keys.circuits,
+                        keys.spend,
+                        keys.limits,
+                        keys.notes(stream),
+                        keys.positions(owner or ""),
                         *(keys.positions(member) for member in known),
                     ],
                     [
@@ -96,19 +109,34 @@ class RedisLog(LogStore):
                         (causation_id or "") if message_id else "",
                         sender,
                         (INDEX_FACTOR - 1) * retention.max_messages,
+                        checks_arg(checks),
                         *known,
                     ],
                 )
             except ResponseError as exc:
-                raise refusal(exc, channel) from None
+                raise guard_error(exc, checks) or refusal(exc, channel) from None
             if int(seq) != -1:
                 break
+            known = self._known(recipients_key, fresh=True)
         if int(seq) == -2:
             return Duplicate(int(members[0]), [])
+        overloaded, closed = guard_outcome(members.pop()) if checks is not None else ([], False)
         if coalesce:
             woken = int(members[0])
-            return Appended(int(seq), members[1:], members[1 : 1 + woken])
-        return Appended(int(seq), members)
+            appended = Appended(int(seq), members[1:], members[1 : 1 + woken])
+        else:
+            appended = Appended(int(seq), members)
+        return Guarded.of(appended, overloaded, closed)
+
+    def _known(self, members_key: str, *, fresh: bool = False) -> list[str]:
+        """A channel's members as last read (``fresh``: read again), sorted."""
+        with self._streams_lock:
+            known = None if fresh else self._members.get(members_key)
+        if known is None:
+            known = sorted(cast(set[str], self._redis.smembers(members_key)))
+            with self._streams_lock:
+                self._members[members_key] = known
+        return known
 
     def unsignal(self, stream: str, agents: Sequence[str]) -> None:
         if agents:
