@@ -45,8 +45,9 @@ def guarded(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Bus]:
             bus.destroy()
         return
     workers = [
-        WorkerProcess(settings, log=tmp_path / f"w{index}.log", modules=MODULES, pool="threads",
-                      concurrency=8)
+        WorkerProcess(
+            settings, log=tmp_path / f"w{index}.log", modules=MODULES, pool="threads", concurrency=8
+        )
         for index in range(2)
     ]
     try:

@@ -1,0 +1,93 @@
+"""The guards on every transport (issue 23): a flood cut by its pair's circuit while other
+pairs go on, closed again after the cool-down; an overloaded agent's direct messages refused
+and a channel's overflow policy applied to it, with nothing accepted lost."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from bus import AgentOverloaded, Bus, CircuitOpen, DeliveryState
+from bus.channels import Overflow
+from bus.settings import BusSettings
+from bus.worker import AgentLimits
+from tests.brokers import settings_for
+from tests.worker.harness import wait_for
+
+
+@pytest.fixture
+def settings(transport: str) -> BusSettings:
+    return settings_for(transport, pair_rate=20.0, pair_burst=30, pair_cooldown=0.5)
+
+
+@pytest.fixture
+def guarded(settings: BusSettings) -> Iterator[Bus]:
+    with Bus(settings) as bus:
+        for agent in ("flooder", "victim", "ann", "bob", "slow", "fast"):
+            bus.register_agent(agent)
+        yield bus
+        bus.destroy()
+
+
+def test_a_flood_to_one_agent_is_cut_by_its_circuit_while_others_talk(guarded: Bus) -> None:
+    sent, talked = 0, 0
+    with pytest.raises(CircuitOpen) as cut:
+        for _ in range(10_000):
+            guarded.send("victim", "again", sender="flooder")
+            sent += 1
+            if sent % 10 == 0:  # two other agents' exchange, at a sane rate, alongside
+                guarded.send("bob", "hi", sender="ann")
+                guarded.send("ann", "hi", sender="bob")
+                talked += 2
+    assert cut.value.opened and (cut.value.sender, cut.value.target) == ("flooder", "victim")
+    assert 30 <= sent < 200  # the burst, and what the rate refilled meanwhile
+    assert [(c.sender, c.target) for c in guarded.store.guards.circuits()] == [
+        ("flooder", "victim")
+    ]
+    guarded.send("victim", "from ann", sender="ann")  # another pair to the same agent: open
+    guarded.send("bob", "still", sender="ann")
+    with pytest.raises(CircuitOpen):
+        guarded.send("victim", "again", sender="flooder")
+    # Nothing refused was stored: the flooder's sent messages and ann's are all there.
+    assert len(guarded.direct_history("victim")) == sent + 1
+
+    def trial_closes() -> bool:
+        try:
+            guarded.send("victim", "calm now", sender="flooder")
+        except CircuitOpen:
+            return False
+        return True
+
+    wait_for(trial_closes, 10, "the circuit's cool-down", interval=0.1)
+    assert guarded.store.guards.circuits() == []
+
+
+def test_an_overloaded_agent_refuses_direct_messages_and_channels_apply_their_overflow(
+    guarded: Bus,
+) -> None:
+    guarded.create_channel("#noted")
+    guarded.create_channel("#strict")
+    guarded.update_channel("#strict", overflow=Overflow.REJECT_PUBLISH)
+    for channel in ("#noted", "#strict"):
+        guarded.subscribe("slow", channel)
+        guarded.subscribe("fast", channel)
+    guarded.store.guards.set_limits("slow", AgentLimits(max_pending=5))  # as Agent(limits=)
+    accepted = [guarded.send("slow", f"dm {n}", sender="ann") for n in range(5)]
+    with pytest.raises(AgentOverloaded) as refused:
+        guarded.send("slow", "one too many", sender="ann")
+    assert (refused.value.agent, refused.value.pending, refused.value.limit) == ("slow", 5, 5)
+    with pytest.raises(AgentOverloaded):
+        guarded.request("slow", "are you there?", sender="ann", timeout=1)
+    with pytest.raises(AgentOverloaded):
+        guarded.publish("#strict", "strict", sender="ann")
+    noted = guarded.publish("#noted", "noted", sender="ann")
+    status = guarded.status(noted.id)
+    assert status.members["slow"].state is DeliveryState.QUEUED
+    assert "overloaded" in (status.members["slow"].error or "")
+    assert status.members["fast"].error is None
+    # Nothing accepted is lost: slow reads every DM it was sent, then is not overloaded.
+    got = [guarded.receive("slow", timeout=5) for _ in accepted]
+    assert [m.content for m in got if m is not None] == [m.content for m in accepted]
+    wait_for(lambda: guarded.receive("slow", timeout=1) is not None, 10, "the noted post")
+    guarded.send("slow", "now it fits", sender="ann")
