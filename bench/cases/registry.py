@@ -14,6 +14,7 @@ from bench.cases import fanout, latency, memory, pull, receipts, scale, throughp
 from bench.cases.agents import AgentsCase
 from bench.cases.auth import AuthCase
 from bench.cases.base import Case, CaseArgs, Figure
+from bench.cases.guards import GuardsCase
 from bench.cases.isolation import IsolationCase
 from bench.cases.otel import OtelCase
 from bench.cases.parts import PartsCase
@@ -31,6 +32,7 @@ CASES: tuple[Case, ...] = (
     AuthCase(),
     receipts.CASE,
     OtelCase(),
+    GuardsCase(),
 )
 #: Names ``--only`` takes: each case's, and each part's of a case with parts.
 NAMES = tuple(

@@ -39,10 +39,12 @@ def test_a_flood_opens_the_pair_circuit_which_a_send_after_the_cool_down_closes(
         dm(store, flood)
     with pytest.raises(CircuitOpen) as opened:
         dm(store, flood)
-    assert opened.value.opened and opened.value.target == "bob"
+    assert opened.value.opened
+    assert opened.value.target == "bob"
     with pytest.raises(CircuitOpen) as still:
         dm(store, flood)
-    assert not still.value.opened and 0 < still.value.retry_after <= 0.3
+    assert not still.value.opened
+    assert 0 < still.value.retry_after <= 0.3
     dm(store, Checks("cat", "bob", rate=0.001, burst=3, cooldown_ms=300))  # another pair
     assert [(c.sender, c.target, c.state) for c in store.guards.circuits()] == [
         ("ann", "bob", "open")
@@ -51,7 +53,8 @@ def test_a_flood_opens_the_pair_circuit_which_a_send_after_the_cool_down_closes(
     while store.guards.circuits()[0].state == "open" and time.monotonic() < deadline:
         time.sleep(0.05)
     appended = store.log.append(BOB, body("trial"), 1000, KEEP_ALL, checks=flood)
-    assert appended.closed and store.guards.circuits() == []
+    assert appended.closed
+    assert store.guards.circuits() == []
     assert store.log.head(BOB) == 5  # 3 + cat's + the trial
 
 
@@ -86,7 +89,8 @@ def test_cost_over_budget_is_refused(store: Store) -> None:
     dm(store, Checks("ann", "bob", cost=2.5))
     with pytest.raises(BudgetExceeded) as refused:
         dm(store, Checks("ann", "bob", budget_cost=2.0))
-    assert refused.value.budget == "cost" and refused.value.spent == 2.5
+    assert refused.value.budget == "cost"
+    assert refused.value.spent == 2.5
 
 
 def test_an_agent_over_max_pending_refuses_direct_messages(store: Store) -> None:
@@ -110,10 +114,12 @@ def test_a_channel_refuses_or_notes_an_overloaded_member_by_its_overflow(store: 
     first = store.log.append(NEWS, body("1"), 1000, KEEP_ALL, checks=noted)
     store.log.append(NEWS, body("2"), 1000, KEEP_ALL, checks=noted)
     third = store.log.append(NEWS, body("3"), 1000, KEEP_ALL, checks=noted, message_id="m3")
-    assert first.overloaded == [] and third.overloaded == ["bob"]
+    assert first.overloaded == []
+    assert third.overloaded == ["bob"]
     assert sorted(third.recipients) == ["bob", "cat"]
     facts = store.receipts.facts("m3")
-    assert facts is not None and facts.notes["bob"].kind == "overloaded"
+    assert facts is not None
+    assert facts.notes["bob"].kind == "overloaded"
     assert "cat" not in facts.notes
     with pytest.raises(AgentOverloaded):
         store.log.append(NEWS, body("4"), 1000, KEEP_ALL, checks=Checks("ann", "#news"))

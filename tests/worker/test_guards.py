@@ -12,7 +12,6 @@ import pytest
 from bus import Bus
 from bus.broker.celery_app import create_app
 from bus.deadletters.operations import list_dead_letters
-from bus.settings import BusSettings
 from bus.worker import EmbeddedWorker, install, load_agents
 from tests.brokers import require, settings_for
 from tests.worker.harness import FAST, WorkerProcess, wait_for
@@ -77,11 +76,13 @@ def test_agents_answering_each_other_stop_at_the_hop_limit_with_a_dead_letter(
         return [d.error for d in list_dead_letters(guarded) if d.agent in ("ping", "pong")]
 
     wait_for(stopped, 30, "the loop's dead letter")
-    assert "HopLimitExceeded" in stopped()[0] and "BUS_MAX_HOPS" in stopped()[0]
+    assert "HopLimitExceeded" in stopped()[0]
+    assert "BUS_MAX_HOPS" in stopped()[0]
     chain = guarded.direct_history("ping") + guarded.direct_history("pong")
     assert max(message.hops for message in chain) == 6
     letter = next(d for d in list_dead_letters(guarded) if d.agent in ("ping", "pong"))
-    assert letter.message.hops == 6 and letter.attempts == 1
+    assert letter.message.hops == 6
+    assert letter.attempts == 1
     # Other traffic goes on: chat answered alice.
     wait_for(lambda: guarded.direct_history("alice"), 10, "chat's answer to alice")
 

@@ -1,0 +1,73 @@
+"""Case ``guards``: what the guards (issue 23: hop limit, pair circuits, pending counts,
+decided in the append's atomic step) cost, all off against the defaults, in one run:
+``python -m bench --only guards [--transports memory,redis] [--n 1000]``.
+
+Per transport and mode: ``publish`` and ``pull`` (messages/s of one bus, as the ``auth`` case
+measures them) and ``hosted`` (deliveries/s of a solo worker hosting 2 agents), each also per
+CPU second. ``off``: ``BUS_MAX_HOPS=0 BUS_PAIR_RATE=0 BUS_MAX_PENDING=0`` (the append checks
+nothing); ``defaults``: the settings' defaults (max hops 32, 500 msgs/s per pair with a burst
+of 5000, max pending 10000; budgets are off by default). The modes alternate 3 times (quick:
+once); each figure is the median of its runs (``guards_off_<what>``, and
+``guards_defaults_<what>`` with its ratio to it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+
+from bench.cases.auth import UNITS, hosted_deliveries, publish_and_pull
+from bench.cases.base import CaseArgs, Figure, paired_figures
+
+MODES = ("off", "defaults")
+#: Messages per run unless ``--n`` asks for fewer (below the default burst: nothing trips).
+GUARD_MESSAGES = 1000
+#: The environment of the ``off`` mode, for this process and the worker subprocesses.
+ALL_OFF = {"BUS_MAX_HOPS": "0", "BUS_PAIR_RATE": "0", "BUS_MAX_PENDING": "0"}
+
+
+@contextlib.contextmanager
+def guards(mode: str) -> Iterator[None]:
+    """With ``off``: every guard off, here and in the worker subprocesses started meanwhile."""
+    variables = ALL_OFF if mode == "off" else {}
+    saved = {key: os.environ.get(key) for key in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+class GuardsCase:
+    """The figures with the guards off and at their defaults, alternating; see the module doc."""
+
+    name = "guards"
+    group = "guards"
+
+    def run(self, transport: str, args: CaseArgs) -> list[Figure]:
+        """Each mode ``repeat`` times, alternating; the medians, defaults against off."""
+        n = args.messages or min(args.run.n, GUARD_MESSAGES)
+        repeat = 1 if args.quick else 3
+        samples: dict[tuple[str, str], list[float]] = {}
+        for attempt in range(repeat):
+            for mode in MODES:
+                print(
+                    f"[bench] {transport}: guards {mode}, run {attempt + 1} of {repeat} ...",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                tag = f"guard{mode[0]}{attempt}"
+                with guards(mode):
+                    values = publish_and_pull(transport, "off", n, args.run.ns(f"{tag}p"))
+                    values.update(hosted_deliveries(transport, "off", n, args.run.ns(f"{tag}h")))
+                for what, value in values.items():
+                    samples.setdefault((what, mode), []).append(value)
+        return paired_figures(
+            samples, UNITS, MODES, "guards", transport, n=n, repeat=repeat, target=0.9
+        )
