@@ -42,21 +42,22 @@ def checks_for(settings: BusSettings, message: Message, spec: ChannelSpec | None
     max_hops = settings.max_hops
     if spec is not None and spec.max_hops is not None:
         max_hops = spec.max_hops
+    # Positional, as the fields are declared: this runs at every publish.
     return Checks(
-        sender=message.sender,
-        target=message.recipient if spec is None else spec.name,  # type: ignore[arg-type]
-        hops=message.hops,
-        max_hops=max_hops,
-        rate=settings.pair_rate,
-        burst=settings.pair_burst,
-        cooldown_ms=int(settings.pair_cooldown * 1000),
-        max_pending=settings.max_pending,
-        refuse_overloaded=spec is None or spec.overflow is Overflow.REJECT_PUBLISH,
-        budget_tokens=settings.budget_tokens,
-        budget_cost=settings.budget_cost,
-        window_ms=int(settings.budget_window * 1000),
-        tokens=tokens,
-        cost=cost,
+        message.sender,
+        message.recipient if spec is None else spec.name,  # type: ignore[arg-type]
+        message.hops,
+        max_hops,
+        settings.pair_rate,
+        settings.pair_burst,
+        int(settings.pair_cooldown * 1000),
+        settings.max_pending,
+        spec is None or spec.overflow is Overflow.REJECT_PUBLISH,
+        settings.budget_tokens,
+        settings.budget_cost,
+        int(settings.budget_window * 1000),
+        tokens,
+        cost,
     )
 
 

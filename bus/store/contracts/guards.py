@@ -17,14 +17,12 @@ pair's bucket, whose running empty opens the circuit. A send after the cool-down
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from bus.errors import AgentOverloaded, BudgetExceeded, BusError, CircuitOpen, HopLimitExceeded
 
 
-@dataclass(frozen=True, slots=True)
-class Checks:
+class Checks(NamedTuple):
     """What one append must pass, with the limits the publisher holds (0: that guard off).
     An agent's own limits (:meth:`GuardStore.set_limits`) replace ``max_hops`` for it as a
     sender, ``max_pending`` for it as a recipient, and the budgets for it as a sender."""

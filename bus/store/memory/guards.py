@@ -18,6 +18,10 @@ from bus.store.contracts.guards import (
 from bus.store.memory.tables import MemoryTables
 
 
+#: An agent that set no limits of its own.
+NO_LIMITS = AgentLimits()
+
+
 def clock_ms() -> int:
     """The guards' clock (epoch ms), as Redis's TIME is the script's."""
     return int(time.time() * 1000)
@@ -25,7 +29,12 @@ def clock_ms() -> int:
 
 def _pending(tables: MemoryTables, agent: str) -> int:
     """Messages stored after the agent's position, over every stream it reads."""
-    return sum(tables.head(stream) - seq for stream, seq in tables.positions[agent].items())
+    logs, pending = tables.logs, 0
+    for stream, seq in tables.positions[agent].items():
+        log = logs.get(stream)
+        if log is not None:
+            pending += log.head - seq
+    return pending
 
 
 def _bucket(tables: MemoryTables, checks: Checks, now_ms: int) -> tuple[float, bool]:
@@ -60,7 +69,7 @@ def _overloaded(
     """The recipients over their ``max_pending`` to note; refuses if one must not be."""
     overloaded = {}
     for agent in recipients:
-        mine = tables.limits.get(agent, AgentLimits()).max_pending
+        mine = tables.limits.get(agent, NO_LIMITS).max_pending
         limit = checks.max_pending if mine is None else mine
         if limit and (pending := _pending(tables, agent)) >= limit:
             if direct or checks.refuse_overloaded:
@@ -76,7 +85,7 @@ def run_checks(
     refusal, or return the channel members to note overloaded (agent -> (pending, limit)) and
     whether this send closed its pair's circuit. The bucket and the spend are written only
     when the append goes ahead, except an emptied bucket's opening."""
-    own = tables.limits.get(checks.sender, AgentLimits())
+    own = tables.limits.get(checks.sender, NO_LIMITS)
     max_hops = checks.max_hops if own.max_hops is None else own.max_hops
     if max_hops and checks.hops > max_hops:
         raise guard_refusal(checks, "hops", checks.hops, max_hops)

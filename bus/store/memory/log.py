@@ -75,10 +75,10 @@ class MemoryLog(LogStore):
             # -- guards (bus.store.contracts.guards): decided before anything is stored --
             overloaded: dict[str, tuple[int, int]] = {}
             closed = False
+            recipients = self._audience(parsed)  # the lock is held: it is the append's too
             if checks is not None:
-                audience = self._audience(parsed)
                 direct = parsed.is_direct
-                overloaded, closed = run_checks(tables, checks, audience, direct, clock_ms())
+                overloaded, closed = run_checks(tables, checks, recipients, direct, clock_ms())
             # -- end of guards --
             log.head += 1
             if dedupe is not None:
@@ -89,7 +89,6 @@ class MemoryLog(LogStore):
             cause = (causation_id or "") if message_id else ""
             located = Located(stream, log.head, now_ms, sender, cause)
             tables.index(located, message_id or "", (INDEX_FACTOR - 1) * retention.max_messages)
-            recipients = self._audience(parsed)
             if message_id is not None:
                 record_audience(tables, stream, log.head, recipients)
             for agent, (pending, limit) in overloaded.items():

@@ -21,27 +21,11 @@ from bus.store.contracts.guards import (
 from bus.store.redis.namespace import RedisNamespace
 
 
-def checks_arg(checks: Checks | None) -> str:
-    """The append script's ARGV[17] for ``checks`` (see ``lua/guards.lua``)."""
+def checks_args(checks: Checks | None) -> list[object]:
+    """The append script's ARGV[17] to ARGV[30] for ``checks`` (see ``lua/guards.lua``)."""
     if checks is None:
-        return ""
-    fields = (
-        checks.sender,
-        checks.target,
-        checks.hops,
-        checks.max_hops,
-        checks.rate,
-        checks.burst,
-        checks.cooldown_ms,
-        checks.max_pending,
-        1 if checks.refuse_overloaded else 0,
-        checks.budget_tokens,
-        checks.budget_cost,
-        checks.window_ms,
-        checks.tokens,
-        checks.cost,
-    )
-    return "\n".join(str(field) for field in fields)
+        return [""] * len(Checks._fields)
+    return [1 if value is True else 0 if value is False else value for value in checks]
 
 
 def guard_outcome(reply: str) -> tuple[list[str], bool]:

@@ -13,7 +13,7 @@ from redis.exceptions import ResponseError
 from bus.channels import ChannelSpec, Overflow, Retention, Stream
 from bus.store.contracts.guards import Checks
 from bus.store.contracts.log import LogStore
-from bus.store.redis.guards import checks_arg, guard_error, guard_outcome
+from bus.store.redis.guards import checks_args, guard_error, guard_outcome
 from bus.store.redis.namespace import RedisNamespace, entry_of, refusal
 from bus.store.results import INDEX_FACTOR, Appended, Dedupe, Duplicate, Entry, Guarded, Traced
 
@@ -109,7 +109,7 @@ class RedisLog(LogStore):
                         (causation_id or "") if message_id else "",
                         sender,
                         (INDEX_FACTOR - 1) * retention.max_messages,
-                        checks_arg(checks),
+                        *checks_args(checks),
                         *known,
                     ],
                 )

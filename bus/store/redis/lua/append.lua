@@ -16,8 +16,8 @@
 --   ARGV[12] 'coalesce' to wake only recipients with no delivery outstanding (see below),
 --   ARGV[13] the message id to index or '', ARGV[14] its causation id or '', ARGV[15] its
 --   sender, ARGV[16] how many ids of trimmed messages the index keeps (for receipts),
---   ARGV[17] the guards' checks, '\n'-separated (see the guard block) or '' (none),
---   ARGV[17 + i] member i: what the caller believes the members are (reject, or guards on a
+--   ARGV[17] to ARGV[30] the guards' checks (see guards.lua; ARGV[17] '': none),
+--   ARGV[30 + i] member i: what the caller believes the members are (reject, or guards on a
 --   channel).
 -- With a message id, the index maps it to the stream, seq, causation id, append time and
 -- sender, and a channel's audience (its members, sorted) is recorded from this seq on if it
@@ -47,11 +47,11 @@ if ARGV[10] ~= '' then
   local original = redis.call('GET', KEYS[6])
   if original then return {-2, tonumber(original)} end
 end
-local count = #ARGV - 17
+local count = #ARGV - 30
 if ARGV[11] == 'reject' or (ARGV[17] ~= '' and ARGV[6] == '') then
   if redis.call('SCARD', KEYS[3]) ~= count then return {-1} end
   for i = 1, count do
-    if redis.call('SISMEMBER', KEYS[3], ARGV[17 + i]) == 0 then return {-1} end
+    if redis.call('SISMEMBER', KEYS[3], ARGV[30 + i]) == 0 then return {-1} end
   end
 end
 if ARGV[11] == 'reject' then
@@ -61,7 +61,7 @@ if ARGV[11] == 'reject' then
   local lagging = {}
   for i = 1, count do
     local pos = redis.call('HGET', KEYS[17 + i], ARGV[1])
-    if pos and tonumber(pos) < last_trimmed then table.insert(lagging, ARGV[17 + i]) end
+    if pos and tonumber(pos) < last_trimmed then table.insert(lagging, ARGV[30 + i]) end
   end
   if #lagging > 0 then return redis.error_reply('BUSREJECT ' .. table.concat(lagging, ',')) end
 end
