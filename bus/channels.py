@@ -69,7 +69,8 @@ class ChannelSpec(BaseModel):
     version: PositiveInt = 1
 
     def same_as(self, other: ChannelSpec) -> bool:
-        """Whether both say the same of the channel (its version and origin aside)."""
+        """Whether both say the same of the channel (its version, origin and hop limit aside:
+        a start creating it again keeps them)."""
         return (self.kind, self.retention, self.overflow) == (
             other.kind,
             other.retention,

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bus import AgentOverloaded, Bus, CircuitOpen, DeliveryState
+from bus import AgentOverloaded, Bus, CircuitOpen, DeliveryState, HopLimitExceeded
 from bus.channels import Overflow
 from bus.settings import BusSettings
 from bus.worker import AgentLimits
@@ -96,3 +96,15 @@ def test_an_overloaded_agent_refuses_direct_messages_and_channels_apply_their_ov
     assert [m.content for m in got if m is not None] == [m.content for m in accepted]
     wait_for(lambda: guarded.receive("slow", timeout=1) is not None, 10, "the noted post")
     guarded.send("slow", "now it fits", sender="ann")
+
+
+def test_a_channel_s_own_hop_limit_replaces_the_setting(guarded: Bus) -> None:
+    guarded.create_channel("#tight")
+    guarded.update_channel("#tight", max_hops=2)
+    guarded.publish("#tight", "fine", sender="ann", hops=2)
+    with pytest.raises(HopLimitExceeded) as refused:
+        guarded.publish("#tight", "too deep", sender="ann", hops=3)
+    assert refused.value.limit == 2
+    guarded.update_channel("#tight", max_hops=0)  # the setting's (32) again
+    guarded.publish("#tight", "deep is fine here", sender="ann", hops=3)
+    assert len(guarded.history("#tight")) == 2

@@ -17,7 +17,6 @@ from bus.store.contracts.guards import (
 )
 from bus.store.memory.tables import MemoryTables
 
-
 #: An agent that set no limits of its own.
 NO_LIMITS = AgentLimits()
 
