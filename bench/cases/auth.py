@@ -24,7 +24,8 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from bench.cases.base import CaseArgs, Figure, paired_figures
@@ -184,21 +185,38 @@ class AuthCase:
         """Each mode ``repeat`` times, alternating; the medians, required against off."""
         # Six alternating runs per transport: the documented measurement's 1,000 messages each
         # keep a full run's auth case to minutes (an explicit --n smaller than that wins).
-        n = args.messages or min(args.run.n, AUTH_MESSAGES)
-        repeat = 1 if args.quick else 3
-        samples: dict[tuple[str, str], list[float]] = {}
-        for attempt in range(repeat):
-            for mode in MODES:
-                print(
-                    f"[bench] {transport}: auth {mode}, run {attempt + 1} of {repeat} ...",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                tag = f"auth{mode[0]}{attempt}"
-                values = publish_and_pull(transport, mode, n, args.run.ns(f"{tag}p"))
-                values.update(hosted_deliveries(transport, mode, n, args.run.ns(f"{tag}h")))
-                for what, value in values.items():
-                    samples.setdefault((what, mode), []).append(value)
+        n, repeat, samples = alternating(transport, args, "auth", MODES, auth=lambda mode: mode)
         return paired_figures(
             samples, UNITS, ("off", "required"), "auth", transport, n=n, repeat=repeat
         )
+
+
+def alternating(
+    transport: str,
+    args: CaseArgs,
+    case: str,
+    modes: tuple[str, str],
+    *,
+    within: Callable[[str], AbstractContextManager[object]] = lambda _: nullcontext(),
+    auth: Callable[[str], str] = lambda _: "off",
+) -> tuple[int, int, dict[tuple[str, str], list[float]]]:
+    """Publish, pull and hosted figures of each mode ``repeat`` times, the modes alternating
+    (each run inside ``within(mode)``, with auth ``auth(mode)``): ``(n, repeat, samples)``
+    for :func:`~bench.cases.base.paired_figures`. What the auth, otel and guards cases share."""
+    n = args.messages or min(args.run.n, AUTH_MESSAGES)
+    repeat = 1 if args.quick else 3
+    samples: dict[tuple[str, str], list[float]] = {}
+    for attempt in range(repeat):
+        for index, mode in enumerate(modes):
+            print(
+                f"[bench] {transport}: {case} {mode}, run {attempt + 1} of {repeat} ...",
+                file=sys.stderr,
+                flush=True,
+            )
+            tag = f"{case}{index}{attempt}"
+            with within(mode):
+                values = publish_and_pull(transport, auth(mode), n, args.run.ns(f"{tag}p"))
+                values.update(hosted_deliveries(transport, auth(mode), n, args.run.ns(f"{tag}h")))
+            for what, value in values.items():
+                samples.setdefault((what, mode), []).append(value)
+    return n, repeat, samples

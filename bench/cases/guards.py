@@ -15,15 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from collections.abc import Iterator
 
-from bench.cases.auth import UNITS, hosted_deliveries, publish_and_pull
+from bench.cases.auth import UNITS, alternating
 from bench.cases.base import CaseArgs, Figure, paired_figures
 
 MODES = ("off", "defaults")
-#: Messages per run unless ``--n`` asks for fewer (below the default burst: nothing trips).
-GUARD_MESSAGES = 1000
 #: The environment of the ``off`` mode, for this process and the worker subprocesses.
 ALL_OFF = {"BUS_MAX_HOPS": "0", "BUS_PAIR_RATE": "0", "BUS_MAX_PENDING": "0"}
 
@@ -52,22 +49,7 @@ class GuardsCase:
 
     def run(self, transport: str, args: CaseArgs) -> list[Figure]:
         """Each mode ``repeat`` times, alternating; the medians, defaults against off."""
-        n = args.messages or min(args.run.n, GUARD_MESSAGES)
-        repeat = 1 if args.quick else 3
-        samples: dict[tuple[str, str], list[float]] = {}
-        for attempt in range(repeat):
-            for mode in MODES:
-                print(
-                    f"[bench] {transport}: guards {mode}, run {attempt + 1} of {repeat} ...",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                tag = f"guard{mode[0]}{attempt}"
-                with guards(mode):
-                    values = publish_and_pull(transport, "off", n, args.run.ns(f"{tag}p"))
-                    values.update(hosted_deliveries(transport, "off", n, args.run.ns(f"{tag}h")))
-                for what, value in values.items():
-                    samples.setdefault((what, mode), []).append(value)
+        n, repeat, samples = alternating(transport, args, "guards", MODES, within=guards)
         return paired_figures(
             samples, UNITS, MODES, "guards", transport, n=n, repeat=repeat, target=0.9
         )

@@ -25,9 +25,10 @@ def flooded() -> Iterator[tuple[Bus, dict[str, str]]]:
     with Bus(settings) as bus:
         for agent in ("flooder", "victim", "ann"):
             bus.register_agent(agent)
+        bus.send("victim", "one", sender="flooder")
+        bus.send("victim", "two", sender="flooder")
         with pytest.raises(CircuitOpen):
-            for _ in range(3):
-                bus.send("victim", "again", sender="flooder")
+            bus.send("victim", "three", sender="flooder")
         bus.store.guards.charge("ann", 40, 0.5, int(settings.budget_window * 1000))
         env = cli_environment(settings, BUS_PAIR_RATE="1", BUS_PAIR_BURST="2")
         env["BUS_BUDGET_TOKENS"] = "100"

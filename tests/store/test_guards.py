@@ -8,7 +8,7 @@ import time
 import pytest
 
 from bus.errors import AgentOverloaded, BudgetExceeded, CircuitOpen, HopLimitExceeded
-from bus.store import Store, direct_stream
+from bus.store import Dedupe, Store, direct_stream
 from bus.store.contracts.guards import AgentLimits, Checks
 from tests.store.support import KEEP_ALL, NEWS, body, topic
 
@@ -124,3 +124,21 @@ def test_a_channel_refuses_or_notes_an_overloaded_member_by_its_overflow(store: 
     with pytest.raises(AgentOverloaded):
         store.log.append(NEWS, body("4"), 1000, KEEP_ALL, checks=Checks("ann", "#news"))
     assert store.log.head(NEWS) == 3
+
+
+def test_guards_keep_coalesced_wakes_and_idempotency_as_they_were(store: Store) -> None:
+    store.registry.create_channel(topic())
+    store.registry.register_agent("bob")
+    store.registry.subscribe("bob", "#news")
+    checks = Checks("ann", "#news", max_hops=5, rate=100.0, burst=10, max_pending=100)
+    first = store.log.append(NEWS, body("1"), 1000, KEEP_ALL, coalesce=True, checks=checks)
+    second = store.log.append(NEWS, body("2"), 1000, KEEP_ALL, coalesce=True, checks=checks)
+    assert (first.seq, first.recipients, first.woken) == (1, ["bob"], ["bob"])
+    assert (second.seq, second.woken) == (2, [])
+    key = Dedupe("k", 60_000)
+    again = [
+        store.log.append(NEWS, body("3"), 1000, KEEP_ALL, dedupe=key, checks=checks)
+        for _ in range(2)
+    ]
+    assert [appended.seq for appended in again] == [3, 3]
+    assert again[1].duplicate
