@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from bus.channels import ChannelSpec, Overflow
-from bus.message import Message
+from bus.message import Message, build_message
 from bus.settings import BusSettings
 from bus.store import Appended
 from bus.store.contracts.guards import Checks
@@ -35,8 +35,8 @@ def checks_for(settings: BusSettings, message: Message, spec: ChannelSpec | None
     is off and it reports no usage."""
     metadata = message.metadata
     tokens, cost = metadata.tokens_used or 0, metadata.cost or 0.0
-    if message.channel == settings.dead_letter_channel:
-        return None  # a record of what went wrong is never refused
+    if message.channel in (settings.dead_letter_channel, settings.guard_events_channel):
+        return None  # a record of what went wrong (or what a guard did) is never refused
     if not (guards_on(settings) or tokens or cost):
         return None
     max_hops = settings.max_hops
@@ -61,13 +61,27 @@ def checks_for(settings: BusSettings, message: Message, spec: ChannelSpec | None
     )
 
 
+def circuit_event(
+    settings: BusSettings, message: Message, state: str, sender: str | None
+) -> Message | None:
+    """The event message of ``message``'s pair's circuit becoming ``state`` (``open`` or
+    ``closed``), logged at WARNING; ``None`` when no ``guard_events_channel`` is set."""
+    target = message.recipient or message.channel
+    logger.warning("circuit %s: %s -> %s", state, message.sender, target)
+    channel = settings.guard_events_channel
+    if channel is None:
+        return None
+    return build_message(
+        channel=channel,
+        sender=sender or "bus",
+        content=f"circuit {state}: {message.sender} -> {target}",
+        type="guard.circuit",
+        metadata={"extra": {"state": state, "sender": message.sender, "target": target}},
+    )
+
+
 def said(message: Message, appended: Appended) -> None:
-    """Log what the guards said of a stored message."""
-    if appended.closed:
-        target = message.recipient or message.channel
-        logger.warning(
-            "circuit closed: %s -> %s sends within its rate again", message.sender, target
-        )
+    """Log the members the guards noted overloaded for a stored message."""
     if appended.overloaded:
         logger.warning(
             "%s #%s stored for overloaded member(s) %s (noted in their receipts)",

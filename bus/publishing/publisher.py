@@ -29,7 +29,7 @@ from bus.errors import (
     UnknownChannel,
 )
 from bus.message import Message
-from bus.publishing.limits import checks_for, said
+from bus.publishing.limits import checks_for, circuit_event, said
 from bus.registry.service import Registry
 from bus.settings import BusSettings
 from bus.store import Appended, Dedupe, Store
@@ -178,10 +178,22 @@ class Publisher:
             appended = self._append(store, message, stream, body, now_ms, retention, dedupe)
         except CircuitOpen as exc:
             if exc.opened:
-                logger.warning("circuit opened: %s", exc)
+                self._circuit(message, "opened")
             raise
+        if appended.closed:
+            self._circuit(message, "closed")
         said(message, appended)
         return appended
+
+    def _circuit(self, message: Message, state: str) -> None:
+        """Log, and publish when the settings name a channel for it, a circuit's change."""
+        event = circuit_event(self._settings, message, state, self._guard.identity)
+        if event is None:
+            return
+        try:
+            self.post(event)
+        except BusError as exc:  # the event is a notice: never in the way of the refusal
+            logger.warning("the circuit event could not be published: %s", exc)
 
     def _append(
         self,

@@ -188,6 +188,10 @@ class BusSettings(BaseSettings):
     budget_cost: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     #: Seconds of one budget window (fixed windows, aligned to the epoch: hourly by default).
     budget_window: float = Field(default=3600.0, gt=0)
+    #: A channel that gets an event message (type ``guard.circuit``, sender ``bus`` or this
+    #: process's identity) each time a pair's circuit opens or closes; it must exist (create
+    #: it). ``None``: the events are logged only (WARNING, logger ``bus.publishing``).
+    guard_events_channel: str | None = None
 
     @field_validator(
         "default_channels", "broadcast_channels", "agent_modules", "agents", mode="before"
