@@ -41,6 +41,9 @@ def add_parser(sub: argparse._SubParsersAction[Parser], json_flag: argparse.Argu
     reset = actions.add_parser(
         "reset",
         help="close the circuit of SENDER to TARGET (an agent or a #channel)",
+        description="Close the circuit of SENDER to TARGET at once, its bucket full again.",
+        epilog="examples:\n  bus circuit reset flooder victim\n  bus circuit reset bot '#general'",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[json_flag],  # type: ignore[list-item]
     )
     reset.add_argument("sender", metavar="SENDER")
