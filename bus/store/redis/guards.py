@@ -24,7 +24,7 @@ from bus.store.redis.namespace import RedisNamespace
 def checks_args(checks: Checks | None) -> list[object]:
     """The append script's ARGV[17] to ARGV[30] for ``checks`` (see ``lua/guards.lua``)."""
     if checks is None:
-        return [""] * len(Checks._fields)
+        return [""] * len(Checks("", ""))
     return [1 if value is True else 0 if value is False else value for value in checks]
 
 
