@@ -35,7 +35,11 @@ def checks_for(settings: BusSettings, message: Message, spec: ChannelSpec | None
     is off and it reports no usage."""
     metadata = message.metadata
     tokens, cost = metadata.tokens_used or 0, metadata.cost or 0.0
-    if message.channel in (settings.dead_letter_channel, settings.guard_events_channel):
+    channel = message.channel
+    if channel is not None and channel in (
+        settings.dead_letter_channel,
+        settings.guard_events_channel,
+    ):
         return None  # a record of what went wrong (or what a guard did) is never refused
     if not (guards_on(settings) or tokens or cost):
         return None

@@ -9,7 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 from bus import AgentOverloaded, Bus, CircuitOpen, DeliveryState, HopLimitExceeded
-from bus.channels import Overflow
+from bus.channels import ChannelSpec, Overflow
+from bus.message import build_message
+from bus.publishing.limits import checks_for
 from bus.settings import BusSettings
 from bus.worker import AgentLimits
 from tests.brokers import settings_for
@@ -123,3 +125,12 @@ def test_a_channel_s_own_hop_limit_replaces_the_setting(guarded: Bus) -> None:
     guarded.update_channel("#tight", max_hops=0)  # the setting's (32) again
     guarded.publish("#tight", "deep is fine here", sender="ann", hops=3)
     assert len(guarded.history("#tight")) == 2
+
+
+def test_only_records_and_guard_events_are_exempt_from_the_guards() -> None:
+    settings = BusSettings(guard_events_channel="#guard-events")
+    dm = build_message(recipient="bob", content="hi", sender="ann")
+    assert checks_for(BusSettings(), dm, None) is not None
+    for exempt in (settings.dead_letter_channel, "#guard-events"):
+        record = build_message(channel=exempt, content="x", sender="bus")
+        assert checks_for(settings, record, ChannelSpec(name=exempt)) is None
