@@ -29,7 +29,7 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from bench.cases.base import CaseArgs, Figure, paired_figures
-from bench.common import bus_settings, payload
+from bench.common import bus_settings, environment, payload
 from bench.harness import solo_worker
 from bench.harness.solo_agents import THROUGHPUT_CHANNEL
 from bus import Bus
@@ -77,25 +77,19 @@ def auth_for(settings: BusSettings, mode: str) -> Iterator[BusSettings]:
             "BUS_PUBLISH_RATE": "1000000",
             "BUS_PUBLISH_BURST": "1000000",
         }
-        saved = {key: os.environ.get(key) for key in variables}
-        os.environ.update(variables)
         try:
-            yield settings.model_copy(
-                update={
-                    "auth": "required",
-                    "root_public_key": root.public_key_b64,
-                    "credentials": variables["BUS_CREDENTIALS"],
-                    "credentials_dir": variables["BUS_CREDENTIALS_DIR"],
-                    "publish_rate": 1_000_000.0,
-                    "publish_burst": 1_000_000,
-                }
-            )
+            with environment(variables):
+                yield settings.model_copy(
+                    update={
+                        "auth": "required",
+                        "root_public_key": root.public_key_b64,
+                        "credentials": variables["BUS_CREDENTIALS"],
+                        "credentials_dir": variables["BUS_CREDENTIALS_DIR"],
+                        "publish_rate": 1_000_000.0,
+                        "publish_burst": 1_000_000,
+                    }
+                )
         finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
             store.destroy()
             store.close()
 

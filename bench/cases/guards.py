@@ -13,32 +13,20 @@ once); each figure is the median of its runs (``guards_off_<what>``, and
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 
 from bench.cases.auth import UNITS, alternating
 from bench.cases.base import CaseArgs, Figure, paired_figures
+from bench.common import environment
 
 MODES = ("off", "defaults")
 #: The environment of the ``off`` mode, for this process and the worker subprocesses.
 ALL_OFF = {"BUS_MAX_HOPS": "0", "BUS_PAIR_RATE": "0", "BUS_MAX_PENDING": "0"}
 
 
-@contextlib.contextmanager
-def guards(mode: str) -> Iterator[None]:
+def guards(mode: str) -> AbstractContextManager[None]:
     """With ``off``: every guard off, here and in the worker subprocesses started meanwhile."""
-    variables = ALL_OFF if mode == "off" else {}
-    saved = {key: os.environ.get(key) for key in variables}
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return environment(ALL_OFF if mode == "off" else {})
 
 
 class GuardsCase:

@@ -14,11 +14,11 @@ The modes alternate 3 times (quick: once); each figure is the median of its runs
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 
 from bench.cases.auth import UNITS, alternating
 from bench.cases.base import CaseArgs, Figure, paired_figures
+from bench.common import environment
 from bus.tracing import use_tracer_provider
 from bus.tracing.setup import discarding
 
@@ -37,20 +37,13 @@ def tracing(mode: str) -> Iterator[None]:
 
     provider = TracerProvider()
     provider.add_span_processor(BatchSpanProcessor(discarding()))
-    variables = {"BUS_OTEL": "true", "OTEL_TRACES_EXPORTER": "none"}
-    saved = {key: os.environ.get(key) for key in variables}
-    os.environ.update(variables)
-    use_tracer_provider(provider)
-    try:
-        yield
-    finally:
-        use_tracer_provider(None)
-        provider.shutdown()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with environment({"BUS_OTEL": "true", "OTEL_TRACES_EXPORTER": "none"}):
+        use_tracer_provider(provider)
+        try:
+            yield
+        finally:
+            use_tracer_provider(None)
+            provider.shutdown()
 
 
 class OtelCase:
