@@ -123,7 +123,9 @@ class Publisher:
         dedupe = None
         if idempotency_key is not None:
             dedupe = Dedupe(str(idempotency_key), int(self._settings.dedupe_window_seconds * 1000))
-        appended = self._stored(store, message, stream, body, now_ms, retention, dedupe)
+        appended = self._stored(
+            message, lambda: self._append(store, message, stream, body, now_ms, retention, dedupe)
+        )
         posted = message.model_copy(update={"seq": appended.seq})
         if appended.duplicate:
             logger.info(
@@ -163,19 +165,11 @@ class Publisher:
                 with suppress(BusError):
                     store.log.unsignal(stream.id, appended.woken)
 
-    def _stored(
-        self,
-        store: Store,
-        message: Message,
-        stream: Stream,
-        body: str,
-        now_ms: int,
-        retention: Retention,
-        dedupe: Dedupe | None,
-    ) -> Appended:
-        """Append; log what the guards did (a circuit opened or closed, members overloaded)."""
+    def _stored(self, message: Message, append: Callable[[], Appended]) -> Appended:
+        """``append()``; say what the guards did (a circuit opened or closed, members noted
+        overloaded)."""
         try:
-            appended = self._append(store, message, stream, body, now_ms, retention, dedupe)
+            appended = append()
         except CircuitOpen as exc:
             if exc.opened:
                 self._circuit(message, "opened")
