@@ -5,11 +5,12 @@ which answers whatever it is sent once (traffic the guards must leave alone)."""
 from __future__ import annotations
 
 from bus.message import Message
-from bus.worker import Agent, Context
+from bus.worker import Agent, AgentLimits, Context
 
 ping = Agent("ping")
 pong = Agent("pong")
-spender = Agent("spender")
+#: Its own budget, kept in the store when a worker registers it: shared by every process.
+spender = Agent("spender", limits=AgentLimits(budget_tokens=50))
 sink = Agent("sink")
 chat = Agent("chat")
 
