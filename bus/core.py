@@ -38,6 +38,7 @@ from bus.registry.service import Registry
 from bus.servers.connect import connect, destroy_namespace
 from bus.settings import BusSettings
 from bus.settings.environment import load_settings
+from bus.settings.replication import check_sentinels, replication_of
 from bus.settings.transports import resolve_store_url
 from bus.store import Store
 from bus.tracing.tree import Trace
@@ -70,6 +71,7 @@ class Bus(BusOperations):
         #: What every message and action passes (identities, signatures, permissions, quotas).
         self.guard = guard if guard is not None else open_guard(self.settings)
         self.store_url = resolve_store_url(self.settings.broker_url, self.settings.store_url)
+        check_sentinels(self.store_url, self.settings.sentinel_master)
         #: The Celery app and topology; publishes deliveries.
         self.broker = Broker(self.settings, app)
         self.app, self.topology = self.broker.app, self.broker.topology
@@ -109,7 +111,8 @@ class Bus(BusOperations):
     def start(self) -> Self:
         if self._store is not None:
             return self
-        store = connect(self.store_url, self.settings.namespace, self.broker)
+        replication = replication_of(self.settings)
+        store = connect(self.store_url, self.settings.namespace, self.broker, replication)
         store.epochs.watch(self.registry.store_reset)
         store.epochs.watch(self.inboxes.store_reset)
         store.epochs.establish()
@@ -136,7 +139,14 @@ class Bus(BusOperations):
         registry = self.store.registry
         agents, channels = registry.agents(), [spec.name for spec in registry.list_channels()]
         self.stop()
-        destroy_namespace(self.store_url, self.settings.namespace, self.broker, agents, channels)
+        destroy_namespace(
+            self.store_url,
+            self.settings.namespace,
+            self.broker,
+            agents,
+            channels,
+            replication_of(self.settings),
+        )
         self.registry.forget()
 
     # -- channels and agents (see bus.registry) ------------------------------------------------

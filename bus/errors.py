@@ -110,6 +110,14 @@ class StoreReset(BusError):
     the store's now (``None``: not re-established yet). Nothing was stored by the call."""
 
 
+class NotReplicated(BusError):
+    """A publish was stored on the master but fewer than ``context['wanted']`` replicas
+    (``BUS_STORE_MIN_REPLICAS``) confirmed it within ``BUS_STORE_REPLICA_TIMEOUT``:
+    ``context['replicas']`` did, ``context['seq']`` is its seq on ``context['stream']``. A
+    failover may lose it; its idempotency key is kept, so a retry with the same key is not a
+    duplicate."""
+
+
 class PublishRejected(BusError):
     """A channel with ``overflow=reject-publish`` refused a message: ``context['lagging']`` names
     the members whose unread messages it would have trimmed."""

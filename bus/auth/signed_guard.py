@@ -104,8 +104,9 @@ class SignedGuard(Guard):
         """
         url = resolve_store_url(settings.broker_url, settings.store_url)
         held = load_credentials(settings)
-        trust = Trust.from_settings(settings, open_auth_store(url, settings.namespace))
-        quota = PublishQuota.from_settings(settings, open_buckets(url, settings.namespace))
+        master = settings.sentinel_master
+        trust = Trust.from_settings(settings, open_auth_store(url, settings.namespace, master))
+        quota = PublishQuota.from_settings(settings, open_buckets(url, settings.namespace, master))
         return cls(trust, held, quota)
 
     @property

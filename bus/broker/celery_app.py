@@ -6,9 +6,10 @@ from typing import Any
 
 from celery import Celery
 
-from bus.broker.redis_transport import TRANSPORT
+from bus.broker.redis_transport import SENTINEL_TRANSPORT, TRANSPORT
 from bus.errors import ConfigurationError
 from bus.settings import BusSettings
+from bus.settings.replication import sentinel_address
 from bus.settings.transports import TransportTraits, transport_of
 
 
@@ -30,11 +31,14 @@ def create_app(settings: BusSettings) -> Celery:
         transport_options["visibility_timeout"] = settings.visibility_timeout
     if transport.polled:
         transport_options["polling_interval"] = settings.polling_interval
+    if transport.sentinel:  # kombu asks the sentinels for this master (and follows failovers)
+        address = sentinel_address(broker_url, settings.sentinel_master, "BUS_BROKER_URL")
+        transport_options["master_name"] = address.master
     if transport.in_process and broker_url.rstrip("/") == "memory:":
         broker_url = "memory://localhost/"  # kombu warns about a missing host otherwise
     app = Celery(f"{settings.namespace}", broker=broker_url, set_as_current=False)
-    if transport.guarded_transport:
-        app.conf.broker_transport = TRANSPORT  # see bus.broker.redis_transport
+    if transport.guarded_transport:  # see bus.broker.redis_transport
+        app.conf.broker_transport = SENTINEL_TRANSPORT if transport.sentinel else TRANSPORT
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],

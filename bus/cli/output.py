@@ -10,12 +10,12 @@ from typing import Any, TextIO
 
 from pydantic import BaseModel
 
-from bus.channels import ChannelInfo, Retention
+from bus.channels import ChannelInfo, Retention, Stream
 from bus.deadletters.operations import DeadLetter
 from bus.kinds import Priority
 from bus.message import Message
 from bus.settings.urls import mask as mask  # re-exported: the CLI masks with it
-from bus.store import WorkerRecord
+from bus.store import Fence, WorkerRecord
 
 
 def emit_json(value: BaseModel | dict[str, Any], out: TextIO = sys.stdout) -> None:
@@ -171,6 +171,18 @@ def _hosting(records: list[WorkerRecord]) -> list[object]:
     last = max(records, key=lambda w: w.last_seen_ms)
     shown = ", ".join(alive) if alive else f"{last.worker} (gone)"
     return [shown, _seen(last).astimezone().strftime("%Y-%m-%d %H:%M:%S")]
+
+
+def describe_fence(fence: Fence) -> str:
+    """One line for a fence: which messages a store failover lost, when, who noticed."""
+    stream = Stream.parse(fence.stream)
+    where = stream.channel if stream.owner is None else f"DMs to {stream.owner}"
+    seqs = f"#{fence.first}" if fence.first == fence.last else f"#{fence.first}-#{fence.last}"
+    at = datetime.fromtimestamp(fence.at_ms / 1000, UTC).astimezone().isoformat(timespec="seconds")
+    return (
+        f"{where} {seqs}: acknowledged, then lost in a store failover (fenced {at} by "
+        f"{fence.by}; these seqs are never reused)"
+    )
 
 
 def show_dead_letters(letters: list[DeadLetter], as_json: bool, out: TextIO = sys.stdout) -> None:

@@ -15,6 +15,7 @@ from bus.cli import (
     run_command,
     status_command,
     trace_command,
+    web_command,
 )
 from bus.cli.arguments import (
     Parser,
@@ -307,6 +308,7 @@ def build_parser() -> Parser:
 
     auth_commands.add_parser(sub, json_flag)
     trace_command.add_parser(sub, json_flag)
+    web_command.add_parser(sub)
     return parser
 
 

@@ -27,7 +27,7 @@ from bus.message import Message
 from bus.reading.history import read_history
 from bus.reading.inboxes import Inboxes
 from bus.registry.service import Registry
-from bus.store import Store
+from bus.store import Entry, Store
 
 #: Called with the reading agent (``None``: a history reader), a refused message, the stream it
 #: was read from and why.
@@ -96,10 +96,8 @@ class Reader:
             )
             if entry is None:
                 return None
-            try:
-                message = Message.from_json(entry.json)
-            except MessageDecodeError as exc:  # stored unreadable: no receive could hand it over
-                logger.error("%s #%s cannot be read, skipped: %s", entry.stream, entry.seq, exc)
+            message = _readable(entry)
+            if message is None:
                 continue
             try:
                 admitted = self._admitted(agent, message, Stream.parse(entry.stream))
@@ -151,3 +149,16 @@ class Reader:
             self._store(), stream.id, retention, limit=limit, after=after, since=since
         )
         return [message for message in messages if self._admitted(agent, message, stream)]
+
+
+def _readable(entry: Entry) -> Message | None:
+    """The message of ``entry``; ``None`` (logged) if no receive could hand it over: stored
+    unreadable, or lost in a store failover after it was acknowledged (a fence's mark)."""
+    if entry.lost:
+        logger.error("%s #%s lost in a store failover: %s", entry.stream, entry.seq, entry.body)
+        return None
+    try:
+        return Message.from_json(entry.json)
+    except MessageDecodeError as exc:
+        logger.error("%s #%s cannot be read, skipped: %s", entry.stream, entry.seq, exc)
+        return None

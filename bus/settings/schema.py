@@ -113,6 +113,20 @@ class BusSettings(BaseSettings):
     #: Seconds the store remembers a publish's idempotency key: a retry with the same key
     #: within it is not stored again and answers the first publish's seq.
     dedupe_window_seconds: float = Field(default=120.0, gt=0)
+    #: The name of the Redis master that the sentinels of a ``sentinel://`` broker or store URL
+    #: watch (``sentinel://host:port;sentinel://host:port``, kombu's form): required with such a
+    #: URL; kombu gets it as ``broker_transport_options['master_name']``, the store asks the
+    #: sentinels for it (redis-py's ``Sentinel.master_for``) and follows a failover.
+    sentinel_master: str | None = None
+    #: Redis store: replicas that must have a message before a publish returns (Redis ``WAIT``
+    #: after the append, on the same connection). 0 (the default) waits for none and costs
+    #: nothing; with 1 or more a publish that the replicas did not confirm within
+    #: ``store_replica_timeout`` raises ``NotReplicated`` (the message may still be stored, and
+    #: its idempotency key is: retry with the same key). See docs/operations.md (Sentinel).
+    store_min_replicas: int = Field(default=0, ge=0)
+    #: Seconds a publish waits for ``store_min_replicas`` replicas (fractions allowed; ``WAIT``
+    #: takes whole milliseconds).
+    store_replica_timeout: float = Field(default=1.0, gt=0, le=60)
     #: Seconds between a worker's checks for messages whose deliveries never arrived.
     sweep_interval: float = Field(default=30.0, gt=0)
     #: RabbitMQ only: the type of the agents' queues. ``classic`` (the default) or ``quorum``:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 
 from bus.channels import channel_stream, direct_stream
+from bus.settings.replication import Replication
 from bus.settings.transports import store_in_process
 from bus.store.contracts import (
     EpochStore,
@@ -35,6 +36,7 @@ from bus.store.results import (
     DeliveryFacts,
     Entry,
     Failure,
+    Fence,
     Holder,
     Lag,
     Located,
@@ -49,8 +51,9 @@ _memory_stores: dict[str, Store] = {}
 _memory_lock = threading.Lock()
 
 
-def open_store(url: str, namespace: str) -> Store:
-    """Open the store at ``url`` (``memory://`` or ``redis://``/``rediss://``/``unix://``).
+def open_store(url: str, namespace: str, replication: Replication | None = None) -> Store:
+    """Open the store at ``url`` (``memory://``, ``redis://``/``rediss://``/``unix://``, or
+    ``sentinel://`` with ``replication.sentinel_master``).
 
     Like kombu's ``memory://`` transport, the in-process store is shared by everything in the
     process that uses the same namespace (a publisher and an embedded worker see one state).
@@ -67,7 +70,7 @@ def open_store(url: str, namespace: str) -> Store:
             return store
     from bus.store.redis import RedisStore
 
-    return RedisStore(url, namespace)
+    return RedisStore(url, namespace, replication)
 
 
 __all__ = [
@@ -78,6 +81,7 @@ __all__ = [
     "Entry",
     "EpochStore",
     "Failure",
+    "Fence",
     "GuardStore",
     "Holder",
     "Lag",

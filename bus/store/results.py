@@ -107,12 +107,35 @@ class Entry(NamedTuple):
     skipped: int = 0
 
     @property
+    def lost(self) -> bool:
+        """Whether this seq was lost in a store failover after it was acknowledged: the store
+        holds a mark in its place (see :class:`Fence`), which readers skip, loudly."""
+        return self.body.startswith(LOST_MARK)
+
+    @property
     def json(self) -> str:
         """The message's JSON with its ``seq`` (``{"seq":12,...}``), as
         :meth:`bus.message.Message.from_json` reads it."""
         rest = self.body[1:]
         separator = "" if rest.lstrip().startswith("}") else ","
         return f'{{"seq":{self.seq}{separator}{rest}'
+
+
+#: What a log holds in place of each seq a fence burnt: ``"BUSLOST <first>-<last>"``.
+LOST_MARK = "BUSLOST"
+
+
+class Fence(NamedTuple):
+    """Seqs ``first``..``last`` of ``stream`` that clients saw acknowledged and the store lost
+    (a failover to a replica that lacked them): burnt, so no other message gets them."""
+
+    stream: str
+    first: int
+    last: int
+    #: When the fence was put up (ms since the epoch, the noticing process's clock).
+    at_ms: int
+    #: Who noticed (``publisher``, ``reader``, ``worker <id>``, with the host and pid).
+    by: str
 
 
 class Failure(NamedTuple):

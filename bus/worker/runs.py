@@ -187,6 +187,15 @@ class Run:
         calls, store = self.calls, self.calls.bus.store.leases
         agent, stream_id, ttl = self.agent.name, self.stream.id, self.ttl
         seq = entry.seq
+        if entry.lost:  # a store failover lost it after it was acknowledged (a fence)
+            logger.error(
+                "%s #%s lost in a store failover, %s skips it: %s",
+                stream_id,
+                seq,
+                agent,
+                entry.body,
+            )
+            return await self._skip(seq, f"lost in a store failover: {entry.body}")
         try:
             message = Message.from_json(entry.json)
         except MessageDecodeError as exc:  # stored, but no message: set aside, move on

@@ -95,6 +95,7 @@ class Runtime:
             interval=settings.heartbeat_seconds,
             ttl=settings.liveness_seconds,
             on_gone=self._resume,
+            check=bus.store.epochs.check_heads,
         )
         self._loop.run(self._startup())
         self.heartbeat.start()

@@ -41,6 +41,13 @@ class Keys:
         #: Sorted set, all scores 0: ``"<causation id> <message id>"`` per retained message
         #: that has a cause, so a lexical range lists what one message caused.
         self.caused = self.prefix + "caused"
+        #: List: JSON of each fence (the newest 1000): seqs of a stream lost in a failover
+        #: after clients saw them acknowledged, burnt so no other message gets them
+        #: (``fence.lua``).
+        self.fences = self.prefix + "fences"
+        #: String: written (and waited on) when a publish found its idempotency key used, so
+        #: ``WAIT`` covers the first append too (``BUS_STORE_MIN_REPLICAS``).
+        self.replicated = self.prefix + "replicated"
         #: Hash: worker id -> ``"<alive until ms>:<last seen ms>"`` (the server's clock).
         self.alive = self.prefix + "alive"
         #: Hash: worker id -> JSON list of the agents it hosts.

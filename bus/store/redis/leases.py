@@ -58,6 +58,7 @@ class RedisLeases(LeaseStore):
         failure = Failure(int(reply[5]), int(reply[6])) if int(reply[5]) >= 0 else None
         raw = reply[3]
         entry = Entry(stream, int(reply[2]), raw[raw.index(":") + 1 :], int(reply[4]))
+        self._epochs.saw(stream, entry.seq)  # handed over: a failover must not lose it silently
         return Step(True, entry, failure, dead)
 
     def begin(self, agent: str, stream: str, token: str, ttl_ms: int, upto: int) -> Step:

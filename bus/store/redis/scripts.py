@@ -14,6 +14,7 @@ from importlib.resources import files
 PRELUDES: dict[str, tuple[str, ...]] = {
     "append": ("epoch", "trim_notes", "guards"),
     "charge": (),
+    "fence": ("epoch",),
     "claim": ("epoch", "next_after"),
     "claim_any": ("epoch", "next_after"),
     "subscribe": (),

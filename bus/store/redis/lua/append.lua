@@ -16,8 +16,10 @@
 --   ARGV[12] 'coalesce' to wake only recipients with no delivery outstanding (see below),
 --   ARGV[13] the message id to index or '', ARGV[14] its causation id or '', ARGV[15] its
 --   sender, ARGV[16] how many ids of trimmed messages the index keeps (for receipts),
---   ARGV[17] to ARGV[30] the guards' checks (see guards.lua; ARGV[17] '': none),
---   ARGV[30 + i] member i: what the caller believes the members are (reject, or guards on a
+--   ARGV[17] the highest seq of the stream the caller saw acknowledged, or '' (fencing: a
+--   head below it lost acknowledged appends in a failover; see fence.lua),
+--   ARGV[18] to ARGV[31] the guards' checks (see guards.lua; ARGV[18] '': none),
+--   ARGV[31 + i] member i: what the caller believes the members are (reject, or guards on a
 --   channel).
 -- With a message id, the index maps it to the stream, seq, causation id, append time and
 -- sender, and a channel's audience (its members, sorted) is recorded from this seq on if it
@@ -30,12 +32,17 @@
 -- With guards, one more element ends the reply: '<closed 0|1>\n<member overloaded>...'.
 -- {-2, seq}: a message with the same idempotency key was
 -- appended as seq (nothing done); {-1}: the members differ from ARGV (read them again).
--- Error replies: BUSRESET (see epoch.lua), 'BUSUNKNOWN' (no such channel), 'BUSCHANGED
+-- Error replies: BUSRESET (see epoch.lua), 'BUSFENCED <head>' (below ARGV[17]: nothing done),
+-- 'BUSUNKNOWN' (no such channel), 'BUSCHANGED
 -- <spec JSON>' (the caller's spec is out of date), 'BUSREJECT <member,...>' (would trim
 -- what those members have not read), 'BUSGUARD <kind> <value> <value> [agent]' (the guards
 -- refused: see bus/store/contracts/guards.py, guard_refusal).
 local reset = reset_reply(KEYS[5], ARGV[9])
 if reset then return reset end
+if ARGV[17] ~= '' then
+  local known = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+  if known < tonumber(ARGV[17]) then return redis.error_reply('BUSFENCED ' .. known) end
+end
 if ARGV[7] ~= '' then
   local spec = redis.call('HGET', KEYS[4], ARGV[7])
   if not spec then return redis.error_reply('BUSUNKNOWN ' .. ARGV[7]) end
@@ -47,11 +54,11 @@ if ARGV[10] ~= '' then
   local original = redis.call('GET', KEYS[6])
   if original then return {-2, tonumber(original)} end
 end
-local count = #ARGV - 30
-if ARGV[11] == 'reject' or (ARGV[17] ~= '' and ARGV[6] == '') then
+local count = #ARGV - 31
+if ARGV[11] == 'reject' or (ARGV[18] ~= '' and ARGV[6] == '') then
   if redis.call('SCARD', KEYS[3]) ~= count then return {-1} end
   for i = 1, count do
-    if redis.call('SISMEMBER', KEYS[3], ARGV[30 + i]) == 0 then return {-1} end
+    if redis.call('SISMEMBER', KEYS[3], ARGV[31 + i]) == 0 then return {-1} end
   end
 end
 if ARGV[11] == 'reject' then
@@ -61,7 +68,7 @@ if ARGV[11] == 'reject' then
   local lagging = {}
   for i = 1, count do
     local pos = redis.call('HGET', KEYS[17 + i], ARGV[1])
-    if pos and tonumber(pos) < last_trimmed then table.insert(lagging, ARGV[30 + i]) end
+    if pos and tonumber(pos) < last_trimmed then table.insert(lagging, ARGV[31 + i]) end
   end
   if #lagging > 0 then return redis.error_reply('BUSREJECT ' .. table.concat(lagging, ',')) end
 end

@@ -1,7 +1,7 @@
 -- The guards of append.lua (the loader puts this before it): keeping agents in bounds in the
 -- append's own atomic step. bus/store/contracts/guards.py says what each check does;
 -- bus/store/memory/guards.py (run_checks) is the same, step for step.
--- ARGV[17] to ARGV[30] (append.lua's arguments), the fields of Checks: sender ('' : no
+-- ARGV[18] to ARGV[31] (append.lua's arguments), the fields of Checks: sender ('': no
 --   guards), target (an agent or a channel), hops, max hops, pair rate (per s), burst,
 --   cool-down ms, max pending, '1' to refuse an overloaded channel member (else note it),
 --   budget tokens, budget cost, budget window ms, tokens the message reports, cost it reports
@@ -75,8 +75,8 @@ local function guard_overloaded(max_pending)
       if refusal then return refusal, overloaded end
     end
   else
-    for i = 1, #ARGV - 30 do
-      local refusal = over(ARGV[30 + i], KEYS[17 + i], ARGV[25] == '1')
+    for i = 1, #ARGV - 31 do
+      local refusal = over(ARGV[31 + i], KEYS[17 + i], ARGV[26] == '1')
       if refusal then return refusal, overloaded end
     end
   end
@@ -86,15 +86,15 @@ end
 -- Decide the guards before anything is stored: {refusal = 'BUSGUARD ...'} or what to write
 -- after the append (the overloaded members to note, whether the circuit closed).
 local function guard_checks()
-  local sender = ARGV[17]
+  local sender = ARGV[18]
   if sender == '' then return {} end
-  local rate = tonumber(ARGV[21])
-  local max_hops = guard_own(sender, 1, tonumber(ARGV[20]))
-  if max_hops > 0 and tonumber(ARGV[19]) > max_hops then
-    return {refusal = 'BUSGUARD hops ' .. ARGV[19] .. ' ' .. max_hops}
+  local rate = tonumber(ARGV[22])
+  local max_hops = guard_own(sender, 1, tonumber(ARGV[21]))
+  if max_hops > 0 and tonumber(ARGV[20]) > max_hops then
+    return {refusal = 'BUSGUARD hops ' .. ARGV[20] .. ' ' .. max_hops}
   end
-  local pair = sender .. '\n' .. ARGV[18]
-  local burst = tonumber(ARGV[22])
+  local pair = sender .. '\n' .. ARGV[19]
+  local burst = tonumber(ARGV[23])
   local tokens, trial = burst, false
   if rate > 0 then
     local now, until_ms, last = guard_now(), 0, 0
@@ -110,13 +110,13 @@ local function guard_checks()
       tokens = math.min(burst, tokens + math.max(0, now - last) * rate / 1000)
     end
   end
-  local token_limit = guard_own(sender, 3, tonumber(ARGV[26]))
-  local cost_limit = guard_own(sender, 4, tonumber(ARGV[27]))
-  local used_tokens, used_cost = tonumber(ARGV[29]), tonumber(ARGV[30])
+  local token_limit = guard_own(sender, 3, tonumber(ARGV[27]))
+  local cost_limit = guard_own(sender, 4, tonumber(ARGV[28]))
+  local used_tokens, used_cost = tonumber(ARGV[30]), tonumber(ARGV[31])
   local spent_tokens, spent_cost, start = 0, 0, nil
   -- The spend is read only when a budget applies or the message reports usage.
   if token_limit > 0 or cost_limit > 0 or used_tokens > 0 or used_cost > 0 then
-    local window = tonumber(ARGV[28])
+    local window = tonumber(ARGV[29])
     start = guard_now() - guard_now() % window
     local spent = guard_words(redis.call('HGET', KEYS[14], sender))
     if #spent == 3 and spent[1] == start then spent_tokens, spent_cost = spent[2], spent[3] end
@@ -127,13 +127,13 @@ local function guard_checks()
   if cost_limit > 0 and spent_cost >= cost_limit then
     return {refusal = 'BUSGUARD cost ' .. spent_cost .. ' ' .. cost_limit}
   end
-  local refusal, overloaded = guard_overloaded(tonumber(ARGV[24]))
+  local refusal, overloaded = guard_overloaded(tonumber(ARGV[25]))
   if refusal then return {refusal = refusal} end
   local closed = 0
   if rate > 0 then
     local now = guard_now()
     if tokens < 1 then
-      local cool = tonumber(ARGV[23])
+      local cool = tonumber(ARGV[24])
       redis.call('HSET', KEYS[13], pair, tokens .. ' ' .. now .. ' ' .. (now + cool))
       return {refusal = 'BUSGUARD circuit ' .. cool / 1000 .. ' 1'}
     end
@@ -150,7 +150,7 @@ end
 -- After the append of seq: note the overloaded members (receipts), and the reply's last
 -- element ('<closed>\n<member>...'), or nil without guards.
 local function guard_notes(seq, guarded)
-  if ARGV[17] == '' then return nil end
+  if ARGV[18] == '' then return nil end
   if #guarded.overloaded == 0 then return guarded.closed .. '\n' end
   local members = {}
   if seq % 64 == 0 then trim_notes(KEYS[16], KEYS[11], KEYS[10], KEYS[1], ARGV[1]) end
