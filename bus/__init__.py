@@ -9,12 +9,16 @@ from bus.client import AgentClient
 from bus.core import Bus
 from bus.dispatch import Dispatcher, DispatchReport
 from bus.errors import (
+    AgentOverloaded,
     BrokerUnavailable,
+    BudgetExceeded,
     BusError,
     BusNotStarted,
     BusTimeout,
     ChannelExists,
+    CircuitOpen,
     ConfigurationError,
+    HopLimitExceeded,
     InvalidArgument,
     InvalidMessage,
     InvalidName,
@@ -37,10 +41,12 @@ from bus.settings import BusSettings
 
 __all__ = [
     "AgentClient",
+    "AgentOverloaded",
     "AsyncAgentClient",
     "AsyncBus",
     "Attachment",
     "BrokerUnavailable",
+    "BudgetExceeded",
     "Bus",
     "BusError",
     "BusNotStarted",
@@ -50,11 +56,13 @@ __all__ = [
     "ChannelInfo",
     "ChannelKind",
     "ChannelSpec",
+    "CircuitOpen",
     "ConfigurationError",
     "DeliveryState",
     "DeliveryStatus",
     "DispatchReport",
     "Dispatcher",
+    "HopLimitExceeded",
     "InvalidArgument",
     "InvalidMessage",
     "InvalidName",

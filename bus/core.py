@@ -167,8 +167,11 @@ class Bus(BusOperations):
         retention: Retention | None = None,
         kind: ChannelKind | str | None = None,
         overflow: Overflow | str | None = None,
+        max_hops: int | None = None,
     ) -> ChannelInfo:
-        return self.registry.update_channel(name, retention=retention, kind=kind, overflow=overflow)
+        return self.registry.update_channel(
+            name, retention=retention, kind=kind, overflow=overflow, max_hops=max_hops
+        )
 
     def get_channel(self, name: str) -> ChannelInfo:
         return self.registry.channel_info(name)

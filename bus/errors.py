@@ -159,3 +159,26 @@ class RateLimited(BusError):
 class PolicyConflict(BusError):
     """Other operators kept changing the policy during a change; ``context['attempts']`` says
     how many tries were made."""
+
+
+class HopLimitExceeded(BusError):
+    """A message would be ``context['hops']`` hops from the message that started its chain,
+    beyond ``context['limit']`` (``BUS_MAX_HOPS``, or the channel's or sender's own): two agents
+    answering each other, stopped. Inside a handler, the handled message is dead-lettered."""
+
+
+class CircuitOpen(BusError):
+    """``context['sender']`` sent to ``context['target']`` (an agent, or ``#channel``) faster
+    than ``BUS_PAIR_RATE`` allows for longer than ``BUS_PAIR_BURST`` covers: its circuit is
+    open for ``context['retry_after']`` more seconds (``context['opened']``: by this send)."""
+
+
+class BudgetExceeded(BusError):
+    """``context['agent']`` spent its ``context['budget']`` budget (``tokens`` or ``cost``):
+    ``context['spent']`` in the window of ``context['window_seconds']`` s, the limit being
+    ``context['limit']``; its publishes are refused until the window ends."""
+
+
+class AgentOverloaded(BusError):
+    """``context['agent']`` has ``context['pending']`` messages it has not read, more than its
+    ``context['limit']`` (``max_pending``): a message to it is refused rather than queued."""

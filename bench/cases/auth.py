@@ -24,10 +24,11 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from bench.cases.base import CaseArgs, Figure, alternating, paired_figures
-from bench.common import bus_settings, payload
+from bench.common import bus_settings, environment, payload
 from bench.harness import solo_worker
 from bench.harness.solo_agents import THROUGHPUT_CHANNEL
 from bus import Bus
@@ -78,25 +79,19 @@ def auth_for(settings: BusSettings, mode: str) -> Iterator[BusSettings]:
             "BUS_PUBLISH_RATE": "1000000",
             "BUS_PUBLISH_BURST": "1000000",
         }
-        saved = {key: os.environ.get(key) for key in variables}
-        os.environ.update(variables)
         try:
-            yield settings.model_copy(
-                update={
-                    "auth": "required",
-                    "root_public_key": root.public_key_b64,
-                    "credentials": variables["BUS_CREDENTIALS"],
-                    "credentials_dir": variables["BUS_CREDENTIALS_DIR"],
-                    "publish_rate": 1_000_000.0,
-                    "publish_burst": 1_000_000,
-                }
-            )
+            with environment(variables):
+                yield settings.model_copy(
+                    update={
+                        "auth": "required",
+                        "root_public_key": root.public_key_b64,
+                        "credentials": variables["BUS_CREDENTIALS"],
+                        "credentials_dir": variables["BUS_CREDENTIALS_DIR"],
+                        "publish_rate": 1_000_000.0,
+                        "publish_burst": 1_000_000,
+                    }
+                )
         finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
             store.destroy()
             store.close()
 
@@ -195,15 +190,31 @@ class AuthCase:
         """Each mode ``repeat`` times, alternating; the medians, required against off."""
         # Six alternating runs per transport: the documented measurement's 1,000 messages each
         # keep a full run's auth case to minutes (an explicit --n smaller than that wins).
-        n = args.messages or min(args.run.n, AUTH_MESSAGES)
-        repeat = 1 if args.quick else 3
-
-        def measure(mode: str, attempt: int) -> dict[str, float]:
-            tag = f"auth{mode[0]}{attempt}"
-            values = publish_and_pull(transport, mode, n, args.run.ns(f"{tag}p"))
-            return values | hosted_deliveries(transport, mode, n, args.run.ns(f"{tag}h"))
-
-        samples = alternating(transport, "auth", MODES, repeat, measure)
+        n, repeat, samples = mode_samples(transport, args, "auth", MODES, auth=lambda mode: mode)
         return paired_figures(
             samples, UNITS, ("off", "required"), "auth", transport, n=n, repeat=repeat
         )
+
+
+def mode_samples(
+    transport: str,
+    args: CaseArgs,
+    case: str,
+    modes: tuple[str, str],
+    *,
+    within: Callable[[str], AbstractContextManager[object]] = lambda _: nullcontext(),
+    auth: Callable[[str], str] = lambda _: "off",
+) -> tuple[int, int, dict[tuple[str, str], list[float]]]:
+    """Publish, pull and hosted figures of each mode ``repeat`` times, the modes alternating
+    (each run inside ``within(mode)``, with auth ``auth(mode)``): ``(n, repeat, samples)``
+    for :func:`~bench.cases.base.paired_figures`. What the auth, otel and guards cases share."""
+    n = args.messages or min(args.run.n, AUTH_MESSAGES)
+    repeat = 1 if args.quick else 3
+
+    def measure(mode: str, attempt: int) -> dict[str, float]:
+        tag = f"{case}{modes.index(mode)}{attempt}"
+        with within(mode):
+            values = publish_and_pull(transport, auth(mode), n, args.run.ns(f"{tag}p"))
+            return values | hosted_deliveries(transport, auth(mode), n, args.run.ns(f"{tag}h"))
+
+    return n, repeat, alternating(transport, case, modes, repeat, measure)

@@ -25,6 +25,7 @@ from bench.cases import (
 from bench.cases.agents import AgentsCase
 from bench.cases.auth import AuthCase
 from bench.cases.base import Case, CaseArgs, Figure
+from bench.cases.guards import GuardsCase
 from bench.cases.isolation import IsolationCase
 from bench.cases.otel import OtelCase
 from bench.cases.parts import PartsCase
@@ -47,6 +48,7 @@ CASES: tuple[Case, ...] = (
     OtelCase(),
     console.CASE,
     replicas.CASE,
+    GuardsCase(),
 )
 #: Names ``--only`` takes: each case's, and each part's of a case with parts.
 NAMES = tuple(

@@ -202,14 +202,16 @@ class BusOperations(BusMessaging, Protocol):
         retention: Retention | None = None,
         kind: ChannelKind | str | None = None,
         overflow: Overflow | str | None = None,
+        max_hops: int | None = None,
     ) -> ChannelInfo:
-        """Change a channel's retention, kind or overflow policy while the bus runs: every
-        process applies it at its next publish (the store appends only for the current spec
-        version). A smaller retention trims at the next append; a channel made broadcast gets
-        every agent as a member. The change is logged.
+        """Change a channel's retention, kind, overflow policy or hop limit while the bus runs:
+        every process applies it at its next publish (the store appends only for the current
+        spec version). A smaller retention trims at the next append; a channel made broadcast
+        gets every agent as a member. ``max_hops`` replaces ``BUS_MAX_HOPS`` for the channel
+        (0: the setting's again; docs/safety.md). The change is logged.
 
         Raises:
-            UnknownChannel. InvalidArgument: an unknown kind.
+            UnknownChannel. InvalidArgument: an unknown kind, a negative ``max_hops``.
         """
         ...
 

@@ -11,6 +11,7 @@ from bus.cli import (
     channel_commands,
     commands,
     flower,
+    guard_commands,
     run_command,
     status_command,
     trace_command,
@@ -219,6 +220,7 @@ def build_parser() -> Parser:
     channel_commands.add_parser(sub, json_flag)
 
     agent_commands.add_parser(sub, json_flag)
+    guard_commands.add_parser(sub, json_flag)
     status_command.add_parser(sub, json_flag)
 
     p = _sub(

@@ -102,7 +102,8 @@ def member_status(
             worker=member.lease,
             error=error,
         )
-    return MemberStatus(state=DeliveryState.QUEUED, since=_at(facts.located.stored_ms))
+    # An ``overloaded`` note (the guards stored it for a member over its max_pending) says so.
+    return MemberStatus(state=DeliveryState.QUEUED, since=_at(facts.located.stored_ms), error=error)
 
 
 def derive(message_id: str, facts: DeliveryFacts, now_ms: int) -> DeliveryStatus:

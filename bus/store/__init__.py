@@ -1,8 +1,8 @@
 """Where a bus keeps its state; :func:`open_store` picks the implementation by URL scheme.
 
 :mod:`~bus.store.contracts` holds the contract, one module per part (registry, log, leases,
-liveness, replies, epochs, receipts) and :class:`Store`, the whole, which exposes each part as an
-attribute
+liveness, replies, epochs, receipts, guards) and :class:`Store`, the whole, which exposes each
+part as an attribute
 (``store.log.append(...)``); :mod:`~bus.store.results` holds what the parts' methods return.
 :mod:`~bus.store.memory` and :mod:`~bus.store.redis` implement it with one module per part, the
 latter with the Lua of ``redis/lua/*.lua`` on the keys that :mod:`~bus.store.redis.key_names`
@@ -18,6 +18,7 @@ from bus.settings.replication import Replication
 from bus.settings.transports import store_in_process
 from bus.store.contracts import (
     EpochStore,
+    GuardStore,
     LeaseStore,
     LivenessStore,
     LogStore,
@@ -83,6 +84,7 @@ __all__ = [
     "EpochStore",
     "Failure",
     "Fence",
+    "GuardStore",
     "Holder",
     "Lag",
     "LeaseStore",

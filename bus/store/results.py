@@ -29,6 +29,17 @@ class Appended(NamedTuple):
     woken: list[str] | None = None
 
     @property
+    def overloaded(self) -> list[str]:
+        """Channel members the guards noted overloaded (drop-oldest: stored for them anyway;
+        see :class:`Guarded`)."""
+        return []
+
+    @property
+    def closed(self) -> bool:
+        """Whether this send was the trial that closed its pair's circuit."""
+        return False
+
+    @property
     def to_wake(self) -> list[str]:
         """The recipients whose delivery must be published."""
         return self.recipients if self.woken is None else self.woken
@@ -38,6 +49,32 @@ class Appended(NamedTuple):
         """Whether a message with the same idempotency key was appended already, as ``seq``
         (see :class:`Duplicate`)."""
         return False
+
+
+class Guarded(Appended):
+    """An append after which the guards have something to say: members noted overloaded, or
+    the pair's circuit closed (see :mod:`bus.store.contracts.guards`)."""
+
+    said: tuple[list[str], bool]
+
+    @classmethod
+    def of(cls, appended: Appended, overloaded: list[str], closed: bool) -> Appended:
+        """``appended`` with what the guards said (itself when they said nothing)."""
+        if not overloaded and not closed:
+            return appended
+        made = cls(*appended)
+        made.said = (overloaded, closed)
+        return made
+
+    @property
+    def overloaded(self) -> list[str]:
+        """See :attr:`Appended.overloaded`."""
+        return self.said[0]
+
+    @property
+    def closed(self) -> bool:
+        """See :attr:`Appended.closed`."""
+        return self.said[1]
 
 
 class Duplicate(Appended):

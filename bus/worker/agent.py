@@ -39,6 +39,7 @@ from bus.kinds import MessageType, Priority
 from bus.message import Message
 from bus.names import check_agent_name, check_channel_name
 from bus.receipts import RECEIPT_TYPE, Receipt, receipt_of
+from bus.store.contracts.guards import AgentLimits
 
 #: A lifecycle hook: ``hook(state)``, sync or async.
 Hook = Callable[[Any], Any]
@@ -55,6 +56,9 @@ class Agent:
         receive_own: Whether its handlers see its own posts on its channels. By default they
             do not: what it publishes to a channel it is a member of is stored and delivered
             to the others, and its own stream moves past it without running a handler.
+        limits: Its own guard limits (``AgentLimits(max_hops=, max_pending=, budget_tokens=,
+            budget_cost=)``; ``None`` fields: the bus's settings), kept in the store when a
+            worker hosting it registers it, so every publisher applies them (docs/safety.md).
 
     Raises:
         InvalidName: a name is invalid.
@@ -69,6 +73,7 @@ class Agent:
         description: str = "",
         timeout: float | None = None,
         receive_own: bool = False,
+        limits: AgentLimits | None = None,
     ) -> None:
         self.name = check_agent_name(name)
         self.channels = tuple(check_channel_name(channel) for channel in channels)
@@ -76,6 +81,8 @@ class Agent:
         if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
             raise InvalidArgument(f"timeout must be a number > 0, not {timeout!r}", agent=name)
         self.timeout = timeout
+        #: Its own guard limits (see :mod:`bus.store.contracts.guards`).
+        self.limits = limits or AgentLimits()
         #: Whether its handlers see its own channel posts.
         self.receive_own = receive_own
         #: Routes the agent's messages to its handlers (its own channel posts to none, unless

@@ -196,9 +196,12 @@ class BoundBus(BusOperations):
         retention: Retention | None = None,
         kind: ChannelKind | str | None = None,
         overflow: Overflow | str | None = None,
+        max_hops: int | None = None,
     ) -> ChannelInfo:
         call = self.__bus.update_channel
-        return self._as(call, name, retention=retention, kind=kind, overflow=overflow)
+        return self._as(
+            call, name, retention=retention, kind=kind, overflow=overflow, max_hops=max_hops
+        )
 
     def get_channel(self, name: str) -> ChannelInfo:
         return self._as(self.__bus.get_channel, name)

@@ -132,6 +132,8 @@ class Registration:
             for agent in self.agents:  # pushed receipts: the agents with on_receipt consume them
                 if agent.receipts:
                     bus.store.receipts.consume(agent.name, True, hosted=True)
+        for agent in self.agents:  # the guards' limits it set for itself (or none any more)
+            bus.store.guards.set_limits(agent.name, agent.limits)
         self._pending = False
 
     def on_sweep(self, bus: Bus) -> bool:

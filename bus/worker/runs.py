@@ -35,7 +35,7 @@ from typing import Any
 from bus import tracing
 from bus.channels import Stream
 from bus.deadletters.operations import DeadLetter, dead_letter, refuse, set_aside_unreadable
-from bus.errors import AuthenticationFailed, MessageDecodeError
+from bus.errors import AuthenticationFailed, HopLimitExceeded, MessageDecodeError
 from bus.message import Message
 from bus.reading.replays import copy_refusal
 from bus.receipts import DeliveryState
@@ -242,7 +242,9 @@ class Run:
         attempts = await calls.io(
             store.record_failure, agent, stream_id, seq, now_ms() + int(wait * 1000), error
         )
-        if attempts <= self.settings.max_retries:
+        # A loop stopped by the hop limit fails the same way every time: dead-letter it now.
+        looped = isinstance(getattr(reported, "exception", None), HopLimitExceeded)
+        if attempts <= self.settings.max_retries and not looped:
             logger.warning(
                 "%s failed on %s #%s (attempt %s of %s), retrying in %.1f s: %s",
                 agent,

@@ -26,6 +26,7 @@ KEY_PARAMETERS = {
     "locatedkey",
     "causedkey",
     "signalskey",
+    "positions_key",
 }
 
 

@@ -39,8 +39,12 @@ class Surface:
 
 
 #: The contexts' ``agent`` (the handling agent's name) and ``reply(content)`` (answering the
-#: message being handled) are what a handler has more than an agent client.
-CONTEXT_EXTRA, CONTEXT_OVERLOADED = frozenset({"bus", "agent"}), frozenset({"reply"})
+#: message being handled) are what a handler has more than an agent client, and
+#: ``report_usage`` (charging its handling's tokens and cost to the agent's budget).
+CONTEXT_EXTRA, CONTEXT_OVERLOADED = (
+    frozenset({"bus", "agent", "report_usage"}),
+    frozenset({"reply"}),
+)
 SURFACES = [
     # Bus.store: the sync facade's parts are public for what is built on it (worker, CLI).
     Surface(Bus, BusOperations, False, {"AgentOperations": "AgentClient"}, frozenset({"store"})),

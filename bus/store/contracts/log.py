@@ -18,6 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 from bus.channels import ChannelSpec, Retention
+from bus.store.contracts.guards import Checks
 from bus.store.results import Appended, Dedupe, Entry, Traced
 
 
@@ -38,6 +39,7 @@ class LogStore(ABC):
         message_id: str | None = None,
         causation_id: str | None = None,
         sender: str = "",
+        checks: Checks | None = None,
     ) -> Appended:
         """Append a message and trim the stream to ``retention``.
 
@@ -64,6 +66,10 @@ class LogStore(ABC):
                 a trimmed message from an unknown one; :meth:`find` returns retained ones only.
                 With an id, the append also records a channel's audience if it differs from the
                 last one recorded (see :class:`~bus.store.contracts.receipts.ReceiptStore`).
+            checks: The guards the append must pass first, in the same atomic step (see
+                :mod:`bus.store.contracts.guards`): a refusal stores nothing; a channel
+                member over its ``max_pending`` on a drop-oldest channel gets an
+                ``overloaded`` note (``Appended.overloaded``).
 
         Returns:
             The message's seq and its recipients (or, for a duplicate, the first one's seq).
@@ -71,6 +77,8 @@ class LogStore(ABC):
         Raises:
             UnknownChannel: ``channel`` is given and does not exist (any more).
             ChannelChanged: ``channel`` is given and its stored version differs.
+            HopLimitExceeded, CircuitOpen, BudgetExceeded, AgentOverloaded: the guards
+                refused (see :func:`~bus.store.contracts.guards.guard_refusal`).
             StoreReset: the store lost the state this process knew (see
                 :class:`~bus.store.contracts.epochs.EpochStore`).
         """

@@ -12,6 +12,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
 from bus.channels import ChannelSpec, Retention
+from bus.store.contracts.guards import AgentLimits
 from bus.store.contracts.liveness import token_worker
 from bus.store.results import Holder, Located, Note
 
@@ -105,6 +106,12 @@ class MemoryTables:
             #: agent -> whether it is hosted, for each agent that consumes pushed receipts (its
             #: registry flag)
             self.receipt_consumers: dict[str, bool] = {}
+            #: (sender, target) -> (tokens, last ms, open until ms or 0): the guards' buckets
+            self.circuits: dict[tuple[str, str], tuple[float, int, int]] = {}
+            #: agent -> (window start ms, tokens, cost): its spend in its last budget window
+            self.spend: dict[str, tuple[int, int, float]] = {}
+            #: agent -> its own limits (bus.store.contracts.guards.AgentLimits)
+            self.limits: dict[str, AgentLimits] = {}
         with self.replies_changed:
             #: correlation id -> (responder, expires at, monotonic seconds)
             self.waiters: dict[str, tuple[str, float]] = {}

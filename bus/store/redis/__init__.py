@@ -18,6 +18,7 @@ from __future__ import annotations
 from bus.settings.replication import Replication
 from bus.store.contracts import Store
 from bus.store.redis.epochs import RedisEpochs
+from bus.store.redis.guards import RedisGuards
 from bus.store.redis.leases import RedisLeases
 from bus.store.redis.liveness import RedisLiveness
 from bus.store.redis.log import RedisLog
@@ -52,6 +53,7 @@ class RedisStore(Store):
             replies=RedisReplies(space),
             epochs=RedisEpochs(space),
             receipts=RedisReceipts(space),
+            guards=RedisGuards(space),
         )
 
     def ping(self) -> None:

@@ -56,6 +56,14 @@ class Keys:
         #: for each agent that consumes pushed receipts (its opt-in: the advance step reads it
         #: for the committed message's sender).
         self.receipt_consumers = self.prefix + "receipt_consumers"
+        #: Hash: ``"<sender>\n<target>"`` -> ``"<tokens> <last ms> <open until ms or 0>"``: the
+        #: guards' bucket and circuit of each pair (``lua/guards.lua``).
+        self.circuits = self.prefix + "circuits"
+        #: Hash: agent -> ``"<window start ms> <tokens> <cost>"``: its spend in its last window.
+        self.spend = self.prefix + "spend"
+        #: Hash: agent -> ``"<max hops> <max pending> <budget tokens> <budget cost>"`` (``-``:
+        #: the bus's setting): the limits an agent set for itself.
+        self.limits = self.prefix + "limits"
 
     @property
     def pattern(self) -> str:

@@ -12,10 +12,12 @@ from redis.exceptions import ResponseError
 
 from bus.channels import ChannelSpec, Overflow, Retention, Stream
 from bus.errors import NotReplicated
+from bus.store.contracts.guards import Checks
 from bus.store.contracts.log import LogStore
 from bus.store.redis.fencing import Fencing
+from bus.store.redis.guards import checks_args, guard_error, guard_outcome
 from bus.store.redis.namespace import RedisNamespace, entry_of, refusal
-from bus.store.results import INDEX_FACTOR, Appended, Dedupe, Duplicate, Entry, Traced
+from bus.store.results import INDEX_FACTOR, Appended, Dedupe, Duplicate, Entry, Guarded, Traced
 
 
 class RedisLog(LogStore):
@@ -33,12 +35,15 @@ class RedisLog(LogStore):
         self._fencing = Fencing(space)
         #: agent -> the streams it read at its last claim_any: the keys that script needs.
         self._streams: dict[str, list[str]] = {}
+        #: members key -> the members last read: the keys the guards and reject-publish need.
+        self._members: dict[str, list[str]] = {}
         self._streams_lock = threading.Lock()
 
     def forget_streams(self) -> None:
         """Drop what :meth:`claim_any` learnt of each agent's streams (the store was emptied)."""
         with self._streams_lock:
             self._streams.clear()
+            self._members.clear()
 
     def append(
         self,
@@ -53,6 +58,7 @@ class RedisLog(LogStore):
         message_id: str | None = None,
         causation_id: str | None = None,
         sender: str = "",
+        checks: Checks | None = None,
     ) -> Appended:
         keys, max_age = self._keys, retention.max_age_seconds
         parsed = Stream(stream)
@@ -63,9 +69,11 @@ class RedisLog(LogStore):
         reject = channel is not None and channel.overflow is Overflow.REJECT_PUBLISH
         epochs, replicas = self._space.epochs, self._space.replication.min_replicas
         run = self._space.run_replicated if replicas else lambda *call: (self._run(*call), 0)
+        # reject-publish and the guards check the members' positions: the script needs their
+        # keys. The members are cached; the script answers -1 when they changed.
+        given = reject or (checks is not None and owner is None)
+        known = self._known(recipients_key) if given else []
         while True:
-            # reject-publish: the script checks the members' positions, so it needs their keys.
-            known = sorted(cast(set[str], self._redis.smembers(recipients_key))) if reject else []
             try:
                 (seq, *members), acked = run(
                     "append",
@@ -82,6 +90,11 @@ class RedisLog(LogStore):
                         keys.indexed(stream),
                         keys.trimmed(stream),
                         keys.audience(stream),
+                        keys.circuits,
+                        keys.spend,
+                        keys.limits,
+                        keys.notes(stream),
+                        keys.positions(owner or ""),
                         *(keys.positions(member) for member in known),
                     ],
                     [
@@ -102,6 +115,7 @@ class RedisLog(LogStore):
                         sender,
                         (INDEX_FACTOR - 1) * retention.max_messages,
                         epochs.floor(stream),
+                        *checks_args(checks),
                         *known,
                     ],
                 )
@@ -109,9 +123,10 @@ class RedisLog(LogStore):
                 if str(exc).startswith("BUSFENCED"):  # a failover lost acknowledged appends
                     self._fencing.fence(stream, int(str(exc).split()[1]))
                     continue
-                raise refusal(exc, channel) from None
+                raise guard_error(exc, checks) or refusal(exc, channel) from None
             if int(seq) != -1:
                 break
+            known = self._known(recipients_key, fresh=True)
         if int(seq) == -2:
             seq = int(members[0])
             if replicas:  # the first append's writes: are they on the replicas by now?
@@ -119,10 +134,23 @@ class RedisLog(LogStore):
                 self._replicated(stream, seq, acked)
             return Duplicate(seq, [])
         self._replicated(stream, int(seq), acked)
+        overloaded, closed = guard_outcome(members.pop()) if checks is not None else ([], False)
         if coalesce:
             woken = int(members[0])
-            return Appended(int(seq), members[1:], members[1 : 1 + woken])
-        return Appended(int(seq), members)
+            appended = Appended(int(seq), members[1:], members[1 : 1 + woken])
+        else:
+            appended = Appended(int(seq), members)
+        return Guarded.of(appended, overloaded, closed)
+
+    def _known(self, members_key: str, *, fresh: bool = False) -> list[str]:
+        """A channel's members as last read (``fresh``: read again), sorted."""
+        with self._streams_lock:
+            known = None if fresh else self._members.get(members_key)
+        if known is None:
+            known = sorted(cast(set[str], self._redis.smembers(members_key)))
+            with self._streams_lock:
+                self._members[members_key] = known
+        return known
 
     def _replicated(self, stream: str, seq: int, acked: int) -> None:
         """Remember ``seq`` as acknowledged, or raise :class:`NotReplicated`."""

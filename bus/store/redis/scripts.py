@@ -12,7 +12,8 @@ from importlib.resources import files
 
 #: Scripts and the shared functions the loader puts before them (``lua/<name>.lua`` each).
 PRELUDES: dict[str, tuple[str, ...]] = {
-    "append": ("epoch", "log_trim"),
+    "append": ("epoch", "trim_notes", "log_trim", "guards"),
+    "charge": (),
     "fence": ("epoch",),
     "claim": ("epoch", "next_after"),
     "claim_any": ("epoch", "next_after"),
