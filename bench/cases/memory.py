@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -135,8 +136,17 @@ def rss_growth(transport: str, n: int, every: int) -> list[Record]:
             "--mode",
             mode,
         ]
+        # A flood from one sender is what this case measures, not an agent gone astray: the
+        # per-(sender, channel) circuit (BUS_PAIR_RATE, docs/safety.md) would cut it after its
+        # burst, so it is off for this process alone.
         done = subprocess.run(
-            command, cwd=ROOT, capture_output=True, text=True, timeout=60 + n / 50, check=False
+            command,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60 + n / 50,
+            check=False,
+            env=dict(os.environ, BUS_PAIR_RATE="0"),
         )
         if done.returncode != 0:
             raise RuntimeError(f"the RSS process ({mode}) failed: {done.stderr[-800:]}")
