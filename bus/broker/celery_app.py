@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import Celery
 
-from bus.broker.redis_transport import TRANSPORT
+from bus.broker import memory_transport, redis_transport
 from bus.errors import ConfigurationError
 from bus.settings import BusSettings
 from bus.settings.transports import TransportTraits, transport_of
@@ -28,13 +28,16 @@ def create_app(settings: BusSettings) -> Celery:
     transport_options: dict[str, Any] = {}
     if transport.visibility_timeout:
         transport_options["visibility_timeout"] = settings.visibility_timeout
-    if transport.polled:
+    if transport.polled or transport.woken_transport:
+        # Woken transports poll only while a consumer's prefetch is full (acks do not wake).
         transport_options["polling_interval"] = settings.polling_interval
     if transport.in_process and broker_url.rstrip("/") == "memory:":
         broker_url = "memory://localhost/"  # kombu warns about a missing host otherwise
     app = Celery(f"{settings.namespace}", broker=broker_url, set_as_current=False)
     if transport.guarded_transport:
-        app.conf.broker_transport = TRANSPORT  # see bus.broker.redis_transport
+        app.conf.broker_transport = redis_transport.TRANSPORT
+    elif transport.woken_transport:
+        app.conf.broker_transport = memory_transport.TRANSPORT
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],

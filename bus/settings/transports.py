@@ -55,6 +55,9 @@ class TransportTraits:
     guarded_transport: bool
     #: Queues can be quorum queues (RabbitMQ: ``BUS_QUEUE_TYPE=quorum``).
     quorum_queues: bool = False
+    #: kombu's memory transport whose puts wake their consumers
+    #: (:mod:`bus.broker.memory_transport`) instead of a poll every ``BUS_POLLING_INTERVAL``.
+    woken_transport: bool = False
 
 
 def _redis(scheme: str, *, guarded: bool) -> TransportTraits:
@@ -92,12 +95,13 @@ TRANSPORTS: dict[str, TransportTraits] = {
         "memory",
         in_process=True,
         routes_by_broker=False,
-        polled=True,
+        polled=False,
         prefork=False,
         default_store="memory",
         visibility_timeout=False,
         fanout_script=False,
         guarded_transport=False,
+        woken_transport=True,
     ),
     "redis": _redis("redis", guarded=True),
     "rediss": _redis("rediss", guarded=False),
