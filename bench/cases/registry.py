@@ -17,6 +17,7 @@ from bench.cases.base import Case, CaseArgs, Figure
 from bench.cases.isolation import IsolationCase
 from bench.cases.otel import OtelCase
 from bench.cases.parts import PartsCase
+from bench.cases.peer import PeerCase
 
 #: Every case, in the order a run measures them (raw baselines next to the bus's figures).
 CASES: tuple[Case, ...] = (
@@ -24,6 +25,7 @@ CASES: tuple[Case, ...] = (
     throughput.CASE,
     latency.CASE,
     fanout.CASE,
+    PeerCase(),
     scale.CASE,
     memory.CASE,
     AgentsCase(),
