@@ -1,5 +1,5 @@
 """The benchmark's cases, one module per case, named as ``--only`` takes it: ``pull``,
-``throughput``, ``latency``, ``fanout``, ``scale``, ``memory``, ``agents``, ``isolation``,
+``throughput``, ``latency``, ``fanout``, ``peer``, ``scale``, ``memory``, ``agents``, ``isolation``,
 ``auth``, ``otel``, ``receipts``. Each is a :class:`~bench.cases.base.Case`: a name, a group and
 ``run(transport, args)`` returning typed :class:`~bench.cases.base.Figure` records, the
 baselines' figures (:mod:`bench.baselines`) beside bus's own with the ratio between them.
