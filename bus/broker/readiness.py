@@ -64,11 +64,15 @@ async def wait_for_delivery(
     try:
         transport = connection.transport
         if isinstance(transport, memory_transport.WokenTransport):
-            undo.append(
-                memory_transport.WAKEUPS.watch(
-                    transport.consumed_queues(), partial(loop.call_soon_threadsafe, wake)
-                )
-            )
+            fired = False
+
+            def from_put() -> None:  # in the putting thread: one wake-up of the loop is enough
+                nonlocal fired
+                if not fired:
+                    fired = True
+                    loop.call_soon_threadsafe(wake)
+
+            undo.append(memory_transport.WAKEUPS.watch(transport.consumed_queues(), from_put))
             if transport.pending():
                 wake()
         else:
