@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo flower test lint typecheck check bench bench-quick fleet credentials clean
+.PHONY: install demo web flower test lint typecheck check bench bench-quick fleet credentials clean
 #: Where `make credentials` keeps the fleet's keys (the root key too: a developer's machine only).
 CREDENTIALS ?= .bus-credentials
 
@@ -16,6 +16,13 @@ install: $(BIN)/python
 
 demo: $(BIN)/python
 	$(BIN)/pip install --quiet -e . && $(BIN)/bus demo
+
+# The live console (bus web) on http://127.0.0.1:$(WEB_PORT): on memory:// (the default) it hosts
+# the demo's agents itself; with BUS_BROKER_URL (from .env too) it watches that fleet.
+WEB_PORT ?= 8088
+web: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	set -a; [ ! -f .env ] || . ./.env; set +a; $(BIN)/bus web --port $(WEB_PORT)
 
 # Flower on the workers' broker (BUS_BROKER_URL, from .env too), on 127.0.0.1:$(FLOWER_PORT),
 # behind basic auth: `FLOWER_BASIC_AUTH=admin:s3cret make flower` (bus flower refuses without).

@@ -2,8 +2,9 @@
 [--mem-n M] [--record]``.
 
 Runs the cases of :mod:`bench.cases.registry` (pull, throughput, latency, fanout, peer, scale,
-memory, agents, isolation, auth, otel, receipts) on each transport. One JSON line per figure
-on stdout (and in bench/results/latest.jsonl), then a markdown table (also
+memory, agents, sdk, isolation, auth, otel, receipts, receipts_cost, console, replicas) on each
+transport. One JSON line per figure on stdout (and in bench/results/latest.jsonl), then a
+markdown table (also
 bench/results/latest.md). Progress goes to stderr, a line per case and part. ``--record``
 appends the run to bench/history.jsonl; ``python -m bench.readme`` then rewrites the README's
 table from it.

@@ -4,9 +4,11 @@ servers, transports and settings come from :mod:`bus.testing`, which the tests s
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,22 @@ Record = dict[str, Any]
 
 broker_url = testing.broker_url
 unreachable = testing.unreachable
+
+
+@contextlib.contextmanager
+def environment(variables: dict[str, str]) -> Iterator[None]:
+    """``variables`` set in this process's environment (so also in the worker subprocesses
+    started meanwhile), the previous values back afterwards."""
+    saved = {key: os.environ.get(key) for key in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def transport_options(transport: str) -> dict[str, Any]:

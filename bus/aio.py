@@ -10,7 +10,7 @@ thread of a pool the :class:`AsyncBus` owns. It is not the loop's default execut
 few threads on a small machine, and a handful of agents waiting in a request would take them
 all, stalling every other ``run_in_executor`` of the program.
 
-A receive waits on the event loop itself (``docs/decisions/0004-native-async-receive.md``): it
+A receive waits on the event loop itself (``docs/decisions/0005-native-async-receive.md``): it
 takes what is at hand with short non-blocking calls on the loop (the claim, from the log or for
 a delivery that arrived), and in between waits, on the loop, for the inbox's broker connection
 to have something new (:mod:`bus.broker.readiness`). Nothing is read while it waits, so a

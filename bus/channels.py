@@ -61,13 +61,16 @@ class ChannelSpec(BaseModel):
     kind: ChannelKind = ChannelKind.TOPIC
     retention: Retention = Retention()
     overflow: Overflow = Overflow.DROP_OLDEST
+    #: The channel's own hop limit (see ``BusSettings.max_hops``); ``None``: the setting's.
+    max_hops: PositiveInt | None = None
     #: Whether the retention was set for this channel (at creation or by a change) rather
     #: than taken from the settings' defaults: a start reconciles only the latter.
     pinned: bool = False
     version: PositiveInt = 1
 
     def same_as(self, other: ChannelSpec) -> bool:
-        """Whether both say the same of the channel (its version and origin aside)."""
+        """Whether both say the same of the channel (its version, origin and hop limit aside:
+        a start creating it again keeps them)."""
         return (self.kind, self.retention, self.overflow) == (
             other.kind,
             other.retention,

@@ -38,6 +38,7 @@ from bus.registry.service import Registry
 from bus.servers.connect import connect, destroy_namespace
 from bus.settings import BusSettings
 from bus.settings.environment import load_settings
+from bus.settings.replication import check_sentinels, replication_of
 from bus.settings.transports import resolve_store_url
 from bus.store import Store
 from bus.tracing.tree import Trace
@@ -70,6 +71,7 @@ class Bus(BusOperations):
         #: What every message and action passes (identities, signatures, permissions, quotas).
         self.guard = guard if guard is not None else open_guard(self.settings)
         self.store_url = resolve_store_url(self.settings.broker_url, self.settings.store_url)
+        check_sentinels(self.store_url, self.settings.sentinel_master)
         #: The Celery app and topology; publishes deliveries.
         self.broker = Broker(self.settings, app)
         self.app, self.topology = self.broker.app, self.broker.topology
@@ -89,7 +91,7 @@ class Bus(BusOperations):
         #: Pull receive and history (:meth:`receive`; :class:`~bus.AsyncBus` waits between its
         #: non-blocking steps).
         self.reader = Reader(self.registry, self.inboxes, store, self.guard, refused)
-        self._statuses = Statuses(store)
+        self._statuses = Statuses(store, self.guard)
         self.default_retention = self.registry.default_retention
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -111,7 +113,8 @@ class Bus(BusOperations):
     def start(self) -> Self:
         if self._store is not None:
             return self
-        store = connect(self.store_url, self.settings.namespace, self.broker)
+        replication = replication_of(self.settings)
+        store = connect(self.store_url, self.settings.namespace, self.broker, replication)
         store.epochs.watch(self.registry.store_reset)
         store.epochs.watch(self.inboxes.store_reset)
         store.epochs.establish()
@@ -138,7 +141,14 @@ class Bus(BusOperations):
         registry = self.store.registry
         agents, channels = registry.agents(), [spec.name for spec in registry.list_channels()]
         self.stop()
-        destroy_namespace(self.store_url, self.settings.namespace, self.broker, agents, channels)
+        destroy_namespace(
+            self.store_url,
+            self.settings.namespace,
+            self.broker,
+            agents,
+            channels,
+            replication_of(self.settings),
+        )
         self.registry.forget()
 
     # -- channels and agents (see bus.registry) ------------------------------------------------
@@ -159,8 +169,11 @@ class Bus(BusOperations):
         retention: Retention | None = None,
         kind: ChannelKind | str | None = None,
         overflow: Overflow | str | None = None,
+        max_hops: int | None = None,
     ) -> ChannelInfo:
-        return self.registry.update_channel(name, retention=retention, kind=kind, overflow=overflow)
+        return self.registry.update_channel(
+            name, retention=retention, kind=kind, overflow=overflow, max_hops=max_hops
+        )
 
     def get_channel(self, name: str) -> ChannelInfo:
         return self.registry.channel_info(name)
@@ -168,8 +181,12 @@ class Bus(BusOperations):
     def list_channels(self) -> list[ChannelInfo]:
         return self.registry.list_channels()
 
-    def register_agent(self, agent: str, *, channels: Iterable[str] = ()) -> None:
+    def register_agent(
+        self, agent: str, *, channels: Iterable[str] = (), receipts: bool | None = None
+    ) -> None:
         self.registry.register_agent(agent, channels)
+        if receipts is not None:  # the flag the commit step reads (pushed receipts)
+            self.store.receipts.consume(agent, receipts)
 
     def register_agents(self, agents: Mapping[str, Iterable[str]]) -> None:
         self.registry.bulk.register_agents(agents)
@@ -178,7 +195,9 @@ class Bus(BusOperations):
         return self.registry.bulk.subscribe_many(agent, channels)
 
     def unregister_agent(self, agent: str) -> list[str]:
-        return self.registry.unregister_agent(agent)
+        left = self.registry.unregister_agent(agent)
+        self.store.receipts.consume(agent, False)
+        return left
 
     def agents(self) -> list[str]:
         return self.registry.agents()

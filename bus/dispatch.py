@@ -21,6 +21,7 @@ from bus.errors import InvalidArgument
 from bus.kinds import MessageType, Priority, message_type
 from bus.message import Message
 from bus.names import check_channel_name
+from bus.receipts import RECEIPT_TYPE
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,8 @@ class Route:
 
     handler: Handler
     name: str
-    #: ``None`` matches every type (built-in or custom).
+    #: ``None`` matches every type (built-in or custom) but receipts
+    #: (:data:`~bus.receipts.RECEIPT_TYPE`), which only a route naming them takes.
     types: frozenset[MessageType | str] | None
     min_priority: Priority
     is_async: bool
@@ -52,9 +54,9 @@ class Route:
             return False
         if self.channels is not None and message.channel not in self.channels:
             return False
-        return (self.types is None or message.type in self.types) and (
-            message.priority.rank >= self.min_priority.rank
-        )
+        # Every type but receipts, which go to the handlers that name them only.
+        typed = message.type != RECEIPT_TYPE if self.types is None else message.type in self.types
+        return typed and message.priority.rank >= self.min_priority.rank
 
 
 @dataclass

@@ -110,6 +110,14 @@ class StoreReset(BusError):
     the store's now (``None``: not re-established yet). Nothing was stored by the call."""
 
 
+class NotReplicated(BusError):
+    """A publish was stored on the master but fewer than ``context['wanted']`` replicas
+    (``BUS_STORE_MIN_REPLICAS``) confirmed it within ``BUS_STORE_REPLICA_TIMEOUT``:
+    ``context['replicas']`` did, ``context['seq']`` is its seq on ``context['stream']``. A
+    failover may lose it; its idempotency key is kept, so a retry with the same key is not a
+    duplicate."""
+
+
 class PublishRejected(BusError):
     """A channel with ``overflow=reject-publish`` refused a message: ``context['lagging']`` names
     the members whose unread messages it would have trimmed."""
@@ -151,3 +159,26 @@ class RateLimited(BusError):
 class PolicyConflict(BusError):
     """Other operators kept changing the policy during a change; ``context['attempts']`` says
     how many tries were made."""
+
+
+class HopLimitExceeded(BusError):
+    """A message would be ``context['hops']`` hops from the message that started its chain,
+    beyond ``context['limit']`` (``BUS_MAX_HOPS``, or the channel's or sender's own): two agents
+    answering each other, stopped. Inside a handler, the handled message is dead-lettered."""
+
+
+class CircuitOpen(BusError):
+    """``context['sender']`` sent to ``context['target']`` (an agent, or ``#channel``) faster
+    than ``BUS_PAIR_RATE`` allows for longer than ``BUS_PAIR_BURST`` covers: its circuit is
+    open for ``context['retry_after']`` more seconds (``context['opened']``: by this send)."""
+
+
+class BudgetExceeded(BusError):
+    """``context['agent']`` spent its ``context['budget']`` budget (``tokens`` or ``cost``):
+    ``context['spent']`` in the window of ``context['window_seconds']`` s, the limit being
+    ``context['limit']``; its publishes are refused until the window ends."""
+
+
+class AgentOverloaded(BusError):
+    """``context['agent']`` has ``context['pending']`` messages it has not read, more than its
+    ``context['limit']`` (``max_pending``): a message to it is refused rather than queued."""

@@ -25,10 +25,12 @@ from pydantic import (
 
 from bus.errors import InvalidMessage, MessageDecodeError
 from bus.kinds import Kind, MessageType, Priority
-from bus.names import check_agent_name, check_channel_name
+from bus.names import check_agent_name, check_channel_name, check_sender_name
 
 NonBlank = Annotated[str, StringConstraints(strip_whitespace=False, min_length=1, max_length=256)]
 AgentName = Annotated[str, AfterValidator(check_agent_name)]
+#: Who may send: an agent, or a person using the console (``human:<name>``).
+SenderName = Annotated[str, AfterValidator(check_sender_name)]
 ChannelName = Annotated[str, AfterValidator(check_channel_name)]
 
 
@@ -144,7 +146,7 @@ class Message(FrozenModel):
 
     id: UUID = Field(default_factory=uuid4)
     channel: ChannelName | None = None
-    sender: AgentName
+    sender: SenderName
     recipient: AgentName | None = None
     type: Kind = MessageType.ANNOUNCEMENT
     priority: Priority = Priority.NORMAL

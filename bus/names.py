@@ -20,6 +20,9 @@ MAX_CHANNEL_LENGTH = 64
 MAX_ENCODED_CHANNEL_LENGTH = 200
 #: Agent names: a letter or digit, then letters, digits, ``_``, ``-`` or ``.``; 64 at most.
 AGENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+#: A person speaking on the bus (the console's ``human:<name>``): a sender, never a registered
+#: agent, so it never names a queue or a routing key.
+HUMAN_PREFIX = "human:"
 _PLAIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
 
 
@@ -38,6 +41,19 @@ def check_agent_name(name: object) -> str:
             agent=name,
         )
     return name
+
+
+def check_sender_name(name: object) -> str:
+    """Return ``name`` if it may send a message: an agent name, or ``human:`` and an agent name
+    (a person using the console, who is no registered agent).
+
+    Raises:
+        InvalidName: as :func:`check_agent_name`.
+    """
+    if isinstance(name, str) and name.startswith(HUMAN_PREFIX):
+        check_agent_name(name[len(HUMAN_PREFIX) :])
+        return name
+    return check_agent_name(name)
 
 
 def check_channel_name(name: object) -> str:

@@ -9,7 +9,9 @@ Runs as its own process so its RSS is its own (``python -m bench.baselines.async
 ``--client raw`` swaps httpx for a bare keep-alive HTTP/1.1 connection per agent (asyncio
 streams): the same model without the client's own cost. httpx's connection pool does work per
 request that grows with the connections it holds (httpcore's ``_assign_requests_to_connections``
-scans them all), which is what separates the two rows at 200 agents.
+scans them all), which is what separates the two rows at 200 agents. ``--client openai`` and
+``--client openai-aiohttp`` call through one ``AsyncOpenAI`` on the SDK's default (httpx) or
+aiohttp transport (case ``sdk``).
 """
 
 from __future__ import annotations
@@ -20,11 +22,19 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from bench.harness.llm_workload import LIMITS, LLM_AGENTS, chat_body, chat_path
+from bench.harness.llm_workload import (
+    LIMITS,
+    LLM_AGENTS,
+    SDK_MODES,
+    chat_body,
+    chat_path,
+    sdk_client,
+)
 
 Ask = Callable[[str, str], Awaitable[str]]
 
@@ -66,6 +76,24 @@ class RawConnection:
             self._streams[1].close()
 
 
+def _sdk_asker(sdk: Any) -> Ask | None:
+    """An ``ask`` through the OpenAI SDK client ``sdk`` (the key rides as a query parameter,
+    as in ``chat_path``), or ``None`` without one."""
+    if sdk is None:
+        return None
+
+    async def ask(path: str, content: str) -> str:
+        completion = await sdk.chat.completions.create(
+            model="fake-1",
+            messages=[{"role": "user", "content": content}],
+            extra_query={"key": path.split("key=", 1)[1]},
+        )
+        answer: str = completion.choices[0].message.content
+        return answer
+
+    return ask
+
+
 async def run(
     agents: int, messages: int, url: str, seconds: float, client: str = "httpx"
 ) -> dict[str, object]:
@@ -80,9 +108,12 @@ async def run(
             answer: str = reply.json()["choices"][0]["message"]["content"]
             return answer
 
+        sdk = sdk_client(url, client) if client in SDK_MODES else None
+        sdk_ask = _sdk_asker(sdk)
+
         async def consume(name: str, queue: asyncio.Queue[tuple[int, float, str]]) -> None:
             own = RawConnection(url) if client == "raw" else None
-            ask: Ask = own.ask if own is not None else shared_ask
+            ask: Ask = own.ask if own is not None else sdk_ask or shared_ask
             try:
                 while True:
                     seq, sent, content = await queue.get()
@@ -111,6 +142,8 @@ async def run(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if sdk is not None:
+            await sdk.close()
     return {"runs": runs, "t0": t0, "t_end": t_end, "rss_mb": _rss_mb()}
 
 
@@ -127,7 +160,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, required=True)
     parser.add_argument("--url", required=True)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--client", choices=("httpx", "raw"), default="httpx")
+    parser.add_argument("--client", choices=("httpx", "raw", *SDK_MODES), default="httpx")
     args = parser.parse_args()
     result = asyncio.run(run(args.agents, args.messages, args.url, args.seconds, args.client))
     print(json.dumps(result))

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
-from bench.cases.base import CaseArgs, Figure, paired_figures
-from bench.common import bus_settings, payload
+from bench.cases.base import CaseArgs, Figure, alternating, paired_figures
+from bench.common import bus_settings, environment, payload
 from bench.harness import solo_worker
 from bench.harness.solo_agents import THROUGHPUT_CHANNEL
 from bus import Bus
@@ -41,6 +41,9 @@ from bus.settings.transports import resolve_store_url
 AGENTS = ("agent-1", "agent-2", "listener")
 MODES = ("off", "required")
 #: What is measured, and its unit.
+#: What a case runs on the bus before it measures (``prepare(bus)``).
+Prepare = Callable[[Bus], object]
+
 UNITS = {
     "publish": "messages/s",
     "publish_per_cpu_s": "messages/CPU s",
@@ -76,25 +79,19 @@ def auth_for(settings: BusSettings, mode: str) -> Iterator[BusSettings]:
             "BUS_PUBLISH_RATE": "1000000",
             "BUS_PUBLISH_BURST": "1000000",
         }
-        saved = {key: os.environ.get(key) for key in variables}
-        os.environ.update(variables)
         try:
-            yield settings.model_copy(
-                update={
-                    "auth": "required",
-                    "root_public_key": root.public_key_b64,
-                    "credentials": variables["BUS_CREDENTIALS"],
-                    "credentials_dir": variables["BUS_CREDENTIALS_DIR"],
-                    "publish_rate": 1_000_000.0,
-                    "publish_burst": 1_000_000,
-                }
-            )
+            with environment(variables):
+                yield settings.model_copy(
+                    update={
+                        "auth": "required",
+                        "root_public_key": root.public_key_b64,
+                        "credentials": variables["BUS_CREDENTIALS"],
+                        "credentials_dir": variables["BUS_CREDENTIALS_DIR"],
+                        "publish_rate": 1_000_000.0,
+                        "publish_burst": 1_000_000,
+                    }
+                )
         finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
             store.destroy()
             store.close()
 
@@ -110,13 +107,17 @@ def _children_cpu() -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def publish_and_pull(transport: str, mode: str, n: int, namespace: str) -> dict[str, float]:
+def publish_and_pull(
+    transport: str, mode: str, n: int, namespace: str, prepare: Prepare | None = None
+) -> dict[str, float]:
     """Messages per second, and per CPU second of this process, published to a channel with
-    one member, then drained by it."""
+    one member, then drained by it (``prepare(bus)`` first: what another case varies)."""
     settings = bus_settings(transport, namespace, retention_max_messages=n + 10)
     with auth_for(settings, mode) as settings, Bus(settings) as bus:
         bus.create_channel("#bench")
         bus.register_agent("agent-1", channels=["#bench"])
+        if prepare is not None:
+            prepare(bus)
         text = payload()
         start, cpu = time.perf_counter(), time.process_time()
         for _ in range(n):
@@ -142,9 +143,12 @@ def publish_and_pull(transport: str, mode: str, n: int, namespace: str) -> dict[
     }
 
 
-def hosted_deliveries(transport: str, mode: str, n: int, namespace: str) -> dict[str, float]:
+def hosted_deliveries(
+    transport: str, mode: str, n: int, namespace: str, prepare: Prepare | None = None
+) -> dict[str, float]:
     """Deliveries per second handled by a solo worker hosting 2 agents (as ``bus_hosted``), and
-    per CPU second of the worker process (memory://: of this process, publisher included)."""
+    per CPU second of the worker process (memory://: of this process, publisher included);
+    ``prepare(bus)`` first."""
     settings = solo_worker.settings_for(
         transport, namespace, keep=max(1000, 2 * (n + solo_worker.WARM))
     )
@@ -157,6 +161,8 @@ def hosted_deliveries(transport: str, mode: str, n: int, namespace: str) -> dict
             auth_for(settings, mode) as settings,
             solo_worker.running(transport, settings, progress.key, total) as bus,
         ):
+            if prepare is not None:
+                prepare(bus)
             text = payload()
             for _ in range(solo_worker.WARM):
                 bus.publish(THROUGHPUT_CHANNEL, text, sender="bench")
@@ -184,21 +190,31 @@ class AuthCase:
         """Each mode ``repeat`` times, alternating; the medians, required against off."""
         # Six alternating runs per transport: the documented measurement's 1,000 messages each
         # keep a full run's auth case to minutes (an explicit --n smaller than that wins).
-        n = args.messages or min(args.run.n, AUTH_MESSAGES)
-        repeat = 1 if args.quick else 3
-        samples: dict[tuple[str, str], list[float]] = {}
-        for attempt in range(repeat):
-            for mode in MODES:
-                print(
-                    f"[bench] {transport}: auth {mode}, run {attempt + 1} of {repeat} ...",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                tag = f"auth{mode[0]}{attempt}"
-                values = publish_and_pull(transport, mode, n, args.run.ns(f"{tag}p"))
-                values.update(hosted_deliveries(transport, mode, n, args.run.ns(f"{tag}h")))
-                for what, value in values.items():
-                    samples.setdefault((what, mode), []).append(value)
+        n, repeat, samples = mode_samples(transport, args, "auth", MODES, auth=lambda mode: mode)
         return paired_figures(
             samples, UNITS, ("off", "required"), "auth", transport, n=n, repeat=repeat
         )
+
+
+def mode_samples(
+    transport: str,
+    args: CaseArgs,
+    case: str,
+    modes: tuple[str, str],
+    *,
+    within: Callable[[str], AbstractContextManager[object]] = lambda _: nullcontext(),
+    auth: Callable[[str], str] = lambda _: "off",
+) -> tuple[int, int, dict[tuple[str, str], list[float]]]:
+    """Publish, pull and hosted figures of each mode ``repeat`` times, the modes alternating
+    (each run inside ``within(mode)``, with auth ``auth(mode)``): ``(n, repeat, samples)``
+    for :func:`~bench.cases.base.paired_figures`. What the auth, otel and guards cases share."""
+    n = args.messages or min(args.run.n, AUTH_MESSAGES)
+    repeat = 1 if args.quick else 3
+
+    def measure(mode: str, attempt: int) -> dict[str, float]:
+        tag = f"{case}{modes.index(mode)}{attempt}"
+        with within(mode):
+            values = publish_and_pull(transport, auth(mode), n, args.run.ns(f"{tag}p"))
+            return values | hosted_deliveries(transport, auth(mode), n, args.run.ns(f"{tag}h"))
+
+    return n, repeat, alternating(transport, case, modes, repeat, measure)

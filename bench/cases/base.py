@@ -9,6 +9,8 @@ benchmark (``bench.report``) reads.
 from __future__ import annotations
 
 import statistics
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -160,6 +162,29 @@ class Case(Protocol):
     def run(self, transport: str, args: CaseArgs) -> list[Figure]:
         """Measure on ``transport``; a figure that fails carries ``error`` instead of a value."""
         ...
+
+
+def alternating(
+    transport: str,
+    label: str,
+    modes: tuple[str, str],
+    repeat: int,
+    measure: Callable[[str, int], dict[str, float]],
+) -> dict[tuple[str, str], list[float]]:
+    """``measure(mode, attempt)`` for each mode ``repeat`` times, the modes alternating (so a
+    slower stretch of a shared machine falls on both); its figures by ``(what, mode)``, as
+    :func:`paired_figures` takes them."""
+    samples: dict[tuple[str, str], list[float]] = {}
+    for attempt in range(repeat):
+        for mode in modes:
+            print(
+                f"[bench] {transport}: {label} {mode}, run {attempt + 1} of {repeat} ...",
+                file=sys.stderr,
+                flush=True,
+            )
+            for what, value in measure(mode, attempt).items():
+                samples.setdefault((what, mode), []).append(value)
+    return samples
 
 
 def paired_figures(

@@ -14,18 +14,15 @@ The modes alternate 3 times (quick: once); each figure is the median of its runs
 from __future__ import annotations
 
 import contextlib
-import os
-import sys
 from collections.abc import Iterator
 
-from bench.cases.auth import UNITS, hosted_deliveries, publish_and_pull
+from bench.cases.auth import UNITS, mode_samples
 from bench.cases.base import CaseArgs, Figure, paired_figures
+from bench.common import environment
 from bus.tracing import use_tracer_provider
 from bus.tracing.setup import discarding
 
 MODES = ("off", "on")
-#: Messages per run unless ``--n`` asks for fewer.
-OTEL_MESSAGES = 1000
 
 
 @contextlib.contextmanager
@@ -40,20 +37,13 @@ def tracing(mode: str) -> Iterator[None]:
 
     provider = TracerProvider()
     provider.add_span_processor(BatchSpanProcessor(discarding()))
-    variables = {"BUS_OTEL": "true", "OTEL_TRACES_EXPORTER": "none"}
-    saved = {key: os.environ.get(key) for key in variables}
-    os.environ.update(variables)
-    use_tracer_provider(provider)
-    try:
-        yield
-    finally:
-        use_tracer_provider(None)
-        provider.shutdown()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with environment({"BUS_OTEL": "true", "OTEL_TRACES_EXPORTER": "none"}):
+        use_tracer_provider(provider)
+        try:
+            yield
+        finally:
+            use_tracer_provider(None)
+            provider.shutdown()
 
 
 class OtelCase:
@@ -64,22 +54,7 @@ class OtelCase:
 
     def run(self, transport: str, args: CaseArgs) -> list[Figure]:
         """Each mode ``repeat`` times, alternating; the medians, on against off."""
-        n = args.messages or min(args.run.n, OTEL_MESSAGES)
-        repeat = 1 if args.quick else 3
-        samples: dict[tuple[str, str], list[float]] = {}
-        for attempt in range(repeat):
-            for mode in MODES:
-                print(
-                    f"[bench] {transport}: otel {mode}, run {attempt + 1} of {repeat} ...",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                tag = f"otel{mode[1]}{attempt}"
-                with tracing(mode):
-                    values = publish_and_pull(transport, "off", n, args.run.ns(f"{tag}p"))
-                    values.update(hosted_deliveries(transport, "off", n, args.run.ns(f"{tag}h")))
-                for what, value in values.items():
-                    samples.setdefault((what, mode), []).append(value)
+        n, repeat, samples = mode_samples(transport, args, "otel", MODES, within=tracing)
         return paired_figures(
             samples, UNITS, ("off", "on"), "otel", transport, n=n, repeat=repeat, target=0.85
         )

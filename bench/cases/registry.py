@@ -10,14 +10,27 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from bench.cases import fanout, latency, memory, pull, receipts, scale, throughput
+from bench.cases import (
+    console,
+    fanout,
+    latency,
+    memory,
+    pull,
+    receipts,
+    receipts_cost,
+    replicas,
+    scale,
+    throughput,
+)
 from bench.cases.agents import AgentsCase
 from bench.cases.auth import AuthCase
 from bench.cases.base import Case, CaseArgs, Figure
+from bench.cases.guards import GuardsCase
 from bench.cases.isolation import IsolationCase
 from bench.cases.otel import OtelCase
 from bench.cases.parts import PartsCase
 from bench.cases.peer import PeerCase
+from bench.cases.sdk import SdkCase
 
 #: Every case, in the order a run measures them (raw baselines next to the bus's figures).
 CASES: tuple[Case, ...] = (
@@ -29,10 +42,15 @@ CASES: tuple[Case, ...] = (
     scale.CASE,
     memory.CASE,
     AgentsCase(),
+    SdkCase(),
     IsolationCase(),
     AuthCase(),
     receipts.CASE,
+    receipts_cost.CASE,
     OtelCase(),
+    console.CASE,
+    replicas.CASE,
+    GuardsCase(),
 )
 #: Names ``--only`` takes: each case's, and each part's of a case with parts.
 NAMES = tuple(

@@ -33,9 +33,12 @@ from bench.harness.llm_workload import (
     LIMITS,
     LLM_AGENTS,
     LLM_CHANNEL,
+    SDK_MODES,
     SLOW_SECONDS,
     chat_body,
     chat_path,
+    request_key,
+    sdk_client,
 )
 from bus.message import Message
 from bus.worker import AgentRegistry
@@ -56,7 +59,7 @@ class Local:
 LOCAL = Local()
 _redis: dict[int, Any] = {}  # by pid: a prefork child must not use its parent's socket
 _ssl: list[ssl.SSLContext] = []
-_shared: dict[str, Any] = {"client": None, "users": 0}
+_shared: dict[str, Any] = {"client": None, "sdk": None, "users": 0}
 
 
 def _record(agent: str, message: Message, started: float) -> None:
@@ -86,11 +89,20 @@ def _new_client() -> httpx.AsyncClient:
 async def open_client(state: Any) -> None:
     """Startup hook: one client per worker process, shared by every agent it hosts; with
     ``BENCH_LLM_CLIENT=raw``, a bare keep-alive connection per agent instead (the peer's
-    ``raw`` client), to measure the runtime without httpx's per-request pool cost."""
-    if os.environ.get("BENCH_LLM_CLIENT") == "raw":
+    ``raw`` client), to measure the runtime without httpx's per-request pool cost; with
+    ``openai`` or ``openai-aiohttp``, one ``AsyncOpenAI`` per worker process on the SDK's
+    default httpx client or on its aiohttp client (case ``sdk``)."""
+    mode = os.environ.get("BENCH_LLM_CLIENT")
+    if mode == "raw":
         from bench.baselines.asyncio_peer import RawConnection
 
         state.raw = RawConnection(os.environ["LLM_BASE_URL"])
+        return
+    if mode in SDK_MODES:
+        if _shared["sdk"] is None:
+            _shared["sdk"] = sdk_client(os.environ["LLM_BASE_URL"], mode)
+        _shared["users"] += 1
+        state.sdk = _shared["sdk"]
         return
     if _shared["client"] is None or _shared["client"].is_closed:
         _shared["client"] = _new_client()
@@ -104,6 +116,12 @@ async def close_client(state: Any) -> None:
     if raw is not None:
         raw.close()
         return
+    if getattr(state, "sdk", None) is not None:
+        _shared["users"] -= 1
+        if _shared["users"] <= 0 and _shared["sdk"] is not None:
+            await _shared["sdk"].close()
+            _shared["sdk"] = None
+        return
     _shared["users"] -= 1
     if _shared["users"] <= 0 and _shared["client"] is not None:
         await _shared["client"].aclose()
@@ -116,6 +134,15 @@ async def ask_llm(agent: str, message: Message, ctx: Any) -> None:
     raw = getattr(getattr(ctx, "state", None), "raw", None)
     if raw is not None:
         await raw.ask(path, message.content)
+        return
+    sdk = getattr(getattr(ctx, "state", None), "sdk", None)
+    if sdk is not None:
+        # The real OpenAI SDK: the key rides as a query parameter, as in chat_path.
+        await sdk.chat.completions.create(
+            model="fake-1",
+            messages=[{"role": "user", "content": message.content}],
+            extra_query={"key": request_key(agent, message.seq or 0)},
+        )
         return
     client = getattr(getattr(ctx, "state", None), "llm", None)
     if client is not None:

@@ -3,6 +3,8 @@ must not import the bus: its RSS is the plain model's)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 LLM_CHANNEL = "#llm"
@@ -31,3 +33,23 @@ def request_key(agent: str, seq: int) -> str:
 def chat_path(agent: str, seq: int) -> str:
     """The request path of ``agent``'s run for message ``seq`` (keyed)."""
     return f"/v1/chat/completions?key={request_key(agent, seq)}"
+
+
+#: ``BENCH_LLM_CLIENT`` values that call the fake LLM through the OpenAI SDK: its default
+#: transport (httpx) and its aiohttp transport (``openai[aiohttp]``).
+SDK_MODES = ("openai", "openai-aiohttp")
+
+
+def sdk_client(base_url: str, mode: str) -> Any:
+    """An ``AsyncOpenAI`` on the fake LLM as an agent would make one (no retries, so a failure
+    shows instead of being hidden by a retry), on the transport ``mode`` names."""
+    from openai import AsyncOpenAI, DefaultAioHttpClient
+
+    http_client = DefaultAioHttpClient() if mode == "openai-aiohttp" else None
+    return AsyncOpenAI(
+        base_url=f"{base_url.rstrip('/')}/v1",
+        api_key="fake",
+        max_retries=0,
+        timeout=120,
+        http_client=http_client,
+    )

@@ -144,7 +144,8 @@ class AgentOperations(Protocol):
         see :meth:`bus.Bus.status`.
 
         Raises:
-            UnknownMessage; InvalidArgument: not a UUID.
+            UnknownMessage; InvalidArgument: not a UUID; PermissionDenied: with auth on,
+            neither its sender nor allowed to read its stream.
         """
         ...
 

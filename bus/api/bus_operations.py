@@ -126,6 +126,8 @@ class BusMessaging(Protocol):
         Raises:
             UnknownMessage: no message with that id is known on this bus (never published
             here, or older than twice its stream's retention). InvalidArgument: not a UUID.
+            PermissionDenied: with auth on, neither its sender nor allowed to read its
+            stream.
         """
         ...
 
@@ -200,14 +202,16 @@ class BusOperations(BusMessaging, Protocol):
         retention: Retention | None = None,
         kind: ChannelKind | str | None = None,
         overflow: Overflow | str | None = None,
+        max_hops: int | None = None,
     ) -> ChannelInfo:
-        """Change a channel's retention, kind or overflow policy while the bus runs: every
-        process applies it at its next publish (the store appends only for the current spec
-        version). A smaller retention trims at the next append; a channel made broadcast gets
-        every agent as a member. The change is logged.
+        """Change a channel's retention, kind, overflow policy or hop limit while the bus runs:
+        every process applies it at its next publish (the store appends only for the current
+        spec version). A smaller retention trims at the next append; a channel made broadcast
+        gets every agent as a member. ``max_hops`` replaces ``BUS_MAX_HOPS`` for the channel
+        (0: the setting's again; docs/safety.md). The change is logged.
 
         Raises:
-            UnknownChannel. InvalidArgument: an unknown kind.
+            UnknownChannel. InvalidArgument: an unknown kind, a negative ``max_hops``.
         """
         ...
 
@@ -223,9 +227,16 @@ class BusOperations(BusMessaging, Protocol):
         """Every channel, sorted by name."""
         ...
 
-    def register_agent(self, agent: str, *, channels: Iterable[str] = ()) -> None:
+    def register_agent(
+        self, agent: str, *, channels: Iterable[str] = (), receipts: bool | None = None
+    ) -> None:
         """Register an agent (idempotent): its queue, its inbox, every broadcast channel, and a
-        subscription to each of ``channels``.
+        subscription to each of ``channels``. ``receipts=True`` makes it a receipt consumer:
+        what becomes of each message it sends, for each member (handled, dead-lettered,
+        refused), arrives in its inbox as a message of type ``receipt``
+        (:func:`bus.receipts.receipt_of` reads it), in order, once each; ``False`` stops
+        them; ``None`` leaves it as it is. A hosted agent with an ``on_receipt`` handler is
+        made one by its worker.
 
         Raises:
             InvalidName, UnknownChannel: both checked before anything changes.

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Self
 
@@ -15,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from bus.access.speaking import speaker
 from bus.auth.keypairs import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
@@ -31,7 +35,7 @@ from bus.auth.keypairs import (
     verifies,
     write_secret_json,
 )
-from bus.errors import AuthenticationFailed, ConfigurationError
+from bus.errors import AuthenticationFailed, ConfigurationError, PermissionDenied
 from bus.message import FrozenModel
 from bus.names import check_agent_name
 
@@ -158,6 +162,23 @@ def new_identity(
     )
 
 
+#: Key id -> how many running workers of this process confine it (a process-wide fact, on
+#: purpose: a hosted agent's key must not sign for others through a second ``Bus`` a handler
+#: builds from the worker's environment, nor a ``Credentials.load`` of its file).
+_confined: Counter[str] = Counter()
+_confined_lock = threading.Lock()
+
+
+def confine_keys(key_ids: Iterable[str], *, release: bool = False) -> None:
+    """Confine (or, ``release``, stop confining) the keys ``key_ids`` in this process: see
+    :attr:`Credentials.confined`. Each confine is undone by one release."""
+    with _confined_lock:
+        for key_id in key_ids:
+            _confined[key_id] += -1 if release else 1
+            if _confined[key_id] <= 0:
+                del _confined[key_id]
+
+
 class Credentials:
     """What a process acts with: one identity's private key and its certificate."""
 
@@ -182,6 +203,13 @@ class Credentials:
         """Who these credentials speak for."""
         return self.certificate.identity
 
+    @property
+    def confined(self) -> bool:
+        """Whether this key is a hosted agent's in a worker of this process: it then signs only
+        inside that agent's own bound-bus calls, however it was loaded (see
+        :meth:`bus.access.guard.Guard.confine`)."""
+        return _confined[self.identity.key_id] > 0
+
     @classmethod
     def issue(
         cls,
@@ -197,7 +225,20 @@ class Credentials:
         return cls(private_key, Certificate.issue(root, identity))
 
     def sign(self, data: bytes) -> str:
-        """This identity's signature of ``data``, base64."""
+        """This identity's signature of ``data``, base64.
+
+        Raises:
+            PermissionDenied: the key is :attr:`confined` and the current call is not one of
+                its agent's bound-bus calls.
+        """
+        name = self.identity.name
+        if self.confined and speaker() != name:
+            raise PermissionDenied(
+                f"the key of {name!r} signs only for {name!r}'s own handlers",
+                identity=speaker(),
+                action="publish",
+                sender=name,
+            )
         return b64encode(self.private_key.sign(data))
 
     def save(self, path: str | os.PathLike[str]) -> None:

@@ -15,10 +15,11 @@ def scan_pattern(prefix: str) -> str:
 
 
 class RedisKeyspace:
-    """The keys under ``prefix`` in the Redis at ``url``."""
+    """The keys under ``prefix`` in the Redis at ``url`` (a ``sentinel://`` URL: the master the
+    sentinels name for ``sentinel_master``)."""
 
-    def __init__(self, url: str, prefix: str) -> None:
-        self._redis: StoreClient = connect(url)
+    def __init__(self, url: str, prefix: str, sentinel_master: str | None = None) -> None:
+        self._redis: StoreClient = connect(url, sentinel_master)
         self._prefix = prefix
 
     def destroy(self) -> None:

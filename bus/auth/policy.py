@@ -147,9 +147,16 @@ class Policy(FrozenModel):
         else:
             channel = target.channel if isinstance(target, Stream) else target
             where, context = f"channel {channel!r}", {"channel": channel}
-        revoked = " (its key is revoked)" if self.is_revoked(identity.key_id) else ""
+        if self.is_revoked(identity.key_id):
+            raise PermissionDenied(
+                f"{identity.name!r} may not {action} on {where}: its key is revoked",
+                identity=identity.name,
+                action=action,
+                reason="revoked",
+                **context,
+            )
         raise PermissionDenied(
-            f"{identity.name!r} may not {action} on {where}{revoked}",
+            f"{identity.name!r} may not {action} on {where}",
             identity=identity.name,
             action=action,
             **context,

@@ -101,8 +101,8 @@ class MemoryBuckets:
 class RedisBuckets(RedisKeyspace):
     """:class:`Buckets` in Redis, under ``{<namespace>}:auth:bucket:``."""
 
-    def __init__(self, url: str, namespace: str) -> None:
-        super().__init__(url, auth_prefix(namespace) + "bucket:")
+    def __init__(self, url: str, namespace: str, sentinel_master: str | None = None) -> None:
+        super().__init__(url, auth_prefix(namespace) + "bucket:", sentinel_master)
         self._take = self._redis.register_script(TAKE)
 
     def take(self, name: str, rate: float, burst: int, now_ms: int | None = None) -> float:
@@ -116,13 +116,13 @@ _memory_buckets: dict[str, MemoryBuckets] = {}
 _memory_lock = threading.Lock()
 
 
-def open_buckets(url: str, namespace: str) -> Buckets:
+def open_buckets(url: str, namespace: str, sentinel_master: str | None = None) -> Buckets:
     """The buckets of the store at ``url``; ``memory://`` is shared within the process per
-    namespace, like the in-process store."""
+    namespace, like the in-process store (``sentinel_master``: see :class:`RedisKeyspace`)."""
     if store_in_process(url):
         with _memory_lock:
             return _memory_buckets.setdefault(namespace, MemoryBuckets())
-    return RedisBuckets(url, namespace)
+    return RedisBuckets(url, namespace, sentinel_master)
 
 
 class PublishQuota:

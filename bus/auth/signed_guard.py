@@ -13,8 +13,10 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
-from bus.access.guard import Action, Guard
-from bus.auth.certificates import Credentials, Identity
+from bus.access.guard import Action, Guard, refuse_other_sender
+from bus.access.letters import carries_letter, original_of
+from bus.access.speaking import speaker
+from bus.auth.certificates import Credentials, Identity, confine_keys
 from bus.auth.quota import PublishQuota, open_buckets
 from bus.auth.signing import sign, verify
 from bus.auth.storage import open_auth_store
@@ -93,6 +95,7 @@ class SignedGuard(Guard):
         self._own = held[0]
         self._held = {each.identity.name: each for each in held}
         self.identity = self._own.identity.name
+        self._confined_keys: list[str] = []
 
     @classmethod
     def from_settings(cls, settings: BusSettings) -> SignedGuard:
@@ -104,8 +107,9 @@ class SignedGuard(Guard):
         """
         url = resolve_store_url(settings.broker_url, settings.store_url)
         held = load_credentials(settings)
-        trust = Trust.from_settings(settings, open_auth_store(url, settings.namespace))
-        quota = PublishQuota.from_settings(settings, open_buckets(url, settings.namespace))
+        master = settings.sentinel_master
+        trust = Trust.from_settings(settings, open_auth_store(url, settings.namespace, master))
+        quota = PublishQuota.from_settings(settings, open_buckets(url, settings.namespace, master))
         return cls(trust, held, quota)
 
     @property
@@ -113,14 +117,46 @@ class SignedGuard(Guard):
         """The identities this process may speak as, sorted."""
         return sorted(self._held)
 
-    def _acting(self, agent: str | None) -> Identity:
-        """Who acts for ``agent``: the agent itself if this process holds its key, else the
-        process's own identity (an operator may act for others, an agent only for itself)."""
+    def confine(self, agents: Iterable[str]) -> None:
+        """Let the keys of ``agents`` sign only inside their own bound-bus calls, in this
+        process, until :meth:`release` (the process's own key is never confined)."""
+        keys = [
+            held.identity.key_id
+            for held in (self._held.get(name) for name in agents)
+            if held is not None and held is not self._own
+        ]
+        confine_keys(keys)
+        self._confined_keys.extend(keys)
+
+    def release(self) -> None:
+        """Undo :meth:`confine` (the worker stops)."""
+        keys, self._confined_keys = self._confined_keys, []
+        confine_keys(keys, release=True)
+
+    def _acting(self, agent: str | None, *, reading: bool = False) -> Identity:
+        """Who acts for ``agent``: inside an agent's bound-bus call, that agent, for itself
+        only (``reading`` another's stream, it reads as itself); otherwise the agent itself if
+        this process holds its key, else the process's own identity (an operator may act for
+        others, an agent only for itself)."""
+        speaking = speaker()
+        if speaking is not None:
+            held = self._held.get(speaking)
+            if held is None or (agent not in (None, speaking) and not reading):
+                raise self._refused(
+                    PermissionDenied(
+                        f"agent {speaking!r} may not act for {agent or 'this process'!r}: a "
+                        "handler acts only as its own agent",
+                        identity=speaking,
+                        agent=agent,
+                    )
+                )
+            return held.identity
         held = self._held.get(agent) if agent is not None else None
         return (held or self._own).identity
 
     def _refused(self, exc: BusError) -> BusError:
-        log.warning("refused: %s", exc)
+        # The caller gets the error; the log is for the audit trail, not the caller's screen.
+        log.info("refused: %s", exc)
         return exc
 
     def outgoing(self, message: Message) -> Message:
@@ -132,7 +168,21 @@ class SignedGuard(Guard):
                 or ``recipient`` in the context). RateLimited: the sender's quota is spent.
             AuthenticationFailed: ``no_policy``. Nothing is charged or signed then.
         """
+        try:
+            refuse_other_sender(message.sender)
+        except PermissionDenied as exc:
+            raise self._refused(exc) from None
         credentials = self._held.get(message.sender)
+        if credentials is not None and credentials.confined and speaker() != message.sender:
+            raise self._refused(
+                PermissionDenied(
+                    f"{message.sender!r} is an agent this worker hosts: only its own handlers "
+                    "may send as it (through the bus they are handed)",
+                    identity=self.identity,
+                    action="publish",
+                    sender=message.sender,
+                )
+            )
         target: str | Stream
         where: dict[str, object]
         if message.recipient is not None:
@@ -157,15 +207,29 @@ class SignedGuard(Guard):
             raise self._refused(exc) from None
         return sign(message, credentials)
 
-    def check(self, action: Action, stream: Stream, *, agent: str | None = None) -> None:
+    def check(
+        self, action: Action, stream: Stream, *, agent: str | None = None, history: bool = False
+    ) -> None:
         """Raise unless the identity acting for ``agent`` may do ``action`` on ``stream``: an
-        agent reads only its own inbox, an operator any; channels as the policy says.
+        agent reads only its own inbox, an operator any; channels as the policy says. The
+        history of another's inbox (``history``) is open to an unrevoked identity:
+        :meth:`visible` then shows it only the direct messages it sent.
 
         Raises:
             PermissionDenied: naming ``identity``, ``action`` and ``channel`` (or
-                ``recipient``). AuthenticationFailed: ``no_policy``.
+                ``recipient``); ``reason='revoked'`` for a revoked identity.
+                AuthenticationFailed: ``no_policy``.
         """
-        identity = self._acting(agent)
+        identity = self._acting(agent, reading=history)
+        policy = self.trust.policy
+        revoked = policy.is_revoked(identity.key_id)
+        if history and stream.is_direct and not revoked:
+            return
+        if revoked:  # whatever else is wrong, the refusal says this first
+            try:
+                policy.check(identity, action.value, stream)
+            except BusError as exc:
+                raise self._refused(exc) from None
         if agent is not None and agent != identity.name and not identity.is_operator:
             where = {"recipient": stream.owner} if stream.is_direct else {"channel": stream.channel}
             raise self._refused(
@@ -192,8 +256,23 @@ class SignedGuard(Guard):
                 ``not_permitted``: the reader may not read ``stream``.
         """
         verify(message, stream, self.trust)
-        identity = self._acting(agent)
-        if not self.trust.policy.allows(identity, "subscribe", stream):
+        identity = self._acting(agent, reading=True)
+        policy = self.trust.policy
+        if policy.is_revoked(identity.key_id):
+            raise AuthenticationFailed(
+                f"message {message.id} of {stream.id} refused: the key of {identity.name!r}, "
+                "its reader, is revoked",
+                reason="revoked",
+                message_id=str(message.id),
+                identity=identity.name,
+                stream=stream.id,
+            )
+        readable = (
+            policy.may_read(identity, message)
+            if stream.is_direct
+            else policy.allows(identity, "subscribe", stream)
+        )
+        if not readable:
             raise AuthenticationFailed(
                 f"message {message.id} of {stream.id} refused: {identity.name!r} may not read "
                 f"{stream.id}",
@@ -203,3 +282,16 @@ class SignedGuard(Guard):
                 identity=identity.name,
                 stream=stream.id,
             )
+
+    def visible(self, message: Message, *, agent: str | None = None) -> bool:
+        """Whether the identity acting for ``agent`` may see ``message``: a direct message its
+        sender, recipient and operators; a dead letter operators and those who may read the
+        message it carries (one whose record cannot be read: operators only)."""
+        identity = self._acting(agent, reading=True)
+        policy = self.trust.policy
+        if message.recipient is not None and not policy.may_read(identity, message):
+            return False
+        if not carries_letter(message) or identity.is_operator:
+            return True
+        original = original_of(message)
+        return original is not None and policy.may_read(identity, original)

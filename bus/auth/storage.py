@@ -112,8 +112,8 @@ class MemoryAuthStore:
 class RedisAuthStore(RedisKeyspace):
     """An :class:`AuthStore` in Redis, under ``{<namespace>}:auth:``."""
 
-    def __init__(self, url: str, namespace: str) -> None:
-        super().__init__(url, auth_prefix(namespace))
+    def __init__(self, url: str, namespace: str, sentinel_master: str | None = None) -> None:
+        super().__init__(url, auth_prefix(namespace), sentinel_master)
         self._policy_key = self._prefix + "policy"
         self._put_policy = self._redis.register_script(PUT_POLICY)
 
@@ -148,7 +148,7 @@ _memory_stores: dict[str, MemoryAuthStore] = {}
 _memory_lock = threading.Lock()
 
 
-def open_auth_store(url: str, namespace: str) -> AuthStore:
+def open_auth_store(url: str, namespace: str, sentinel_master: str | None = None) -> AuthStore:
     """Open the auth documents of the store at ``url`` (as resolved by
     :func:`bus.settings.urls.resolve_store_url`).
 
@@ -161,4 +161,4 @@ def open_auth_store(url: str, namespace: str) -> AuthStore:
             if store is None:
                 store = _memory_stores[namespace] = MemoryAuthStore()
             return store
-    return RedisAuthStore(url, namespace)
+    return RedisAuthStore(url, namespace, sentinel_master)

@@ -9,6 +9,7 @@ from celery import Celery
 from bus.broker import memory_transport, redis_transport
 from bus.errors import ConfigurationError
 from bus.settings import BusSettings
+from bus.settings.replication import sentinel_address
 from bus.settings.transports import TransportTraits, transport_of
 
 
@@ -31,12 +32,17 @@ def create_app(settings: BusSettings) -> Celery:
     if transport.polled or transport.woken_transport:
         # Woken transports poll only while a consumer's prefetch is full (acks do not wake).
         transport_options["polling_interval"] = settings.polling_interval
+    if transport.sentinel:  # kombu asks the sentinels for this master (and follows failovers)
+        address = sentinel_address(broker_url, settings.sentinel_master, "BUS_BROKER_URL")
+        transport_options["master_name"] = address.master
     if transport.in_process and broker_url.rstrip("/") == "memory:":
         broker_url = "memory://localhost/"  # kombu warns about a missing host otherwise
     app = Celery(f"{settings.namespace}", broker=broker_url, set_as_current=False)
-    if transport.guarded_transport:
-        app.conf.broker_transport = redis_transport.TRANSPORT
-    elif transport.woken_transport:
+    if transport.guarded_transport:  # see bus.broker.redis_transport
+        app.conf.broker_transport = (
+            redis_transport.SENTINEL_TRANSPORT if transport.sentinel else redis_transport.TRANSPORT
+        )
+    elif transport.woken_transport:  # see bus.broker.memory_transport
         app.conf.broker_transport = memory_transport.TRANSPORT
     app.conf.update(
         task_serializer="json",

@@ -49,5 +49,20 @@ class Transport(kombu_redis.Transport):  # type: ignore[misc]
     Channel = Channel
 
 
+class SentinelChannel(kombu_redis.SentinelChannel):  # type: ignore[misc]
+    """kombu's Sentinel channel (the master found through the sentinels) with the guarded
+    :class:`QoS`: a failover drops connections, the case the guard is for."""
+
+    QoS = QoS
+
+
+class SentinelTransport(kombu_redis.SentinelTransport):  # type: ignore[misc]
+    """kombu's Sentinel transport with the guarded :class:`SentinelChannel` (``sentinel://``)."""
+
+    Channel = SentinelChannel
+
+
 #: What Celery's ``broker_transport`` names for ``redis://`` brokers.
 TRANSPORT = f"{__name__}:Transport"
+#: What it names for ``sentinel://`` brokers.
+SENTINEL_TRANSPORT = f"{__name__}:SentinelTransport"

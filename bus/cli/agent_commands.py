@@ -42,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction[Parser], json_flag: argparse.Argu
 def list_agents(args: argparse.Namespace, settings: BusSettings) -> int:
     """``bus agents``: each agent, the channels it receives, the workers that host it and when
     they were last seen (their liveness records), and how far behind it is on each stream
-    (messages stored that it has not read yet)."""
+    (messages stored that it has not read yet), and the guards' circuits it has open."""
     with connected(settings) as bus:
         found = {name: bus.subscriptions(name) for name in bus.agents()}
         lags = {
@@ -53,8 +53,11 @@ def list_agents(args: argparse.Namespace, settings: BusSettings) -> int:
             for name in found
         }
         workers = bus.store.liveness.workers()
+        circuits: dict[str, list[str]] = {}
+        for circuit in bus.store.guards.circuits():
+            circuits.setdefault(circuit.sender, []).append(f"-> {circuit.target} {circuit.state}")
     hosts = {name: [w for w in workers if name in w.agents] for name in found}
-    show_agents(found, args.json, lags=lags, hosts=hosts)
+    show_agents(found, args.json, lags=lags, hosts=hosts, circuits=circuits)
     return 0
 
 

@@ -18,9 +18,8 @@ from bus.settings.transports import resolve_store_url
 def auth_store(settings: BusSettings) -> Iterator[AuthStore]:
     """The auth store of the bus ``settings`` describe (the store must answer)."""
     check_store(settings)
-    store = open_auth_store(
-        resolve_store_url(settings.broker_url, settings.store_url), settings.namespace
-    )
+    url = resolve_store_url(settings.broker_url, settings.store_url)
+    store = open_auth_store(url, settings.namespace, settings.sentinel_master)
     try:
         yield store
     finally:

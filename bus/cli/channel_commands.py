@@ -45,7 +45,11 @@ def change(args: argparse.Namespace, settings: BusSettings) -> int:
                     f"invalid retention: {exc.errors()[0]['msg']}", channel=args.name
                 ) from None
         info = bus.update_channel(
-            args.name, retention=retention, kind=args.kind, overflow=args.overflow
+            args.name,
+            retention=retention,
+            kind=args.kind,
+            overflow=args.overflow,
+            max_hops=args.max_hops,
         )
     show_channels([info], args.json)
     return 0
@@ -79,5 +83,11 @@ def add_parser(sub: Any, json_flag: argparse.ArgumentParser) -> None:
         choices=["drop-oldest", "reject-publish"],
         help="what a member further behind than the retention costs: its oldest unread "
         "messages (drop-oldest) or the publish (reject-publish)",
+    )
+    s.add_argument(
+        "--max-hops",
+        type=int,
+        metavar="N",
+        help="the channel's own hop limit, replacing BUS_MAX_HOPS (0: the setting's again)",
     )
     s.set_defaults(run=change)

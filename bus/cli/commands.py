@@ -14,13 +14,19 @@ from types import FrameType
 
 from bus.broker.celery_app import create_app
 from bus.cli.arguments import metadata_of
-from bus.cli.output import emit_json, show_agents, show_dead_letters, show_messages
+from bus.cli.output import (
+    describe_fence,
+    emit_json,
+    show_agents,
+    show_dead_letters,
+    show_messages,
+)
 from bus.cli.suggestions import with_suggestion
 from bus.core import Bus
 from bus.deadletters.operations import list_dead_letters, replay
 from bus.errors import UnknownAgent, UnknownChannel
 from bus.message import Message
-from bus.servers.probes import CONNECT_TIMEOUT, check_store, probe_all
+from bus.servers.probes import CONNECT_TIMEOUT, check_store, probe_all, recorded_fences
 from bus.settings import BusSettings
 
 #: Seconds between two looks at a channel's history in ``bus tail``.
@@ -157,9 +163,13 @@ def tail(args: argparse.Namespace, settings: BusSettings) -> int:
 
 
 def register(args: argparse.Namespace, settings: BusSettings) -> int:
-    """``bus register AGENT... [--channel CHANNEL]...``: one batch for all of them."""
+    """``bus register AGENT... [--channel CHANNEL]... [--[no-]receipts]``: one batch for all
+    of them."""
     with connected(settings) as bus:
         bus.register_agents(dict.fromkeys(args.agent_names, args.channel_names))
+        if args.receipts is not None:  # pushed receipts: the flag the commit step reads
+            for name in args.agent_names:
+                bus.register_agent(name, receipts=args.receipts)
         found = {name: bus.subscriptions(name) for name in args.agent_names}
     show_agents(found, args.json)
     return 0
@@ -203,13 +213,20 @@ def fake_llm(args: argparse.Namespace, settings: BusSettings) -> int:
 
 
 def health(args: argparse.Namespace, settings: BusSettings) -> int:
-    """``bus health``: 0 only if broker and store both answer."""
+    """``bus health``: 0 only if broker and store both answer. Also lists the messages a
+    store failover lost after they were acknowledged (fences), which do not change the code."""
     probes = probe_all(settings)
     healthy = all(probe.ok for probe in probes)
+    fences = recorded_fences(settings) if probes[-1].ok else []
     if args.json:
         emit_json(
             {
                 "ok": healthy,
+                "lost_in_failover": [
+                    {"stream": f.stream, "first": f.first, "last": f.last, "at_ms": f.at_ms}
+                    | {"by": f.by}
+                    for f in fences
+                ],
                 **{
                     probe.service: {
                         "url": probe.url,
@@ -226,4 +243,6 @@ def health(args: argparse.Namespace, settings: BusSettings) -> int:
         for probe in probes:
             state = "ok" if probe.ok else f"UNREACHABLE: {probe.error}"
             print(f"{probe.service:<7} {probe.url:<{width}}  {state} ({probe.millis:.0f} ms)")
+        for fence in fences:
+            print(f"LOST    {describe_fence(fence)}")
     return 0 if healthy else 1

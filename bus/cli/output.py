@@ -10,12 +10,12 @@ from typing import Any, TextIO
 
 from pydantic import BaseModel
 
-from bus.channels import ChannelInfo, Retention
+from bus.channels import ChannelInfo, Retention, Stream
 from bus.deadletters.operations import DeadLetter
 from bus.kinds import Priority
 from bus.message import Message
 from bus.settings.urls import mask as mask  # re-exported: the CLI masks with it
-from bus.store import WorkerRecord
+from bus.store import Fence, WorkerRecord
 
 
 def emit_json(value: BaseModel | dict[str, Any], out: TextIO = sys.stdout) -> None:
@@ -118,12 +118,14 @@ def show_agents(
     *,
     lags: dict[str, dict[str, int]] | None = None,
     hosts: dict[str, list[WorkerRecord]] | None = None,
+    circuits: dict[str, list[str]] | None = None,
 ) -> None:
     """A table of agents, the channels each receives, the workers hosting it and when they were
     last seen (when any worker ever hosted one) and, when any is behind, its lag on each stream
-    it is behind on (``DM``: its direct messages); or one JSON object per agent (with
-    ``workers``, ``last_seen`` and ``lag`` when there is something to say)."""
-    lags, hosts = lags or {}, hosts or {}
+    it is behind on (``DM``: its direct messages), and the circuits it has open (each target,
+    ``open`` or ``half-open``); or one JSON object per agent (with ``workers``, ``last_seen``,
+    ``lag`` and ``circuits`` when there is something to say)."""
+    lags, hosts, circuits = lags or {}, hosts or {}, circuits or {}
     if as_json:
         for name, channels in agents.items():
             row: dict[str, Any] = {"name": name, "subscriptions": channels}
@@ -133,9 +135,8 @@ def show_agents(
                     for w in hosts[name]
                 ]
                 row["last_seen"] = max(_seen(w) for w in hosts[name]).isoformat()
-            if lags.get(name):
-                row["lag"] = lags[name]
-            emit_json(row, out)
+            extras = {"lag": lags.get(name), "circuits": circuits.get(name)}
+            emit_json({**row, **{key: value for key, value in extras.items() if value}}, out)
         return
     headers = ["AGENT", "SUBSCRIPTIONS"]
     rows: list[list[object]] = [
@@ -150,6 +151,10 @@ def show_agents(
         for cells, name in zip(rows, agents, strict=True):
             lag = sorted(lags.get(name, {}).items())
             cells.append(", ".join(f"{where} {n}" for where, n in lag) or None)
+    if any(circuits.values()):
+        headers.append("CIRCUITS")
+        for cells, name in zip(rows, agents, strict=True):
+            cells.append(", ".join(circuits.get(name, [])) or None)
     table(headers, rows, out)
 
 
@@ -166,6 +171,18 @@ def _hosting(records: list[WorkerRecord]) -> list[object]:
     last = max(records, key=lambda w: w.last_seen_ms)
     shown = ", ".join(alive) if alive else f"{last.worker} (gone)"
     return [shown, _seen(last).astimezone().strftime("%Y-%m-%d %H:%M:%S")]
+
+
+def describe_fence(fence: Fence) -> str:
+    """One line for a fence: which messages a store failover lost, when, who noticed."""
+    stream = Stream.parse(fence.stream)
+    where = stream.channel if stream.owner is None else f"DMs to {stream.owner}"
+    seqs = f"#{fence.first}" if fence.first == fence.last else f"#{fence.first}-#{fence.last}"
+    at = datetime.fromtimestamp(fence.at_ms / 1000, UTC).astimezone().isoformat(timespec="seconds")
+    return (
+        f"{where} {seqs}: acknowledged, then lost in a store failover (fenced {at} by "
+        f"{fence.by}; these seqs are never reused)"
+    )
 
 
 def show_dead_letters(letters: list[DeadLetter], as_json: bool, out: TextIO = sys.stdout) -> None:

@@ -11,9 +11,11 @@ from bus.cli import (
     channel_commands,
     commands,
     flower,
+    guard_commands,
     run_command,
     status_command,
     trace_command,
+    web_command,
 )
 from bus.cli.arguments import (
     Parser,
@@ -218,6 +220,7 @@ def build_parser() -> Parser:
     channel_commands.add_parser(sub, json_flag)
 
     agent_commands.add_parser(sub, json_flag)
+    guard_commands.add_parser(sub, json_flag)
     status_command.add_parser(sub, json_flag)
 
     p = _sub(
@@ -235,6 +238,12 @@ def build_parser() -> Parser:
         default=[],
         metavar="CHANNEL",
         help="a channel each agent subscribes to (repeatable)",
+    )
+    p.add_argument(
+        "--receipts",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="make each a receipt consumer (--no-receipts: no longer one)",
     )
     p.set_defaults(run=commands.register)
 
@@ -305,6 +314,7 @@ def build_parser() -> Parser:
 
     auth_commands.add_parser(sub, json_flag)
     trace_command.add_parser(sub, json_flag)
+    web_command.add_parser(sub)
     return parser
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from bus.access.letters import MEDIA_TYPE
 from bus.broker.wire import REPLAY_TASK, Delivery
 from bus.channels import Stream
 from bus.deadletters.records import (
-    MEDIA_TYPE,
     SENDER,
     DeadLetter,
     letter_of,

@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from bus.access.letters import MEDIA_TYPE
+from bus.access.speaking import unspoken
 from bus.channels import Stream
 from bus.errors import AuthenticationFailed, BusError, PermissionDenied, RateLimited
 from bus.kinds import MessageType, Priority
@@ -25,8 +27,6 @@ from bus.store import Note, Store
 
 logger = logging.getLogger(__name__)
 
-#: Media type of the attachment that carries the :class:`DeadLetter` record.
-MEDIA_TYPE = "application/vnd.bus.dead-letter+json"
 #: Sender of dead letters.
 SENDER = "bus"
 
@@ -86,7 +86,10 @@ def post_dead_letter(
         ),
         **(_caused_by(letter.message, traced=traced) if caused else {}),
     )
-    posted = publisher.post(message, max_bytes=settings.max_message_bytes * 2 + 65536)
+    # The process's act, not the agent's, even when a handler's call (a receive through its
+    # bound bus) came upon the message: posted speaking for nobody.
+    limit = settings.max_message_bytes * 2 + 65536
+    posted = unspoken().run(publisher.post, message, max_bytes=limit)
     if store is not None:
         _note(store, letter, posted.seq)
     return posted

@@ -23,11 +23,13 @@ from bus.errors import (
     BrokerUnavailable,
     BusError,
     ChannelChanged,
+    CircuitOpen,
     InvalidMessage,
     MessageTooLarge,
     UnknownChannel,
 )
 from bus.message import Message
+from bus.publishing.limits import checks_for, circuit_event, said
 from bus.registry.service import Registry
 from bus.settings import BusSettings
 from bus.store import Appended, Dedupe, Store
@@ -121,7 +123,9 @@ class Publisher:
         dedupe = None
         if idempotency_key is not None:
             dedupe = Dedupe(str(idempotency_key), int(self._settings.dedupe_window_seconds * 1000))
-        appended = self._append(store, message, stream, body, now_ms, retention, dedupe)
+        appended = self._stored(
+            message, lambda: self._append(store, message, stream, body, now_ms, retention, dedupe)
+        )
         posted = message.model_copy(update={"seq": appended.seq})
         if appended.duplicate:
             logger.info(
@@ -161,6 +165,30 @@ class Publisher:
                 with suppress(BusError):
                     store.log.unsignal(stream.id, appended.woken)
 
+    def _stored(self, message: Message, append: Callable[[], Appended]) -> Appended:
+        """``append()``; say what the guards did (a circuit opened or closed, members noted
+        overloaded)."""
+        try:
+            appended = append()
+        except CircuitOpen as exc:
+            if exc.opened:
+                self._circuit(message, "opened")
+            raise
+        if appended.closed:
+            self._circuit(message, "closed")
+        said(message, appended)
+        return appended
+
+    def _circuit(self, message: Message, state: str) -> None:
+        """Log, and publish when the settings name a channel for it, a circuit's change."""
+        event = circuit_event(self._settings, message, state, self._guard.identity)
+        if event is None:
+            return
+        try:
+            self.post(event)
+        except BusError as exc:  # the event is a notice: never in the way of the refusal
+            logger.warning("the circuit event could not be published: %s", exc)
+
     def _append(
         self,
         store: Store,
@@ -174,7 +202,8 @@ class Publisher:
         """Append, re-reading the channel's spec if it changed since this process cached it."""
         coalesce = self._settings.coalesce_deliveries
         causation = None if message.causation_id is None else str(message.causation_id)
-        # The append indexes the message's id (causation, receipts) in the same step.
+        # The append indexes the message's id (causation, receipts) in the same step, and
+        # decides the guards (bus.publishing.limits) there too.
         message_id, sender = str(message.id), message.sender
         if message.channel is None:
             return store.log.append(
@@ -187,6 +216,7 @@ class Publisher:
                 message_id=message_id,
                 sender=sender,
                 causation_id=causation,
+                checks=checks_for(self._settings, message, None),
             )
         spec = self._registry.spec(message.channel)
         for _ in range(3):
@@ -202,6 +232,7 @@ class Publisher:
                     message_id=message_id,
                     sender=sender,
                     causation_id=causation,
+                    checks=checks_for(self._settings, message, spec),
                 )
             except ChannelChanged as exc:
                 spec = self._registry.refresh(exc.spec)

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from time import monotonic
+from time import monotonic, time
 from typing import Any
 from uuid import uuid4
 
 from bus.access.guard import Guard, OpenGuard
 from bus.channels import Stream
-from bus.errors import AuthenticationFailed, BusTimeout, InvalidArgument
+from bus.errors import AuthenticationFailed, BusError, BusTimeout, InvalidArgument
 from bus.kinds import MessageType
 from bus.message import Message, build_message
 from bus.publishing.publisher import Publisher
-from bus.store import Store
+from bus.store import Note, Store
 
 logger = logging.getLogger(__name__)
 
@@ -59,9 +59,12 @@ class Requests:
         store.replies.open_reply(correlation_id, recipient, int(timeout * 1000) + BOX_GRACE_MS)
         try:
             sent = self._publisher.post(message)
+            self._note(store, sent, "requested")  # its receipt: handled means replied
             reply = self._wait(store, correlation_id, recipient, sender, timeout)
         finally:
             store.replies.close_reply(correlation_id)
+        if reply is not None:
+            self._note(store, sent, "replied")
         if reply is None:
             raise BusTimeout(
                 f"agent {recipient!r} did not reply within {timeout} s to request {sent.id} "
@@ -72,6 +75,18 @@ class Requests:
                 timeout=timeout,
             )
         return reply
+
+    @staticmethod
+    def _note(store: Store, sent: Message, kind: str) -> None:
+        """Note on the request's receipt that a reply is awaited, or came (what ``status``
+        calls handled for a request); a note that cannot be written is logged."""
+        if sent.seq is None or sent.recipient is None:  # not stored (a duplicate's first)
+            return
+        note = Note(kind, int(time() * 1000))
+        try:
+            store.receipts.note(Stream.of_inbox(sent.recipient).id, sent.seq, sent.recipient, note)
+        except BusError as exc:
+            logger.warning("could not note %s on request %s: %s", kind, sent.id, exc)
 
     def _wait(
         self, store: Store, correlation_id: str, recipient: str, sender: str, timeout: float

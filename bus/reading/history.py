@@ -53,4 +53,5 @@ def read_history(
     _check_count("after", after, stream)
     since_ms = _since_ms(since, retention, stream)
     entries = store.log.history(stream, newest=limit, after=after, since_ms=since_ms)
-    return [Message.from_json(entry.json) for entry in entries]
+    # A seq lost in a store failover holds a mark (a fence, logged when it was put up).
+    return [Message.from_json(entry.json) for entry in entries if not entry.lost]

@@ -46,7 +46,7 @@ class Lineage:
             self._guard.admit(message, Stream.parse(found.entry.stream))
         except (AuthenticationFailed, PermissionDenied):
             return None
-        return message
+        return message if self._guard.visible(message) else None
 
     def trace(self, message_id: UUID | str) -> Trace:
         """See :meth:`bus.Bus.trace`."""
@@ -60,6 +60,8 @@ class Lineage:
             )
         message = Message.from_json(found.entry.json).model_copy(update={"seq": found.entry.seq})
         self._guard.admit(message, Stream.parse(found.entry.stream))  # refused: the error
+        if not self._guard.visible(message):  # a dead letter of what the reader may not read
+            raise UnknownMessage(f"no message {asked} this reader may see", message_id=asked)
         node = self._descendants(message, asked)
         # Followed by the messages' own causation ids (signed with auth on), not the index's.
         seen, cause, trimmed = {asked}, _cause_of(message), None

@@ -26,6 +26,7 @@ from bus.errors import (
 from bus.message import Message
 from bus.reading.history import read_history
 from bus.reading.inboxes import Inboxes
+from bus.reading.replays import copy_refusal
 from bus.registry.service import Registry
 from bus.store import Entry, Store
 
@@ -127,14 +128,16 @@ class Reader:
 
     def _handed(self, store: Store, agent: str, entry: Entry, started: int) -> Message | None:
         """The message of a claimed entry, or ``None`` if it cannot be handed over (unreadable,
-        or refused by the guard: a dead letter): the receive reads on."""
-        try:
-            message = Message.from_json(entry.json)
-        except MessageDecodeError as exc:  # stored unreadable: no receive could hand it over
-            logger.error("%s #%s cannot be read, skipped: %s", entry.stream, entry.seq, exc)
+        lost, refused by the guard or a copy: a dead letter; not for the agent's eyes): the
+        receive reads on."""
+        message = _readable(entry)
+        if message is None:
             return None
         try:
             admitted = self._admitted(agent, message, Stream.parse(entry.stream))
+            admitted = admitted and self._first(store, agent, entry, message)
+            # A dead letter (or a message) the agent may not see: passed over, unseen.
+            admitted = admitted and self._guard.visible(message, agent=agent)
         except BusError:  # claimed already: the next receive hands it over
             self._inboxes.keep(agent, entry)
             raise
@@ -154,6 +157,14 @@ class Reader:
         if started:
             tracing.received(agent, message, started)
         return message
+
+    def _first(self, store: Store, agent: str, entry: Entry, message: Message) -> bool:
+        """Whether ``message`` is at its first place; a copy is refused (a dead letter)."""
+        refusal = copy_refusal(store, entry, message)
+        if refusal is None:
+            return True
+        self._refused(agent, message, Stream.parse(entry.stream), refusal)
+        return False
 
     @staticmethod
     def _note_skipped(store: Store, agent: str, stream: str, seq: int, skipped: int) -> None:
@@ -179,8 +190,28 @@ class Reader:
             retention = self._registry.spec(stream.channel).retention
         else:
             retention = self._registry.default_retention
-        self._guard.check(Action.SUBSCRIBE, stream, agent=agent)
+        self._guard.check(Action.SUBSCRIBE, stream, agent=agent, history=True)
         messages = read_history(
             self._store(), stream.id, retention, limit=limit, after=after, since=since
         )
-        return [message for message in messages if self._admitted(agent, message, stream)]
+        # What the reader may not see is left out unseen, before it is verified (a sender
+        # reading another's inbox sees only its own direct messages; dead letters per reader).
+        guard = self._guard
+        return [
+            message
+            for message in messages
+            if guard.visible(message, agent=agent) and self._admitted(agent, message, stream)
+        ]
+
+
+def _readable(entry: Entry) -> Message | None:
+    """The message of ``entry``; ``None`` (logged) if no receive could hand it over: stored
+    unreadable, or lost in a store failover after it was acknowledged (a fence's mark)."""
+    if entry.lost:
+        logger.error("%s #%s lost in a store failover: %s", entry.stream, entry.seq, entry.body)
+        return None
+    try:
+        return Message.from_json(entry.json)
+    except MessageDecodeError as exc:
+        logger.error("%s #%s cannot be read, skipped: %s", entry.stream, entry.seq, exc)
+        return None

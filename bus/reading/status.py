@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from uuid import UUID
 
+from bus.access.guard import Action, Guard, OpenGuard
 from bus.channels import Stream
 from bus.errors import BusTimeout, InvalidArgument, UnknownMessage
 from bus.receipts import FINAL_STATES, DeliveryState, DeliveryStatus, MemberStatus
@@ -70,7 +71,15 @@ def member_status(
     if member.position is None:
         return MemberStatus(state=DeliveryState.LEFT)
     if member.position >= seq:
-        return MemberStatus(state=DeliveryState.HANDLED, attempts=failed + 1, error=error)
+        if note is not None and note.kind == "requested":  # a request is handled once replied
+            return MemberStatus(state=DeliveryState.IN_PROGRESS, since=_at(note.at_ms), attempts=1)
+        replied = note is not None and note.kind == "replied"
+        return MemberStatus(
+            state=DeliveryState.HANDLED,
+            since=_at(note.at_ms) if replied and note is not None else None,
+            attempts=failed + 1,
+            error=error,
+        )
     if seq < facts.first:
         return MemberStatus(state=DeliveryState.SKIPPED, attempts=failed)
     failure = member.failure if member.failure is not None and member.failure[0] == seq else None
@@ -93,7 +102,8 @@ def member_status(
             worker=member.lease,
             error=error,
         )
-    return MemberStatus(state=DeliveryState.QUEUED, since=_at(facts.located.stored_ms))
+    # An ``overloaded`` note (the guards stored it for a member over its max_pending) says so.
+    return MemberStatus(state=DeliveryState.QUEUED, since=_at(facts.located.stored_ms), error=error)
 
 
 def derive(message_id: str, facts: DeliveryFacts, now_ms: int) -> DeliveryStatus:
@@ -119,13 +129,21 @@ class Statuses:
 
     Args:
         store: Returns the started bus's store.
+        guard: Who may see a message's status: its sender, or who may read its stream.
     """
 
-    def __init__(self, store: Callable[[], Store]) -> None:
+    def __init__(self, store: Callable[[], Store], guard: Guard | None = None) -> None:
         self._store = store
+        self._guard = guard if guard is not None else OpenGuard()
 
     def status(self, message_id: object) -> DeliveryStatus:
-        """See :meth:`bus.Bus.status`."""
+        """See :meth:`bus.Bus.status`.
+
+        Raises:
+            PermissionDenied: with auth on, this process is not the message's sender and may
+                not read its stream (an agent: another's inbox, or a channel the policy keeps
+                from it).
+        """
         key = message_id_of(message_id)
         facts = self._store().receipts.facts(key)
         if facts is None:
@@ -134,6 +152,10 @@ class Statuses:
                 "older than its stream keeps receipts (twice its retention)",
                 message_id=key,
             )
+        guard = self._guard
+        if guard.identity is not None and guard.identity != facts.located.sender:
+            # A member who may not read the message may not learn what became of it either.
+            guard.check(Action.SUBSCRIBE, Stream(facts.located.stream))
         return derive(key, facts, int(time.time() * 1000))
 
     def wait_for(

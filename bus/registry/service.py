@@ -153,9 +153,12 @@ class Registry:
         kind: ChannelKind | str | None = None,
         overflow: Overflow | str | None = None,
         pin: bool = True,
+        max_hops: int | None = None,
     ) -> ChannelInfo:
         """See :meth:`bus.Bus.update_channel`. ``pin=False`` (a start reconciling the settings)
         leaves the retention following the settings' defaults."""
+        if max_hops is not None and (isinstance(max_hops, bool) or max_hops < 0):
+            raise InvalidArgument(f"max_hops must be >= 0, not {max_hops!r}", channel=name)
         store = self._store()
         while True:
             current = self.spec(name)
@@ -165,11 +168,13 @@ class Registry:
                     "kind": stored.kind if kind is None else ChannelKind(kind),
                     "retention": stored.retention if retention is None else retention,
                     "overflow": stored.overflow if overflow is None else Overflow(overflow),
+                    "max_hops": stored.max_hops if max_hops is None else (max_hops or None),
                     "pinned": stored.pinned or (pin and retention is not None),
                     "version": stored.version + 1,
                 }
             )
-            if wanted.same_as(stored) and wanted.pinned == stored.pinned:
+            unchanged = wanted.pinned == stored.pinned and wanted.max_hops == stored.max_hops
+            if wanted.same_as(stored) and unchanged:
                 self._specs[name] = stored
                 return self.channel_info(name)
             with self._broker.connection() as connection:
@@ -190,7 +195,7 @@ class Registry:
             wanted.version,
             "; ".join(
                 f"{field} {getattr(stored, field)} -> {getattr(wanted, field)}"
-                for field in ("kind", "retention", "overflow")
+                for field in ("kind", "retention", "overflow", "max_hops")
                 if getattr(stored, field) != getattr(wanted, field)
             )
             or "retention now set for the channel",

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 from bus.errors import StoreUnavailable
 from bus.settings import BusSettings
+from bus.settings.replication import is_sentinel, replication_of
 from bus.settings.transports import resolve_store_url, store_in_process, transport_of
 from bus.settings.urls import mask
+from bus.store import Fence, open_store
 
 #: Seconds to wait for a TCP connection to the broker or the store before calling it down.
 CONNECT_TIMEOUT = 3.0
@@ -40,13 +42,20 @@ def _timed(service: str, url: str, check: Callable[[], None]) -> Probe:
     return Probe(service, mask(url), None, (time.monotonic() - start) * 1000)
 
 
-def ping_store(url: str) -> None:
-    """Ping the store at ``url`` once, with short timeouts; nothing to do for ``memory://``.
+def ping_store(url: str, sentinel_master: str | None = None) -> None:
+    """Ping the store at ``url`` once, with short timeouts; nothing to do for ``memory://``
+    (a ``sentinel://`` URL: the master the sentinels name for ``sentinel_master``).
 
     Raises:
         Exception: whatever the Redis client raised.
     """
     if store_in_process(url):
+        return
+    if is_sentinel(url):
+        from bus.store.redis.connection import connect
+
+        with connect(url, sentinel_master) as found:
+            found.ping()
         return
     import redis
 
@@ -59,7 +68,7 @@ def ping_store(url: str) -> None:
         client.close()
 
 
-def ping_broker(url: str) -> None:
+def ping_broker(url: str, sentinel_master: str | None = None) -> None:
     """Open one connection to the broker at ``url`` (no retries), then close it.
 
     Raises:
@@ -69,7 +78,8 @@ def ping_broker(url: str) -> None:
         return
     from kombu import Connection
 
-    with Connection(url, connect_timeout=CONNECT_TIMEOUT) as connection:
+    options = {"master_name": sentinel_master} if is_sentinel(url) else {}
+    with Connection(url, connect_timeout=CONNECT_TIMEOUT, transport_options=options) as connection:
         connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0)
 
 
@@ -94,7 +104,7 @@ def check_store(settings: BusSettings) -> None:
         ConfigurationError: the settings name no usable store.
     """
     url = resolve_store_url(settings.broker_url, settings.store_url)
-    probe = _timed("store", url, lambda: ping_store(url))
+    probe = _timed("store", url, lambda: ping_store(url, settings.sentinel_master))
     if not probe.ok:
         raise StoreUnavailable(
             f"cannot reach the store at {probe.url}: {probe.error}", url=probe.url
@@ -108,7 +118,23 @@ def probe_all(settings: BusSettings) -> list[Probe]:
         ConfigurationError: the settings name no usable broker or store.
     """
     store_url = resolve_store_url(settings.broker_url, settings.store_url)
+    master = settings.sentinel_master
     return [
-        _timed("broker", settings.broker_url, lambda: ping_broker(settings.broker_url)),
-        _timed("store", store_url, lambda: ping_store(store_url)),
+        _timed("broker", settings.broker_url, lambda: ping_broker(settings.broker_url, master)),
+        _timed("store", store_url, lambda: ping_store(store_url, master)),
     ]
+
+
+def recorded_fences(settings: BusSettings) -> list[Fence]:
+    """The fences the store of ``settings`` recorded: seqs a failover lost after clients saw
+    them acknowledged (see :class:`~bus.store.contracts.epochs.EpochStore`), oldest first.
+
+    Raises:
+        StoreUnavailable: the store does not answer.
+    """
+    url = resolve_store_url(settings.broker_url, settings.store_url)
+    store = open_store(url, settings.namespace, replication_of(settings))
+    try:
+        return store.epochs.fences()
+    finally:
+        store.close()

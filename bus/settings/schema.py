@@ -114,6 +114,20 @@ class BusSettings(BaseSettings):
     #: Seconds the store remembers a publish's idempotency key: a retry with the same key
     #: within it is not stored again and answers the first publish's seq.
     dedupe_window_seconds: float = Field(default=120.0, gt=0)
+    #: The name of the Redis master that the sentinels of a ``sentinel://`` broker or store URL
+    #: watch (``sentinel://host:port;sentinel://host:port``, kombu's form): required with such a
+    #: URL; kombu gets it as ``broker_transport_options['master_name']``, the store asks the
+    #: sentinels for it (redis-py's ``Sentinel.master_for``) and follows a failover.
+    sentinel_master: str | None = None
+    #: Redis store: replicas that must have a message before a publish returns (Redis ``WAIT``
+    #: after the append, on the same connection). 0 (the default) waits for none and costs
+    #: nothing; with 1 or more a publish that the replicas did not confirm within
+    #: ``store_replica_timeout`` raises ``NotReplicated`` (the message may still be stored, and
+    #: its idempotency key is: retry with the same key). See docs/operations.md (Sentinel).
+    store_min_replicas: int = Field(default=0, ge=0)
+    #: Seconds a publish waits for ``store_min_replicas`` replicas (fractions allowed; ``WAIT``
+    #: takes whole milliseconds).
+    store_replica_timeout: float = Field(default=1.0, gt=0, le=60)
     #: Seconds between a worker's checks for messages whose deliveries never arrived.
     sweep_interval: float = Field(default=30.0, gt=0)
     #: RabbitMQ only: the type of the agents' queues. ``classic`` (the default) or ``quorum``:
@@ -158,6 +172,41 @@ class BusSettings(BaseSettings):
     publish_rate: float = Field(default=50.0, ge=0, allow_inf_nan=False)
     #: How many messages one identity may publish at once before ``publish_rate`` applies.
     publish_burst: PositiveInt = 100
+
+    # -- guards: keeping agents in bounds (docs/safety.md) -------------------------------------
+    #: Longest causation chain (``hops``: a message a handler sends is its cause's hops + 1) a
+    #: publish may extend; beyond it ``HopLimitExceeded`` (a handler's message is dead-lettered).
+    #: A channel (``ChannelSpec.max_hops``) or an agent (``Agent(max_hops=...)``) may set its
+    #: own. 0: off.
+    max_hops: int = Field(default=32, ge=0)
+    #: Messages per second one sender may keep sending to one agent, or to one channel, before
+    #: the pair's circuit opens (``CircuitOpen``); a token bucket kept in the store, updated in
+    #: the append step. 0: off. The default never trips a legitimate agent: 500/s sustained is
+    #: more than an LLM agent does, and ``pair_burst`` covers a batch of 5000 at once.
+    pair_rate: float = Field(default=500.0, ge=0, allow_inf_nan=False)
+    #: How many messages a sender may send to one agent or channel at once (the bucket's size).
+    pair_burst: PositiveInt = 5000
+    #: Seconds an open circuit refuses; the next send after it is a trial that closes it (and
+    #: if the flood goes on, the bucket empties and it opens again).
+    pair_cooldown: float = Field(default=30.0, gt=0)
+    #: Messages an agent may have unread across its streams (``head - position``) before a
+    #: direct message or request to it is refused (``AgentOverloaded``) and a channel publish
+    #: follows the channel's overflow (reject-publish: refused; drop-oldest: stored, the
+    #: member marked ``overloaded`` in its receipts). ``Agent(max_pending=...)`` overrides it.
+    #: 0: off.
+    max_pending: int = Field(default=10_000, ge=0)
+    #: Tokens one agent may spend (the ``metadata.tokens_used`` of what it publishes, and what
+    #: its handlers report with ``ctx.report_usage``) per ``budget_window`` seconds; over it,
+    #: its publishes are refused (``BudgetExceeded``). 0: no budget (the default).
+    budget_tokens: int = Field(default=0, ge=0)
+    #: Cost (``metadata.cost``) one agent may spend per ``budget_window``. 0: no budget.
+    budget_cost: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    #: Seconds of one budget window (fixed windows, aligned to the epoch: hourly by default).
+    budget_window: float = Field(default=3600.0, gt=0)
+    #: A channel that gets an event message (type ``guard.circuit``, sender ``bus`` or this
+    #: process's identity) each time a pair's circuit opens or closes; it must exist (create
+    #: it). ``None``: the events are logged only (WARNING, logger ``bus.publishing``).
+    guard_events_channel: str | None = None
 
     @field_validator(
         "default_channels", "broadcast_channels", "agent_modules", "agents", mode="before"

@@ -55,12 +55,15 @@ class TransportTraits:
     guarded_transport: bool
     #: Queues can be quorum queues (RabbitMQ: ``BUS_QUEUE_TYPE=quorum``).
     quorum_queues: bool = False
+    #: The URL names Redis sentinels (kombu's ``sentinel://``): the master is the one they name
+    #: for ``BUS_SENTINEL_MASTER`` (:mod:`bus.settings.replication`).
+    sentinel: bool = False
     #: kombu's memory transport whose puts wake their consumers
     #: (:mod:`bus.broker.memory_transport`) instead of a poll every ``BUS_POLLING_INTERVAL``.
     woken_transport: bool = False
 
 
-def _redis(scheme: str, *, guarded: bool) -> TransportTraits:
+def _redis(scheme: str, *, guarded: bool, sentinel: bool = False) -> TransportTraits:
     return TransportTraits(
         scheme,
         in_process=False,
@@ -71,6 +74,7 @@ def _redis(scheme: str, *, guarded: bool) -> TransportTraits:
         visibility_timeout=True,
         fanout_script=True,
         guarded_transport=guarded,
+        sentinel=sentinel,
     )
 
 
@@ -105,13 +109,14 @@ TRANSPORTS: dict[str, TransportTraits] = {
     ),
     "redis": _redis("redis", guarded=True),
     "rediss": _redis("rediss", guarded=False),
+    "sentinel": _redis("sentinel", guarded=True, sentinel=True),
     "amqp": _amqp("amqp"),
     "amqps": _amqp("amqps"),
     "pyamqp": _amqp("pyamqp"),
 }
 
 #: Stores bus can keep its state in.
-STORE_SCHEMES = ("memory", "redis", "rediss", "unix")
+STORE_SCHEMES = ("memory", "redis", "rediss", "unix", "sentinel")
 
 #: Why a Redis Cluster cannot be a broker or a store.
 CLUSTER = (

@@ -1,8 +1,8 @@
 """Where a bus keeps its state; :func:`open_store` picks the implementation by URL scheme.
 
 :mod:`~bus.store.contracts` holds the contract, one module per part (registry, log, leases,
-liveness, replies, epochs, receipts) and :class:`Store`, the whole, which exposes each part as an
-attribute
+liveness, replies, epochs, receipts, guards) and :class:`Store`, the whole, which exposes each
+part as an attribute
 (``store.log.append(...)``); :mod:`~bus.store.results` holds what the parts' methods return.
 :mod:`~bus.store.memory` and :mod:`~bus.store.redis` implement it with one module per part, the
 latter with the Lua of ``redis/lua/*.lua`` on the keys that :mod:`~bus.store.redis.key_names`
@@ -14,9 +14,11 @@ from __future__ import annotations
 import threading
 
 from bus.channels import channel_stream, direct_stream
+from bus.settings.replication import Replication
 from bus.settings.transports import store_in_process
 from bus.store.contracts import (
     EpochStore,
+    GuardStore,
     LeaseStore,
     LivenessStore,
     LogStore,
@@ -34,11 +36,14 @@ from bus.store.results import (
     DeliveryFacts,
     Entry,
     Failure,
+    Fence,
     Holder,
     Lag,
     Located,
     MemberFacts,
     Note,
+    Pushed,
+    ReceiptDraft,
     Step,
     Traced,
     WorkerRecord,
@@ -48,8 +53,9 @@ _memory_stores: dict[str, Store] = {}
 _memory_lock = threading.Lock()
 
 
-def open_store(url: str, namespace: str) -> Store:
-    """Open the store at ``url`` (``memory://`` or ``redis://``/``rediss://``/``unix://``).
+def open_store(url: str, namespace: str, replication: Replication | None = None) -> Store:
+    """Open the store at ``url`` (``memory://``, ``redis://``/``rediss://``/``unix://``, or
+    ``sentinel://`` with ``replication.sentinel_master``).
 
     Like kombu's ``memory://`` transport, the in-process store is shared by everything in the
     process that uses the same namespace (a publisher and an embedded worker see one state).
@@ -66,7 +72,7 @@ def open_store(url: str, namespace: str) -> Store:
             return store
     from bus.store.redis import RedisStore
 
-    return RedisStore(url, namespace)
+    return RedisStore(url, namespace, replication)
 
 
 __all__ = [
@@ -77,6 +83,8 @@ __all__ = [
     "Entry",
     "EpochStore",
     "Failure",
+    "Fence",
+    "GuardStore",
     "Holder",
     "Lag",
     "LeaseStore",
@@ -85,6 +93,8 @@ __all__ = [
     "LogStore",
     "MemberFacts",
     "Note",
+    "Pushed",
+    "ReceiptDraft",
     "ReceiptStore",
     "RegistryStore",
     "ReplyStore",

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from typing import NamedTuple
 
+from bus.channels import Retention
+
 
 class Appended(NamedTuple):
     """A message just appended to a stream."""
@@ -27,6 +29,17 @@ class Appended(NamedTuple):
     woken: list[str] | None = None
 
     @property
+    def overloaded(self) -> list[str]:
+        """Channel members the guards noted overloaded (drop-oldest: stored for them anyway;
+        see :class:`Guarded`)."""
+        return []
+
+    @property
+    def closed(self) -> bool:
+        """Whether this send was the trial that closed its pair's circuit."""
+        return False
+
+    @property
     def to_wake(self) -> list[str]:
         """The recipients whose delivery must be published."""
         return self.recipients if self.woken is None else self.woken
@@ -36,6 +49,32 @@ class Appended(NamedTuple):
         """Whether a message with the same idempotency key was appended already, as ``seq``
         (see :class:`Duplicate`)."""
         return False
+
+
+class Guarded(Appended):
+    """An append after which the guards have something to say: members noted overloaded, or
+    the pair's circuit closed (see :mod:`bus.store.contracts.guards`)."""
+
+    said: tuple[list[str], bool]
+
+    @classmethod
+    def of(cls, appended: Appended, overloaded: list[str], closed: bool) -> Appended:
+        """``appended`` with what the guards said (itself when they said nothing)."""
+        if not overloaded and not closed:
+            return appended
+        made = cls(*appended)
+        made.said = (overloaded, closed)
+        return made
+
+    @property
+    def overloaded(self) -> list[str]:
+        """See :attr:`Appended.overloaded`."""
+        return self.said[0]
+
+    @property
+    def closed(self) -> bool:
+        """See :attr:`Appended.closed`."""
+        return self.said[1]
 
 
 class Duplicate(Appended):
@@ -68,14 +107,43 @@ class Entry(NamedTuple):
     #: How many messages after the reader's position retention trimmed before this one was
     #: claimed (they are lost to the reader; see ``Overflow``): 0 when it read on in order.
     skipped: int = 0
+    #: What the message index said of the id the body starts with, read in the same step:
+    #: ``"<id> <stream> <seq> ..."`` (``"<id> "``: not indexed); ``None``: not read with it
+    #: (see :func:`bus.reading.replays.copy_refusal`).
+    placed: str | None = None
+
+    @property
+    def lost(self) -> bool:
+        """Whether this seq was lost in a store failover after it was acknowledged: the store
+        holds a mark in its place (see :class:`Fence`), which readers skip, loudly."""
+        return self.body.startswith(LOST_MARK)
 
     @property
     def json(self) -> str:
-        """The message's JSON with its ``seq`` (``{"seq":12,...}``), as
+        """The message's JSON with its ``seq`` (``{...,"seq":12}``), as
         :meth:`bus.message.Message.from_json` reads it."""
-        rest = self.body[1:]
-        separator = "" if rest.lstrip().startswith("}") else ","
-        return f'{{"seq":{self.seq}{separator}{rest}'
+        # Last, so the position wins over a "seq" the stored body may carry (a JSON reader
+        # keeps the last of two equal keys): the store's place is the message's seq.
+        head = self.body.rstrip()[:-1]
+        separator = "" if head.rstrip().endswith("{") else ","
+        return f'{head}{separator}"seq":{self.seq}}}'
+
+
+#: What a log holds in place of each seq a fence burnt: ``"BUSLOST <first>-<last>"``.
+LOST_MARK = "BUSLOST"
+
+
+class Fence(NamedTuple):
+    """Seqs ``first``..``last`` of ``stream`` that clients saw acknowledged and the store lost
+    (a failover to a replica that lacked them): burnt, so no other message gets them."""
+
+    stream: str
+    first: int
+    last: int
+    #: When the fence was put up (ms since the epoch, the noticing process's clock).
+    at_ms: int
+    #: Who noticed (``publisher``, ``reader``, ``worker <id>``, with the host and pid).
+    by: str
 
 
 class Failure(NamedTuple):
@@ -111,6 +179,46 @@ class Step(NamedTuple):
     #: Not held: who holds the lease, and for how long. Held: the worker, no longer alive, whose
     #: lease this step took over (``None`` if the lease was free or the caller's).
     holder: Holder | None = None
+    #: An advance given a receipt: what became of it (``None``: none was given).
+    pushed: Pushed | None = None
+
+    def with_pushed(self, pushed: Pushed | None) -> Step:
+        """This step, saying what became of the advance's receipt."""
+        return Step(self.held, self.entry, self.failure, self.holder, pushed)
+
+
+# -- pushed receipts (issue 17) -------------------------------------------------------------------
+
+
+class ReceiptDraft(NamedTuple):
+    """The receipt an advance may push to the committed message's sender: appended to the
+    sender's inbox in the advance's own step, if the sender consumes receipts."""
+
+    #: The sender of the message committed (whose opt-in the step reads).
+    sender: str
+    #: The receipt message's sender (the worker's identity with auth on, else ``bus``).
+    by: str
+    #: The receipt message's id and JSON (encoded without ``seq``); ``body`` ``None``: the
+    #: caller holds none yet (it does not know the sender consumes them): if the sender does,
+    #: the advance moves nothing and answers ``Pushed(wanted=True)``.
+    message_id: str
+    body: str | None
+    #: Append time (epoch ms), the inbox's retention, and whether deliveries are coalesced.
+    now_ms: int
+    retention: Retention
+    coalesce: bool = False
+
+
+class Pushed(NamedTuple):
+    """What an advance did with its :class:`ReceiptDraft`."""
+
+    #: The sender consumes receipts and the draft had no body: nothing moved (call again).
+    wanted: bool = False
+    #: The receipt's seq in the sender's inbox (0: not appended: the sender consumes none).
+    seq: int = 0
+    #: Whether to publish the delivery that wakes the sender (with coalesced deliveries, not
+    #: when one is outstanding on its inbox).
+    wake: bool = False
 
 
 class Batch(NamedTuple):
@@ -175,7 +283,8 @@ class Note(NamedTuple):
     """An exception record of one member for one message: kept only when something went
     otherwise than handled in order (a failure, a dead letter, a refusal, a skip)."""
 
-    #: ``failed`` (the last failed attempt), ``dead_lettered``, ``refused`` or ``skipped``.
+    #: ``failed`` (the last failed attempt), ``dead_lettered``, ``refused``, ``skipped``; for
+    #: a request, ``requested`` (a reply is awaited) then ``replied`` (the requester got it).
     kind: str
     #: When it was noted (epoch ms).
     at_ms: int

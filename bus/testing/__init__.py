@@ -5,6 +5,7 @@
 - :mod:`bus.testing.processes`: the environment and the ``celery -A bus worker`` command line of
   a subprocess that joins a bus.
 - :mod:`bus.testing.join`: :func:`join` waits until an agent has handled its backlog.
+- :mod:`bus.testing.asgi_thread`: :func:`served` serves an ASGI app (the console) in a thread.
 
 Nothing here connects anywhere at import time; every URL is read from the environment when asked.
 """

@@ -28,6 +28,8 @@ from the agents agent modules (``workers/``, ``BUS_AGENT_MODULES``) define as mo
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -36,6 +38,8 @@ from bus.errors import InvalidArgument
 from bus.kinds import MessageType, Priority
 from bus.message import Message
 from bus.names import check_agent_name, check_channel_name
+from bus.receipts import RECEIPT_TYPE, Receipt, receipt_of
+from bus.store.contracts.guards import AgentLimits
 
 #: A lifecycle hook: ``hook(state)``, sync or async.
 Hook = Callable[[Any], Any]
@@ -52,6 +56,9 @@ class Agent:
         receive_own: Whether its handlers see its own posts on its channels. By default they
             do not: what it publishes to a channel it is a member of is stored and delivered
             to the others, and its own stream moves past it without running a handler.
+        limits: Its own guard limits (``AgentLimits(max_hops=, max_pending=, budget_tokens=,
+            budget_cost=)``; ``None`` fields: the bus's settings), kept in the store when a
+            worker hosting it registers it, so every publisher applies them (docs/safety.md).
 
     Raises:
         InvalidName: a name is invalid.
@@ -66,6 +73,7 @@ class Agent:
         description: str = "",
         timeout: float | None = None,
         receive_own: bool = False,
+        limits: AgentLimits | None = None,
     ) -> None:
         self.name = check_agent_name(name)
         self.channels = tuple(check_channel_name(channel) for channel in channels)
@@ -73,11 +81,15 @@ class Agent:
         if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
             raise InvalidArgument(f"timeout must be a number > 0, not {timeout!r}", agent=name)
         self.timeout = timeout
+        #: Its own guard limits (see :mod:`bus.store.contracts.guards`).
+        self.limits = limits or AgentLimits()
         #: Whether its handlers see its own channel posts.
         self.receive_own = receive_own
         #: Routes the agent's messages to its handlers (its own channel posts to none, unless
         #: ``receive_own``).
         self.dispatcher = Dispatcher(ignore_from=None if receive_own else self.name)
+        #: Whether it consumes pushed receipts (it declared an ``on_receipt`` handler).
+        self.receipts = False
         #: Hooks run once per worker process, in registration order.
         self.startup_hooks: list[Hook] = []
         self.shutdown_hooks: list[Hook] = []
@@ -101,6 +113,27 @@ class Agent:
         """Register a handler for direct messages to this agent."""
         return self.dispatcher.on(*types, min_priority=min_priority, direct=True)
 
+    def on_receipt(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """Register ``handler(receipt, ctx)`` for the receipts of the messages this agent sends
+        (:class:`~bus.receipts.Receipt`: handled, dead-lettered or refused, per member, in the
+        order they were committed). Declaring one makes the agent a receipt consumer when its
+        worker registers it; sync or async like any handler."""
+        if inspect.iscoroutinefunction(handler):
+
+            async def receipt_async(message: Message, *context: Any) -> Any:
+                return await handler(_receipt(message), *context)
+
+            wrapped: Callable[..., Any] = functools.wraps(handler)(receipt_async)
+        else:
+
+            def receipt_sync(message: Message, *context: Any) -> Any:
+                return handler(_receipt(message), *context)
+
+            wrapped = functools.wraps(handler)(receipt_sync)
+        self.dispatcher.on(RECEIPT_TYPE, direct=True)(wrapped)
+        self.receipts = True
+        return handler
+
     def on_startup(self, hook: Hook) -> Hook:
         """Run ``hook(state)`` once per worker process before any handler (on the process's
         event loop if it is ``async def``): open clients there, keep them on ``state``
@@ -120,3 +153,15 @@ class Agent:
     def handlers_for(self, message: Message) -> list[Callable[..., Any]]:
         """The handlers that take ``message``, in registration order."""
         return [route.handler for route in self.routes_for(message)]
+
+
+def _receipt(message: Message) -> Receipt:
+    """The receipt ``message`` carries (an ``on_receipt`` handler is given it, not the message).
+
+    Raises:
+        InvalidArgument: the message of type ``receipt`` carries none (not the bus's).
+    """
+    receipt = receipt_of(message)
+    if receipt is None:
+        raise InvalidArgument(f"message {message.id} of type receipt carries no receipt")
+    return receipt

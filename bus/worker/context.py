@@ -3,7 +3,8 @@
 A handler's ``ctx`` is the agent's client (:class:`~bus.client.AgentClient`, or for an
 ``async def`` handler :class:`~bus.aio.AsyncAgentClient`, whose calls are awaited) with the
 delivery's extras: the message being handled, the attempt, the Celery task id, and the agent's
-per-process :class:`AgentState`. Everything sent through it is sent as the agent.
+per-process :class:`AgentState`. Everything sent through it is sent as the agent, and its
+``bus`` is the worker's bus bound to the agent (:class:`~bus.worker.bound_bus.BoundBus`).
 
 Being agent clients, both contexts offer the operations :class:`bus.api.AgentOperations`
 declares, as declared (``tests/unit/test_api_parity.py`` holds them to it); ``reply`` is
@@ -18,9 +19,11 @@ from typing import TYPE_CHECKING, Any, Unpack, overload
 
 from bus.aio import AsyncAgentClient, AsyncBus
 from bus.client import AgentClient
-from bus.errors import UnknownAgent
+from bus.errors import InvalidArgument, UnknownAgent
 from bus.message import Message, MessageFields
+from bus.store.contracts.guards import Spend
 from bus.tracing import Cause
+from bus.worker.bound_bus import BoundBus
 
 if TYPE_CHECKING:
     from bus.core import Bus
@@ -50,7 +53,9 @@ class HandlerContext(AgentClient):
     ) -> None:
         #: The message being handled, and the usage the messages its handler sends report.
         self.cause = Cause(message)
-        super().__init__(bus, agent, cause=self.cause)
+        # The worker's bus, bound to this agent: it cannot send, receive or act as another.
+        super().__init__(BoundBus(bus, agent), agent, cause=self.cause)
+        self._host = bus
         #: How many messages of this stream retention trimmed before the agent read them,
         #: just before this one (``overflow=drop-oldest``): 0 when it read on in order.
         self.skipped = skipped
@@ -67,6 +72,21 @@ class HandlerContext(AgentClient):
     def agent(self) -> str:
         """The agent handling the message (its :attr:`name`)."""
         return self.name
+
+    def report_usage(self, *, tokens: int = 0, cost: float = 0.0) -> Spend:
+        """Charge usage (an LLM call's tokens and cost) to the agent's budget, shared by every
+        worker process (``BUS_BUDGET_TOKENS``, ``BUS_BUDGET_COST``): over it, the agent's
+        publishes are refused (``BudgetExceeded``). Returns its spend in the window now.
+
+        Raises:
+            InvalidArgument: ``tokens`` or ``cost`` is negative.
+        """
+        if tokens < 0 or cost < 0:
+            raise InvalidArgument(
+                f"usage cannot be negative: tokens={tokens!r}, cost={cost!r}", agent=self.name
+            )
+        window = int(self._host.settings.budget_window * 1000)
+        return self._host.store.guards.charge(self.name, int(tokens), float(cost), window)
 
     @overload
     def reply(self, content: str, /, **fields: Unpack[MessageFields]) -> Message | None: ...
@@ -119,6 +139,10 @@ class AsyncHandlerContext(AsyncAgentClient):
     def agent(self) -> str:
         """The agent handling the message (its :attr:`name`)."""
         return self.name
+
+    async def report_usage(self, *, tokens: int = 0, cost: float = 0.0) -> Spend:
+        """See :meth:`HandlerContext.report_usage`, awaited."""
+        return await self.bus.call(self._context.report_usage, tokens=tokens, cost=cost)
 
     @overload
     async def reply(self, content: str, /, **fields: Unpack[MessageFields]) -> Message | None: ...

@@ -36,6 +36,8 @@ class Heartbeat:
         interval: Seconds between beats.
         ttl: Seconds a beat keeps the record alive.
         on_gone: Told, on this thread, which workers stopped beating.
+        check: Also called at each beat (the store's fencing check: a failover that lost
+            messages this worker saw acknowledged is reported within a beat).
     """
 
     def __init__(
@@ -47,6 +49,7 @@ class Heartbeat:
         interval: float,
         ttl: float,
         on_gone: OnGone,
+        check: Callable[[], object] | None = None,
     ) -> None:
         self._store = store
         self.worker = worker
@@ -54,6 +57,7 @@ class Heartbeat:
         self._interval = interval
         self._ttl_ms = int(ttl * 1000)
         self._on_gone = on_gone
+        self._check = check
         #: The workers not alive at the previous beat (each is told to ``on_gone`` once).
         self._dead: set[str] = set()
         self._last = 0.0
@@ -72,6 +76,11 @@ class Heartbeat:
         except Exception as exc:
             logger.warning("worker %s could not beat (%s): retrying", self.worker, exc)
             return
+        if self._check is not None:
+            try:
+                self._check()
+            except Exception as exc:
+                logger.warning("worker %s could not check the store's heads: %s", self.worker, exc)
         now = time.monotonic()
         if self._last and (now - self._last) * 1000 > self._ttl_ms:
             logger.warning(

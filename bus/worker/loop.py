@@ -15,6 +15,8 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+from bus.access.speaking import unspoken
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -52,8 +54,10 @@ class EventLoopThread:
         return self.submit(coroutine).result(timeout)
 
     def call_soon(self, function: Callable[..., Any], *args: Any) -> None:
-        """Call ``function(*args)`` on the loop's thread, soon."""
-        self.loop.call_soon_threadsafe(function, *args)
+        """Call ``function(*args)`` on the loop's thread, soon, in the caller's context but
+        speaking for nobody: what a handler's publish starts (another agent's run) is not the
+        handler's call (:mod:`bus.access.speaking`)."""
+        self.loop.call_soon_threadsafe(function, *args, context=unspoken())
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the loop and join its thread (tasks still pending get cancelled)."""

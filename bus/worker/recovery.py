@@ -34,6 +34,8 @@ def register_hosted(bus: Bus, agents: Iterable[Agent]) -> dict[str, set[str]]:
     for agent in agents:
         gone = {name for name in agent.channels if name not in existing}
         bus.register_agent(agent.name, channels=[c for c in agent.channels if c not in gone])
+        if agent.receipts:  # an on_receipt handler: a hosted receipt consumer
+            bus.store.receipts.consume(agent.name, True, hosted=True)
         if gone:
             missing[agent.name] = gone
             logger.error(
@@ -127,6 +129,11 @@ class Registration:
             # One batch for all: queues and bindings on one broker channel, the store in one
             # step per batch, and one store read for what a previous start registered.
             bus.register_agents({agent.name: agent.channels for agent in self.agents})
+            for agent in self.agents:  # pushed receipts: the agents with on_receipt consume them
+                if agent.receipts:
+                    bus.store.receipts.consume(agent.name, True, hosted=True)
+        for agent in self.agents:  # the guards' limits it set for itself (or none any more)
+            bus.store.guards.set_limits(agent.name, agent.limits)
         self._pending = False
 
     def on_sweep(self, bus: Bus) -> bool:

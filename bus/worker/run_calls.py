@@ -19,6 +19,7 @@ from bus.message import Message
 from bus.settings import BusSettings
 from bus.worker.agent import Agent
 from bus.worker.lease_keeper import LeaseKeeper
+from bus.worker.pushed_receipts import ReceiptPusher
 
 logger = logging.getLogger("bus.delivery")
 
@@ -54,6 +55,8 @@ class RunCalls:
     #: ``host/pid/nonce``: the worker id every lease token of this process names (its liveness
     #: record says whether it is alive).
     identity: str
+    #: Drafts the receipt each commit may push to the message's sender (issue 17).
+    receipts: ReceiptPusher
 
 
 def now_ms() -> int:

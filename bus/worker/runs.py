@@ -28,13 +28,17 @@ agent's handlers, ``pause`` and ``stopping``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from typing import Any
 
 from bus import tracing
 from bus.channels import Stream
 from bus.deadletters.operations import DeadLetter, dead_letter, refuse, set_aside_unreadable
-from bus.errors import AuthenticationFailed, MessageDecodeError
+from bus.errors import AuthenticationFailed, HopLimitExceeded, MessageDecodeError
 from bus.message import Message
+from bus.reading.replays import copy_refusal
+from bus.receipts import DeliveryState
 from bus.store import Entry, Failure, Holder, Step, lease_token
 from bus.worker.agent import Agent
 from bus.worker.outcomes import HandlerError, Outcome, Remembered, Status
@@ -187,17 +191,24 @@ class Run:
         calls, store = self.calls, self.calls.bus.store.leases
         agent, stream_id, ttl = self.agent.name, self.stream.id, self.ttl
         seq = entry.seq
+        if entry.lost:  # a store failover lost it after it was acknowledged (a fence)
+            logger.error(
+                "%s #%s lost in a store failover, %s skips it: %s",
+                stream_id,
+                seq,
+                agent,
+                entry.body,
+            )
+            return await self._skip(seq, f"lost in a store failover: {entry.body}")
         try:
             message = Message.from_json(entry.json)
         except MessageDecodeError as exc:  # stored, but no message: set aside, move on
             aside = set_aside_unreadable
             await calls.io(aside, calls.bus, agent, self.stream, seq, entry.json, exc)
             return await self._skip(seq, f"unreadable: {exc}")
-        try:
-            calls.bus.guard.admit(message, self.stream, agent=agent)
-        except AuthenticationFailed as exc:  # never handed to a handler; the run moves on
-            await calls.io(refuse, calls.bus, agent, message, self.stream, exc)
-            return await self._skip(seq, f"refused: {exc}")
+        screened = await self._screen(entry, message)
+        if screened is not None:
+            return screened
         attempts, not_before = failure if failure is not None else (0, 0)
         if not_before > now_ms():
             await calls.pause((not_before - now_ms()) / 1000)
@@ -226,12 +237,14 @@ class Run:
             self._settle(seq, Status.HANDLED)
             self._traced.handled(message)
             log_handled(agent, message, self._task_ids.pop(seq, self.task_id))
-            return await calls.io(store.advance, agent, stream_id, self.token, ttl, seq, DRAIN)
+            return await self._commit(seq, message, DeliveryState.HANDLED, attempts=attempts + 1)
         wait = backoff(self.settings, attempts + 1)
         attempts = await calls.io(
             store.record_failure, agent, stream_id, seq, now_ms() + int(wait * 1000), error
         )
-        if attempts <= self.settings.max_retries:
+        # A loop stopped by the hop limit fails the same way every time: dead-letter it now.
+        looped = isinstance(getattr(reported, "exception", None), HopLimitExceeded)
+        if attempts <= self.settings.max_retries and not looped:
             logger.warning(
                 "%s failed on %s #%s (attempt %s of %s), retrying in %.1f s: %s",
                 agent,
@@ -244,7 +257,7 @@ class Run:
             )
             # Read the same message again, with its failure count and when it may be retried.
             return await calls.io(store.begin, agent, stream_id, self.token, ttl, DRAIN)
-        await calls.io(dead_letter, calls.bus, self._letter(message, error, attempts))
+        letter = await calls.io(dead_letter, calls.bus, self._letter(message, error, attempts))
         logger.error(
             "%s gave up on %s #%s after %s attempts: %s",
             agent,
@@ -256,7 +269,58 @@ class Run:
         self.position = seq
         self._settle(seq, Status.FAILED, reported)
         self._traced.handled(message, dead_lettered=True)
-        return await calls.io(store.advance, agent, stream_id, self.token, ttl, seq, DRAIN)
+        return await self._commit(
+            seq,
+            message,
+            DeliveryState.DEAD_LETTERED,
+            attempts=attempts,
+            error=error,
+            dead_letter_seq=letter.seq,
+        )
+
+    async def _commit(self, seq: int, message: Message, state: DeliveryState, **facts: Any) -> Step:
+        """Commit message ``seq`` (the run is done with it: ``state``), pushing its receipt
+        to its sender in the same store step if the sender consumes receipts."""
+        self.position = seq
+        calls, store = self.calls, self.calls.bus.store.leases
+        advance = functools.partial(
+            store.advance, self.agent.name, self.stream.id, self.token, self.ttl, seq, DRAIN
+        )
+        return await calls.receipts.commit(
+            calls.io, advance, message, self.agent.name, state, **facts
+        )
+
+    async def _screen(self, entry: Entry, message: Message) -> Step | None:
+        """The step past ``message`` if no handler may see it (forged, a replayed copy, or a
+        dead letter not for this agent), else ``None``."""
+        calls, agent, seq = self.calls, self.agent.name, entry.seq
+        try:
+            calls.bus.guard.admit(message, self.stream, agent=agent)
+        except AuthenticationFailed as exc:  # never handed to a handler; the run moves on
+            await calls.io(refuse, calls.bus, agent, message, self.stream, exc)
+            return await self._refused(seq, message, f"refused: {exc}")
+        copy = await calls.io(copy_refusal, calls.bus.store, entry, message)
+        if copy is not None:  # a replay: refused like a forgery, loudly, and the run moves on
+            await calls.io(refuse, calls.bus, agent, message, self.stream, copy)
+            return await self._refused(seq, message, f"refused: {copy}")
+        if not calls.bus.guard.visible(message, agent=agent):  # a dead letter not for it
+            return await self._passed(seq)
+        return None
+
+    async def _refused(self, seq: int, message: Message, error: str) -> Step:
+        """Move past message ``seq``, refused before any handler saw it (its receipt says so)."""
+        self._settle(seq, Status.FAILED, error)
+        return await self._commit(seq, message, DeliveryState.REFUSED, attempts=0, error=error)
+
+    async def _passed(self, seq: int) -> Step:
+        """Move past message ``seq``, which is not for this agent to see (nothing to handle)."""
+        self._handled.append(seq)
+        self.position = seq
+        self._settle(seq, Status.HANDLED)
+        store = self.calls.bus.store.leases
+        return await self.calls.io(
+            store.advance, self.agent.name, self.stream.id, self.token, self.ttl, seq, DRAIN
+        )
 
     async def _skip(self, seq: int, error: str) -> Step:
         """Move past message ``seq``, which was set aside unhandled; what comes next."""

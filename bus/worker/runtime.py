@@ -29,7 +29,7 @@ import socket
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from bus import tracing
 from bus.aio import AsyncBus
@@ -46,6 +46,7 @@ from bus.worker.heartbeat import Heartbeat
 from bus.worker.lease_keeper import LeaseKeeper
 from bus.worker.loop import EventLoopThread
 from bus.worker.outcomes import HandlerError, Outcome, Status
+from bus.worker.pushed_receipts import ReceiptPusher
 from bus.worker.run_calls import RunCalls
 
 logger = logging.getLogger("bus.delivery")
@@ -73,7 +74,6 @@ class Runtime:
         self._sync = ThreadPoolExecutor(
             settings.sync_handler_threads, thread_name_prefix="bus-handler"
         )
-        self._async_bus = AsyncBus(bus, executor=self._io)
         self._loop = EventLoopThread()
         self._wake: asyncio.Event | None = None
         self.runs = ActiveRuns(
@@ -85,9 +85,12 @@ class Runtime:
                 stopping=lambda: self.stopping,
                 keeper=self.keeper,
                 identity=self.identity,
+                receipts=ReceiptPusher(bus),
             )
         )
         bus.publisher.observers.append(self._posted)
+        # The hosted agents' keys sign only for their own handlers' bound buses.
+        bus.guard.confine(agents)
         self.heartbeat = Heartbeat(
             bus.store.liveness,
             self.identity,
@@ -95,6 +98,7 @@ class Runtime:
             interval=settings.heartbeat_seconds,
             ttl=settings.liveness_seconds,
             on_gone=self._resume,
+            check=bus.store.epochs.check_heads,
         )
         self._loop.run(self._startup())
         self.heartbeat.start()
@@ -128,6 +132,7 @@ class Runtime:
         self.keeper.stop()
         self._io.shutdown(wait=False, cancel_futures=True)
         self._sync.shutdown(wait=False, cancel_futures=True)
+        self.bus.guard.release()
 
     async def _shutdown(self, grace: float) -> None:
         if self._wake is not None:
@@ -182,7 +187,9 @@ class Runtime:
             self.bus, agent.name, message, task_id=task_id, attempt=attempt,
             state=self.states[agent.name], skipped=skipped,
         )  # fmt: skip
-        async_context = AsyncHandlerContext(self._async_bus, context)
+        # The async ctx drives the same bound bus (typed as the Bus it stands in for).
+        bound = AsyncBus(cast(Bus, context.bus), executor=self._io)
+        async_context = AsyncHandlerContext(bound, context)
         with tracing.handling(message):
             if not tracing.active():
                 report = await self._dispatch(agent, message, context, async_context)

@@ -11,6 +11,7 @@ from bus.auth.certificates import Credentials, Role
 from bus.auth.keypairs import RootKey
 from bus.auth.storage import AuthStore, MemoryAuthStore, RedisAuthStore
 from bus.auth.trust import Trust
+from tests.auth.hosting import hosted  # noqa: F401 (the fixture of a worker hosting agents)
 from tests.brokers import REDIS_URL, new_namespace, require
 
 

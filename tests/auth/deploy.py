@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bus import Bus
@@ -113,3 +114,17 @@ def received(bus: Bus, agent: str, count: int, timeout: float = 10.0) -> Iterato
         if message is None:
             return
         yield message
+
+
+@contextmanager
+def deployed(settings: BusSettings, directory: Path) -> Iterator[Deployment]:
+    """A :class:`Deployment` with ``ops`` (an operator), ``alice`` and ``bob`` issued; closed
+    at the end of the block."""
+    deployment = Deployment(settings, directory)
+    deployment.issue("ops", "operator")
+    for name in ("alice", "bob"):
+        deployment.issue(name)
+    try:
+        yield deployment
+    finally:
+        deployment.close()

@@ -19,7 +19,7 @@ from bus.errors import AuthenticationFailed
 from bus.message import Message
 from bus.settings import BusSettings
 from bus.store import channel_stream
-from tests.auth.deploy import Deployment, inject
+from tests.auth.deploy import Deployment, deployed, inject
 
 STREAM = channel_stream("#engineering")
 TRACE = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -76,14 +76,8 @@ def test_a_trace_context_added_to_a_message_signed_without_one_is_refused(
 @pytest.fixture
 def deployment(settings: BusSettings, tmp_path: Path) -> Iterator[Deployment]:
     """Auth required in the transport's namespace: ops (operator), alice and bob."""
-    deployment = Deployment(settings, tmp_path)
-    deployment.issue("ops", "operator")
-    for name in ("alice", "bob"):
-        deployment.issue(name)
-    try:
+    with deployed(settings, tmp_path) as deployment:
         yield deployment
-    finally:
-        deployment.close()
 
 
 def test_a_message_whose_traceparent_was_altered_in_the_log_is_dead_lettered(

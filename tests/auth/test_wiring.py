@@ -193,16 +193,17 @@ def test_subscribe_and_history_are_allowed_and_refused_as_the_policy_says(
     assert "#finance" not in ops.subscriptions("mallory")
 
 
-def test_direct_message_history_is_for_its_recipient_and_operators(
+def test_direct_message_history_is_for_its_recipient_its_sender_and_operators(
     deployment: Deployment, ops: Bus
 ) -> None:
     alice, bob, mallory = (deployment.bus_as(n) for n in ("alice", "bob", "mallory"))
     alice.send("bob", "the password is swordfish", sender="alice")
-    assert [m.content for m in bob.direct_history("bob")] == ["the password is swordfish"]
-    assert [m.content for m in ops.direct_history("bob")] == ["the password is swordfish"]
-    with pytest.raises(PermissionDenied) as refused:
-        mallory.direct_history("bob")
-    assert refused.value.context["recipient"] == "bob"
+    mallory.send("bob", "hi bob", sender="mallory")
+    assert [m.content for m in bob.direct_history("bob")] == ["the password is swordfish", "hi bob"]
+    assert [m.content for m in ops.direct_history("bob")] == ["the password is swordfish", "hi bob"]
+    # A sender reads what it sent to another's inbox, and nothing else there.
+    assert [m.content for m in alice.direct_history("bob")] == ["the password is swordfish"]
+    assert [m.content for m in mallory.direct_history("bob")] == ["hi bob"]
     with pytest.raises(PermissionDenied):
         mallory.receive("bob", timeout=0)
     assert bob.receive("bob", timeout=10) is not None
@@ -216,8 +217,18 @@ def test_a_revoked_agents_messages_are_refused_within_seconds(
     assert [m.content for m in received(bob, "bob", 1)] == ["before"]
     deployment.revoke("alice")
     time.sleep(deployment.settings.auth_refresh_seconds + 0.1)
-    with pytest.raises(PermissionDenied):  # its own bus stops signing
-        _engineering(alice, "after", "alice")
+    # Its own bus stops signing, and every refusal it gets says why: revoked.
+    for refused_call in (
+        lambda: _engineering(alice, "after", "alice"),
+        lambda: alice.send("bob", "after", sender="alice"),
+        lambda: alice.receive("alice", timeout=0),
+        lambda: alice.history("#engineering"),
+        lambda: alice.direct_history("bob"),
+    ):
+        with pytest.raises(PermissionDenied) as refused:
+            refused_call()
+        assert "revoked" in str(refused.value)
+        assert refused.value.context["reason"] == "revoked"
     # A process holding the revoked key signs anyway and writes into the log and queue.
     late = sign(
         Message(channel="#engineering", sender="alice", content="after"),
@@ -270,3 +281,16 @@ def test_a_reply_forged_into_a_reply_box_is_skipped_and_the_genuine_reply_return
     bob.send("alice", "4", sender="bob", correlation_id=cid)
     asking.join(20)
     assert [answer.content for answer in answers] == ["4"]
+
+
+def test_only_its_sender_and_who_may_read_it_get_a_messages_status(
+    deployment: Deployment, ops: Bus
+) -> None:
+    alice = deployment.bus_as("alice")
+    sent = alice.send("bob", "between us", sender="alice")
+    assert alice.status(sent.id).members["bob"].state.value == "queued"  # its sender
+    assert deployment.bus_as("bob").status(sent.id).recipient == "bob"  # its reader
+    assert ops.status(sent.id).seq == sent.seq  # an operator
+    with pytest.raises(PermissionDenied) as refused:
+        deployment.bus_as("mallory").status(sent.id)  # may not read bob's inbox
+    assert refused.value.context["identity"] == "mallory"

@@ -5,122 +5,14 @@ each hosted agent's messages with that agent's key (``BUS_CREDENTIALS_DIR``)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
-import pytest
-
-from bus import Bus
 from bus.auth.signing import sign
-from bus.broker.celery_app import create_app
 from bus.broker.wire import REPLAY_TASK, Delivery
-from bus.deadletters.operations import DeadLetter, list_dead_letters
 from bus.message import Message
-from bus.worker import EmbeddedWorker, install, load_agents
-from tests.auth.deploy import Deployment, inject
-from tests.helpers import recorder_agents
-from tests.worker.harness import FAST, WorkerProcess, runs, wait_for
-
-AGENTS = ("rec-a", "rec-b")
-
-
-@dataclass
-class Hosted:
-    """A running worker hosting the recorder agents, and buses acting as others."""
-
-    deployment: Deployment
-    tester: Bus
-    ops: Bus
-    transport: str
-
-    def done(self, agent: str, where: str = "#engineering") -> list[int]:
-        lines = (
-            list(recorder_agents.RUNS)
-            if self.transport == "memory"
-            else [" ".join(fields) for fields in runs(self.deployment.settings)]
-        )
-        return [
-            int(fields[3])
-            for fields in (line.split() for line in lines)
-            if fields[0] == "done" and fields[1] == agent and fields[2] == where
-        ]
-
-    def started(self, agent: str) -> list[int]:
-        lines = (
-            list(recorder_agents.RUNS)
-            if self.transport == "memory"
-            else [" ".join(fields) for fields in runs(self.deployment.settings)]
-        )
-        return [int(f[3]) for f in (line.split() for line in lines) if f[:2] == ["start", agent]]
-
-    def letters(self) -> list[DeadLetter]:
-        return list_dead_letters(self.ops)
-
-
-def _worker_env(deployment: Deployment, hosted: Path) -> dict[str, str]:
-    settings = deployment.settings
-    return {
-        "BUS_AUTH": "required",
-        "BUS_ROOT_PUBLIC_KEY": settings.root_public_key or "",
-        "BUS_CREDENTIALS": str(deployment.directory / "host.json"),
-        "BUS_CREDENTIALS_DIR": str(hosted),
-        "BUS_AUTH_REFRESH_SECONDS": str(settings.auth_refresh_seconds),
-        "BUS_PUBLISH_RATE": "0",
-    }
-
-
-@pytest.fixture
-def hosted(transport: str, tmp_path: Path) -> Iterator[Hosted]:
-    from tests.brokers import settings_for
-
-    recorder_agents.RUNS.clear()
-    deployment = Deployment(settings_for(transport, **FAST), tmp_path)
-    deployment.issue("host")
-    deployment.issue("ops", "operator")
-    for name in AGENTS:
-        deployment.issue(name, into="hosted")
-    deployment.issue("tester")
-    deployment.issue("mallory")
-    worker_settings = deployment.settings_as("host", credentials_dir=str(tmp_path / "hosted"))
-    try:
-        if transport == "memory":
-            app = create_app(worker_settings)
-            install(app, worker_settings, load_agents(["tests.helpers.recorder_agents"]))
-            with EmbeddedWorker(app, pool="threads", concurrency=2):
-                yield _started(deployment, transport, app)
-        else:
-            worker = WorkerProcess(
-                deployment.settings,
-                log=tmp_path / "worker.log",
-                env=_worker_env(deployment, tmp_path / "hosted"),
-            )
-            try:
-                worker.wait_ready()
-                yield _started(deployment, transport, None)
-            finally:
-                worker.stop()
-    finally:
-        deployment.close()
-
-
-def _done_is(hosted: Hosted, agent: str, seqs: list[int]) -> Callable[[], bool]:
-    return lambda: hosted.done(agent) == seqs
-
-
-def _started(deployment: Deployment, transport: str, app: object) -> Hosted:
-    tester = Bus(deployment.settings_as("tester"), app=app).start()
-    deployment._buses.append(tester)
-    ops = deployment.bus_as("ops")
-    wait_for(
-        lambda: (
-            set(AGENTS) <= set(ops.agents())
-            and all("#engineering" in ops.subscriptions(agent) for agent in AGENTS)
-        ),
-        30,
-        "the worker to register its agents",
-    )
-    return Hosted(deployment, tester, ops, transport)
+from bus.receipts import DeliveryState, receipt_of
+from tests.auth.deploy import inject
+from tests.auth.hosting import AGENTS, Hosted, done_is
+from tests.worker.harness import wait_for
 
 
 def test_forged_messages_and_replays_never_reach_a_handler_and_the_agent_moves_on_in_order(
@@ -149,7 +41,7 @@ def test_forged_messages_and_replays_never_reach_a_handler_and_the_agent_moves_o
     tester.publish("#engineering", "six", sender="tester")
 
     for agent in AGENTS:
-        wait_for(_done_is(hosted, agent, [1, 5, 6]), 30, f"{agent}'s handlers")
+        wait_for(done_is(hosted, agent, [1, 5, 6]), 30, f"{agent}'s handlers")
     wait_for(lambda: len(hosted.letters()) >= 8, 30, "the dead letters")
     assert sorted(set(hosted.started("rec-a"))) == [1, 5, 6]  # nothing refused was started
     refused = {
@@ -198,3 +90,21 @@ def test_a_request_to_a_hosted_agent_gets_its_signed_reply(hosted: Hosted) -> No
     assert reply.content == "rec-a got ping"
     assert reply.signature is not None
     assert reply.signature.key_id == hosted.deployment.credentials["rec-a"].identity.key_id
+
+
+def test_a_sender_gets_receipts_signed_by_the_worker_that_handled(hosted: Hosted) -> None:
+    tester, ops = hosted.tester, hosted.ops
+    ops.register_agent("tester", receipts=True)
+    posted = tester.publish("#engineering", "track me", sender="tester")
+    got = {}
+    for _ in AGENTS:
+        message = tester.receive("tester", timeout=20)  # its guard verifies the signature
+        assert message is not None
+        receipt = receipt_of(message)
+        assert receipt is not None
+        assert receipt.message_id == posted.id
+        assert message.sender == "host"
+        assert message.signature is not None
+        assert message.signature.key_id == hosted.deployment.credentials["host"].identity.key_id
+        got[receipt.member] = receipt.state
+    assert got == dict.fromkeys(AGENTS, DeliveryState.HANDLED)

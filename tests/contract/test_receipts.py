@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import threading
 import uuid
 from collections.abc import Iterator
 
@@ -45,6 +46,28 @@ def test_a_pull_member_goes_from_queued_to_handled_and_a_dm_has_its_recipient(bu
     direct = bus.send("bob", "psst", sender="ann")
     assert list(bus.status(direct.id).members) == ["bob"]
     assert bus.status(direct.id).recipient == "bob"
+
+
+def test_a_request_is_handled_once_replied_not_when_handed_over(bus: Bus) -> None:
+    responder = bus.agent("oracle")
+    seen: list[DeliveryState] = []
+
+    def answer() -> None:
+        question = responder.receive(timeout=10)
+        assert question is not None
+        seen.append(bus.status(question.id).members["oracle"].state)  # handed over, no reply
+        responder.reply(question, "42")
+
+    thread = threading.Thread(target=answer)
+    thread.start()
+    reply = bus.request("oracle", "the answer?", sender="ceo", timeout=20)
+    thread.join(10)
+    assert reply.content == "42"
+    assert seen == [DeliveryState.IN_PROGRESS]
+    assert reply.causation_id is not None
+    replied = bus.status(reply.causation_id).members["oracle"]
+    assert replied.state is DeliveryState.HANDLED
+    assert replied.since is not None
 
 
 def test_a_message_trimmed_before_a_lagging_member_read_it_is_skipped(bus: Bus) -> None:
@@ -138,3 +161,9 @@ def test_bus_status_exits_0_3_4_and_2_and_prints_json(redis_settings: BusSetting
         assert shown["members"]["ann"] == {**shown["members"]["ann"], "state": "handled"}
     assert_one_line_error(run_bus(env, "status", "nope"), 2, "not a message id")
     assert_one_line_error(run_bus(env, "status", str(uuid.uuid4())), 2, "no message")
+    # Pushed receipts: bus register --receipts opts a pull sender in, --no-receipts out.
+    assert run_bus(env, "register", "carol", "--receipts").returncode == 0
+    with Bus(redis_settings) as bus:
+        assert "carol" in bus.store.receipts.consumers()
+        assert run_bus(env, "register", "carol", "--no-receipts").returncode == 0
+        assert "carol" not in bus.store.receipts.consumers()

@@ -109,7 +109,7 @@ def test_the_compose_file_is_valid_against_the_compose_specification() -> None:
     assert not validator.is_valid(broken)
 
 
-def test_the_services_are_redis_rabbitmq_auth_setup_worker_llm_flower_and_demo() -> None:
+def test_the_services_are_redis_rabbitmq_auth_setup_worker_llm_flower_web_and_demo() -> None:
     assert set(services()) == {
         "redis",
         "rabbitmq",
@@ -117,6 +117,7 @@ def test_the_services_are_redis_rabbitmq_auth_setup_worker_llm_flower_and_demo()
         "worker",
         "llm",
         "flower",
+        "web",
         "demo",
     }
     assert services()["rabbitmq"]["image"] == "rabbitmq:3-management"
@@ -136,7 +137,7 @@ def test_servers_have_healthchecks_that_the_others_wait_for() -> None:
     assert "rabbitmq-diagnostics" in services()["rabbitmq"]["healthcheck"]["test"]
     waits = {
         f"{name} on {server}": services()[name]["depends_on"].get(server)
-        for name in ("worker", "flower", "demo")
+        for name in ("worker", "flower", "web", "demo")
         for server in ("redis", "rabbitmq")
     }
     healthy = {"condition": "service_healthy"}
@@ -149,7 +150,7 @@ def test_every_bus_process_runs_with_auth_required_after_the_setup_step() -> Non
     setup = services()["auth-setup"]
     assert command_of(setup)[:3] == ["bus", "auth", "setup"]
     assert setup["restart"] == "no"
-    for name in ("worker", "flower", "demo"):
+    for name in ("worker", "flower", "web", "demo"):
         service = services()[name]
         environment = service["environment"]
         assert environment["BUS_AUTH"] == "required", name
@@ -178,6 +179,14 @@ def test_flower_is_behind_basic_auth_from_the_environment_and_never_unauthentica
     assert "FLOWER_UNAUTHENTICATED_API" not in (ROOT / "Procfile").read_text()
 
 
+def test_the_console_is_behind_the_same_secret_as_flower_and_on_the_hosts_loopback() -> None:
+    web = services()["web"]
+    assert command_of(web)[:2] == ["bus", "web"]
+    assert web["environment"]["FLOWER_BASIC_AUTH"].startswith("${FLOWER_BASIC_AUTH:?")
+    assert web["ports"] == ["127.0.0.1:8088:8088"]
+    assert procfile()["web"].startswith("bus web --port ${WEB_PORT:-8088}")
+
+
 def test_data_that_must_survive_a_restart_is_on_named_volumes() -> None:
     assert set(compose()["volumes"]) == {
         "redis-data",
@@ -192,7 +201,7 @@ def test_data_that_must_survive_a_restart_is_on_named_volumes() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["auth-setup", "worker", "flower", "demo"])
+@pytest.mark.parametrize("name", ["auth-setup", "worker", "flower", "web", "demo"])
 def test_every_service_command_exists_in_the_project(name: str) -> None:
     check_command([interpolate(word, {}) for word in command_of(services()[name])])
 

@@ -48,6 +48,18 @@ def test_the_wheel_carries_every_lua_script(wheel: zipfile.ZipFile) -> None:
     assert shipped == in_tree
 
 
+@pytest.mark.slow
+def test_the_wheel_carries_the_console_templates_and_static_files(wheel: zipfile.ZipFile) -> None:
+    console = ROOT / "bus" / "console"
+    in_tree = {
+        str(path.relative_to(ROOT))
+        for folder in ("templates", "static")
+        for path in (console / folder).iterdir()
+    }
+    assert {"bus/console/static/console.js", "bus/console/templates/timeline.html"} <= in_tree
+    assert in_tree <= set(wheel.namelist())
+
+
 @pytest.mark.parametrize(
     ("old", "name"), [("config.settings", "BusSettings"), ("config.channels", "DEFAULT_CHANNELS")]
 )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import http.client
 import json
 import os
 import re
@@ -94,6 +95,16 @@ def flower_status(port: int, path: str, credentials: str | None) -> int:
     return 200
 
 
+def web_status(port: int, path: str) -> int:
+    """The status of a GET of the console (redirects not followed)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", path)
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
 def env_file(path: Path) -> dict[str, str]:
     """``KEY=value`` lines, as honcho reads them."""
     pairs = (line.partition("=") for line in path.read_text().splitlines() if "=" in line)
@@ -128,12 +139,13 @@ def test_the_procfile_fleet_handles_cli_messages_shows_them_in_flower_and_stops_
     require("redis")
     assert REDIS_URL.startswith("redis://")
     settings = settings_for("redis")
-    port, llm_port = free_port(), free_port()
+    port, llm_port, web_port = free_port(), free_port(), free_port()
     env = cli_environment(
         settings,
         FLOWER_PORT=str(port),
         FLOWER_BASIC_AUTH=FLOWER_USER,
         LLM_PORT=str(llm_port),
+        WEB_PORT=str(web_port),
         LLM_BASE_URL=f"http://127.0.0.1:{llm_port}",
         BUS_LOG_FORMAT="json",
     )
@@ -164,11 +176,15 @@ def test_the_procfile_fleet_handles_cli_messages_shows_them_in_flower_and_stops_
         for line in honcho.lines:
             if launched := re.search(r"(\w+)\.\d+ started \(pid=(\d+)\)", line):
                 session_ids.add(int(launched[2]))
-        assert len(session_ids) == 5, honcho.lines  # honcho + worker, llm, flower, watch
+        assert len(session_ids) == 6, honcho.lines  # honcho + worker, llm, flower, watch, web
         eventually(lambda: flower_get(port, "/api/workers?refresh=1"), 30, "Flower's API")
         assert flower_status(port, "/api/workers", None) == 401
         assert flower_status(port, "/api/workers", "admin:wrong") == 401
         assert flower_status(port, "/", None) == 401
+        # The console: nothing without a login, whose secret is Flower's password.
+        assert eventually(lambda: web_status(web_port, "/login"), 30, "the console") == 200
+        assert web_status(web_port, "/") == 303
+        assert web_status(web_port, "/c/_23all-hands/events") == 401
 
         refused = run_bus(env, "publish", "#all-hands", "I run this now", "--sender", "carol")
         assert refused.returncode != 0

@@ -5,7 +5,8 @@ Records go to the Redis list ``<namespace>:test:runs`` when ``BUS_TEST_RECORD_UR
 ``"<phase> <agent> <channel|DM> <seq> <attempt> <pid>"`` with phase ``start`` or ``done``.
 
 Message content steers the handler: ``sleep:<seconds>`` sleeps, ``fail`` always raises,
-``flaky`` raises on the first attempt only.
+``flaky`` raises on the first attempt only, ``impersonate`` tries every way the handler reaches
+to publish as the other agent (``tried <agent> <path> <outcome>`` records).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 
 from bus.message import Message
 from bus.worker import AgentRegistry, Context
+from tests.helpers import impersonation
 
 RUNS: list[str] = []
 _lock = threading.Lock()
@@ -41,6 +43,11 @@ def _handle(message: Message, ctx: Context) -> str | None:
     where = message.channel or "DM"
     record(f"start {ctx.agent} {where} {message.seq} {ctx.attempt} {os.getpid()}")
     content = message.content
+    if content == "impersonate":
+        other = "rec-b" if ctx.agent == "rec-a" else "rec-a"
+        for path, outcome in impersonation.attempts(ctx, other).items():
+            record(f"tried {ctx.agent} {path} {outcome}")
+        ctx.publish("#engineering", f"{ctx.agent} speaks as itself")
     if content.startswith("sleep:"):
         time.sleep(float(content.split(":", 1)[1]))
     if content == "fail" or (content == "flaky" and ctx.attempt == 1):

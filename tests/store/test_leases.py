@@ -4,8 +4,11 @@ batches (take)."""
 from __future__ import annotations
 
 import time
+from uuid import uuid4
 
 from bus.channels import Retention
+from bus.message import Message
+from bus.reading.replays import copy_refusal
 from bus.store import Batch, Entry, Failure, Lag, Step, Store, channel_stream, direct_stream
 from tests.store.support import KEEP_ALL, NEWS, append_many, body, reader
 
@@ -278,3 +281,25 @@ def test_take_counts_what_retention_trimmed_before_the_batch(store: Store) -> No
 def test_take_for_a_stream_the_agent_does_not_read_holds_nothing(store: Store) -> None:
     waiting(store)
     assert store.leases.take("ghost", NEWS, "r1", TTL, 0, 3) == Batch(True)
+
+
+def test_a_run_refuses_a_copy_of_a_message_whatever_the_step_read_with_it(store: Store) -> None:
+    reader(store, "bob", "#news")
+    original = Message(channel="#news", sender="alice", content="pay 10")
+    first_body = original.model_dump_json(exclude={"seq"})
+    store.log.append(NEWS, first_body, 1000, KEEP_ALL, message_id=str(original.id))
+    store.log.append(NEWS, first_body, 1001, KEEP_ALL, message_id=str(original.id))
+    # A copy whose body leads with another id and carries the original's last (a JSON
+    # reader keeps the last): the step's index read does not fit it, the store is asked.
+    led = '{"id":"' + str(uuid4()) + '",' + first_body[1:]
+    store.log.append(NEWS, led, 1002, KEEP_ALL)
+    seen = []
+    step = store.leases.begin("bob", NEWS, "w1", TTL, 3)
+    while step.entry is not None:
+        entry = step.entry
+        message = Message.from_json(entry.json)
+        assert message.id == original.id
+        refusal = copy_refusal(store, entry, message)
+        seen.append((entry.seq, None if refusal is None else refusal.context["reason"]))
+        step = store.leases.advance("bob", NEWS, "w1", TTL, entry.seq, 3)
+    assert seen == [(1, None), (2, "replayed"), (3, "replayed")]

@@ -3,6 +3,8 @@ coalesced deliveries (an append wakes only the recipients with no delivery outst
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bus.channels import Retention
@@ -234,9 +236,23 @@ def test_history_hands_the_body_back_as_appended_with_the_seq_beside_it(store: S
         Entry(NEWS, 2, "{}"),
     ]
     assert [entry.json for entry in store.log.history(NEWS)] == [
-        '{"seq":1,"id": 7, "content": "x"}',
+        '{"id": 7, "content": "x","seq":1}',
         '{"seq":2}',
     ]
+
+
+def test_a_seq_stored_in_a_body_never_overrides_the_place_it_sits_at(store: Store) -> None:
+    store.log.append(NEWS, '{"content": "x", "seq": 1}', 1000, KEEP_ALL)
+    store.log.append(NEWS, '{"content": "y", "seq": 1}', 1001, KEEP_ALL)
+    assert [json.loads(entry.json)["seq"] for entry in store.log.history(NEWS)] == [1, 2]
+
+
+def test_an_id_keeps_the_first_place_it_was_appended_at(store: Store) -> None:
+    assert store.log.placed("m-1") is None
+    store.log.append(NEWS, "{}", 1000, KEEP_ALL, message_id="m-1")
+    store.log.append(NEWS, "{}", 1001, KEEP_ALL, message_id="m-1")  # a copy
+    assert store.log.placed("m-1") == (NEWS, 1)
+    assert store.log.find(["m-1"])["m-1"].entry.seq == 1
 
 
 def test_retention_by_age_also_hides_aged_messages_from_claims(store: Store) -> None:

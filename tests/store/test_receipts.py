@@ -193,3 +193,16 @@ def test_a_new_run_of_a_live_worker_on_the_same_message_counts_no_attempt(store:
     store.leases.begin("bob", NEWS, "w1 run-a", TTL, 10)
     store.leases.release_lease("bob", NEWS, "w1 run-a")
     assert store.leases.begin("bob", NEWS, "w1 run-b", TTL, 10).failure is None
+
+
+def test_a_run_that_gave_its_lease_up_before_its_worker_stopped_counts_no_attempt(
+    store: Store,
+) -> None:
+    reader(store, "bob", "#news")
+    publish(store, "m1")
+    store.liveness.beat("w1", TTL, ["bob"])
+    store.leases.begin("bob", NEWS, "w1 run-a", TTL, 10)
+    store.leases.release_lease("bob", NEWS, "w1 run-a")  # a graceful stop: the handler cancelled
+    store.liveness.stopped("w1")
+    store.liveness.beat("w2", TTL, ["bob"])
+    assert store.leases.begin("bob", NEWS, "w2 run-b", TTL, 10).failure is None

@@ -23,6 +23,10 @@ KEY_PARAMETERS = {
     "trimmedkey",
     "indexedkey",
     "headskey",
+    "locatedkey",
+    "causedkey",
+    "signalskey",
+    "positions_key",
 }
 
 

@@ -34,6 +34,7 @@ class RedisServer:
         tls: bool = False,
         bind: tuple[str, ...] = (),
         executable: str = "redis-server",
+        options: tuple[str, ...] = (),
     ) -> None:
         """Prepare (not start) the server.
 
@@ -42,6 +43,7 @@ class RedisServer:
             tls: listen for TLS only, see the class doc.
             bind: addresses to listen on besides 127.0.0.1.
             executable: the ``redis-server`` to run.
+            options: more command-line options (``("--replicaof", "127.0.0.1", "6380")``).
 
         Raises:
             FileNotFoundError: no ``redis-server`` on the PATH.
@@ -61,6 +63,7 @@ class RedisServer:
         )
         self.log = self.directory / "redis.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self.options = options
 
     def url_for(self, address: str = "127.0.0.1", db: int = 0) -> str:
         """The URL clients use to reach the server at ``address`` (one of :attr:`addresses`)."""
@@ -96,6 +99,7 @@ class RedisServer:
             "--daemonize",
             "no",
         ]
+        command += self.options
         if self.tls is None:
             return [*command, "--port", str(self.port)]
         return [

@@ -16,6 +16,7 @@ import pytest
 from bus import AgentClient, AsyncAgentClient, AsyncBus, Bus
 from bus.api import AgentOperations, BusOperations, declarations, documented
 from bus.message import Message, MessageFields
+from bus.worker.bound_bus import BoundBus
 from bus.worker.context import AsyncHandlerContext, HandlerContext
 
 
@@ -38,8 +39,12 @@ class Surface:
 
 
 #: The contexts' ``agent`` (the handling agent's name) and ``reply(content)`` (answering the
-#: message being handled) are what a handler has more than an agent client.
-CONTEXT_EXTRA, CONTEXT_OVERLOADED = frozenset({"bus", "agent"}), frozenset({"reply"})
+#: message being handled) are what a handler has more than an agent client, and
+#: ``report_usage`` (charging its handling's tokens and cost to the agent's budget).
+CONTEXT_EXTRA, CONTEXT_OVERLOADED = (
+    frozenset({"bus", "agent", "report_usage"}),
+    frozenset({"reply"}),
+)
 SURFACES = [
     # Bus.store: the sync facade's parts are public for what is built on it (worker, CLI).
     Surface(Bus, BusOperations, False, {"AgentOperations": "AgentClient"}, frozenset({"store"})),
@@ -47,6 +52,8 @@ SURFACES = [
     Surface(
         AsyncBus, BusOperations, True, {"AgentOperations": "AsyncAgentClient"}, frozenset({"call"})
     ),
+    # The bus a handler is handed: the worker's, bound to its agent.
+    Surface(BoundBus, BusOperations, False),
     # .bus: the bus a client acts on.
     Surface(AgentClient, AgentOperations, False, extra=frozenset({"bus"})),
     Surface(AsyncAgentClient, AgentOperations, True, extra=frozenset({"bus"})),
@@ -226,3 +233,13 @@ def test_help_shows_the_declared_documentation_with_the_real_signature() -> None
         ]
     assert AsyncBus.update_channel.__qualname__ == "AsyncBus.update_channel"
     assert inspect.iscoroutinefunction(AsyncBus.update_channel)
+
+
+def test_the_errors_of_refusals_are_importable_from_bus() -> None:
+    import bus
+    from bus import errors
+
+    for name in ("PermissionDenied", "PublishRejected", "RateLimited"):
+        assert name in bus.__all__
+        assert getattr(bus, name) is getattr(errors, name)
+        assert issubclass(getattr(bus, name), errors.BusError)

@@ -14,6 +14,7 @@ from bus.names import (
     MAX_CHANNEL_LENGTH,
     check_agent_name,
     check_channel_name,
+    check_sender_name,
     decode_channel,
     encode_channel,
 )
@@ -129,3 +130,13 @@ def test_any_text_is_an_agent_name_exactly_when_it_matches_the_pattern(name: str
 def test_an_agent_name_that_is_not_a_string_is_refused() -> None:
     with pytest.raises(InvalidName, match="must be a string"):
         check_agent_name(7)
+
+
+def test_a_person_may_send_as_human_name_but_is_no_agent_name() -> None:
+    assert check_sender_name("human:alice") == "human:alice"
+    assert check_sender_name("alice") == "alice"
+    for bad in ("human:", "human:-x", "robot:alice", "human:a b"):
+        with pytest.raises(InvalidName):
+            check_sender_name(bad)
+    with pytest.raises(InvalidName):
+        check_agent_name("human:alice")

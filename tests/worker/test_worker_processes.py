@@ -84,9 +84,11 @@ def test_two_worker_processes_on_the_same_agents_keep_channel_order(
         for worker in workers:
             worker.stop()
     in_order = {agent: list(range(1, total + 1)) for agent in AGENTS}
+    # Both workers take deliveries from the broker, but which process handles them is not
+    # fixed: the one holding a stream's lease drains it, so on a busy machine one process may
+    # handle every message. What two competing workers must keep is the order, once each.
     assert _each(_by_agent(broker_settings, "start")) == in_order
-    pids = {record[5] for record in runs(broker_settings)}
-    assert len(pids) >= 2, "both workers' processes should have handled deliveries"
+    assert _each(_by_agent(broker_settings, "done")) == in_order
 
 
 @pytest.mark.parametrize("coalesce", [False, True], ids=["per-message", "coalesced"])
@@ -114,8 +116,16 @@ def test_a_worker_killed_mid_handler_loses_nothing_and_keeps_order(
             second.stop()
     done = _by_agent(broker_settings, "done")
     starts = _by_agent(broker_settings, "start")
-    # No gap, no duplicate, in order.
-    assert _each(done) == {agent: list(range(1, total + 1)) for agent in AGENTS}
+    # No gap, in order, and at least once: the only repeat allowed is of the last handler that
+    # ended before the kill, if the kill came before its position was committed (it runs
+    # again as attempt 2, as a broker redelivers an unacknowledged message).
+    assert {agent: list(dict.fromkeys(done[agent])) for agent in AGENTS} == {
+        agent: list(range(1, total + 1)) for agent in AGENTS
+    }
+    for agent in AGENTS:
+        repeated = sorted({seq for seq in done[agent] if done[agent].count(seq) > 1})
+        assert repeated in ([], [killed_at.get(agent, 0)]), (agent, done[agent], killed_at)
+        assert all(done[agent].count(seq) <= 2 for seq in repeated), done[agent]
     # At least one handler was cut short by the kill and ran again from the start.
     assert {agent: len(starts[agent]) >= total for agent in AGENTS} == dict.fromkeys(AGENTS, True)
     assert _each(starts) == {agent: sorted(starts[agent]) for agent in AGENTS}

@@ -1,11 +1,12 @@
 """The store contract: one abstract class per part, and :class:`Store`, the whole.
 
-A store is made of seven parts, each a contract of its own module: :class:`RegistryStore`
+A store is made of eight parts, each a contract of its own module: :class:`RegistryStore`
 (channels, agents, memberships), :class:`LogStore` (appends, history, positions, claims),
 :class:`LeaseStore` (what a worker needs to run an agent's handlers in order, at least once),
 :class:`LivenessStore` (which worker processes are alive), :class:`ReplyStore` (request/reply
 boxes), :class:`EpochStore` (which state the store holds, and noticing its loss) and
-:class:`ReceiptStore` (what became of a message, for each member).
+:class:`ReceiptStore` (what became of a message, for each member) and :class:`GuardStore`
+(circuits, spend and agents' own limits: what the append's guards keep).
 :class:`Store` holds one of each, so a service asks only for the part it uses
 (``store.log.append(...)``), and adds the store's own lifecycle.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 from bus.store.contracts.epochs import EpochStore, ResetWatcher, new_epoch
+from bus.store.contracts.guards import GuardStore
 from bus.store.contracts.leases import LeaseStore
 from bus.store.contracts.liveness import LivenessStore
 from bus.store.contracts.log import LogStore
@@ -29,6 +31,7 @@ from bus.store.contracts.replies import ReplyStore
 
 __all__ = [
     "EpochStore",
+    "GuardStore",
     "LeaseStore",
     "LivenessStore",
     "LogStore",
@@ -42,7 +45,7 @@ __all__ = [
 
 
 class Store(ABC):
-    """What the bus needs from the place its state lives: its seven parts, and its lifecycle.
+    """What the bus needs from the place its state lives: its eight parts, and its lifecycle.
 
     Args:
         registry: Channels, agents and memberships.
@@ -52,6 +55,7 @@ class Store(ABC):
         replies: Request/reply boxes.
         epochs: The epoch the store holds and the one this process adopted.
         receipts: The message-id index, audiences and exception notes.
+        guards: Circuits, spend and agents' own limits.
     """
 
     def __init__(
@@ -64,6 +68,7 @@ class Store(ABC):
         replies: ReplyStore,
         epochs: EpochStore,
         receipts: ReceiptStore,
+        guards: GuardStore,
     ) -> None:
         self.registry = registry
         self.log = log
@@ -72,6 +77,7 @@ class Store(ABC):
         self.replies = replies
         self.epochs = epochs
         self.receipts = receipts
+        self.guards = guards
 
     @abstractmethod
     def ping(self) -> None:

@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 from bus.errors import StoreReset
+from bus.store.results import Fence
 
 
 def new_epoch() -> str:
@@ -28,6 +29,13 @@ class EpochStore(ABC):
     :class:`~bus.errors.StoreReset` instead of acting on a store that lost its state. On a reset
     the store adopts the epoch it now holds (if one was established again) and tells each
     watcher once per change. A store no process established checks nothing.
+
+    A failover can also lose only the newest appends (Redis replicates asynchronously): the
+    promoted replica holds the epoch, but a stream's head is below a seq a client saw
+    acknowledged. Each process remembers the highest seq it saw per stream (appended, or
+    handed over); an append whose stream is below it, or :meth:`check_heads`, *fences* the
+    stream: the lost seqs are burnt (readers skip them, loudly; no other message gets them),
+    recorded (:meth:`fences`) and logged at ERROR with the exact range.
     """
 
     @abstractmethod
@@ -51,3 +59,12 @@ class EpochStore(ABC):
     @abstractmethod
     def watch(self, watcher: ResetWatcher) -> None:
         """Call ``watcher`` when a reset is noticed (once per epoch change)."""
+
+    @abstractmethod
+    def check_heads(self) -> list[Fence]:
+        """Fence each stream whose head is below the highest seq this process saw on it;
+        the fences put up now (see the class doc)."""
+
+    @abstractmethod
+    def fences(self) -> list[Fence]:
+        """The fences the store recorded (the newest 1000), oldest first."""

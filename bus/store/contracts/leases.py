@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from bus.store.results import Batch, Lag, Step
+from bus.store.results import Batch, Lag, ReceiptDraft, Step
 
 
 class LeaseStore(ABC):
@@ -34,12 +34,26 @@ class LeaseStore(ABC):
 
     @abstractmethod
     def advance(
-        self, agent: str, stream: str, token: str, ttl_ms: int, seq: int, upto: int
+        self,
+        agent: str,
+        stream: str,
+        token: str,
+        ttl_ms: int,
+        seq: int,
+        upto: int,
+        receipt: ReceiptDraft | None = None,
     ) -> Step:
         """Move the agent's position on ``stream`` up to ``seq`` (handled, or given up on;
         never back), forget its failures, then read on like :meth:`begin`; ``Step(False)``
         and nothing moved if another token holds the lease (``token``'s lapsed and was
-        taken over: a late commit must not move the new owner's position), alive or not."""
+        taken over: a late commit must not move the new owner's position), alive or not.
+
+        With a ``receipt``, in the same step: if the position moved and ``receipt.sender``
+        consumes receipts (:meth:`~bus.store.contracts.receipts.ReceiptStore.consume`), the
+        receipt is appended to the sender's inbox as a message (indexed, trimmed to its
+        retention, its wake-up signal set with coalesced deliveries) and ``Step.pushed`` says
+        at which seq; a draft without a body moves nothing then and answers
+        ``Pushed(wanted=True)``. For a sender that consumes none, the step reads one flag."""
 
     @abstractmethod
     def take(
@@ -55,7 +69,9 @@ class LeaseStore(ABC):
 
     @abstractmethod
     def release_lease(self, agent: str, stream: str, token: str) -> None:
-        """Give the lease up, if ``token`` holds it."""
+        """Give the lease up, if ``token`` holds it, and forget that ``token``'s run started on
+        the stream's next message: a run that gives its lease up (its worker stopping
+        gracefully) was not lost in a handler, so the run that takes over counts no attempt."""
 
     @abstractmethod
     def renew_lease(self, agent: str, stream: str, token: str, ttl_ms: int) -> bool:

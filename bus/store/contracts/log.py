@@ -18,6 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 from bus.channels import ChannelSpec, Retention
+from bus.store.contracts.guards import Checks
 from bus.store.results import Appended, Dedupe, Entry, Traced
 
 
@@ -38,6 +39,7 @@ class LogStore(ABC):
         message_id: str | None = None,
         causation_id: str | None = None,
         sender: str = "",
+        checks: Checks | None = None,
     ) -> Appended:
         """Append a message and trim the stream to ``retention``.
 
@@ -56,6 +58,7 @@ class LogStore(ABC):
                 (``Appended.woken``); a recipient's signal is cleared when a claim, take or
                 step of it finds the stream drained, or it leaves the channel.
             message_id: The message's id, to index it (:meth:`find`); ``None``: not indexed.
+                An id the index already holds keeps its first place (:meth:`placed`).
             causation_id: The id of the message that caused it, to index it under that
                 (:meth:`caused`), which forgets it when retention trims the message.
             sender: The message's sender, kept with its id. The id itself stays indexed a while
@@ -63,6 +66,10 @@ class LogStore(ABC):
                 a trimmed message from an unknown one; :meth:`find` returns retained ones only.
                 With an id, the append also records a channel's audience if it differs from the
                 last one recorded (see :class:`~bus.store.contracts.receipts.ReceiptStore`).
+            checks: The guards the append must pass first, in the same atomic step (see
+                :mod:`bus.store.contracts.guards`): a refusal stores nothing; a channel
+                member over its ``max_pending`` on a drop-oldest channel gets an
+                ``overloaded`` note (``Appended.overloaded``).
 
         Returns:
             The message's seq and its recipients (or, for a duplicate, the first one's seq).
@@ -70,6 +77,8 @@ class LogStore(ABC):
         Raises:
             UnknownChannel: ``channel`` is given and does not exist (any more).
             ChannelChanged: ``channel`` is given and its stored version differs.
+            HopLimitExceeded, CircuitOpen, BudgetExceeded, AgentOverloaded: the guards
+                refused (see :func:`~bus.store.contracts.guards.guard_refusal`).
             StoreReset: the store lost the state this process knew (see
                 :class:`~bus.store.contracts.epochs.EpochStore`).
         """
@@ -120,6 +129,13 @@ class LogStore(ABC):
     def find(self, message_ids: Sequence[str]) -> dict[str, Traced]:
         """The retained messages among ``message_ids`` that were appended with their id, by id
         (an id not retained, or never appended, is absent)."""
+
+    @abstractmethod
+    def placed(self, message_id: str) -> tuple[str, int] | None:
+        """The stream and seq at which ``message_id`` was first appended (the index keeps the
+        first place of an id: a later append of the same id is a copy), while the index still
+        knows the id (:data:`~bus.store.results.INDEX_FACTOR` times the stream's retention);
+        ``None`` otherwise."""
 
     @abstractmethod
     def caused(self, message_ids: Sequence[str]) -> dict[str, list[str]]:

@@ -34,6 +34,18 @@ class ReceiptStore(ABC):
         one); notes of messages the index forgot are dropped on the way."""
 
     @abstractmethod
+    def consume(self, agent: str, on: bool, *, hosted: bool = False) -> None:
+        """Make ``agent`` a consumer of pushed receipts (``on``), or no longer one: the advance
+        step appends the receipts of the messages it sent to its inbox
+        (:meth:`~bus.store.contracts.leases.LeaseStore.advance`). A ``hosted`` consumer (a
+        worker's run, which reads its inbox until drained) is woken once per burst, as with
+        coalesced deliveries; any other once per receipt unless deliveries are coalesced."""
+
+    @abstractmethod
+    def consumers(self) -> set[str]:
+        """The agents that consume pushed receipts."""
+
+    @abstractmethod
     def note_skipped(self, agent: str, stream: str, first: int, last: int, at_ms: int) -> None:
         """Note that retention trimmed ``first`` to ``last`` of ``stream`` before ``agent``
         read them (one note for the range)."""

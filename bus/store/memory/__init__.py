@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from bus.store.contracts import Store
 from bus.store.memory.epochs import MemoryEpochs
+from bus.store.memory.guards import MemoryGuards
 from bus.store.memory.leases import MemoryLeases
 from bus.store.memory.liveness import MemoryLiveness
 from bus.store.memory.log import MemoryLog
@@ -36,6 +37,7 @@ class MemoryStore(Store):
             replies=MemoryReplies(tables),
             epochs=MemoryEpochs(tables),
             receipts=MemoryReceipts(tables),
+            guards=MemoryGuards(tables),
         )
 
     def ping(self) -> None:

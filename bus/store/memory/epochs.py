@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bus.store.contracts.epochs import EpochStore, ResetWatcher, new_epoch
 from bus.store.memory.tables import MemoryTables
+from bus.store.results import Fence
 
 
 class MemoryEpochs(EpochStore):
@@ -38,3 +39,11 @@ class MemoryEpochs(EpochStore):
 
     def watch(self, watcher: ResetWatcher) -> None:
         """Nothing to watch: this store never loses its state by itself."""
+
+    def check_heads(self) -> list[Fence]:
+        """Nothing to fence: this store is the process's own, it has no replicas to lose."""
+        return []
+
+    def fences(self) -> list[Fence]:
+        """None: see :meth:`check_heads`."""
+        return []

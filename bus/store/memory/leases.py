@@ -8,9 +8,9 @@ import time
 
 from bus.store.contracts.leases import LeaseStore
 from bus.store.contracts.liveness import token_worker
-from bus.store.memory.receipts import keep_note
+from bus.store.memory.receipts import keep_note, push_receipt
 from bus.store.memory.tables import MemoryTables
-from bus.store.results import Batch, Entry, Failure, Lag, Note, Step
+from bus.store.results import Batch, Entry, Failure, Lag, Note, Pushed, ReceiptDraft, Step
 
 
 class MemoryLeases(LeaseStore):
@@ -67,7 +67,14 @@ class MemoryLeases(LeaseStore):
         keep_note(tables, stream, seq, seq, agent, note)
 
     def advance(
-        self, agent: str, stream: str, token: str, ttl_ms: int, seq: int, upto: int
+        self,
+        agent: str,
+        stream: str,
+        token: str,
+        ttl_ms: int,
+        seq: int,
+        upto: int,
+        receipt: ReceiptDraft | None = None,
     ) -> Step:
         tables = self._tables
         with tables.lock:
@@ -77,10 +84,17 @@ class MemoryLeases(LeaseStore):
                 return Step(False, holder=tables.holder(agent, stream, token)[1])
             positions = tables.positions.get(agent, {})
             position = positions.get(stream)
-            if position is not None and position < seq:
+            moves = position is not None and position < seq
+            # Pushed receipts (issue 17): in the commit's own step, only if it moves.
+            pushed = None if receipt is None else Pushed()
+            if receipt is not None and moves:
+                pushed = push_receipt(tables, receipt)
+                if pushed.wanted:
+                    return Step(True, pushed=pushed)
+            if moves:
                 positions[stream] = seq
                 tables.failures.pop((agent, stream), None)
-            return self.begin(agent, stream, token, ttl_ms, upto)
+            return self.begin(agent, stream, token, ttl_ms, upto).with_pushed(pushed)
 
     def take(
         self, agent: str, stream: str, token: str, ttl_ms: int, commit: int, limit: int
@@ -121,6 +135,9 @@ class MemoryLeases(LeaseStore):
             held = tables.leases.get((agent, stream))
             if held is not None and held[0] == token:
                 del tables.leases[(agent, stream)]
+            started = tables.started.get((agent, stream))
+            if started is not None and started[2] == token:  # given up, not lost: no attempt
+                del tables.started[(agent, stream)]
 
     def renew_lease(self, agent: str, stream: str, token: str, ttl_ms: int) -> bool:
         tables = self._tables

@@ -10,10 +10,22 @@ from collections.abc import Sequence
 
 from bus.channels import ChannelSpec, Overflow, Retention, Stream
 from bus.errors import ChannelChanged, UnknownChannel, rejected
+from bus.store.contracts.guards import Checks, overloaded_note
 from bus.store.contracts.log import LogStore
-from bus.store.memory.receipts import record_audience
+from bus.store.memory.guards import clock_ms, run_checks
+from bus.store.memory.receipts import keep_note, record_audience
 from bus.store.memory.tables import MemoryTables
-from bus.store.results import INDEX_FACTOR, Appended, Dedupe, Duplicate, Entry, Located, Traced
+from bus.store.results import (
+    INDEX_FACTOR,
+    Appended,
+    Dedupe,
+    Duplicate,
+    Entry,
+    Guarded,
+    Located,
+    Note,
+    Traced,
+)
 
 
 class MemoryLog(LogStore):
@@ -39,6 +51,7 @@ class MemoryLog(LogStore):
         message_id: str | None = None,
         sender: str = "",
         causation_id: str | None = None,
+        checks: Checks | None = None,
     ) -> Appended:
         parsed, tables = Stream(stream), self._tables
         with tables.lock:
@@ -59,6 +72,14 @@ class MemoryLog(LogStore):
                 ]
                 if lagging:
                     raise rejected(channel, lagging)
+            # -- guards (bus.store.contracts.guards): decided before anything is stored --
+            overloaded: dict[str, tuple[int, int]] = {}
+            closed = False
+            recipients = self._audience(parsed)  # the lock is held: it is the append's too
+            if checks is not None:
+                direct = parsed.is_direct
+                overloaded, closed = run_checks(tables, checks, recipients, direct, clock_ms())
+            # -- end of guards --
             log.head += 1
             if dedupe is not None:
                 tables.dedupe = {k: v for k, v in tables.dedupe.items() if v[1] > now}
@@ -68,14 +89,20 @@ class MemoryLog(LogStore):
             cause = (causation_id or "") if message_id else ""
             located = Located(stream, log.head, now_ms, sender, cause)
             tables.index(located, message_id or "", (INDEX_FACTOR - 1) * retention.max_messages)
-            owner = parsed.owner
-            if owner is None:
-                recipients = list(tables.members.get(parsed.channel or "", ()))
-            else:
-                recipients = [owner] if owner in tables.agents else []
             if message_id is not None:
                 record_audience(tables, stream, log.head, recipients)
-            return self._appended(stream, log.head, recipients, coalesce)
+            for agent, (pending, limit) in overloaded.items():
+                note = Note("overloaded", now_ms, error=overloaded_note(pending, limit))
+                keep_note(tables, stream, log.head, log.head, agent, note)
+            appended = self._appended(stream, log.head, recipients, coalesce)
+            return Guarded.of(appended, sorted(overloaded), closed)
+
+    def _audience(self, parsed: Stream) -> list[str]:
+        """Who a message appended to the stream now goes to (the caller holds the lock)."""
+        owner, tables = parsed.owner, self._tables
+        if owner is None:
+            return list(tables.members.get(parsed.channel or "", ()))
+        return [owner] if owner in tables.agents else []
 
     def _check(self, channel: ChannelSpec) -> None:
         stored = self._tables.channels.get(channel.name)
@@ -174,6 +201,11 @@ class MemoryLog(LogStore):
                 if entry and entry[0][0] == seq:
                     found[message_id] = Traced(Entry(stream, seq, entry[0][2]), cause or None)
         return found
+
+    def placed(self, message_id: str) -> tuple[str, int] | None:
+        with self._tables.lock:
+            located = self._tables.located.get(message_id)
+        return None if located is None else (located.stream, located.seq)
 
     def caused(self, message_ids: Sequence[str]) -> dict[str, list[str]]:
         with self._tables.lock:

@@ -11,7 +11,15 @@ from bisect import bisect_right
 from bus.channels import Stream
 from bus.store.contracts.receipts import ReceiptStore
 from bus.store.memory.tables import MemoryTables
-from bus.store.results import DeliveryFacts, MemberFacts, Note
+from bus.store.results import (
+    INDEX_FACTOR,
+    DeliveryFacts,
+    Located,
+    MemberFacts,
+    Note,
+    Pushed,
+    ReceiptDraft,
+)
 
 
 def _oldest_indexed(tables: MemoryTables, stream: str) -> int:
@@ -46,6 +54,30 @@ def keep_note(
     """Keep a note (the caller holds the lock), dropping those of messages the index forgot."""
     _trim_notes(tables, stream)
     tables.notes[stream][(first, last, agent)] = note
+
+
+def push_receipt(tables: MemoryTables, draft: ReceiptDraft) -> Pushed:
+    """The advance's receipt step (the caller holds the lock and moved the position): append
+    the receipt to its sender's inbox if the sender consumes receipts, as ``advance.lua`` does."""
+    if draft.sender not in tables.receipt_consumers or draft.sender not in tables.agents:
+        return Pushed()
+    if draft.body is None:
+        return Pushed(wanted=True)
+    inbox = Stream.of_inbox(draft.sender).id
+    log = tables.logs[inbox]
+    log.head += 1
+    log.entries.append((log.head, draft.now_ms, draft.body))
+    log.trim(draft.retention, draft.now_ms)
+    located = Located(inbox, log.head, draft.now_ms, draft.by, "")
+    tables.index(located, draft.message_id, (INDEX_FACTOR - 1) * draft.retention.max_messages)
+    signals, coalesce = (
+        tables.signals[inbox],
+        draft.coalesce or tables.receipt_consumers[draft.sender],
+    )
+    wake = not coalesce or draft.sender not in signals
+    if coalesce and wake:
+        signals[draft.sender] = log.head
+    return Pushed(False, log.head, wake)
 
 
 class MemoryReceipts(ReceiptStore):
@@ -95,6 +127,17 @@ class MemoryReceipts(ReceiptStore):
     def note(self, stream: str, seq: int, agent: str, note: Note) -> None:
         with self._tables.lock:
             keep_note(self._tables, stream, seq, seq, agent, note)
+
+    def consume(self, agent: str, on: bool, *, hosted: bool = False) -> None:
+        with self._tables.lock:
+            if on:
+                self._tables.receipt_consumers[agent] = hosted
+            else:
+                self._tables.receipt_consumers.pop(agent, None)
+
+    def consumers(self) -> set[str]:
+        with self._tables.lock:
+            return set(self._tables.receipt_consumers)
 
     def note_skipped(self, agent: str, stream: str, first: int, last: int, at_ms: int) -> None:
         with self._tables.lock:

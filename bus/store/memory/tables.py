@@ -12,6 +12,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
 from bus.channels import ChannelSpec, Retention
+from bus.store.contracts.guards import AgentLimits
 from bus.store.contracts.liveness import token_worker
 from bus.store.results import Holder, Located, Note
 
@@ -102,6 +103,15 @@ class MemoryTables:
             #: (agent, stream) -> (seq, epoch ms, token): the message its run last started on,
             #: when, and the run's lease token (a takeover of a dead worker's run counts it)
             self.started: dict[tuple[str, str], tuple[int, int, str]] = {}
+            #: agent -> whether it is hosted, for each agent that consumes pushed receipts (its
+            #: registry flag)
+            self.receipt_consumers: dict[str, bool] = {}
+            #: (sender, target) -> (tokens, last ms, open until ms or 0): the guards' buckets
+            self.circuits: dict[tuple[str, str], tuple[float, int, int]] = {}
+            #: agent -> (window start ms, tokens, cost): its spend in its last budget window
+            self.spend: dict[str, tuple[int, int, float]] = {}
+            #: agent -> its own limits (bus.store.contracts.guards.AgentLimits)
+            self.limits: dict[str, AgentLimits] = {}
         with self.replies_changed:
             #: correlation id -> (responder, expires at, monotonic seconds)
             self.waiters: dict[str, tuple[str, float]] = {}
@@ -113,7 +123,7 @@ class MemoryTables:
         dropped out of :attr:`caused`, keeping the last ``keep_trimmed`` of their ids."""
         log = self.logs[located.stream]
         log.indexed.append((message_id, located.causation_id))
-        if message_id:
+        if message_id and message_id not in self.located:  # a copy keeps the first place
             self.located[message_id] = located
             if located.causation_id:
                 self.caused[located.causation_id][message_id] = None

@@ -15,8 +15,10 @@ epoch); :mod:`~bus.store.redis.connection` is the client that turns a lost serve
 
 from __future__ import annotations
 
+from bus.settings.replication import Replication
 from bus.store.contracts import Store
 from bus.store.redis.epochs import RedisEpochs
+from bus.store.redis.guards import RedisGuards
 from bus.store.redis.leases import RedisLeases
 from bus.store.redis.liveness import RedisLiveness
 from bus.store.redis.log import RedisLog
@@ -32,12 +34,14 @@ class RedisStore(Store):
     """A :class:`~bus.store.contracts.Store` in Redis.
 
     Args:
-        url: The server's URL (``redis://``, ``rediss://`` or ``unix://``).
+        url: The server's URL (``redis://``, ``rediss://`` or ``unix://``), or its sentinels'
+            (``sentinel://host:port;sentinel://host:port``).
         namespace: The bus's namespace: every key of the store is in it.
+        replication: The sentinels' master name; the replicas a publish waits for.
     """
 
-    def __init__(self, url: str, namespace: str) -> None:
-        space = self._space = RedisNamespace(url, namespace)
+    def __init__(self, url: str, namespace: str, replication: Replication | None = None) -> None:
+        space = self._space = RedisNamespace(url, namespace, replication)
         #: The server's URL, password masked.
         self.url = space.url
         self._log = RedisLog(space)
@@ -49,6 +53,7 @@ class RedisStore(Store):
             replies=RedisReplies(space),
             epochs=RedisEpochs(space),
             receipts=RedisReceipts(space),
+            guards=RedisGuards(space),
         )
 
     def ping(self) -> None:
@@ -70,3 +75,4 @@ class RedisStore(Store):
         if batch:
             client.delete(*batch)
         self._log.forget_streams()
+        self._space.epochs.forget_seen()

@@ -14,9 +14,15 @@ import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.sentinel import Sentinel
 
 from bus.errors import StoreUnavailable
+from bus.settings.replication import is_sentinel, sentinel_address
 from bus.settings.urls import mask
+
+#: Seconds to connect to a server or a sentinel, and to wait for a sentinel's answer: during a
+#: failover a call fails fast (``StoreUnavailable``) instead of hanging on a dead master.
+CONNECT_TIMEOUT = 2.0
 
 #: What means "the server cannot serve us now" (``BusyLoadingError`` is a ConnectionError;
 #: ``ReadOnlyError``: a replica that has not been promoted yet).
@@ -28,12 +34,19 @@ class StoreClient(redis.Redis):
 
     #: The server's URL, password masked (set by :func:`connect`).
     url = ""
+    #: The sentinels' clients, when the master is found through them (closed with it).
+    sentinels: tuple[redis.Redis, ...] = ()
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
         try:
             return super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
         except UNAVAILABLE as exc:
             raise unavailable(self.url, exc) from exc
+
+    def close(self) -> None:
+        super().close()
+        for sentinel in self.sentinels:
+            sentinel.close()
 
     def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> StorePipeline:
         pipe = StorePipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
@@ -63,9 +76,32 @@ def unavailable(url: str, exc: BaseException) -> StoreUnavailable:
     )
 
 
-def connect(url: str) -> StoreClient:
-    """A client of the store at ``url`` (strings decoded)."""
-    client = StoreClient(connection_pool=redis.ConnectionPool.from_url(url, decode_responses=True))
+def connect(url: str, sentinel_master: str | None = None) -> StoreClient:
+    """A client of the store at ``url`` (strings decoded).
+
+    A ``sentinel://`` URL names sentinels: the client asks them for the master
+    ``sentinel_master`` at each new connection (redis-py's ``Sentinel.master_for``), so it
+    follows a failover; a call during one raises :class:`StoreUnavailable`.
+
+    Raises:
+        ConfigurationError: a sentinel URL without a master name, or malformed.
+    """
+    if is_sentinel(url):
+        address = sentinel_address(url, sentinel_master, "BUS_STORE_URL")
+        timeouts = {"socket_timeout": CONNECT_TIMEOUT, "socket_connect_timeout": CONNECT_TIMEOUT}
+        sentinel = Sentinel(list(address.sentinels), sentinel_kwargs=timeouts)
+        client: StoreClient = sentinel.master_for(
+            address.master,
+            redis_class=StoreClient,
+            db=address.db,
+            password=address.password,
+            decode_responses=True,
+            socket_connect_timeout=CONNECT_TIMEOUT,
+        )
+        client.sentinels = tuple(sentinel.sentinels)
+    else:
+        pool = redis.ConnectionPool.from_url(url, decode_responses=True)
+        client = StoreClient(connection_pool=pool)
     client.auto_close_connection_pool = True  # as from_url does: close() ends the pool
     client.url = mask(url)
     return client

@@ -1,13 +1,16 @@
 """The epoch part of :class:`~bus.store.redis.RedisStore` (see
 :class:`~bus.store.contracts.epochs.EpochStore`): the epoch is a key of the namespace; the
-scripts that append and hand messages over check it."""
+scripts that append and hand messages over check it; a failover that lost acknowledged appends
+is fenced (:mod:`~bus.store.redis.fencing`)."""
 
 from __future__ import annotations
 
 from typing import cast
 
 from bus.store.contracts.epochs import EpochStore, ResetWatcher, new_epoch
+from bus.store.redis.fencing import Fencing
 from bus.store.redis.namespace import RedisNamespace
+from bus.store.results import Fence
 
 
 class RedisEpochs(EpochStore):
@@ -22,6 +25,7 @@ class RedisEpochs(EpochStore):
         self._redis = space.client
         self._key = space.keys.epoch
         self._watch = space.epochs
+        self._fencing = Fencing(space)
 
     def establish(self) -> str:
         self._redis.set(self._key, new_epoch(), nx=True)
@@ -43,3 +47,9 @@ class RedisEpochs(EpochStore):
 
     def watch(self, watcher: ResetWatcher) -> None:
         self._watch.watch(watcher)
+
+    def check_heads(self) -> list[Fence]:
+        return self._fencing.check()
+
+    def fences(self) -> list[Fence]:
+        return self._fencing.recorded()

@@ -41,10 +41,29 @@ class Keys:
         #: Sorted set, all scores 0: ``"<causation id> <message id>"`` per retained message
         #: that has a cause, so a lexical range lists what one message caused.
         self.caused = self.prefix + "caused"
+        #: List: JSON of each fence (the newest 1000): seqs of a stream lost in a failover
+        #: after clients saw them acknowledged, burnt so no other message gets them
+        #: (``fence.lua``).
+        self.fences = self.prefix + "fences"
+        #: String: written (and waited on) when a publish found its idempotency key used, so
+        #: ``WAIT`` covers the first append too (``BUS_STORE_MIN_REPLICAS``).
+        self.replicated = self.prefix + "replicated"
         #: Hash: worker id -> ``"<alive until ms>:<last seen ms>"`` (the server's clock).
         self.alive = self.prefix + "alive"
         #: Hash: worker id -> JSON list of the agents it hosts.
         self.workers = self.prefix + "workers"
+        #: Hash: agent -> ``1`` (or ``hosted``: a worker's run reads its inbox until drained)
+        #: for each agent that consumes pushed receipts (its opt-in: the advance step reads it
+        #: for the committed message's sender).
+        self.receipt_consumers = self.prefix + "receipt_consumers"
+        #: Hash: ``"<sender>\n<target>"`` -> ``"<tokens> <last ms> <open until ms or 0>"``: the
+        #: guards' bucket and circuit of each pair (``lua/guards.lua``).
+        self.circuits = self.prefix + "circuits"
+        #: Hash: agent -> ``"<window start ms> <tokens> <cost>"``: its spend in its last window.
+        self.spend = self.prefix + "spend"
+        #: Hash: agent -> ``"<max hops> <max pending> <budget tokens> <budget cost>"`` (``-``:
+        #: the bus's setting): the limits an agent set for itself.
+        self.limits = self.prefix + "limits"
 
     @property
     def pattern(self) -> str:

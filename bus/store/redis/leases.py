@@ -7,15 +7,39 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from bus.channels import Stream
 from bus.store.contracts.leases import LeaseStore
 from bus.store.contracts.liveness import token_worker
 from bus.store.redis.namespace import RedisNamespace
-from bus.store.results import Batch, Entry, Failure, Holder, Lag, Step
+from bus.store.results import (
+    INDEX_FACTOR,
+    Batch,
+    Entry,
+    Failure,
+    Holder,
+    Lag,
+    Pushed,
+    ReceiptDraft,
+    Step,
+)
 
 
 def _holder(reply: list[Any]) -> Holder:
     """Who holds the lease, from a step's ``{0, holding token, ms it lasts}``."""
     return Holder(token_worker(reply[1]), max(0, int(reply[2])))
+
+
+def _parsed(stream: str, reply: list[Any]) -> Step:
+    """A :class:`Step` from ``step.lua``'s reply."""
+    if not reply[0]:
+        return Step(False, holder=_holder(reply))
+    dead = Holder(reply[1]) if reply[1] else None
+    if len(reply) == 2:
+        return Step(True, holder=dead)
+    failure = Failure(int(reply[5]), int(reply[6])) if int(reply[5]) >= 0 else None
+    raw = reply[3]
+    entry = Entry(stream, int(reply[2]), raw[raw.index(":") + 1 :], int(reply[4]), reply[7] or None)
+    return Step(True, entry, failure, dead)
 
 
 class RedisLeases(LeaseStore):
@@ -30,9 +54,17 @@ class RedisLeases(LeaseStore):
         self._run = space.run
         self._epochs = space.epochs
 
-    def _step(self, script: str, agent: str, stream: str, args: list[Any]) -> Step:
+    def _step(
+        self,
+        script: str,
+        agent: str,
+        stream: str,
+        args: list[Any],
+        more: tuple[list[str], list[Any]] = ([], []),
+    ) -> list[Any]:
+        """Run ``begin`` or ``advance`` (``more``: the receipt's KEYS and ARGV); its reply."""
         keys = self._keys
-        reply = self._run(
+        reply: list[Any] = self._run(
             script,
             [
                 keys.lease(agent, stream),
@@ -47,26 +79,71 @@ class RedisLeases(LeaseStore):
                 keys.notes(stream),
                 keys.trimmed(stream),
                 keys.indexed(stream),
+                keys.located,
+                *more[0],
             ],
-            [stream, *args, agent],
+            [stream, *args, *more[1], agent],
         )
-        if not reply[0]:
-            return Step(False, holder=_holder(reply))
-        dead = Holder(reply[1]) if reply[1] else None
-        if len(reply) == 2:
-            return Step(True, holder=dead)
-        failure = Failure(int(reply[5]), int(reply[6])) if int(reply[5]) >= 0 else None
-        raw = reply[3]
-        entry = Entry(stream, int(reply[2]), raw[raw.index(":") + 1 :], int(reply[4]))
-        return Step(True, entry, failure, dead)
+        return reply
+
+    def _handed(self, stream: str, reply: list[Any]) -> Step:
+        """The step of ``reply``; the entry it hands over is remembered as seen, so that a
+        failover that loses it is not silent (fencing, issue 20)."""
+        step = _parsed(stream, reply)
+        if step.entry is not None:
+            self._epochs.saw(stream, step.entry.seq)
+        return step
 
     def begin(self, agent: str, stream: str, token: str, ttl_ms: int, upto: int) -> Step:
-        return self._step("begin", agent, stream, [token, ttl_ms, upto, self._epochs.arg])
+        args = [token, ttl_ms, upto, self._epochs.arg]
+        return self._handed(stream, self._step("begin", agent, stream, args))
 
     def advance(
-        self, agent: str, stream: str, token: str, ttl_ms: int, seq: int, upto: int
+        self,
+        agent: str,
+        stream: str,
+        token: str,
+        ttl_ms: int,
+        seq: int,
+        upto: int,
+        receipt: ReceiptDraft | None = None,
     ) -> Step:
-        return self._step("advance", agent, stream, [token, ttl_ms, upto, self._epochs.arg, seq])
+        args = [token, ttl_ms, upto, self._epochs.arg, seq]
+        if receipt is None:
+            return self._handed(stream, self._step("advance", agent, stream, args)[3:])
+        reply = self._step("advance", agent, stream, args, self._receipt(receipt))
+        if int(reply[0]) == 2:
+            return Step(True, pushed=Pushed(wanted=True))
+        step = self._handed(stream, reply[3:])
+        return step.with_pushed(Pushed(False, int(reply[1]), bool(int(reply[2]))))
+
+    def _receipt(self, receipt: ReceiptDraft) -> tuple[list[str], list[Any]]:
+        """The KEYS and ARGV ``advance.lua`` takes for a receipt (pushed receipts, issue 17)."""
+        keys, inbox, retention = self._keys, Stream.of_inbox(receipt.sender).id, receipt.retention
+        max_age = retention.max_age_seconds
+        return (
+            [
+                keys.receipt_consumers,
+                keys.log(inbox),
+                keys.indexed(inbox),
+                keys.trimmed(inbox),
+                keys.located,
+                keys.caused,
+                keys.signals(inbox),
+            ],
+            [
+                receipt.sender,
+                inbox,
+                receipt.by,
+                receipt.message_id,
+                receipt.body or "",
+                receipt.now_ms,
+                retention.max_messages,
+                "" if max_age is None else int(max_age * 1000),
+                (INDEX_FACTOR - 1) * retention.max_messages,
+                "coalesce" if receipt.coalesce else "",
+            ],
+        )
 
     def take(
         self, agent: str, stream: str, token: str, ttl_ms: int, commit: int, limit: int
@@ -99,7 +176,10 @@ class RedisLeases(LeaseStore):
         )
 
     def release_lease(self, agent: str, stream: str, token: str) -> None:
-        self._run("release_lease", [self._keys.lease(agent, stream)], [token])
+        keys = self._keys
+        self._run(
+            "release_lease", [keys.lease(agent, stream), keys.started(stream)], [token, agent]
+        )
 
     def renew_lease(self, agent: str, stream: str, token: str, ttl_ms: int) -> bool:
         return bool(self._run("renew_lease", [self._keys.lease(agent, stream)], [token, ttl_ms]))

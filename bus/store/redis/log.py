@@ -11,9 +11,13 @@ from typing import cast
 from redis.exceptions import ResponseError
 
 from bus.channels import ChannelSpec, Overflow, Retention, Stream
+from bus.errors import NotReplicated
+from bus.store.contracts.guards import Checks
 from bus.store.contracts.log import LogStore
+from bus.store.redis.fencing import Fencing
+from bus.store.redis.guards import checks_args, guard_error, guard_outcome
 from bus.store.redis.namespace import RedisNamespace, entry_of, refusal
-from bus.store.results import INDEX_FACTOR, Appended, Dedupe, Duplicate, Entry, Traced
+from bus.store.results import INDEX_FACTOR, Appended, Dedupe, Duplicate, Entry, Guarded, Traced
 
 
 class RedisLog(LogStore):
@@ -28,14 +32,18 @@ class RedisLog(LogStore):
         self._redis = space.client
         self._keys = space.keys
         self._run = space.run
+        self._fencing = Fencing(space)
         #: agent -> the streams it read at its last claim_any: the keys that script needs.
         self._streams: dict[str, list[str]] = {}
+        #: members key -> the members last read: the keys the guards and reject-publish need.
+        self._members: dict[str, list[str]] = {}
         self._streams_lock = threading.Lock()
 
     def forget_streams(self) -> None:
         """Drop what :meth:`claim_any` learnt of each agent's streams (the store was emptied)."""
         with self._streams_lock:
             self._streams.clear()
+            self._members.clear()
 
     def append(
         self,
@@ -50,6 +58,7 @@ class RedisLog(LogStore):
         message_id: str | None = None,
         causation_id: str | None = None,
         sender: str = "",
+        checks: Checks | None = None,
     ) -> Appended:
         keys, max_age = self._keys, retention.max_age_seconds
         parsed = Stream(stream)
@@ -58,11 +67,15 @@ class RedisLog(LogStore):
             keys.agents if owner is not None else keys.members(cast(str, parsed.channel))
         )
         reject = channel is not None and channel.overflow is Overflow.REJECT_PUBLISH
+        epochs, replicas = self._space.epochs, self._space.replication.min_replicas
+        run = self._space.run_replicated if replicas else lambda *call: (self._run(*call), 0)
+        # reject-publish and the guards check the members' positions: the script needs their
+        # keys. The members are cached; the script answers -1 when they changed.
+        given = reject or (checks is not None and owner is None)
+        known = self._known(recipients_key) if given else []
         while True:
-            # reject-publish: the script checks the members' positions, so it needs their keys.
-            known = sorted(cast(set[str], self._redis.smembers(recipients_key))) if reject else []
             try:
-                seq, *members = self._run(
+                (seq, *members), acked = run(
                     "append",
                     [
                         keys.heads,
@@ -77,6 +90,11 @@ class RedisLog(LogStore):
                         keys.indexed(stream),
                         keys.trimmed(stream),
                         keys.audience(stream),
+                        keys.circuits,
+                        keys.spend,
+                        keys.limits,
+                        keys.notes(stream),
+                        keys.positions(owner or ""),
                         *(keys.positions(member) for member in known),
                     ],
                     [
@@ -96,19 +114,60 @@ class RedisLog(LogStore):
                         (causation_id or "") if message_id else "",
                         sender,
                         (INDEX_FACTOR - 1) * retention.max_messages,
+                        epochs.floor(stream),
+                        *checks_args(checks),
                         *known,
                     ],
                 )
             except ResponseError as exc:
-                raise refusal(exc, channel) from None
+                if str(exc).startswith("BUSFENCED"):  # a failover lost acknowledged appends
+                    self._fencing.fence(stream, int(str(exc).split()[1]))
+                    continue
+                raise guard_error(exc, checks) or refusal(exc, channel) from None
             if int(seq) != -1:
                 break
+            known = self._known(recipients_key, fresh=True)
         if int(seq) == -2:
-            return Duplicate(int(members[0]), [])
+            seq = int(members[0])
+            if replicas:  # the first append's writes: are they on the replicas by now?
+                acked = self._space.wait_replicas(self._keys.replicated)
+                self._replicated(stream, seq, acked)
+            return Duplicate(seq, [])
+        self._replicated(stream, int(seq), acked)
+        overloaded, closed = guard_outcome(members.pop()) if checks is not None else ([], False)
         if coalesce:
             woken = int(members[0])
-            return Appended(int(seq), members[1:], members[1 : 1 + woken])
-        return Appended(int(seq), members)
+            appended = Appended(int(seq), members[1:], members[1 : 1 + woken])
+        else:
+            appended = Appended(int(seq), members)
+        return Guarded.of(appended, overloaded, closed)
+
+    def _known(self, members_key: str, *, fresh: bool = False) -> list[str]:
+        """A channel's members as last read (``fresh``: read again), sorted."""
+        with self._streams_lock:
+            known = None if fresh else self._members.get(members_key)
+        if known is None:
+            known = sorted(cast(set[str], self._redis.smembers(members_key)))
+            with self._streams_lock:
+                self._members[members_key] = known
+        return known
+
+    def _replicated(self, stream: str, seq: int, acked: int) -> None:
+        """Remember ``seq`` as acknowledged, or raise :class:`NotReplicated`."""
+        replication = self._space.replication
+        if acked < replication.min_replicas:
+            raise NotReplicated(
+                f"{stream} #{seq} is stored on the master of {self._space.url} but only "
+                f"{acked} of the {replication.min_replicas} replicas asked for "
+                f"(BUS_STORE_MIN_REPLICAS) confirmed it within "
+                f"{replication.replica_timeout_ms} ms: a failover may lose it. Retry with the "
+                "same idempotency key (it is kept: the retry is not a duplicate)",
+                stream=stream,
+                seq=seq,
+                replicas=acked,
+                wanted=replication.min_replicas,
+            )
+        self._space.epochs.saw(stream, seq)
 
     def unsignal(self, stream: str, agents: Sequence[str]) -> None:
         if agents:
@@ -156,7 +215,12 @@ class RedisLog(LogStore):
             ],
             [stream, self._space.epochs.arg, agent],
         )
-        return None if found is None else entry_of(stream, found[0], found[1], found[2])
+        return None if found is None else self._seen(entry_of(stream, *found[:3]))
+
+    def _seen(self, entry: Entry) -> Entry:
+        """``entry``, remembered as handed over (fencing)."""
+        self._space.epochs.saw(entry.stream, entry.seq)
+        return entry
 
     def claim_any(self, agent: str) -> Entry | None:
         keys = self._keys
@@ -178,7 +242,7 @@ class RedisLog(LogStore):
             if found is None:
                 return None
             if int(found[0]) == 1:
-                return entry_of(found[1], found[2], found[3], found[4])
+                return self._seen(entry_of(found[1], found[2], found[3], found[4]))
             # The agent's streams changed since they were cached: learn them and try again.
             streams = sorted(found[1:])
             with self._streams_lock:
@@ -206,6 +270,13 @@ class RedisLog(LogStore):
             for (message_id, stream, seq, cause), raw in zip(places, raws, strict=True)
             if raw is not None
         }
+
+    def placed(self, message_id: str) -> tuple[str, int] | None:
+        value = cast(str | None, self._redis.hget(self._keys.located, message_id))
+        if value is None:
+            return None
+        stream, seq = value.split(" ", 2)[:2]
+        return stream, int(seq)
 
     def caused(self, message_ids: Sequence[str]) -> dict[str, list[str]]:
         ids = list(message_ids)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 
 from bus.channels import ChannelSpec
 from bus.errors import ChannelChanged, UnknownChannel, rejected
+from bus.settings.replication import Replication
 from bus.store.redis.connection import connect
 from bus.store.redis.key_names import Keys
 from bus.store.redis.scripts import PRELUDES, source
@@ -31,10 +32,12 @@ class RedisNamespace:
     Args:
         url: The server's URL (``redis://``, ``rediss://`` or ``unix://``).
         namespace: The bus's namespace (``BusSettings.namespace``).
+        replication: The sentinels' master name, and the replicas a publish waits for.
     """
 
-    def __init__(self, url: str, namespace: str) -> None:
-        self.client = connect(url)
+    def __init__(self, url: str, namespace: str, replication: Replication | None = None) -> None:
+        self.replication = replication or Replication()
+        self.client = connect(url, self.replication.sentinel_master)
         #: The server's URL, password masked.
         self.url = self.client.url
         self.keys = Keys(namespace)
@@ -50,10 +53,47 @@ class RedisNamespace:
         try:
             return self._scripts[script](keys=keys, args=args)
         except ResponseError as exc:
-            text = str(exc)
-            if text.startswith("BUSRESET"):
-                raise self.epochs.reset(text[len("BUSRESET") :].strip() or None) from None
-            raise
+            raise self._refused(exc) from None
+
+    def run_replicated(self, script: str, keys: list[str], args: list[Any]) -> tuple[Any, int]:
+        """:meth:`run`, then Redis ``WAIT`` for ``min_replicas`` on the same connection (one
+        round trip): the script's answer, and how many replicas have its writes.
+
+        Raises:
+            StoreReset: the script found another epoch than the adopted one.
+        """
+        wanted, timeout = self.replication.min_replicas, self.replication.replica_timeout_ms
+        code = self._scripts[script]
+        for _ in range(2):
+            with self.client.pipeline(transaction=False) as pipe:
+                pipe.evalsha(code.sha, len(keys), *keys, *args)
+                pipe.wait(wanted, timeout)
+                answer, replicas = pipe.execute(raise_on_error=False)
+            if isinstance(answer, NoScriptError):  # a restarted or promoted server: load it
+                self.client.script_load(code.script)
+                continue
+            if isinstance(answer, ResponseError):
+                raise self._refused(answer) from None
+            if isinstance(replicas, Exception):
+                raise replicas
+            return answer, int(replicas)
+        raise answer
+
+    def _refused(self, exc: ResponseError) -> Exception:
+        """What a script's error reply means: its reset refusal is a StoreReset."""
+        text = str(exc)
+        if text.startswith("BUSRESET"):
+            return self.epochs.reset(text[len("BUSRESET") :].strip() or None)
+        return exc
+
+    def wait_replicas(self, key: str) -> int:
+        """Write ``key`` and ``WAIT`` for ``min_replicas`` on one connection: how many replicas
+        have every write before it (an earlier append on another connection included)."""
+        wanted, timeout = self.replication.min_replicas, self.replication.replica_timeout_ms
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.set(key, "1")
+            pipe.wait(wanted, timeout)
+            return int(pipe.execute()[1])
 
 
 def refusal(exc: ResponseError, channel: ChannelSpec | None) -> Exception:

@@ -118,5 +118,14 @@ class RedisReceipts(ReceiptStore):
     def note(self, stream: str, seq: int, agent: str, note: Note) -> None:
         self._note(stream, f"{seq}-{seq}\n{agent}", note)
 
+    def consume(self, agent: str, on: bool, *, hosted: bool = False) -> None:
+        if on:
+            self._redis.hset(self._keys.receipt_consumers, agent, "hosted" if hosted else "1")
+        else:
+            self._redis.hdel(self._keys.receipt_consumers, agent)
+
+    def consumers(self) -> set[str]:
+        return {str(name) for name in self._redis.hkeys(self._keys.receipt_consumers)}
+
     def note_skipped(self, agent: str, stream: str, first: int, last: int, at_ms: int) -> None:
         self._note(stream, f"{first}-{last}\n{agent}", Note("skipped", at_ms))

@@ -12,7 +12,9 @@ from importlib.resources import files
 
 #: Scripts and the shared functions the loader puts before them (``lua/<name>.lua`` each).
 PRELUDES: dict[str, tuple[str, ...]] = {
-    "append": ("epoch",),
+    "append": ("epoch", "trim_notes", "log_trim", "guards"),
+    "charge": (),
+    "fence": ("epoch",),
     "claim": ("epoch", "next_after"),
     "claim_any": ("epoch", "next_after"),
     "subscribe": (),
@@ -26,7 +28,7 @@ PRELUDES: dict[str, tuple[str, ...]] = {
     "history": (),
     "entries": (),
     "begin": ("epoch", "next_after", "holder", "trim_notes", "step"),
-    "advance": ("epoch", "next_after", "holder", "trim_notes", "step"),
+    "advance": ("epoch", "next_after", "holder", "trim_notes", "step", "log_trim", "push_receipt"),
     "take": ("epoch", "next_after", "holder"),
     "renew_lease": (),
     "release_lease": (),

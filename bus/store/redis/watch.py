@@ -4,6 +4,7 @@ the one it adopted, who to tell about a reset, and which reset it told them abou
 from __future__ import annotations
 
 import logging
+import threading
 
 from bus.errors import StoreReset
 from bus.store.contracts.epochs import ResetWatcher
@@ -25,6 +26,26 @@ class EpochWatch:
         self.expected: str | None = None
         self._watchers: list[ResetWatcher] = []
         self._reported: tuple[str | None, str | None] | None = None
+        #: stream -> the highest seq this process saw acknowledged on it (appended, or handed
+        #: over): a head below it after a failover lost acknowledged appends (fencing).
+        self.acknowledged: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def saw(self, stream: str, seq: int) -> None:
+        """Remember that ``seq`` of ``stream`` was acknowledged (or handed over)."""
+        with self._lock:
+            if seq > self.acknowledged.get(stream, 0):
+                self.acknowledged[stream] = seq
+
+    def forget_seen(self) -> None:
+        """Forget every seq seen (the store was emptied on purpose, or lost its state)."""
+        with self._lock:
+            self.acknowledged.clear()
+
+    def floor(self, stream: str) -> str:
+        """What the append script is given: the highest seq seen on ``stream``, ``''`` none."""
+        seen = self.acknowledged.get(stream)
+        return "" if seen is None else str(seen)
 
     @property
     def arg(self) -> str:
@@ -41,6 +62,7 @@ class EpochWatch:
         expected = self.expected
         if found:
             self.expected = found
+        self.forget_seen()  # a new epoch numbers its streams from 1 again
         error = StoreReset(
             f"the store at {self.url} lost its state (epoch {expected} is gone"
             + (f", the store now holds epoch {found}" if found else ", none established yet")

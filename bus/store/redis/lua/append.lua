@@ -4,7 +4,10 @@
 --   key's record (any key name when there is none), KEYS[7] the stream's signals, KEYS[8]
 --   the located hash, KEYS[9] the caused sorted set, KEYS[10] the stream's indexed list,
 --   KEYS[11] its trimmed list (the message index: see key_names.py), KEYS[12] the stream's
---   audiences, KEYS[12 + i] the positions of member i (reject only).
+--   audiences, KEYS[13] the guards' circuits, KEYS[14] their spend, KEYS[15] agents' own
+--   limits, KEYS[16] the stream's notes, KEYS[17] the positions of the inbox's owner (any key
+--   name for a channel), KEYS[17 + i] the positions of member i (reject, or guards on a
+--   channel).
 -- ARGV[1] stream id, ARGV[2] message JSON (stored as given), ARGV[3] now ms,
 --   ARGV[4] max messages, ARGV[5] max age ms or '', ARGV[6] the inbox's owner or '' (channel),
 --   ARGV[7] the channel whose spec the caller holds or '', ARGV[8] that spec's version,
@@ -13,22 +16,33 @@
 --   ARGV[12] 'coalesce' to wake only recipients with no delivery outstanding (see below),
 --   ARGV[13] the message id to index or '', ARGV[14] its causation id or '', ARGV[15] its
 --   sender, ARGV[16] how many ids of trimmed messages the index keeps (for receipts),
---   ARGV[16 + i] member i: what the caller believes the members are (reject only).
+--   ARGV[17] the highest seq of the stream the caller saw acknowledged, or '' (fencing: a
+--   head below it lost acknowledged appends in a failover; see fence.lua),
+--   ARGV[18] to ARGV[31] the guards' checks (see guards.lua; ARGV[18] '': none),
+--   ARGV[31 + i] member i: what the caller believes the members are (reject, or guards on a
+--   channel).
 -- With a message id, the index maps it to the stream, seq, causation id, append time and
--- sender, and a channel's audience (its members, sorted) is recorded from this seq on if it
+-- sender (the first append of an id only), and a channel's audience (its members, sorted) is recorded from this seq on if it
 -- differs from the last record: nothing per member is written while the membership stays the
 -- same. When retention trims a message, its entry leaves the caused set at once, its id the
 -- located hash only after ARGV[16] later trims.
 -- Returns {seq, recipient...}; with 'coalesce' {seq, k, recipient...}, the first k recipients
 -- being those to wake: their signal on the stream is set to seq (HSETNX), and a consumer that
 -- finds the stream drained clears it (claim, claim_any, take, step);
+-- With guards, one more element ends the reply: '<closed 0|1>\n<member overloaded>...'.
 -- {-2, seq}: a message with the same idempotency key was
 -- appended as seq (nothing done); {-1}: the members differ from ARGV (read them again).
--- Error replies: BUSRESET (see epoch.lua), 'BUSUNKNOWN' (no such channel), 'BUSCHANGED
+-- Error replies: BUSRESET (see epoch.lua), 'BUSFENCED <head>' (below ARGV[17]: nothing done),
+-- 'BUSUNKNOWN' (no such channel), 'BUSCHANGED
 -- <spec JSON>' (the caller's spec is out of date), 'BUSREJECT <member,...>' (would trim
--- what those members have not read).
+-- what those members have not read), 'BUSGUARD <kind> <value> <value> [agent]' (the guards
+-- refused: see bus/store/contracts/guards.py, guard_refusal).
 local reset = reset_reply(KEYS[5], ARGV[9])
 if reset then return reset end
+if ARGV[17] ~= '' then
+  local known = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+  if known < tonumber(ARGV[17]) then return redis.error_reply('BUSFENCED ' .. known) end
+end
 if ARGV[7] ~= '' then
   local spec = redis.call('HGET', KEYS[4], ARGV[7])
   if not spec then return redis.error_reply('BUSUNKNOWN ' .. ARGV[7]) end
@@ -40,61 +54,39 @@ if ARGV[10] ~= '' then
   local original = redis.call('GET', KEYS[6])
   if original then return {-2, tonumber(original)} end
 end
-if ARGV[11] == 'reject' then
-  local count = #ARGV - 16
+local count = #ARGV - 31
+if ARGV[11] == 'reject' or (ARGV[18] ~= '' and ARGV[6] == '') then
   if redis.call('SCARD', KEYS[3]) ~= count then return {-1} end
   for i = 1, count do
-    if redis.call('SISMEMBER', KEYS[3], ARGV[16 + i]) == 0 then return {-1} end
+    if redis.call('SISMEMBER', KEYS[3], ARGV[31 + i]) == 0 then return {-1} end
   end
+end
+if ARGV[11] == 'reject' then
   local head = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
   -- Appending trims every seq up to head + 1 - max: a member must have read them.
   local last_trimmed = head + 1 - tonumber(ARGV[4])
   local lagging = {}
   for i = 1, count do
-    local pos = redis.call('HGET', KEYS[12 + i], ARGV[1])
-    if pos and tonumber(pos) < last_trimmed then table.insert(lagging, ARGV[16 + i]) end
+    local pos = redis.call('HGET', KEYS[17 + i], ARGV[1])
+    if pos and tonumber(pos) < last_trimmed then table.insert(lagging, ARGV[31 + i]) end
   end
   if #lagging > 0 then return redis.error_reply('BUSREJECT ' .. table.concat(lagging, ',')) end
 end
+local guarded = guard_checks()
+if guarded.refusal then return redis.error_reply(guarded.refusal) end
 local seq = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 if ARGV[10] ~= '' then redis.call('SET', KEYS[6], seq, 'PX', ARGV[10]) end
 local n = redis.call('RPUSH', KEYS[2], ARGV[3] .. ':' .. ARGV[2])
-local max = tonumber(ARGV[4])
-if n > max then redis.call('LTRIM', KEYS[2], n - max, -1) end
-if ARGV[5] ~= '' then
-  local cutoff = tonumber(ARGV[3]) - tonumber(ARGV[5])
-  while true do
-    local first = redis.call('LINDEX', KEYS[2], 0)
-    if not first then break end
-    local stamp = tonumber(string.sub(first, 1, string.find(first, ':', 1, true) - 1))
-    if stamp >= cutoff then break end
-    redis.call('LPOP', KEYS[2])
-  end
-end
+trim_log(KEYS[2], n, tonumber(ARGV[4]), ARGV[5], ARGV[3])
 -- The message index: this entry in; whatever the trims above dropped out of the caused set,
 -- and its id onto the trimmed list, which keeps the last ARGV[16] of them.
 redis.call('RPUSH', KEYS[10], ARGV[13] .. ' ' .. ARGV[14])
-if ARGV[13] ~= '' then
-  redis.call('HSET', KEYS[8], ARGV[13],
-    ARGV[1] .. ' ' .. seq .. ' ' .. ARGV[14] .. ' ' .. ARGV[3] .. ' ' .. ARGV[15])
+-- An id keeps its first place: a copy appended later is refused by the consumers (placed).
+if ARGV[13] ~= '' and redis.call('HSETNX', KEYS[8], ARGV[13],
+    ARGV[1] .. ' ' .. seq .. ' ' .. ARGV[14] .. ' ' .. ARGV[3] .. ' ' .. ARGV[15]) == 1 then
   if ARGV[14] ~= '' then redis.call('ZADD', KEYS[9], 0, ARGV[14] .. ' ' .. ARGV[13]) end
 end
-local retained = redis.call('LLEN', KEYS[2])
-local dropped = redis.call('LLEN', KEYS[10]) - retained
-for i = 1, dropped do
-  local gone = redis.call('LPOP', KEYS[10])
-  local space = string.find(gone, ' ', 1, true)
-  local id, cause = string.sub(gone, 1, space - 1), string.sub(gone, space + 1)
-  if id ~= '' then
-    if cause ~= '' then redis.call('ZREM', KEYS[9], cause .. ' ' .. id) end
-    redis.call('RPUSH', KEYS[11], (seq - retained - dropped + i) .. ' ' .. id)
-  end
-end
-local forget = redis.call('LLEN', KEYS[11]) - tonumber(ARGV[16])
-for _ = 1, forget do
-  local old = redis.call('LPOP', KEYS[11])
-  redis.call('HDEL', KEYS[8], string.sub(old, string.find(old, ' ', 1, true) + 1))
-end
+drop_trimmed(KEYS[2], KEYS[10], KEYS[11], KEYS[8], KEYS[9], seq, ARGV[16])
 local out
 if ARGV[6] == '' then
   out = redis.call('SMEMBERS', KEYS[3])
@@ -122,8 +114,10 @@ if ARGV[13] ~= '' and ARGV[6] == '' then
     end
   end
 end
+local guard_reply = guard_notes(seq, guarded)
 if ARGV[12] ~= 'coalesce' then
   table.insert(out, 1, seq)
+  if guard_reply then table.insert(out, guard_reply) end
   return out
 end
 local wake, rest = {seq, 0}, {}
@@ -136,4 +130,5 @@ for i = 1, #out do
 end
 wake[2] = #wake - 2
 for i = 1, #rest do table.insert(wake, rest[i]) end
+if guard_reply then table.insert(wake, guard_reply) end
 return wake

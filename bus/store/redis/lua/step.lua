@@ -3,7 +3,8 @@
 --   KEYS[5] the agent's failures, KEYS[6] the epoch, KEYS[7] the stream's signals,
 --   KEYS[8] the workers' liveness (holder.lua), KEYS[9] the stream's started runs (agent ->
 --   '<seq>:<ms>:<token>', kept for receipts), KEYS[10] the stream's notes, KEYS[11] its
---   trimmed list, KEYS[12] its indexed list (trim_notes.lua).
+--   trimmed list, KEYS[12] its indexed list (trim_notes.lua), KEYS[13] the located hash (the
+--   message index: its first place is read with the entry, see bus.reading.replays).
 -- ARGV[1] stream id, ARGV[2] token, ARGV[3] ttl ms, ARGV[4] upto, ARGV[5] the epoch or '',
 --   the last ARGV the agent: a drained stream clears its signal (append.lua).
 
@@ -13,8 +14,9 @@
 -- attempt (the worker died in the handler: no failure was recorded), with a 'failed' note.
 -- Returns {0, holding token, ms it lasts} if another token holds the lease; {1, dead worker}
 -- if nothing is to do (lease given up); {1, dead worker, seq, entry, skipped, attempts,
--- not_before_ms} otherwise (attempts -1: no failure before; skipped: what retention trimmed
--- between the position and seq; dead worker '' when none).
+-- not_before_ms, placed} otherwise (attempts -1: no failure before; skipped: what retention
+-- trimmed between the position and seq; dead worker '' when none; placed: '<id> <where the
+-- index first placed it>' for an entry that starts with its id, else '').
 local function step()
   local blocked, held, dead = lease_holder(KEYS[1], KEYS[8], ARGV[2])
   if blocked then return held_reply(KEYS[1], held) end
@@ -53,12 +55,15 @@ local function step()
     end
   end
   local skipped = seq - tonumber(pos) - 1
+  local placed = ''
+  local id = string.match(entry, '^%d+:{"id":"([^"\\]+)"')
+  if id then placed = id .. ' ' .. (redis.call('HGET', KEYS[13], id) or '') end
   local failure = redis.call('HGET', KEYS[5], ARGV[1])
   if failure then
     local failed_seq, attempts, not_before = string.match(failure, '^(%d+):(%d+):(%d+)$')
     if tonumber(failed_seq) == seq then
-      return {1, dead, seq, entry, skipped, attempts, not_before}
+      return {1, dead, seq, entry, skipped, attempts, not_before, placed}
     end
   end
-  return {1, dead, seq, entry, skipped, -1, 0}
+  return {1, dead, seq, entry, skipped, -1, 0, placed}
 end

@@ -1,0 +1,166 @@
+-- The guards of append.lua (the loader puts this before it): keeping agents in bounds in the
+-- append's own atomic step. bus/store/contracts/guards.py says what each check does;
+-- bus/store/memory/guards.py (run_checks) is the same, step for step.
+-- ARGV[18] to ARGV[31] (append.lua's arguments), the fields of Checks: sender ('': no
+--   guards), target (an agent or a channel), hops, max hops, pair rate (per s), burst,
+--   cool-down ms, max pending, '1' to refuse an overloaded channel member (else note it),
+--   budget tokens, budget cost, budget window ms, tokens the message reports, cost it reports
+--   (0: off/none). Separate arguments: parsing one string cost more than the checks.
+-- KEYS[13] circuits: '<sender>\n<target>' -> '<tokens> <last ms> <open until ms or 0>';
+-- KEYS[14] spend: agent -> '<window start ms> <tokens> <cost>'; KEYS[15] limits: agent ->
+-- '<max hops> <max pending> <budget tokens> <budget cost>' ('-': the setting's).
+-- Times are the server's (TIME), read only when a check needs one, so every publisher's
+-- bucket runs on one clock.
+
+local function guard_words(raw)
+  local out = {}
+  if raw then
+    for word in string.gmatch(raw, '%S+') do table.insert(out, tonumber(word) or false) end
+  end
+  return out
+end
+
+-- Agents' own limits, read once per append (nothing when no agent set any).
+local guard_limits = {}
+local guard_any_limits = nil
+
+local function guard_own(agent, index, default)
+  if guard_any_limits == nil then guard_any_limits = redis.call('HLEN', KEYS[15]) > 0 end
+  if not guard_any_limits then return default end
+  local own = guard_limits[agent]
+  if own == nil then
+    own = guard_words(redis.call('HGET', KEYS[15], agent))
+    guard_limits[agent] = own
+  end
+  if own[index] then return own[index] end
+  return default
+end
+
+local guard_time = nil
+
+local function guard_now()
+  if guard_time == nil then
+    local time = redis.call('TIME')
+    guard_time = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+  end
+  return guard_time
+end
+
+-- Messages stored after the agent's positions, over every stream it reads.
+local function guard_pending(positions_key)
+  local pos = redis.call('HGETALL', positions_key)
+  if #pos == 0 then return 0 end
+  local streams = {}
+  for i = 1, #pos, 2 do table.insert(streams, pos[i]) end
+  local heads = redis.call('HMGET', KEYS[1], unpack(streams))
+  local total = 0
+  for i = 1, #streams do total = total + (tonumber(heads[i]) or 0) - tonumber(pos[2 * i]) end
+  return total
+end
+
+-- The overloaded recipients: a refusal, or those to note (agent, pending, limit).
+local function guard_overloaded(max_pending)
+  local overloaded = {}
+  local function over(agent, positions, refuse)
+    local limit = guard_own(agent, 2, max_pending)
+    if limit <= 0 then return nil end
+    local pending = guard_pending(positions)
+    if pending < limit then return nil end
+    if refuse then return 'BUSGUARD overloaded ' .. pending .. ' ' .. limit .. ' ' .. agent end
+    table.insert(overloaded, agent .. ' ' .. pending .. ' ' .. limit)
+  end
+  if ARGV[6] ~= '' then
+    if redis.call('SISMEMBER', KEYS[3], ARGV[6]) == 1 then
+      local refusal = over(ARGV[6], KEYS[17], true)
+      if refusal then return refusal, overloaded end
+    end
+  else
+    for i = 1, #ARGV - 31 do
+      local refusal = over(ARGV[31 + i], KEYS[17 + i], ARGV[26] == '1')
+      if refusal then return refusal, overloaded end
+    end
+  end
+  return nil, overloaded
+end
+
+-- Decide the guards before anything is stored: {refusal = 'BUSGUARD ...'} or what to write
+-- after the append (the overloaded members to note, whether the circuit closed).
+local function guard_checks()
+  local sender = ARGV[18]
+  if sender == '' then return {} end
+  local rate = tonumber(ARGV[22])
+  local max_hops = guard_own(sender, 1, tonumber(ARGV[21]))
+  if max_hops > 0 and tonumber(ARGV[20]) > max_hops then
+    return {refusal = 'BUSGUARD hops ' .. ARGV[20] .. ' ' .. max_hops}
+  end
+  local pair = sender .. '\n' .. ARGV[19]
+  local burst = tonumber(ARGV[23])
+  local tokens, trial = burst, false
+  if rate > 0 then
+    local now, until_ms, last = guard_now(), 0, 0
+    local bucket = guard_words(redis.call('HGET', KEYS[13], pair))
+    if #bucket == 3 then tokens, last, until_ms = bucket[1], bucket[2], bucket[3] end
+    if until_ms > 0 and now < until_ms then
+      return {refusal = 'BUSGUARD circuit ' .. (until_ms - now) / 1000 .. ' 0'}
+    end
+    trial = until_ms > 0
+    if trial then
+      tokens = burst  -- the cool-down passed: this send is the trial, the bucket full again
+    elseif #bucket == 3 then
+      tokens = math.min(burst, tokens + math.max(0, now - last) * rate / 1000)
+    end
+  end
+  local token_limit = guard_own(sender, 3, tonumber(ARGV[27]))
+  local cost_limit = guard_own(sender, 4, tonumber(ARGV[28]))
+  local used_tokens, used_cost = tonumber(ARGV[30]), tonumber(ARGV[31])
+  local spent_tokens, spent_cost, start = 0, 0, nil
+  -- The spend is read only when a budget applies or the message reports usage.
+  if token_limit > 0 or cost_limit > 0 or used_tokens > 0 or used_cost > 0 then
+    local window = tonumber(ARGV[29])
+    start = guard_now() - guard_now() % window
+    local spent = guard_words(redis.call('HGET', KEYS[14], sender))
+    if #spent == 3 and spent[1] == start then spent_tokens, spent_cost = spent[2], spent[3] end
+  end
+  if token_limit > 0 and spent_tokens >= token_limit then
+    return {refusal = 'BUSGUARD tokens ' .. spent_tokens .. ' ' .. token_limit}
+  end
+  if cost_limit > 0 and spent_cost >= cost_limit then
+    return {refusal = 'BUSGUARD cost ' .. spent_cost .. ' ' .. cost_limit}
+  end
+  local refusal, overloaded = guard_overloaded(tonumber(ARGV[25]))
+  if refusal then return {refusal = refusal} end
+  local closed = 0
+  if rate > 0 then
+    local now = guard_now()
+    if tokens < 1 then
+      local cool = tonumber(ARGV[24])
+      redis.call('HSET', KEYS[13], pair, tokens .. ' ' .. now .. ' ' .. (now + cool))
+      return {refusal = 'BUSGUARD circuit ' .. cool / 1000 .. ' 1'}
+    end
+    redis.call('HSET', KEYS[13], pair, (tokens - 1) .. ' ' .. now .. ' 0')
+    if trial then closed = 1 end
+  end
+  if start ~= nil and (used_tokens > 0 or used_cost > 0) then
+    redis.call('HSET', KEYS[14], sender,
+      start .. ' ' .. (spent_tokens + used_tokens) .. ' ' .. (spent_cost + used_cost))
+  end
+  return {overloaded = overloaded, closed = closed}
+end
+
+-- After the append of seq: note the overloaded members (receipts), and the reply's last
+-- element ('<closed>\n<member>...'), or nil without guards.
+local function guard_notes(seq, guarded)
+  if ARGV[18] == '' then return nil end
+  if #guarded.overloaded == 0 then return guarded.closed .. '\n' end
+  local members = {}
+  if seq % 64 == 0 then trim_notes(KEYS[16], KEYS[11], KEYS[10], KEYS[1], ARGV[1]) end
+  for _, item in ipairs(guarded.overloaded) do
+    local agent, pending, limit = string.match(item, '^(%S+) (%S+) (%S+)$')
+    table.insert(members, agent)
+    redis.call('HSET', KEYS[16], seq .. '-' .. seq .. '\n' .. agent, cjson.encode({
+      kind = 'overloaded', at_ms = guard_now(), attempts = 0,
+      error = 'overloaded: ' .. pending .. ' messages not read yet (max_pending ' .. limit .. ')',
+    }))
+  end
+  return guarded.closed .. '\n' .. table.concat(members, '\n')
+end

@@ -1,0 +1,88 @@
+"""Pushed receipts in the store (issue 17): the advance step appends a receipt to the committed
+message's sender's inbox, in the same step, only if the sender consumes receipts."""
+
+from __future__ import annotations
+
+from bus.store import Pushed, ReceiptDraft, Store, direct_stream
+from tests.store.support import KEEP_ALL, NEWS, body, decoded, reader
+
+TTL = 10_000
+
+
+def draft(text: str | None, *, sender: str = "ann", coalesce: bool = False) -> ReceiptDraft:
+    return ReceiptDraft(
+        sender, "bus", f"r-{text}", None if text is None else body(text), 2000, KEEP_ALL, coalesce
+    )
+
+
+def handled_first(store: Store, receipt: ReceiptDraft) -> Pushed | None:
+    store.log.append(NEWS, body("m1"), 1000, KEEP_ALL, message_id="m1", sender="ann")
+    store.log.append(NEWS, body("m2"), 1001, KEEP_ALL, message_id="m2", sender="ann")
+    step = store.leases.begin("bob", NEWS, "t", TTL, 2**62)
+    assert step.entry is not None
+    assert step.entry.seq == 1
+    return store.leases.advance("bob", NEWS, "t", TTL, 1, 2**62, receipt).pushed
+
+
+def test_a_sender_that_consumes_no_receipts_gets_none(store: Store) -> None:
+    reader(store, "bob", "#news")
+    store.registry.register_agent("ann")
+    assert handled_first(store, draft("handled")) == Pushed()
+    assert store.log.history(direct_stream("ann")) == []
+    assert store.receipts.consumers() == set()
+
+
+def test_a_consumer_gets_its_receipt_in_its_inbox_in_the_commit_step(store: Store) -> None:
+    reader(store, "bob", "#news")
+    store.registry.register_agent("ann")
+    store.receipts.consume("ann", True)
+    assert store.receipts.consumers() == {"ann"}
+    assert handled_first(store, draft("handled")) == Pushed(False, 1, True)
+    [entry] = store.log.history(direct_stream("ann"))
+    assert decoded(entry)["content"] == "handled"
+    assert store.log.find("r-handled") is not None  # indexed like any message
+    # The step read on as usual, and a commit that does not move pushes nothing again.
+    again = store.leases.advance("bob", NEWS, "t", TTL, 1, 2**62, draft("again"))
+    assert again.pushed == Pushed()
+    assert again.entry is not None
+    assert again.entry.seq == 2
+    assert len(store.log.history(direct_stream("ann"))) == 1
+
+
+def test_a_draft_without_its_receipt_moves_nothing_for_a_consumer(store: Store) -> None:
+    reader(store, "bob", "#news")
+    store.registry.register_agent("ann")
+    store.receipts.consume("ann", True)
+    assert handled_first(store, draft(None)) == Pushed(wanted=True)
+    step = store.leases.begin("bob", NEWS, "t", TTL, 2**62)
+    assert step.entry is not None
+    assert step.entry.seq == 1  # not committed
+    store.receipts.consume("ann", False)
+    assert store.leases.advance("bob", NEWS, "t", TTL, 1, 2**62, draft(None)).pushed == Pushed()
+
+
+def test_coalesced_receipts_wake_the_sender_once_until_it_drains(store: Store) -> None:
+    reader(store, "bob", "#news")
+    store.registry.register_agent("ann")
+    store.receipts.consume("ann", True)
+    assert handled_first(store, draft("one", coalesce=True)) == Pushed(False, 1, True)
+    second = store.leases.advance("bob", NEWS, "t", TTL, 2, 2**62, draft("two", coalesce=True))
+    assert second.pushed == Pushed(False, 2, False)
+
+
+def test_a_hosted_consumer_is_woken_once_until_its_run_drains_its_inbox(store: Store) -> None:
+    reader(store, "bob", "#news")
+    store.registry.register_agent("ann")
+    store.receipts.consume("ann", True, hosted=True)
+    assert handled_first(store, draft("one")) == Pushed(False, 1, True)
+    second = store.leases.advance("bob", NEWS, "t", TTL, 2, 2**62, draft("two"))
+    assert second.pushed == Pushed(False, 2, False)
+    inbox = direct_stream("ann")
+    step = store.leases.begin("ann", inbox, "a", TTL, 2**62)
+    step = store.leases.advance("ann", inbox, "a", TTL, 1, 2**62)
+    assert step.entry is not None
+    assert store.leases.advance("ann", inbox, "a", TTL, 2, 2**62).entry is None  # drained
+    store.log.append(NEWS, body("m3"), 1002, KEEP_ALL, message_id="m3", sender="ann")
+    store.leases.begin("bob", NEWS, "t", TTL, 2**62)
+    third = store.leases.advance("bob", NEWS, "t", TTL, 3, 2**62, draft("three"))
+    assert third.pushed == Pushed(False, 3, True)
