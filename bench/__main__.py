@@ -1,7 +1,7 @@
 """``python -m bench [--quick] [--transports memory,redis,amqp] [--only NAMES] [--n N]
 [--mem-n M] [--record]``.
 
-Runs the cases of :mod:`bench.cases.registry` (pull, throughput, latency, fanout, scale,
+Runs the cases of :mod:`bench.cases.registry` (pull, throughput, latency, fanout, peer, scale,
 memory, agents, sdk, isolation, auth, otel, receipts, receipts_cost, console, replicas) on each
 transport. One JSON line per figure on stdout (and in bench/results/latest.jsonl), then a
 markdown table (also

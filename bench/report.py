@@ -28,6 +28,31 @@ RATIOS = (
         "fanout_1_deliveries_per_s",
     ),
     (
+        "AsyncBus / Bus receive, publishing beside (deliveries/s)",
+        "receive_async_pull_deliveries_per_s",
+        "receive_sync_pull_deliveries_per_s",
+    ),
+    (
+        "AsyncBus / Bus receive, a backlog (messages/s)",
+        "receive_async_backlog_messages_per_s",
+        "receive_sync_backlog_messages_per_s",
+    ),
+    (
+        "bus / in-process asyncio peer, pull (deliveries/s)",
+        "peer_bus_pull_deliveries_per_s",
+        "peer_asyncio_pull_deliveries_per_s",
+    ),
+    (
+        "bus / in-process asyncio peer, fan-out to 100 (deliveries/s)",
+        "peer_bus_fanout_100_deliveries_per_s",
+        "peer_asyncio_fanout_100_deliveries_per_s",
+    ),
+    (
+        "bus / in-process asyncio peer, latency p50",
+        "peer_bus_latency_p50_ms",
+        "peer_asyncio_latency_p50_ms",
+    ),
+    (
         "publish cost, 1000 vs 10 members",
         "scale_publish_ms_1000_members",
         "scale_publish_ms_10_members",

@@ -3,15 +3,19 @@
 The operations are derived from their declaration in :mod:`bus.api` (``publish =
 awaited(BusOperations.publish)``): same parameters, same documentation, awaited. Only what
 differs in asyncio is written here: starting and stopping (the thread pool), receiving
-(cancellable), and the agent clients this bus hands out.
+(native, cancellable), and the agent clients this bus hands out.
 
-Kombu and the Redis client are synchronous, so each call runs on a thread of a pool the
-:class:`AsyncBus` owns. It is not the loop's default executor: that one has few threads on a
-small machine, and a handful of agents waiting in :meth:`AsyncBus.receive` would take them all,
-stalling every other ``run_in_executor`` of the program.
+Kombu and the Redis client are synchronous, so each call but :meth:`AsyncBus.receive` runs on a
+thread of a pool the :class:`AsyncBus` owns. It is not the loop's default executor: that one has
+few threads on a small machine, and a handful of agents waiting in a request would take them
+all, stalling every other ``run_in_executor`` of the program.
 
-A receive waits in slices of :data:`RECEIVE_SLICE` seconds, so a cancelled one frees its thread
-within a slice; what it claimed all the same is kept (:mod:`bus.reading.kept`) as the agent's next.
+A receive waits on the event loop itself (``docs/decisions/0005-native-async-receive.md``): it
+takes what is at hand with short non-blocking calls on the loop (the claim, from the log or for
+a delivery that arrived), and in between waits, on the loop, for the inbox's broker connection
+to have something new (:mod:`bus.broker.readiness`). Nothing is read while it waits, so a
+cancelled receive has claimed nothing and leaves nothing behind: the next receive gets the
+message at once.
 """
 
 from __future__ import annotations
@@ -20,22 +24,22 @@ import asyncio
 import contextvars
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from time import monotonic
+from time import monotonic, time_ns
 from typing import Any, Self, TypeVar
 
+from bus import tracing
 from bus.api import AgentOperations, BusOperations, awaited
+from bus.broker.readiness import wait_for_delivery
 from bus.client import AgentClient
 from bus.core import Bus
 from bus.errors import InvalidArgument
 from bus.message import Message
-from bus.reading.kept import KeptMessages
+from bus.reading.inbox import WAIT_SLICE, Inbox
 
 T = TypeVar("T")
 
-#: Threads of an :class:`AsyncBus`'s pool: each waiting receive holds one.
+#: Threads of an :class:`AsyncBus`'s pool: each waiting request holds one.
 DEFAULT_MAX_WORKERS = 32
-#: Longest stretch, in seconds, one thread waits for a message before the receive looks again.
-RECEIVE_SLICE = 1.0
 
 
 class AsyncBus:
@@ -65,7 +69,10 @@ class AsyncBus:
         self._executor: ThreadPoolExecutor | None = executor
         #: Whether :meth:`stop` shuts the pool down (not when it was given).
         self._owns_executor = executor is None
-        self._kept = KeptMessages()  # what cancelled receives claimed: the agent's next ones
+        #: agent -> the lock its receives take turns on (one waits on the inbox at a time).
+        self._receiving: dict[str, asyncio.Lock] = {}
+        #: The waits of receives in progress: :meth:`stop` ends them.
+        self._waits: set[asyncio.Future[bool]] = set()
 
     def _pool(self) -> ThreadPoolExecutor:
         # Made on first use rather than in start(), so a bus started elsewhere works as it is.
@@ -96,9 +103,16 @@ class AsyncBus:
         return self
 
     async def stop(self) -> None:
-        """Stop the bus (see :meth:`bus.Bus.stop`) and let the pool's threads end. Safe twice."""
+        """Stop the bus (see :meth:`bus.Bus.stop`) and let the pool's threads end. Safe twice.
+        Receives still waiting return ``None``."""
+        self._end_waits()
         await self.call(self.bus.stop)
         self._release_pool()
+
+    def _end_waits(self) -> None:
+        for wait in list(self._waits):
+            if not wait.done():
+                wait.set_result(True)
 
     def _release_pool(self) -> None:
         executor, self._executor = self._executor, None
@@ -113,6 +127,7 @@ class AsyncBus:
 
     async def destroy(self) -> None:
         """See :meth:`bus.Bus.destroy`; the pool's threads end as on :meth:`stop`."""
+        self._end_waits()
         await self.call(self.bus.destroy)
         self._release_pool()
 
@@ -157,42 +172,64 @@ class AsyncBus:
     ) -> Message | None:
         """The agent's next message; see :meth:`bus.Bus.receive`.
 
-        Cancelling it (``asyncio.wait_for``, a task group ending) loses nothing: a message
-        claimed while the receive was being cancelled is the agent's next one.
+        It waits on the event loop, not on a thread. Cancelling it (``asyncio.wait_for``, a task
+        group ending) loses nothing and claims nothing: the next receive gets the next message.
 
         Args:
             timeout: Seconds to wait; ``None`` waits until a message comes, ``0`` does not wait.
 
         Returns:
-            The message, or ``None`` when the timeout passed.
+            The message, or ``None`` when the timeout passed or the bus stopped.
 
         Raises:
             UnknownAgent, NotSubscribed, InvalidArgument as :meth:`bus.Bus.receive`.
         """
-        await self._kept.settle(agent)
-        kept = self._kept.take(agent, channel)
-        if kept is not None:
-            return kept
-        if timeout is not None and (
-            not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout < 0
-        ):
-            raise InvalidArgument(f"timeout must be a number >= 0 or None, not {timeout!r}")
+        started = time_ns() if tracing.active() else 0
+        reader = self.bus.reader
+        store, stream = reader.checked(agent, channel, timeout)
         deadline = None if timeout is None else monotonic() + timeout
-        while True:
-            remaining = RECEIVE_SLICE if deadline is None else max(0.0, deadline - monotonic())
-            message = await self._receive_once(agent, channel, min(remaining, RECEIVE_SLICE))
-            if message is not None or (deadline is not None and monotonic() >= deadline):
-                return message
+        turn = self._receiving.get(agent)
+        if turn is None:
+            turn = self._receiving[agent] = asyncio.Lock()
+        async with turn:
+            inbox = await self._inbox(agent)
+            missed = False
+            while True:
+                # No await between a claim and the return: a cancellation cannot come between.
+                message = reader.receive_now(store, agent, stream, missed=missed, started=started)
+                if message is not None:
+                    return message
+                left = WAIT_SLICE if deadline is None else deadline - monotonic()
+                if self.bus.inboxes.stopping:
+                    return None
+                if left <= 0:
+                    # As Bus.receive before it gives up: look in the log for messages whose
+                    # deliveries never came.
+                    if missed:
+                        return None
+                    return reader.receive_now(store, agent, stream, missed=True, started=started)
+                # Woken by the broker: take what arrived. At the slice's end: look in the log
+                # too, as Bus.receive does after a wait that brought nothing.
+                missed = not await self._wait(inbox, min(left, WAIT_SLICE))
+                if inbox.broken:
+                    inbox = await self._inbox(agent)
 
-    async def _receive_once(
-        self, agent: str, channel: str | None, timeout: float
-    ) -> Message | None:
-        future = self._pool().submit(self.bus.receive, agent, channel=channel, timeout=timeout)
+    async def _inbox(self, agent: str) -> Inbox:
+        """The agent's inbox; opening one connects to the broker: on the pool."""
+        inbox = self.bus.inboxes.opened(agent)
+        if inbox is None:
+            inbox = await self.call(self.bus.inboxes.get, agent)
+        return inbox
+
+    async def _wait(self, inbox: Inbox, timeout: float) -> bool:
+        """Wait on the loop for the inbox's broker connection to have something, ``timeout``
+        seconds at most; ``True`` unless the time ran out."""
+        wait = asyncio.get_running_loop().create_future()
+        self._waits.add(wait)
         try:
-            return await asyncio.wrap_future(future)
-        except asyncio.CancelledError:
-            self._kept.orphan(agent, future)
-            raise
+            return await wait_for_delivery(inbox.connection, wait, timeout)
+        finally:
+            self._waits.discard(wait)
 
 
 class AsyncAgentClient:

@@ -88,7 +88,9 @@ class Bus(BusOperations):
         refused = partial(
             post_refusal, self.publisher, self.settings, sender=self.guard.identity, store=store
         )
-        self._reader = Reader(self.registry, self.inboxes, store, self.guard, refused)
+        #: Pull receive and history (:meth:`receive`; :class:`~bus.AsyncBus` waits between its
+        #: non-blocking steps).
+        self.reader = Reader(self.registry, self.inboxes, store, self.guard, refused)
         self._statuses = Statuses(store, self.guard)
         self.default_retention = self.registry.default_retention
 
@@ -250,22 +252,22 @@ class Bus(BusOperations):
     def receive(
         self, agent: str, *, channel: str | None = None, timeout: float | None = None
     ) -> Message | None:
-        return self._reader.receive(agent, channel, timeout)
+        return self.reader.receive(agent, channel, timeout)
 
     @property
     def skipped(self) -> dict[tuple[str, str], int]:
-        return dict(self._reader.skipped)
+        return dict(self.reader.skipped)
 
     def _open_inbox(self, agent: str) -> Inbox:
         return open_inbox(self.app, self.topology, self.settings, agent)
 
     def history(self, channel: str, **filters: Unpack[HistoryFilters]) -> list[Message]:
         self.registry.spec(channel)
-        return self._reader.history(Stream.of_channel(channel), agent=None, **filters)
+        return self.reader.history(Stream.of_channel(channel), agent=None, **filters)
 
     def direct_history(self, agent: str, **filters: Unpack[HistoryFilters]) -> list[Message]:
         self.registry.require_agent(agent)
-        return self._reader.history(Stream.of_inbox(agent), agent=agent, **filters)
+        return self.reader.history(Stream.of_inbox(agent), agent=agent, **filters)
 
     def trace(self, message_id: UUID | str) -> Trace:
         return Lineage(self.store, self.guard).trace(message_id)

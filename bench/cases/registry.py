@@ -29,6 +29,7 @@ from bench.cases.guards import GuardsCase
 from bench.cases.isolation import IsolationCase
 from bench.cases.otel import OtelCase
 from bench.cases.parts import PartsCase
+from bench.cases.peer import PeerCase
 from bench.cases.sdk import SdkCase
 
 #: Every case, in the order a run measures them (raw baselines next to the bus's figures).
@@ -37,6 +38,7 @@ CASES: tuple[Case, ...] = (
     throughput.CASE,
     latency.CASE,
     fanout.CASE,
+    PeerCase(),
     scale.CASE,
     memory.CASE,
     AgentsCase(),

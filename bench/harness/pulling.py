@@ -8,6 +8,7 @@ receiving thread has a Bus of its own, as separate agent processes would.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -103,3 +104,21 @@ def timed_drain(
             published = time.perf_counter() - drain.started
         drain.check()
     return drain.elapsed, published
+
+
+def async_drainer(bus: Bus, agent: str) -> Receiver:
+    """A receiver taking ``agent``'s messages with :meth:`bus.AsyncBus.receive` on an event loop
+    of its own (in the receiver's thread), until it has ``expected``."""
+    from bus import AsyncBus
+
+    async def drain(expected: int, deadline: float) -> int:
+        abus, got = AsyncBus(bus), 0  # the bus is started already: not started or stopped here
+        while got < expected and time.monotonic() < deadline:
+            if await abus.receive(agent, timeout=0.5) is not None:
+                got += 1
+        return got
+
+    def one(expected: int, deadline: float) -> int:
+        return asyncio.run(drain(expected, deadline))
+
+    return one

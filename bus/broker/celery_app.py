@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import Celery
 
-from bus.broker.redis_transport import SENTINEL_TRANSPORT, TRANSPORT
+from bus.broker import memory_transport, redis_transport
 from bus.errors import ConfigurationError
 from bus.settings import BusSettings
 from bus.settings.replication import sentinel_address
@@ -29,7 +29,8 @@ def create_app(settings: BusSettings) -> Celery:
     transport_options: dict[str, Any] = {}
     if transport.visibility_timeout:
         transport_options["visibility_timeout"] = settings.visibility_timeout
-    if transport.polled:
+    if transport.polled or transport.woken_transport:
+        # Woken transports poll only while a consumer's prefetch is full (acks do not wake).
         transport_options["polling_interval"] = settings.polling_interval
     if transport.sentinel:  # kombu asks the sentinels for this master (and follows failovers)
         address = sentinel_address(broker_url, settings.sentinel_master, "BUS_BROKER_URL")
@@ -38,7 +39,11 @@ def create_app(settings: BusSettings) -> Celery:
         broker_url = "memory://localhost/"  # kombu warns about a missing host otherwise
     app = Celery(f"{settings.namespace}", broker=broker_url, set_as_current=False)
     if transport.guarded_transport:  # see bus.broker.redis_transport
-        app.conf.broker_transport = SENTINEL_TRANSPORT if transport.sentinel else TRANSPORT
+        app.conf.broker_transport = (
+            redis_transport.SENTINEL_TRANSPORT if transport.sentinel else redis_transport.TRANSPORT
+        )
+    elif transport.woken_transport:  # see bus.broker.memory_transport
+        app.conf.broker_transport = memory_transport.TRANSPORT
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],

@@ -5,5 +5,4 @@
 - :mod:`bus.reading.inboxes`: the inboxes of one bus, and entries a failed hand-over kept;
 - :mod:`bus.reading.held`: batches taken under a lease (``BUS_RECEIVE_BATCH``);
 - :mod:`bus.reading.history`: a stream's retained messages with filters checked;
-- :mod:`bus.reading.kept`: messages claimed by cancelled asyncio receives.
 """

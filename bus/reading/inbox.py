@@ -57,6 +57,7 @@ class Inbox:
         batch: int = 1,
         lease_seconds: float = 30.0,
         coalesced: bool = False,
+        retire_wait: float = RETIRE_WAIT,
     ) -> None:
         self.lock = threading.Lock()
         self.agent = agent
@@ -75,6 +76,9 @@ class Inbox:
         #: unacknowledged deliveries for the visibility timeout).
         self._caught_up: set[str | None] = set()
         self._connection = connection
+        #: How long a message handed over from the log waits for its delivery to retire (0 on
+        #: an in-process broker: a delivery not there yet is dropped as stale when it comes).
+        self._retire_wait = retire_wait
         self._buffer: deque[Item] = deque()
         #: Whether the broker connection failed: :class:`Inboxes` opens a new inbox instead.
         self.broken = False
@@ -92,6 +96,11 @@ class Inbox:
         except BaseException:
             connection.release()
             raise
+
+    @property
+    def connection(self) -> Connection:
+        """The broker connection the inbox consumes on (an asyncio receive waits on it)."""
+        return self._connection
 
     # -- the broker side -----------------------------------------------------------------------
 
@@ -214,14 +223,14 @@ class Inbox:
             self._caught_up.add(stream)
         return claimed
 
-    def _retire_one(self) -> None:
+    def _retire_one(self, wait: float) -> None:
         """Keep the queue in step with the log: a message handed over from the log retires one
         delivery that has already arrived, if it is stale, so deliveries never pile up. (With
         coalesced deliveries there is one per burst, not one per message: only one already
         buffered is looked at, with no wait on the broker.)"""
         if self._coalesced and not self._buffer:
             return
-        item = self.next(RETIRE_WAIT)
+        item = self.next(wait)
         if item is None:
             return
         payload, message = item
@@ -266,11 +275,8 @@ class Inbox:
         """The agent's next message (from ``stream`` only, if given), or ``None`` once
         ``timeout`` seconds passed or ``stopping()`` is true."""
         with self.lock:
-            self._store = store
-            claimed = self._from_log(store, stream)
+            claimed = self._at_hand(store, stream, self._retire_wait)
             if claimed is not None:
-                with suppress(BrokerUnavailable):  # claimed: the caller gets it whatever happens
-                    self._retire_one()
                 return claimed
             deadline = None if timeout is None else monotonic() + timeout
             while not stopping():
@@ -287,10 +293,48 @@ class Inbox:
                 # Nothing came for a while. The log may still hold messages whose deliveries
                 # never arrived (a publisher died between append and publish, or a filtered
                 # receive dropped them): claim those before waiting on.
-                claimed = self._claim(store, stream)
+                claimed = self._claim_missed(store, stream)
                 if claimed is not None:
-                    self._caught_up.difference_update((None, stream))  # more may be pending
                     return claimed
                 if remaining is not None and remaining <= wait:
                     return None
             return None
+
+    def receive_now(self, store: Store, stream: str | None, *, missed: bool) -> Entry | None:
+        """What is at hand, without waiting on the broker: the next message of the log or of an
+        arrived delivery (``missed``: and, as a receive does after a wait that brought nothing,
+        one whose delivery never came). ``None`` also if another thread is receiving for the
+        agent. :meth:`bus.AsyncBus.receive` calls it on its loop and waits there in between
+        (on :attr:`connection`), so a cancelled wait has claimed nothing."""
+        if not self.lock.acquire(blocking=False):
+            return None
+        try:
+            claimed = self._at_hand(store, stream, 0.0)
+            while claimed is None:
+                item = self.next(0)
+                if item is None:
+                    break
+                claimed = self._take(store, item, stream)
+            if claimed is None and missed:
+                claimed = self._claim_missed(store, stream)
+            if claimed is None and self._held.unsettled and not self._buffer:
+                self._held.settle(store)  # about to wait: commit, let go of the leases
+            return claimed
+        finally:
+            self.lock.release()
+
+    def _at_hand(self, store: Store, stream: str | None, retire_wait: float) -> Entry | None:
+        """A message claimed from the log (held, behind, or not yet caught up), its arrived
+        delivery retired; the lock held."""
+        self._store = store
+        claimed = self._from_log(store, stream)
+        if claimed is not None:
+            with suppress(BrokerUnavailable):  # claimed: the caller gets it whatever happens
+                self._retire_one(retire_wait)
+        return claimed
+
+    def _claim_missed(self, store: Store, stream: str | None) -> Entry | None:
+        claimed = self._claim(store, stream)
+        if claimed is not None:
+            self._caught_up.difference_update((None, stream))  # more may be pending
+        return claimed

@@ -10,8 +10,9 @@ from celery import Celery
 
 from bus.broker.topology import Topology
 from bus.errors import StoreReset
-from bus.reading.inbox import Inbox
+from bus.reading.inbox import RETIRE_WAIT, Inbox
 from bus.settings import BusSettings
+from bus.settings.transports import transport_of
 from bus.store import Entry
 
 
@@ -25,6 +26,9 @@ def open_inbox(app: Celery, topology: Topology, settings: BusSettings, agent: st
         batch=settings.receive_batch,
         lease_seconds=settings.lease_seconds,
         coalesced=settings.coalesce_deliveries,
+        # In one process a delivery not there by the time its message is claimed comes later,
+        # and is dropped as stale then: no wait for it.
+        retire_wait=0.0 if transport_of(settings.broker_url).in_process else RETIRE_WAIT,
     )
 
 
@@ -62,6 +66,11 @@ class Inboxes:
     def open(self) -> None:
         """Accept receives again after :meth:`close`."""
         self._stopping.clear()
+
+    def opened(self, agent: str) -> Inbox | None:
+        """The agent's inbox if it is open and usable (:meth:`get` would not connect)."""
+        inbox = self._inboxes.get(agent)
+        return None if inbox is None or inbox.broken else inbox
 
     def get(self, agent: str) -> Inbox:
         """The agent's inbox, opened on first use."""

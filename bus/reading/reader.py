@@ -75,19 +75,8 @@ class Reader:
 
     def receive(self, agent: str, channel: str | None, timeout: float | None) -> Message | None:
         """See :meth:`bus.Bus.receive`."""
-        store = self._store()  # raises BusNotStarted before any connection is opened
         started = time_ns() if tracing.active() else 0
-        self._registry.require_agent(agent)
-        _check_timeout(timeout, agent)
-        self._guard.check(Action.SUBSCRIBE, Stream.of_inbox(agent), agent=agent)
-        stream = None
-        if channel is not None:
-            self._registry.spec(channel)
-            stream = Stream.of_channel(channel).id
-            if store.log.position(agent, stream) is None:
-                raise NotSubscribed(
-                    f"agent {agent!r} is not a member of {channel!r}", agent=agent, channel=channel
-                )
+        store, stream = self.checked(agent, channel, timeout)
         inboxes = self._inboxes
         deadline = None if timeout is None else monotonic() + timeout
         while True:
@@ -97,32 +86,77 @@ class Reader:
             )
             if entry is None:
                 return None
-            message = _readable(entry)
-            if message is None:
-                continue
-            try:
-                admitted = self._admitted(agent, message, Stream.parse(entry.stream))
-                admitted = admitted and self._first(store, agent, entry, message)
-                # A dead letter (or a message) the agent may not see: passed over, unseen.
-                admitted = admitted and self._guard.visible(message, agent=agent)
-            except BusError:  # claimed already: the next receive hands it over
-                inboxes.keep(agent, entry)
-                raise
-            if entry.skipped:
-                self.skipped[(agent, entry.stream)] += entry.skipped
-                logger.warning(
-                    "%s skipped %d message(s) of %s before #%s: retention trimmed them before "
-                    "it read them (overflow=drop-oldest)",
-                    agent,
-                    entry.skipped,
-                    entry.stream,
-                    entry.seq,
-                )
-                self._note_skipped(store, agent, entry.stream, entry.seq, entry.skipped)
-            if admitted:
-                if started:
-                    tracing.received(agent, message, started)
+            message = self._handed(store, agent, entry, started)
+            if message is not None:
                 return message
+
+    def checked(
+        self, agent: str, channel: str | None, timeout: float | None
+    ) -> tuple[Store, str | None]:
+        """The store and the stream (``None``: every stream of the agent) of a receive, once it
+        passed the checks :meth:`bus.Bus.receive` names."""
+        store = self._store()  # raises BusNotStarted before any connection is opened
+        self._registry.require_agent(agent)
+        _check_timeout(timeout, agent)
+        self._guard.check(Action.SUBSCRIBE, Stream.of_inbox(agent), agent=agent)
+        if channel is None:
+            return store, None
+        self._registry.spec(channel)
+        stream = Stream.of_channel(channel).id
+        if store.log.position(agent, stream) is None:
+            raise NotSubscribed(
+                f"agent {agent!r} is not a member of {channel!r}", agent=agent, channel=channel
+            )
+        return store, stream
+
+    def receive_now(
+        self, store: Store, agent: str, stream: str | None, *, missed: bool, started: int = 0
+    ) -> Message | None:
+        """The agent's next message if one is at hand, without waiting (see
+        :meth:`Inbox.receive_now <bus.reading.inbox.Inbox.receive_now>`); the receive's checks
+        passed (:meth:`checked`) and its inbox open (:meth:`Inboxes.get`)."""
+        inboxes = self._inboxes
+        while True:
+            entry = inboxes.kept(agent, stream) or inboxes.get(agent).receive_now(
+                store, stream, missed=missed
+            )
+            if entry is None:
+                return None
+            message = self._handed(store, agent, entry, started)
+            if message is not None:
+                return message
+
+    def _handed(self, store: Store, agent: str, entry: Entry, started: int) -> Message | None:
+        """The message of a claimed entry, or ``None`` if it cannot be handed over (unreadable,
+        lost, refused by the guard or a copy: a dead letter; not for the agent's eyes): the
+        receive reads on."""
+        message = _readable(entry)
+        if message is None:
+            return None
+        try:
+            admitted = self._admitted(agent, message, Stream.parse(entry.stream))
+            admitted = admitted and self._first(store, agent, entry, message)
+            # A dead letter (or a message) the agent may not see: passed over, unseen.
+            admitted = admitted and self._guard.visible(message, agent=agent)
+        except BusError:  # claimed already: the next receive hands it over
+            self._inboxes.keep(agent, entry)
+            raise
+        if entry.skipped:
+            self.skipped[(agent, entry.stream)] += entry.skipped
+            logger.warning(
+                "%s skipped %d message(s) of %s before #%s: retention trimmed them before "
+                "it read them (overflow=drop-oldest)",
+                agent,
+                entry.skipped,
+                entry.stream,
+                entry.seq,
+            )
+            self._note_skipped(store, agent, entry.stream, entry.seq, entry.skipped)
+        if not admitted:
+            return None
+        if started:
+            tracing.received(agent, message, started)
+        return message
 
     def _first(self, store: Store, agent: str, entry: Entry, message: Message) -> bool:
         """Whether ``message`` is at its first place; a copy is refused (a dead letter)."""

@@ -43,8 +43,9 @@ class BusSettings(BaseSettings):
     broadcast_channels: Annotated[frozenset[str], NoDecode] = BROADCAST_CHANNELS
     #: Largest accepted message, in bytes of its JSON encoding.
     max_message_bytes: PositiveInt = 256 * 1024
-    #: Seconds between polls of the ``memory://`` transport (kombu's default of 1 s would make
-    #: every message wait); Redis and RabbitMQ push and ignore it.
+    #: Seconds between polls of the ``memory://`` transport while a consumer's prefetch is full
+    #: (a put wakes its consumers at once: :mod:`bus.broker.memory_transport`); Redis and
+    #: RabbitMQ push and ignore it.
     polling_interval: float = Field(default=0.005, gt=0, le=1)
     #: Messages an agent's consumer may hold unacknowledged.
     prefetch_count: PositiveInt = 64

@@ -58,6 +58,9 @@ class TransportTraits:
     #: The URL names Redis sentinels (kombu's ``sentinel://``): the master is the one they name
     #: for ``BUS_SENTINEL_MASTER`` (:mod:`bus.settings.replication`).
     sentinel: bool = False
+    #: kombu's memory transport whose puts wake their consumers
+    #: (:mod:`bus.broker.memory_transport`) instead of a poll every ``BUS_POLLING_INTERVAL``.
+    woken_transport: bool = False
 
 
 def _redis(scheme: str, *, guarded: bool, sentinel: bool = False) -> TransportTraits:
@@ -96,12 +99,13 @@ TRANSPORTS: dict[str, TransportTraits] = {
         "memory",
         in_process=True,
         routes_by_broker=False,
-        polled=True,
+        polled=False,
         prefork=False,
         default_store="memory",
         visibility_timeout=False,
         fanout_script=False,
         guarded_transport=False,
+        woken_transport=True,
     ),
     "redis": _redis("redis", guarded=True),
     "rediss": _redis("rediss", guarded=False),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from time import monotonic
 
 import pytest
@@ -163,12 +165,60 @@ def test_a_cancelled_receive_loses_no_message(bus: Bus) -> None:
         waiting.cancel()
         with pytest.raises(asyncio.CancelledError):
             await waiting
-        # The cancelled receive's thread is still waiting: it claims this message.
+        # The cancelled receive left nothing waiting that could claim this message.
         await abus.send("bob", "are you there?", sender="alice")
         got = await abus.receive("bob", timeout=WAIT)
         assert got is not None
         assert got.content == "are you there?"
         assert await abus.receive("bob", timeout=0) is None
+
+    run(bus, scenario)
+
+
+@pytest.fixture
+def cpu_hog() -> Iterator[None]:
+    """A process spinning on a core while the test runs (the loop and the bus's threads get
+    less time: a cancellation lands at more places)."""
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        yield
+    finally:
+        hog.kill()
+        hog.wait()
+
+
+ROUNDS = 200
+
+
+def test_cancelled_receives_beside_a_cpu_hog_never_claim_lose_or_delay_a_message(
+    bus: Bus, cpu_hog: None
+) -> None:
+    """Each round cancels a receive at another point (before it ran, while it waits, as its
+    message arrives); the message is then the next receive's at once (``timeout=0``): the
+    cancelled receive claimed nothing, and nothing it left behind claims anything later."""
+
+    async def scenario(abus: AsyncBus) -> None:
+        await abus.register_agent("alice")
+        await abus.register_agent("bob", channels=["#engineering"])
+        received: list[str] = []
+        for number in range(ROUNDS):
+            channel = "#engineering" if number % 2 else None
+            waiting = asyncio.create_task(abus.receive("bob", channel=channel))
+            for _ in range(number % 4):  # 0-3 turns of the loop: cancelled at another step
+                await asyncio.sleep(0)
+            if channel is None:
+                await abus.send("bob", f"m{number}", sender="alice")
+            else:
+                await abus.publish(channel, f"m{number}", sender="alice")
+            waiting.cancel()
+            try:
+                got = await waiting  # it may have returned the message before the cancel
+            except asyncio.CancelledError:
+                got = await abus.receive("bob", timeout=0)
+            assert got is not None, f"round {number}: the message was not at hand"
+            received.append(got.content)
+            assert await abus.receive("bob", timeout=0) is None
+        assert received == [f"m{number}" for number in range(ROUNDS)]
 
     run(bus, scenario)
 
