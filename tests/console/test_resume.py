@@ -1,6 +1,7 @@
-"""The console of a Redis fleet (issue 19): its server is killed and started again while the
-page is open, messages keep coming meanwhile, and the page resumes from the last seq it had
-(``Last-Event-ID``) with no gap and no duplicate: the seqs on the page are history's."""
+"""The console of a Redis fleet and of a RabbitMQ one (issue 19): its server is killed and
+started again while the page is open, messages keep coming meanwhile, and the page resumes from
+the last seq it had (``Last-Event-ID``) with no gap and no duplicate: the seqs on the page are
+history's."""
 
 from __future__ import annotations
 
@@ -46,10 +47,11 @@ def _start(settings: BusSettings, port: int) -> subprocess.Popen[bytes]:
             time.sleep(0.1)
 
 
-@pytest.fixture
-def fleet() -> Iterator[Bus]:
-    require("redis")
-    bus = Bus(settings_for("redis")).start()
+@pytest.fixture(params=["redis", pytest.param("amqp", marks=pytest.mark.amqp)])
+def fleet(request: pytest.FixtureRequest) -> Iterator[Bus]:
+    """A bus on a Redis fleet, and on a RabbitMQ one (Redis as the store)."""
+    require(request.param)
+    bus = Bus(settings_for(request.param)).start()
     bus.register_agent("alice", channels=[CHANNEL])
     try:
         yield bus
