@@ -65,13 +65,8 @@ class RedisLeases(LeaseStore):
     ) -> list[Any]:
         """Run ``begin`` or ``advance`` (``more``: the receipt's KEYS and ARGV); its reply."""
         keys = self._keys
-        # With BUS_STORE_MIN_REPLICAS, a commit waits for the replicas too (WAIT, pipelined
-        # after the script: no extra round trip), so a failover rolls a member's position back
-        # by at most the message in hand, not by every commit the replica had not copied yet
-        # (each of those would run its handler again). Best effort: the handler already ran,
-        # so too few replicas is not an error here.
-        replicated = script == "advance" and self._space.replication.min_replicas > 0
-        run = self._replicated if replicated else self._run
+        # A commit (advance) waits for the replicas with BUS_STORE_MIN_REPLICAS (run_moving).
+        run = self._space.run_moving if script == "advance" else self._run
         reply: list[Any] = run(
             script,
             [
@@ -93,9 +88,6 @@ class RedisLeases(LeaseStore):
             [stream, *args, *more[1], agent],
         )
         return reply
-
-    def _replicated(self, script: str, keys: list[str], args: list[Any]) -> Any:
-        return self._space.run_replicated(script, keys, args)[0]
 
     def _handed(self, stream: str, reply: list[Any]) -> Step:
         """The step of ``reply``; the entry it hands over is remembered as seen, so that a
@@ -160,7 +152,7 @@ class RedisLeases(LeaseStore):
         self, agent: str, stream: str, token: str, ttl_ms: int, commit: int, limit: int
     ) -> Batch:
         keys = self._keys
-        reply = self._run(
+        reply = self._space.run_moving(
             "take",
             [
                 keys.lease(agent, stream),

@@ -203,7 +203,7 @@ class RedisLog(LogStore):
 
     def claim(self, agent: str, stream: str) -> Entry | None:
         keys = self._keys
-        found = self._run(
+        found = self._space.run_moving(
             "claim",
             [
                 keys.positions(agent),
@@ -227,7 +227,7 @@ class RedisLog(LogStore):
         with self._streams_lock:
             streams = self._streams.get(agent, [])
         while True:
-            found = self._run(
+            found = self._space.run_moving(
                 "claim_any",
                 [
                     keys.positions(agent),

@@ -55,6 +55,16 @@ class RedisNamespace:
         except ResponseError as exc:
             raise self._refused(exc) from None
 
+    def run_moving(self, script: str, keys: list[str], args: list[Any]) -> Any:
+        """:meth:`run` for a step that moves a member's position (a commit, a claim): with
+        ``min_replicas`` it waits for the replicas too, in the same round trip, so that a
+        failover hands a member again at most the message in hand, not every move the replica
+        had not copied yet. Best effort: too few replicas is not an error here (the member
+        already has the message)."""
+        if not self.replication.min_replicas:
+            return self.run(script, keys, args)
+        return self.run_replicated(script, keys, args)[0]
+
     def run_replicated(self, script: str, keys: list[str], args: list[Any]) -> tuple[Any, int]:
         """:meth:`run`, then Redis ``WAIT`` for ``min_replicas`` on the same connection (one
         round trip): the script's answer, and how many replicas have its writes.
