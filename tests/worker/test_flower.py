@@ -1,5 +1,9 @@
 """A real worker and a real Flower: Flower's HTTP API shows each delivery with its state, what it
-carries (sender, type, channel) and, for a failure, the handler's own traceback."""
+carries (sender, type, channel) and, for a failure, the handler's own traceback.
+
+It runs the per-message mode (``BUS_COALESCE_DELIVERIES=false``, decision 0005): a task per
+message, each with its own state, is that mode's promise; coalesced deliveries (the default) show
+one task per burst, and a message's own outcome is in ``bus status`` and its receipts."""
 
 from __future__ import annotations
 
@@ -48,6 +52,8 @@ def _deliveries(port: int) -> dict[str, str]:
 def test_flower_reports_each_delivery_with_its_state(
     broker_settings: BusSettings, tmp_path: Path
 ) -> None:
+    # The old mode, which keeps this test: coalesced, one task could handle all three messages.
+    broker_settings = broker_settings.model_copy(update={"coalesce_deliveries": False})
     port = _free_port()
     log = (tmp_path / "flower.log").open("wb")
     # Flower 2 serves its HTTP API only with authentication, or with this set (loopback here).
