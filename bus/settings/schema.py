@@ -64,7 +64,8 @@ class BusSettings(BaseSettings):
     #: outstanding: the store marks the agent signalled at the append and clears the mark when
     #: the agent's consumer finds the stream drained, so a backlog costs one delivery (one
     #: Celery task) per burst instead of one per message. Order and at-least-once are the same.
-    coalesce_deliveries: bool = False
+    #: On by default (``docs/decisions/0005``); ``False`` is the old mode, a task per message.
+    coalesce_deliveries: bool = True
 
     # -- workers -------------------------------------------------------------------------------
     #: Modules that define the agents workers host (comma-separated in the environment).

@@ -31,10 +31,12 @@ def test_a_bad_variable_is_a_configuration_error_naming_it(
 
 
 def test_good_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BUS_COALESCE_DELIVERIES", raising=False)
+    assert load_settings().coalesce_deliveries is True  # the default (decision 0006)
     monkeypatch.setenv("BUS_RECEIVE_BATCH", "16")
-    monkeypatch.setenv("BUS_COALESCE_DELIVERIES", "true")
+    monkeypatch.setenv("BUS_COALESCE_DELIVERIES", "false")  # the per-message mode
     settings = load_settings()
-    assert (settings.receive_batch, settings.coalesce_deliveries) == (16, True)
+    assert (settings.receive_batch, settings.coalesce_deliveries) == (16, False)
 
 
 def test_the_command_line_names_the_bad_variable(

@@ -1,5 +1,9 @@
 """A real worker and a real Flower: Flower's HTTP API shows each delivery with its state, what it
-carries (sender, type, channel) and, for a failure, the handler's own traceback."""
+carries (sender, type, channel) and, for a failure, the handler's own traceback.
+
+It runs the per-message mode (``BUS_COALESCE_DELIVERIES=false``, decision 0006): a task per
+message, each with its own state, is that mode's promise; coalesced deliveries (the default) show
+one task per burst, and a message's own outcome is in ``bus status`` and its receipts."""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ import signal
 import socket
 import subprocess
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +51,15 @@ def _deliveries(port: int) -> dict[str, str]:
     }
 
 
-def test_flower_reports_each_delivery_with_its_state(
-    broker_settings: BusSettings, tmp_path: Path
-) -> None:
+@contextmanager
+def _flower_and_worker(
+    settings: BusSettings, tmp_path: Path
+) -> Iterator[tuple[int, WorkerProcess]]:
+    """A real Flower (its port) and a solo worker hosting ``rec-a`` and ``rec-b``, both ready."""
     port = _free_port()
     log = (tmp_path / "flower.log").open("wb")
     # Flower 2 serves its HTTP API only with authentication, or with this set (loopback here).
-    env = {**worker_environment(broker_settings), "FLOWER_UNAUTHENTICATED_API": "true"}
+    env = {**worker_environment(settings), "FLOWER_UNAUTHENTICATED_API": "true"}
     flower = subprocess.Popen(
         celery_command("bus", "flower", f"--port={port}", "--address=127.0.0.1"),
         cwd=ROOT,
@@ -60,10 +68,39 @@ def test_flower_reports_each_delivery_with_its_state(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    worker = WorkerProcess(broker_settings, pool="solo", log=tmp_path / "worker.log")
+    worker = WorkerProcess(settings, pool="solo", log=tmp_path / "worker.log")
     try:
         worker.wait_ready()
         wait_for(lambda: _api_up(port), 30, "Flower's API", interval=0.5)
+        yield port, worker
+    finally:
+        worker.stop()
+        if flower.poll() is None:
+            os.killpg(flower.pid, signal.SIGTERM)
+            try:
+                flower.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(flower.pid, signal.SIGKILL)
+                flower.wait(5)
+        log.close()
+
+
+def _assert_kwargs_name_the_message(tasks: dict[str, dict[str, Any]]) -> None:
+    """Each delivery says what it carries: its message's sender, type and channel."""
+    for task in tasks.values():
+        if task.get("name") == "bus.deliver":
+            kwargs = task["kwargs"]
+            assert "'sender': 'tester'" in kwargs, kwargs
+            assert "'type': 'announcement'" in kwargs, kwargs
+            assert "'channel': '#engineering'" in kwargs, kwargs
+
+
+def test_flower_reports_each_delivery_with_its_state(
+    broker_settings: BusSettings, tmp_path: Path
+) -> None:
+    # The old mode, which keeps this test: coalesced, one task could handle all three messages.
+    broker_settings = broker_settings.model_copy(update={"coalesce_deliveries": False})
+    with _flower_and_worker(broker_settings, tmp_path) as (port, worker):
         with Bus(broker_settings) as bus:
             wait_for(lambda: "#engineering" in bus.subscriptions("rec-a"), 30, "registration")
             for content in ("hello", "fail", "bye"):
@@ -88,13 +125,7 @@ def test_flower_reports_each_delivery_with_its_state(
         assert "RuntimeError: rec-a refuses 'fail'" in failed["traceback"]
         assert "recorder_agents.py" in failed["traceback"]
         assert "direct cause" in failed["traceback"]
-        # Each delivery says what it carries: its message's sender, type and channel.
-        for task in tasks.values():
-            if task.get("name") == "bus.deliver":
-                kwargs = task["kwargs"]
-                assert "'sender': 'tester'" in kwargs, kwargs
-                assert "'type': 'announcement'" in kwargs, kwargs
-                assert "'channel': '#engineering'" in kwargs, kwargs
+        _assert_kwargs_name_the_message(tasks)
         # Every delivery reaches Flower, though its last events may come after the states above.
         wait_for(
             lambda: (
@@ -104,16 +135,44 @@ def test_flower_reports_each_delivery_with_its_state(
             "Flower to list all six deliveries",
             interval=0.5,
         )
-    finally:
-        worker.stop()
-        if flower.poll() is None:
-            os.killpg(flower.pid, signal.SIGTERM)
-            try:
-                flower.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(flower.pid, signal.SIGKILL)
-                flower.wait(5)
-        log.close()
+
+
+def test_coalesced_flower_shows_a_task_per_burst_and_status_each_message(
+    broker_settings: BusSettings, tmp_path: Path
+) -> None:
+    """The default (decision 0006): a burst that arrives while each member handles its first
+    message wakes no task of its own; Flower lists one task per member, and ``Bus.status``
+    says what became of every message, the failed one included."""
+    assert broker_settings.coalesce_deliveries
+    with _flower_and_worker(broker_settings, tmp_path) as (port, worker):
+        with Bus(broker_settings) as bus:
+            wait_for(lambda: "#engineering" in bus.subscriptions("rec-a"), 30, "registration")
+            # Each member's run holds its stream for 2 s on the first: the rest is one burst.
+            ids = [
+                bus.publish("#engineering", content, sender="tester").id
+                for content in ("sleep:2", "fail", "bye")
+            ]
+            states = ["handled", "dead_lettered", "handled"]
+            wait_for(
+                lambda: all(
+                    bus.status(i).reached(state) for i, state in zip(ids, states, strict=True)
+                ),
+                60,
+                f"every member's state to be {states}",
+                interval=0.2,
+            )
+        expected = {
+            "('rec-a', '#engineering', 1)": "SUCCESS",
+            "('rec-b', '#engineering', 1)": "SUCCESS",
+        }
+        wait_for(
+            lambda: _deliveries(port) == expected, 30, f"Flower to show {expected}", interval=0.5
+        )
+        tasks = _tasks(port)
+        _assert_kwargs_name_the_message(tasks)
+        for task in tasks.values():
+            assert task["worker"] == worker.name
+            assert "'status': 'handled'" in task["result"], task["result"]
 
 
 def _api_up(port: int) -> bool:
