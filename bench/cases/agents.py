@@ -46,6 +46,20 @@ SEED = 1
 
 
 @dataclass(frozen=True)
+class Sizes:
+    """One run's size: messages per agent, time budget, the agents, and the limit (runs/s)."""
+
+    m: int
+    budget: float
+    agents: list[str]
+    limit: float
+
+    @property
+    def expected(self) -> int:
+        return len(self.agents) * self.m
+
+
+@dataclass(frozen=True)
 class Variant:
     """One size of the workload."""
 
@@ -71,6 +85,14 @@ class Variant:
             sum(latency.for_key(SEED, request_key(agent, seq)) for seq in range(1, m + 1))
             for agent in LLM_AGENTS[: self.agents]
         )
+
+    def sizes(self, args: CaseArgs) -> Sizes:
+        """What one run of this variant is given and measured against."""
+        m = self.messages(args)
+        ideal = self.ideal_seconds(m)
+        # Room for a perfect runtime to finish: the budget bounds a slow one's run, not it.
+        budget = args.seconds or max(15.0 if args.quick else 60.0, 1.5 * ideal + 2)
+        return Sizes(m, budget, list(LLM_AGENTS[: self.agents]), self.agents * m / ideal)
 
     def messages(self, args: CaseArgs) -> int:
         if args.messages is not None:
@@ -112,13 +134,9 @@ class AgentsCase:
         return figures
 
     def _variant(self, transport: str, args: CaseArgs, variant: Variant) -> list[Figure]:
-        m = variant.messages(args)
-        ideal = variant.ideal_seconds(m)
-        # Room for a perfect runtime to finish: the budget bounds a slow one's run, not it.
-        budget = args.seconds or max(15.0 if args.quick else 60.0, 1.5 * ideal + 2)
-        agents = list(LLM_AGENTS[: variant.agents])
-        limit = variant.agents * m / ideal
-        expected = variant.agents * m
+        size = variant.sizes(args)
+        m, budget, agents, limit = size.m, size.budget, size.agents, size.limit
+        expected = size.expected
         namespace = args.run.ns(f"a{variant.agents}{'h' if variant.heavy else 'f'}")
         with fake_llm(variant.distribution, SEED) as url:
             hosted, rss, stats = self._hosted(transport, namespace, agents, url, m, budget)

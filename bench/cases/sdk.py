@@ -20,7 +20,7 @@ import sys
 from bench.cases.agents import SEED, AgentsCase, Variant, _rows
 from bench.cases.base import CaseArgs, Figure
 from bench.harness.llm_worker import fake_llm
-from bench.harness.llm_workload import LLM_AGENTS, SDK_MODES
+from bench.harness.llm_workload import SDK_MODES
 
 VARIANTS = (Variant(20, 0.2, False), Variant(200, 1.0, False))
 
@@ -49,16 +49,12 @@ class SdkCase(AgentsCase):
     def _sdk_variant(
         self, transport: str, args: CaseArgs, variant: Variant, mode: str, label: str
     ) -> list[Figure]:
-        m = variant.messages(args)
-        ideal = variant.ideal_seconds(m)
-        budget = args.seconds or max(15.0 if args.quick else 60.0, 1.5 * ideal + 2)
-        agents = list(LLM_AGENTS[: variant.agents])
-        limit = variant.agents * m / ideal
-        expected = variant.agents * m
+        size = variant.sizes(args)
+        m, budget, limit, expected = size.m, size.budget, size.limit, size.expected
         namespace = args.run.ns(f"s{variant.agents}{mode[-1]}")
         with fake_llm(variant.distribution, SEED) as url:
             hosted, rss, _ = self._hosted(
-                transport, namespace, agents, url, m, budget, BENCH_LLM_CLIENT=mode
+                transport, namespace, size.agents, url, m, budget, BENCH_LLM_CLIENT=mode
             )
             peer, peer_rss = self._peer(variant, m, url, budget, mode)
         common = {"agents": variant.agents, "latency": variant.latency, "messages": m}
