@@ -1,8 +1,9 @@
 """``bus trace`` after a worker was killed mid-chain (issue 18): two ``celery -A bus worker``
-processes on Redis host the chain A -> B -> C (tests/helpers/chain_agents.py); the worker
-handling B's step is SIGKILLed after B posted its answer, the other takes B's stream over and
-runs the step again. The tree from the store shows A -> B -> C exactly once each: the retried
-step's post is deduplicated (its idempotency key), so no second child appears."""
+processes on Redis, and on RabbitMQ (Redis the store), host the chain A -> B -> C
+(tests/helpers/chain_agents.py); the worker handling B's step is SIGKILLed after B posted its
+answer, the other takes B's stream over and runs the step again. The tree from the store shows
+A -> B -> C exactly once each: the retried step's post is deduplicated (its idempotency key),
+so no second child appears."""
 
 from __future__ import annotations
 
@@ -31,11 +32,12 @@ def _nodes(node: dict[str, object]) -> list[dict[str, object]]:
     return [node] + [found for child in children for found in _nodes(child)]
 
 
+@pytest.mark.parametrize("transport", ["redis", pytest.param("amqp", marks=pytest.mark.amqp)])
 def test_bus_trace_after_a_worker_was_killed_mid_chain_shows_each_step_once(
-    tmp_path: Path,
+    tmp_path: Path, transport: str
 ) -> None:
-    require("redis")
-    settings: BusSettings = settings_for("redis", **FAST)
+    require(transport)
+    settings: BusSettings = settings_for(transport, **FAST)
     stall = tmp_path / "chain-b.pid"
     env = {"BUS_AGENTS": AGENTS, "CHAIN_B_STALL": str(stall)}
     workers = [
