@@ -14,19 +14,11 @@ from uuid import UUID
 
 from bus.access.guard import Guard
 from bus.channels import Stream
-from bus.errors import AuthenticationFailed, InvalidArgument, PermissionDenied, UnknownMessage
+from bus.errors import AuthenticationFailed, PermissionDenied, UnknownMessage
 from bus.message import Message
+from bus.reading.status import message_id_of
 from bus.store import Store, Traced
 from bus.tracing.tree import Trace, TraceNode
-
-
-def _message_id(message_id: UUID | str) -> str:
-    try:
-        return str(message_id if isinstance(message_id, UUID) else UUID(str(message_id)))
-    except ValueError:
-        raise InvalidArgument(
-            f"not a message id (a UUID): {message_id!r}", field="message_id"
-        ) from None
 
 
 def _cause_of(message: Message) -> str | None:
@@ -50,7 +42,7 @@ class Lineage:
 
     def trace(self, message_id: UUID | str) -> Trace:
         """See :meth:`bus.Bus.trace`."""
-        asked = _message_id(message_id)
+        asked = message_id_of(message_id)
         found = self._log.find([asked]).get(asked)
         if found is None:
             raise UnknownMessage(
