@@ -186,4 +186,7 @@ def test_a_host_cut_off_mid_stream_hands_its_streams_over_within_the_lease(
     assert report.refused == {}
     assert report.lost == 0
     assert report.order_violations == 0
-    assert report.duplicated == 0
+    # At least once, as the module doc says: a handler w1 ended just as the link went down had
+    # its record written but not its commit, and runs again at w2 (at most the message in hand
+    # of each stream w1 held); nothing else is handled twice.
+    assert report.duplicated <= len(held_by_w1), report
