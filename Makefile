@@ -31,8 +31,11 @@ flower: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	set -a; [ ! -f .env ] || . ./.env; set +a; $(BIN)/bus flower --port $(FLOWER_PORT)
 
+# The tests run over every core (pytest-xdist; `TEST_WORKERS=0 make test` runs them in one
+# process). Work stealing evens out the slow fault tests.
+TEST_WORKERS ?= auto
 test: install
-	$(BIN)/pytest --cov
+	$(BIN)/pytest --cov -n $(TEST_WORKERS) --dist worksteal
 
 lint: install
 	$(BIN)/ruff check .
