@@ -15,9 +15,10 @@ HELP = "show what a message caused, and what caused it, up to the oldest message
 
 def _line(node: TraceNode) -> str:
     where = node.channel if node.channel is not None else f"DM to {node.recipient}"
+    place = "(reply to a waiting request)" if node.seq is None else f"#{node.seq}"
     stamp = node.time.astimezone().strftime("%H:%M:%S.%f")[:-3]
     mark = "   <- asked" if node.asked else ""
-    return f"{where} #{node.seq}  {node.sender} [{node.type}]  {stamp}  {node.message_id}{mark}"
+    return f"{where} {place}  {node.sender} [{node.type}]  {stamp}  {node.message_id}{mark}"
 
 
 def render(found: Trace) -> list[str]:

@@ -213,14 +213,23 @@ class ConsoleReads:
 
     def contents(self, trace: Trace) -> dict[str, str]:
         """Message id -> content of each message of ``trace`` (which :meth:`bus.Bus.trace` let
-        through the guard), in one look at the store's message index."""
-        ids, pending = [], [trace.root]
+        through the guard), in one look at the store's message index and one at the replies
+        kept for their causes (a reply handed to a waiting requester, without a seq)."""
+        ids, answered, pending = [], [], [trace.root]
         while pending:
             node = pending.pop()
             ids.append(str(node.message_id))
+            if any(child.seq is None for child in node.children):
+                answered.append(str(node.message_id))
             pending.extend(node.children)
-        found = self.bus.store.log.find(ids)
-        return {key: Message.from_json(traced.entry.json).content for key, traced in found.items()}
+        store = self.bus.store
+        found = store.log.find(ids)
+        contents = {key: Message.from_json(got.entry.json).content for key, got in found.items()}
+        for bodies in store.replies.answers(answered).values() if answered else ():
+            for body in bodies:
+                reply = Message.from_json(body)
+                contents[str(reply.id)] = reply.content
+        return contents
 
 
 def _readable(node: TraceNode, viewer: Viewer) -> TraceNode | None:

@@ -115,7 +115,13 @@ class Publisher:
             )
         if message.recipient is not None:
             if message.correlation_id is not None and store.replies.put_reply(
-                str(message.correlation_id), message.sender, message.model_dump_json()
+                str(message.correlation_id),
+                message.sender,
+                message.model_dump_json(),
+                # kept for bus trace under the message whose handler replied
+                kept=None
+                if message.causation_id is None
+                else (str(message.id), str(message.causation_id)),
             ):
                 return message  # a reply someone is waiting for goes straight to them
             self._registry.require_agent(message.recipient)

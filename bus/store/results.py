@@ -258,6 +258,11 @@ class WorkerRecord(NamedTuple):
 #: How long a reply that arrived stays in its box for the waiter (milliseconds).
 REPLY_KEEP_MS = 60_000
 
+#: How long a reply handed straight to a waiting requester stays known to ``bus trace`` under
+#: the message that caused it (milliseconds): a day, as Celery keeps a task's result. Such a
+#: reply is in no stream's log, so no retention trims it.
+ANSWER_KEEP_MS = 86_400_000
+
 
 #: The message-id index (the causation index of ``LogStore.find``) keeps a stream's ids for
 #: ``INDEX_FACTOR * max_messages`` appends: those of retained messages, and of up to

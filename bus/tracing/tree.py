@@ -21,7 +21,9 @@ class TraceNode(BaseModel):
     sender: str
     channel: str | None
     recipient: str | None
-    seq: int
+    #: Its place in its stream; ``None`` for a reply handed straight to the requester that was
+    #: waiting for it (it is in no stream's log).
+    seq: int | None
     time: datetime
     type: str
     hops: int
@@ -34,13 +36,14 @@ class TraceNode(BaseModel):
     def of(
         cls, message: Message, *, asked: bool = False, children: tuple[TraceNode, ...] = ()
     ) -> TraceNode:
-        """The node of a message read from the log (it has its seq)."""
+        """The node of a message read from the log, or of a reply kept for its cause (no
+        seq)."""
         return cls(
             message_id=message.id,
             sender=message.sender,
             channel=message.channel,
             recipient=message.recipient,
-            seq=message.seq or 0,
+            seq=message.seq,
             time=message.timestamp,
             type=str(message.type),
             hops=message.hops,
@@ -50,7 +53,8 @@ class TraceNode(BaseModel):
 
     def to_json(self) -> dict[str, Any]:
         """``{"message_id", "sender", "channel" or "recipient", "seq", "time", "type", "hops",
-        "children": [...]}``, recursively (``"asked": true`` on the message asked about)."""
+        "children": [...]}``, recursively (``"asked": true`` on the message asked about;
+        ``"seq": null`` for a reply handed straight to its waiting requester)."""
         node: dict[str, Any] = {"message_id": str(self.message_id), "sender": self.sender}
         if self.channel is not None:
             node["channel"] = self.channel

@@ -1,8 +1,10 @@
 """``Bus.trace`` on every transport: ancestors up to the oldest retained, what a message caused,
-a cause trimmed by retention, and an index entry that contradicts the message it points at."""
+a cause trimmed by retention, a reply handed straight to a waiting requester, and an index entry
+that contradicts the message it points at."""
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 
@@ -10,6 +12,7 @@ import pytest
 
 from bus import Bus, UnknownMessage
 from bus.channels import Retention, Stream
+from bus.cli.trace_command import render
 from bus.errors import InvalidArgument
 from bus.message import Message
 
@@ -49,6 +52,42 @@ def test_a_cause_trimmed_by_retention_is_named_and_the_tree_starts_below_it(bus:
     with pytest.raises(UnknownMessage) as unknown:
         bus.trace(gone.id)
     assert unknown.value.context["message_id"] == str(gone.id)
+
+
+def test_a_reply_handed_to_a_waiting_requester_is_in_the_tree_under_its_request(
+    bus: Bus,
+) -> None:
+    oracle = bus.agent("oracle")
+    kickoff = bus.publish("#engineering", "kickoff", sender="ceo")
+
+    def answer() -> None:
+        question = oracle.receive(timeout=10)
+        assert question is not None
+        oracle.reply(question, "42")
+
+    thread = threading.Thread(target=answer)
+    thread.start()
+    try:
+        reply = bus.request(
+            "oracle", "the answer?", sender="ceo", timeout=20, causation_id=kickoff.id, hops=1
+        )
+    finally:
+        thread.join(10)
+    question_id = reply.causation_id
+    assert question_id is not None
+
+    found = bus.trace(question_id)
+    assert found.root.message_id == kickoff.id
+    (question,) = found.root.children
+    (answered,) = question.children
+    assert (answered.message_id, answered.sender, answered.recipient) == (reply.id, "oracle", "ceo")
+    assert answered.seq is None  # in no log: it went straight to the waiting requester
+    assert found.to_json()["children"][0]["children"][0]["seq"] is None
+    assert render(found)[-1].startswith("    └── DM to ceo (reply to a waiting request)  oracle")
+    # The reply is traced by its own id too, with its ancestors.
+    by_reply = bus.trace(reply.id)
+    assert by_reply.root.message_id == kickoff.id
+    assert by_reply.root.children[0].children[0].asked
 
 
 def test_an_index_entry_that_the_message_itself_contradicts_is_not_shown(bus: Bus) -> None:

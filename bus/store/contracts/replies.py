@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 
 
 class ReplyStore(ABC):
@@ -13,10 +14,27 @@ class ReplyStore(ABC):
         """Expect, for ``ttl_ms``, a reply to ``correlation_id`` sent by ``responder``."""
 
     @abstractmethod
-    def put_reply(self, correlation_id: str, sender: str, body: str) -> bool:
+    def put_reply(
+        self,
+        correlation_id: str,
+        sender: str,
+        body: str,
+        kept: tuple[str, str] | None = None,
+    ) -> bool:
         """Put a reply from ``sender`` in the box, where it stays for
         :data:`~bus.store.results.REPLY_KEEP_MS`; ``False`` if no box is open (any more) for a
-        reply to ``correlation_id`` from ``sender``."""
+        reply to ``correlation_id`` from ``sender``. In the same step, a reply put with
+        ``kept=(its id, the id of the message that caused it)`` is kept under its cause for
+        :data:`~bus.store.results.ANSWER_KEEP_MS` (:meth:`answers`, :meth:`cause_of`)."""
+
+    @abstractmethod
+    def cause_of(self, reply_id: str) -> str | None:
+        """The cause a reply was kept under (:meth:`put_reply`'s ``kept``), while it is kept."""
+
+    @abstractmethod
+    def answers(self, causes: Sequence[str]) -> dict[str, list[str]]:
+        """For each of ``causes``, the replies put under it (:meth:`put_reply`'s ``cause``)
+        that are still kept, oldest first (an empty list when none)."""
 
     @abstractmethod
     def wait_reply(self, correlation_id: str, timeout: float) -> str | None:

@@ -117,6 +117,10 @@ class MemoryTables:
             self.waiters: dict[str, tuple[str, float]] = {}
             #: correlation id -> (replies that arrived, expires at)
             self.boxes: dict[str, tuple[deque[str], float]] = {}
+            #: cause id -> (replies handed to a waiting requester it caused, expires at)
+            self.answers: dict[str, tuple[deque[str], float]] = {}
+            #: reply id -> (the cause it is kept under, expires at)
+            self.answer_of: dict[str, tuple[str, float]] = {}
 
     def index(self, located: Located, message_id: str, keep_trimmed: int) -> None:
         """Index the entry just appended (``located``), then move what its stream's trim

@@ -131,3 +131,12 @@ class Keys:
     def reply(self, correlation_id: str) -> str:
         """List with a TTL: the replies that arrived."""
         return f"{self.prefix}reply:{correlation_id}"
+
+    def answers(self, cause: str) -> str:
+        """List with a TTL: the replies handed to a waiting requester that ``cause`` caused,
+        kept for ``bus trace``."""
+        return f"{self.prefix}answers:{cause}"
+
+    def answer_of(self, reply_id: str) -> str:
+        """String with a TTL: the cause a reply of :meth:`answers` is kept under."""
+        return f"{self.prefix}answer-of:{reply_id}"

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import cast
 
 from bus.store.contracts.replies import ReplyStore
 from bus.store.redis.namespace import RedisNamespace
-from bus.store.results import REPLY_KEEP_MS
+from bus.store.results import ANSWER_KEEP_MS, REPLY_KEEP_MS
 
 
 class RedisReplies(ReplyStore):
@@ -25,15 +26,38 @@ class RedisReplies(ReplyStore):
     def open_reply(self, correlation_id: str, responder: str, ttl_ms: int) -> None:
         self._redis.set(self._keys.waiter(correlation_id), responder, px=ttl_ms)
 
-    def put_reply(self, correlation_id: str, sender: str, body: str) -> bool:
+    def put_reply(
+        self,
+        correlation_id: str,
+        sender: str,
+        body: str,
+        kept: tuple[str, str] | None = None,
+    ) -> bool:
         keys = self._keys
+        reply_id, cause = kept or ("", "")
         return bool(
             self._run(
                 "put_reply",
-                [keys.waiter(correlation_id), keys.reply(correlation_id)],
-                [sender, body, REPLY_KEEP_MS],
+                [
+                    keys.waiter(correlation_id),
+                    keys.reply(correlation_id),
+                    keys.answers(cause),
+                    keys.answer_of(reply_id),
+                ],
+                [sender, body, REPLY_KEEP_MS, ANSWER_KEEP_MS if kept else "", cause],
             )
         )
+
+    def cause_of(self, reply_id: str) -> str | None:
+        return cast(str | None, self._redis.get(self._keys.answer_of(reply_id)))
+
+    def answers(self, causes: Sequence[str]) -> dict[str, list[str]]:
+        ids = list(causes)
+        with self._redis.pipeline(transaction=False) as pipe:
+            for cause in ids:
+                pipe.lrange(self._keys.answers(cause), 0, -1)
+            kept = cast(list[list[str]], pipe.execute())
+        return dict(zip(ids, kept, strict=True))
 
     def wait_reply(self, correlation_id: str, timeout: float) -> str | None:
         key = self._keys.reply(correlation_id)
