@@ -16,7 +16,7 @@ from kombu import Connection
 
 from bus.broker.celery_app import create_app
 from bus.broker.failures import broker_errors, unavailable, url_of
-from bus.broker.fanout import RedisFanout
+from bus.broker.fanout import Fanout, MemoryFanout, RedisFanout
 from bus.broker.topology import Topology
 from bus.broker.wire import DELIVER_TASK, Delivery
 from bus.errors import BrokerUnavailable
@@ -51,10 +51,10 @@ class Broker:
         self._origin = f"bus@{socket.gethostname()}/{os.getpid()}"
         #: The broker's URL, password masked: what errors name.
         self.url = mask(settings.broker_url)
-        #: One round trip for a message's deliveries to many members, on kombu's Redis.
-        self._fanout = (
-            RedisFanout(self.app, self.topology, self._origin) if transport.fanout_script else None
-        )
+        #: A message's deliveries to many members built once (one round trip on Redis).
+        fanouts: dict[str | None, type[Fanout]] = {"redis": RedisFanout, "memory": MemoryFanout}
+        fanout = fanouts.get(transport.fanout)
+        self._fanout = None if fanout is None else fanout(self.app, self.topology, self._origin)
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:

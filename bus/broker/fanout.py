@@ -9,12 +9,14 @@ encoding of ~1 KB): ~100 us a member, 90-140 ms for a channel of 1,000, even wit
 
 The deliveries of one message differ only in the member (task arguments, ``argsrepr``, the
 queue; the keyword arguments shown in Flower, sender, type and channel, are the message's), the
-task id and kombu's delivery tag. :class:`RedisFanout` builds the message once,
-through Celery's ``as_task_v2`` and kombu's own ``prepare_message``, ``encode_body`` and JSON
-encoder, with marker strings where those differ, and fills the markers in per member: a
-string join and a base64 encoding of the small task body. All pushes go in one script call
-(``bus/broker/lua/push_all.lua``) per 1,000 members: one request to pack and one reply to read,
-where a pipeline of 1,000 LPUSHes spent ~80 ms in redis-py packing and parsing. Task ids and
+task id and kombu's delivery tag. A :class:`Fanout` builds the message once, through Celery's
+``as_task_v2`` and kombu's own ``prepare_message``, with marker strings where those differ, and
+fills the markers in per member. :class:`RedisFanout` fills them into the JSON kombu's Redis
+transport stores (a string join and a base64 encoding of the small task body) and sends all
+pushes in one script call (``bus/broker/lua/push_all.lua``) per 1,000 members: one request to
+pack and one reply to read, where a pipeline of 1,000 LPUSHes spent ~80 ms in redis-py packing
+and parsing. :class:`MemoryFanout` copies the message dict kombu's memory transport queues
+(``memory://``: the same ~100 us a member went to building each message anew). Task ids and
 delivery tags are a random UUID per message with the member's index in the last group, unique
 as Celery and kombu's acknowledgement emulation need.
 """
@@ -24,7 +26,7 @@ from __future__ import annotations
 import json
 import re
 from base64 import b64encode
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from importlib.resources import files
 from typing import Any
 from uuid import uuid4
@@ -45,11 +47,12 @@ _PUSH_ALL = (files("bus.broker") / "lua" / "push_all.lua").read_text(encoding="u
 BATCH = 1000
 
 
-class RedisFanout:
-    """Publishes deliveries of one message to many members' queues on kombu's Redis transport.
+class Fanout:
+    """Publishes the deliveries of one message to many members' queues, building the task
+    message once (see the module doc); one subclass per kombu transport it writes to.
 
     Args:
-        app: The bus's Celery app (its producer pool gives the Redis connection).
+        app: The bus's Celery app (its producer pool gives the transport's channel).
         topology: Names the members' queues.
         origin: The ``origin`` header of every task message.
     """
@@ -58,7 +61,6 @@ class RedisFanout:
         self._app = app
         self._topology = topology
         self._origin = origin
-        self._loaded: dict[int, str] = {}
 
     @staticmethod
     def applies(deliveries: Sequence[Delivery], task: str) -> bool:
@@ -77,56 +79,36 @@ class RedisFanout:
         )
 
     def publish(self, deliveries: Sequence[Delivery]) -> None:
-        """LPUSH every delivery into its member's queue, in one script call per batch.
+        """Put every delivery into its member's queue.
 
         Raises:
-            Whatever the Redis client raises (the broker turns it into ``BrokerUnavailable``).
+            Whatever the transport raises (the broker turns it into ``BrokerUnavailable``).
         """
         with self._app.producer_or_acquire() as producer:
-            channel = producer.channel
-            parts, body_parts = self._template(channel, deliveries[0])
-            ids = uuid4().hex[:20]
-            tags = uuid4().hex[:20]
-            first = deliveries[0]
-            queues: list[str] = []
-            messages: list[str] = []
-            for index, delivery in enumerate(deliveries):
-                suffix = f"{index:012x}"
-                task_id = f"{ids[:8]}-{ids[8:12]}-{ids[12:16]}-{ids[16:20]}-{suffix}"
-                agent = delivery.agent
-                body = agent.join(body_parts)
-                values = {
-                    "id": task_id,
-                    "tag": f"{tags[:8]}-{tags[8:12]}-{tags[12:16]}-{tags[16:20]}-{suffix}",
-                    "queue": self._topology.agent_queue(agent).name,
-                    "argsrepr": json.dumps(repr((agent, first.channel, first.seq)))[1:-1],
-                    "body": b64encode(body.encode()).decode(),
-                }
-                message = "".join(values[part] if i % 2 else part for i, part in enumerate(parts))
-                queues.append(values["queue"])
-                messages.append(message)
-            client = channel.client
-            for start in range(0, len(queues), BATCH):
-                self._push(client, queues[start : start + BATCH], messages[start : start + BATCH])
+            self._put_all(producer.channel, deliveries)
 
-    def _push(self, client: Any, queues: list[str], messages: list[str]) -> None:
-        encoded = [message.encode() for message in messages]
-        args = (b"".join(encoded), *(len(item) for item in encoded))
-        try:
-            client.evalsha(self._sha(client), len(queues), *queues, *args)
-        except NoScriptError:  # the server restarted, or its script cache was flushed
-            self._loaded.pop(id(client), None)
-            client.evalsha(self._sha(client), len(queues), *queues, *args)
+    def _put_all(self, channel: Any, deliveries: Sequence[Delivery]) -> None:
+        raise NotImplementedError
 
-    def _sha(self, client: Any) -> str:
-        """The push script's SHA, loaded into the broker's Redis once per client."""
-        sha = self._loaded.get(id(client))
-        if sha is None:
-            sha = self._loaded[id(client)] = str(client.script_load(_PUSH_ALL))
-        return sha
+    def _members(self, deliveries: Sequence[Delivery]) -> Iterator[dict[str, str]]:
+        """Each member's own values: agent, task id, delivery tag, queue and ``argsrepr``."""
+        ids = uuid4().hex[:20]
+        tags = uuid4().hex[:20]
+        first = deliveries[0]
+        for index, delivery in enumerate(deliveries):
+            suffix = f"{index:012x}"
+            agent = delivery.agent
+            yield {
+                "agent": agent,
+                "id": f"{ids[:8]}-{ids[8:12]}-{ids[12:16]}-{ids[16:20]}-{suffix}",
+                "tag": f"{tags[:8]}-{tags[8:12]}-{tags[12:16]}-{tags[16:20]}-{suffix}",
+                "queue": self._topology.agent_queue(agent).name,
+                "argsrepr": repr((agent, first.channel, first.seq)),
+            }
 
-    def _template(self, channel: Any, first: Delivery) -> tuple[list[str], list[str]]:
-        """The message and its task body, split at the markers (odd items name a field)."""
+    def _marked(self, channel: Any, first: Delivery) -> tuple[dict[str, Any], list[str]]:
+        """The message kombu would queue for ``first`` with markers for each member's values,
+        and its serialized task body split at the agent's marker."""
         marker = Delivery(
             "@@bus-agent@@",
             first.channel,
@@ -147,7 +129,81 @@ class RedisFanout:
             body_encoding=channel.body_encoding, delivery_tag="@@bus-tag@@"
         )
         message["properties"]["delivery_info"].update(exchange="", routing_key="@@bus-queue@@")
-        return _MARKER.split(dumps(message)), raw.split("@@bus-agent@@")
+        return message, raw.split("@@bus-agent@@")
+
+
+class MemoryFanout(Fanout):
+    """On kombu's memory transport: a copy of the message dict per member, put in its queue
+    through the channel (which wakes the queue's consumers)."""
+
+    def _put_all(self, channel: Any, deliveries: Sequence[Delivery]) -> None:
+        message, body_parts = self._marked(channel, deliveries[0])
+        headers, properties = message["headers"], message["properties"]
+        for member in self._members(deliveries):
+            task_id, queue = member["id"], member["queue"]
+            channel._put(
+                queue,
+                {
+                    **message,
+                    "body": member["agent"].join(body_parts),
+                    "headers": {
+                        **headers,
+                        "id": task_id,
+                        "root_id": task_id,
+                        "argsrepr": member["argsrepr"],
+                    },
+                    "properties": {
+                        **properties,
+                        "correlation_id": task_id,
+                        "delivery_tag": member["tag"],
+                        "delivery_info": {"exchange": "", "routing_key": queue},
+                    },
+                },
+            )
+
+
+class RedisFanout(Fanout):
+    """On kombu's Redis transport: the JSON of each member's message, in one script call per
+    :data:`BATCH` members."""
+
+    def __init__(self, app: Celery, topology: Topology, origin: str) -> None:
+        super().__init__(app, topology, origin)
+        self._loaded: dict[int, str] = {}
+
+    def _put_all(self, channel: Any, deliveries: Sequence[Delivery]) -> None:
+        message, body_parts = self._marked(channel, deliveries[0])
+        parts = _MARKER.split(dumps(message))
+        queues: list[str] = []
+        messages: list[str] = []
+        for member in self._members(deliveries):
+            values = {
+                **member,
+                "argsrepr": json.dumps(member["argsrepr"])[1:-1],
+                "body": b64encode(member["agent"].join(body_parts).encode()).decode(),
+            }
+            messages.append(
+                "".join(values[part] if i % 2 else part for i, part in enumerate(parts))
+            )
+            queues.append(member["queue"])
+        client = channel.client
+        for start in range(0, len(queues), BATCH):
+            self._push(client, queues[start : start + BATCH], messages[start : start + BATCH])
+
+    def _push(self, client: Any, queues: list[str], messages: list[str]) -> None:
+        encoded = [message.encode() for message in messages]
+        args = (b"".join(encoded), *(len(item) for item in encoded))
+        try:
+            client.evalsha(self._sha(client), len(queues), *queues, *args)
+        except NoScriptError:  # the server restarted, or its script cache was flushed
+            self._loaded.pop(id(client), None)
+            client.evalsha(self._sha(client), len(queues), *queues, *args)
+
+    def _sha(self, client: Any) -> str:
+        """The push script's SHA, loaded into the broker's Redis once per client."""
+        sha = self._loaded.get(id(client))
+        if sha is None:
+            sha = self._loaded[id(client)] = str(client.script_load(_PUSH_ALL))
+        return sha
 
 
 def _serialize(body: Any) -> tuple[str, str, str]:

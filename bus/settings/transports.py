@@ -47,9 +47,10 @@ class TransportTraits:
     #: Unacknowledged deliveries come back after kombu's visibility timeout (Redis), not when the
     #: consumer's connection drops.
     visibility_timeout: bool
-    #: A message's deliveries to many members go out in one server round trip
-    #: (:mod:`bus.broker.fanout`).
-    fanout_script: bool
+    #: How a message's deliveries to many members are put in their queues with the task
+    #: message built once (:mod:`bus.broker.fanout`): ``redis`` (one script call),
+    #: ``memory`` (a copy per member), or ``None`` (the broker routes each: AMQP).
+    fanout: Literal["redis", "memory"] | None
     #: Publishes go through :mod:`bus.broker.redis_transport` (kombu's Redis transport with one
     #: crash guarded); ``rediss://`` keeps kombu's own, which sets TLS up by scheme.
     guarded_transport: bool
@@ -72,7 +73,7 @@ def _redis(scheme: str, *, guarded: bool, sentinel: bool = False) -> TransportTr
         prefork=True,
         default_store="broker",
         visibility_timeout=True,
-        fanout_script=True,
+        fanout="redis",
         guarded_transport=guarded,
         sentinel=sentinel,
     )
@@ -87,7 +88,7 @@ def _amqp(scheme: str) -> TransportTraits:
         prefork=True,
         default_store=None,
         visibility_timeout=False,
-        fanout_script=False,
+        fanout=None,
         guarded_transport=False,
         quorum_queues=True,
     )
@@ -103,7 +104,7 @@ TRANSPORTS: dict[str, TransportTraits] = {
         prefork=False,
         default_store="memory",
         visibility_timeout=False,
-        fanout_script=False,
+        fanout="memory",
         guarded_transport=False,
         woken_transport=True,
     ),

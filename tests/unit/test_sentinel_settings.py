@@ -45,7 +45,7 @@ def test_a_malformed_sentinel_url_is_refused_naming_the_part(url: str, says: str
 def test_a_sentinel_broker_is_a_redis_transport_whose_store_defaults_to_it() -> None:
     traits = transport_of(URL)
     assert traits.sentinel
-    assert traits.fanout_script
+    assert traits.fanout == "redis"
     assert resolve_store_url(URL, None) == URL
 
 

@@ -1,6 +1,7 @@
-"""A message's deliveries to many members on Redis go out in one script call
-(:mod:`bus.broker.fanout`); each queue entry is what kombu's own ``Producer.publish`` writes, but
-for the task id and delivery tag, and bus's consumers take them as usual."""
+"""A message's deliveries to many members are built once (:mod:`bus.broker.fanout`): on Redis
+they go out in one script call, on memory:// as copies of one message; each queue entry is what
+kombu's own ``Producer.publish`` writes, but for the task id and delivery tag, and bus's consumers
+take them as usual."""
 
 from __future__ import annotations
 
@@ -13,11 +14,10 @@ import redis
 
 from bus import Bus
 from bus.broker.deliveries import Broker
+from bus.broker.memory_transport import WokenChannel
 from bus.broker.wire import Delivery
 from tests.brokers import REDIS_URL, require, settings_for
 from tests.helpers.probe import receive_all
-
-pytestmark = pytest.mark.redis
 
 
 def _entry(client: redis.Redis, queue: str) -> dict[str, Any]:
@@ -36,6 +36,7 @@ def _without_ids(entry: dict[str, Any]) -> dict[str, Any]:
     return {**entry, "headers": headers, "properties": properties}
 
 
+@pytest.mark.redis
 def test_each_fanned_out_entry_is_kombus_own_but_for_its_ids() -> None:
     require("redis")
     settings = settings_for("redis")
@@ -69,9 +70,46 @@ def test_each_fanned_out_entry_is_kombus_own_but_for_its_ids() -> None:
         client.close()
 
 
-def test_members_receive_fanned_out_deliveries_in_channel_order() -> None:
-    require("redis")
-    with Bus(settings_for("redis")) as bus:
+@pytest.mark.memory
+def test_each_fanned_out_memory_entry_is_kombus_own_but_for_its_ids() -> None:
+    broker = Broker(settings_for("memory"))
+    agents = ["amy", "bob", "cy"]
+    queues = [broker.topology.agent_queue(agent).name for agent in agents]
+
+    def take(queue: str) -> dict[str, Any]:
+        entry: dict[str, Any] = WokenChannel.queues[queue].get_nowait()
+        return {**entry, "body": json.loads(entry["body"])}
+
+    deliveries = [
+        Delivery(agent, "#news", 7, "m-1", sender="ann", type="request") for agent in agents
+    ]
+    broker.publish(deliveries)  # several members: copies of one message
+    fanned = [take(queue) for queue in queues]
+    for delivery in deliveries:
+        broker.publish([delivery])  # one member: kombu's Producer.publish
+    own = [take(queue) for queue in queues]
+    assert [_without_ids(e) for e in fanned] == [_without_ids(e) for e in own]
+    for entry, agent, queue in zip(fanned, agents, queues, strict=True):
+        assert entry["body"][0] == [agent, "#news", 7]
+        assert entry["headers"]["argsrepr"] == repr((agent, "#news", 7))
+        assert entry["headers"]["id"] == entry["properties"]["correlation_id"]
+        assert entry["properties"]["delivery_info"]["routing_key"] == queue
+    ids = {entry["headers"]["id"] for entry in fanned}
+    tags = {entry["properties"]["delivery_tag"] for entry in fanned}
+    assert len(ids) == len(tags) == len(agents)
+    assert fanned[0]["headers"] is not fanned[1]["headers"]  # each member's own copy
+
+
+@pytest.mark.parametrize(
+    "transport",
+    [
+        pytest.param("memory", marks=pytest.mark.memory),
+        pytest.param("redis", marks=pytest.mark.redis),
+    ],
+)
+def test_members_receive_fanned_out_deliveries_in_channel_order(transport: str) -> None:
+    require(transport)
+    with Bus(settings_for(transport)) as bus:
         try:
             bus.create_channel("#news")
             agents = {f"m{index}": ["#news"] for index in range(30)}
