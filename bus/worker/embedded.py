@@ -3,12 +3,26 @@ tests), since nothing outside the process can reach a ``memory://`` bus."""
 
 from __future__ import annotations
 
+import logging
+import sys
 import threading
+import traceback
 from types import TracebackType
 from typing import Any, Self
 
 from celery import Celery
 from celery.worker import WorkController
+
+logger = logging.getLogger(__name__)
+
+
+def _stacks() -> str:
+    """Where every thread of the process is, for a stop that did not end."""
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    return "\n".join(
+        f"-- {names.get(ident, ident)}\n{''.join(traceback.format_stack(frame))}"
+        for ident, frame in sys._current_frames().items()
+    )
 
 
 class _Controller(WorkController):
@@ -66,9 +80,17 @@ class EmbeddedWorker:
         return self
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop the worker (warm: running handlers finish) and join its thread."""
+        """Stop the worker (warm: running handlers finish) and join its thread; a thread still
+        running after ``timeout`` seconds is logged with where it is (it is a daemon: the
+        process can still exit)."""
         self.controller.stop(in_sighandler=False)
         self._thread.join(timeout)
+        if self._thread.is_alive():
+            logger.warning(
+                "the embedded worker did not stop within %.0f s; its threads are at:\n%s",
+                timeout,
+                _stacks(),
+            )
 
     def __enter__(self) -> Self:
         return self.start()
