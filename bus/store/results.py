@@ -258,10 +258,10 @@ class WorkerRecord(NamedTuple):
 #: How long a reply that arrived stays in its box for the waiter (milliseconds).
 REPLY_KEEP_MS = 60_000
 
-#: How long a reply handed straight to a waiting requester stays known to ``bus trace`` under
-#: the message that caused it (milliseconds): a day, as Celery keeps a task's result. Such a
-#: reply is in no stream's log, so no retention trims it.
-ANSWER_KEEP_MS = 86_400_000
+#: How many replies handed straight to a waiting requester a store keeps for ``bus trace``
+#: (under the message that caused each), the oldest dropped first. Such a reply is in no
+#: stream's log, so no stream's retention trims it: this bounds what they take (~10 MB).
+ANSWERS_KEPT = 10_000
 
 
 #: The message-id index (the causation index of ``LogStore.find``) keeps a stream's ids for

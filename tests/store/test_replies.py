@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from bus.store import Store
 
 TTL = 10_000
@@ -99,3 +101,30 @@ def test_destroy_forgets_open_boxes_and_their_replies(store: Store) -> None:
     store.destroy()
     assert store.replies.wait_reply("c1", 0) is None
     assert store.replies.put_reply("c2", "bob", "{}") is False
+
+
+def test_replies_kept_for_trace_are_found_by_cause_and_by_id_and_bounded(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for module in ("bus.store.memory.replies", "bus.store.redis.replies"):
+        monkeypatch.setattr(f"{module}.ANSWERS_KEPT", 3)
+    store.replies.open_reply("c1", "bob", TTL)
+    assert store.replies.put_reply("c1", "bob", '{"n": 1}', kept=("r1", "q1"))
+    assert store.replies.put_reply("c1", "bob", '{"n": 2}', kept=("r2", "q1"))
+    assert store.replies.put_reply("c1", "bob", '{"n": 3}', kept=("r3", "q2"))
+    assert store.replies.put_reply("c1", "bob", '{"n": 4}')  # not kept: it names no cause
+    assert store.replies.answers(["q1", "q2", "q3"]) == {
+        "q1": ['{"n": 1}', '{"n": 2}'],
+        "q2": ['{"n": 3}'],
+        "q3": [],
+    }
+    assert (store.replies.cause_of("r2"), store.replies.cause_of("r9")) == ("q1", None)
+    assert store.replies.put_reply("c1", "bob", '{"n": 5}', kept=("r5", "q3"))  # over 3
+    assert store.replies.answers(["q1", "q2", "q3"]) == {
+        "q1": [],  # the oldest's cause goes, with what it kept
+        "q2": ['{"n": 3}'],
+        "q3": ['{"n": 5}'],
+    }
+    assert store.replies.cause_of("r1") is None
+    assert store.replies.put_reply("c1", "mallory", "{}", kept=("r6", "q4")) is False
+    assert store.replies.answers(["q4"]) == {"q4": []}  # a refused reply is not kept

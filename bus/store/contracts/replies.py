@@ -24,8 +24,9 @@ class ReplyStore(ABC):
         """Put a reply from ``sender`` in the box, where it stays for
         :data:`~bus.store.results.REPLY_KEEP_MS`; ``False`` if no box is open (any more) for a
         reply to ``correlation_id`` from ``sender``. In the same step, a reply put with
-        ``kept=(its id, the id of the message that caused it)`` is kept under its cause for
-        :data:`~bus.store.results.ANSWER_KEEP_MS` (:meth:`answers`, :meth:`cause_of`)."""
+        ``kept=(its id, the id of the message that caused it)`` is kept under its cause
+        (:meth:`answers`, :meth:`cause_of`) until :data:`~bus.store.results.ANSWERS_KEPT` newer
+        ones were."""
 
     @abstractmethod
     def cause_of(self, reply_id: str) -> str | None:

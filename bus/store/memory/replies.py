@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from bus.store.contracts.replies import ReplyStore
 from bus.store.memory.tables import MemoryTables
-from bus.store.results import ANSWER_KEEP_MS, REPLY_KEEP_MS
+from bus.store.results import ANSWERS_KEPT, REPLY_KEEP_MS
 
 
 class MemoryReplies(ReplyStore):
@@ -29,17 +29,6 @@ class MemoryReplies(ReplyStore):
         for table in (self._tables.waiters, self._tables.boxes):
             for key in [key for key, value in table.items() if value[1] <= now]:
                 del table[key]
-
-    def _drop_old_answers(self, now: float) -> None:
-        """Drop the kept replies whose day is over: they were kept in the order they expire (a
-        cause answered again keeps its place, so it may stay a little longer)."""
-        tables = self._tables
-        for table in (tables.answers, tables.answer_of):
-            while table:
-                oldest = next(iter(table))
-                if table[oldest][1] > now:
-                    break
-                del table[oldest]
 
     def open_reply(self, correlation_id: str, responder: str, ttl_ms: int) -> None:
         now = time.monotonic()
@@ -64,26 +53,25 @@ class MemoryReplies(ReplyStore):
             replies.append(body)
             tables.boxes[correlation_id] = (replies, now + REPLY_KEEP_MS / 1000)
             if kept is not None:
-                self._drop_old_answers(now)
-                reply_id, cause = kept
-                until = now + ANSWER_KEEP_MS / 1000
-                known = tables.answers.get(cause)
-                answers = deque() if known is None or known[1] <= now else known[0]
-                answers.append(body)
-                tables.answers[cause] = (answers, until)
-                tables.answer_of[reply_id] = (cause, until)
+                self._keep(*kept, body)
             tables.replies_changed.notify_all()
             return True
 
+    def _keep(self, reply_id: str, cause: str, body: str) -> None:
+        """Keep a reply under its cause, dropping the oldest beyond :data:`ANSWERS_KEPT`
+        (with the store's lock held)."""
+        tables = self._tables
+        tables.answers.setdefault(cause, []).append(body)
+        tables.answer_of[reply_id] = cause
+        tables.answered.append((cause, reply_id))
+        while len(tables.answered) > ANSWERS_KEPT:
+            old_cause, old_reply = tables.answered.popleft()
+            tables.answers.pop(old_cause, None)
+            tables.answer_of.pop(old_reply, None)
+
     def answers(self, causes: Sequence[str]) -> dict[str, list[str]]:
-        now, tables = time.monotonic(), self._tables
-        with tables.replies_changed:
-            self._drop_old_answers(now)
-            known = {cause: tables.answers.get(cause) for cause in causes}
-            return {
-                cause: [] if kept is None or kept[1] <= now else list(kept[0])
-                for cause, kept in known.items()
-            }
+        with self._tables.replies_changed:
+            return {cause: list(self._tables.answers.get(cause, ())) for cause in causes}
 
     def wait_reply(self, correlation_id: str, timeout: float) -> str | None:
         deadline, tables = time.monotonic() + max(timeout, 0.0), self._tables
@@ -106,7 +94,5 @@ class MemoryReplies(ReplyStore):
             self._tables.boxes.pop(correlation_id, None)
 
     def cause_of(self, reply_id: str) -> str | None:
-        now, tables = time.monotonic(), self._tables
-        with tables.replies_changed:
-            known = tables.answer_of.get(reply_id)
-            return None if known is None or known[1] <= now else known[0]
+        with self._tables.replies_changed:
+            return self._tables.answer_of.get(reply_id)

@@ -117,10 +117,12 @@ class MemoryTables:
             self.waiters: dict[str, tuple[str, float]] = {}
             #: correlation id -> (replies that arrived, expires at)
             self.boxes: dict[str, tuple[deque[str], float]] = {}
-            #: cause id -> (replies handed to a waiting requester it caused, expires at)
-            self.answers: dict[str, tuple[deque[str], float]] = {}
-            #: reply id -> (the cause it is kept under, expires at)
-            self.answer_of: dict[str, tuple[str, float]] = {}
+            #: cause id -> the replies handed to a waiting requester that it caused
+            self.answers: dict[str, list[str]] = {}
+            #: reply id -> the cause it is kept under
+            self.answer_of: dict[str, str] = {}
+            #: (cause id, reply id) of what is kept, oldest first
+            self.answered: deque[tuple[str, str]] = deque()
 
     def index(self, located: Located, message_id: str, keep_trimmed: int) -> None:
         """Index the entry just appended (``located``), then move what its stream's trim

@@ -132,11 +132,19 @@ class Keys:
         """List with a TTL: the replies that arrived."""
         return f"{self.prefix}reply:{correlation_id}"
 
-    def answers(self, cause: str) -> str:
-        """List with a TTL: the replies handed to a waiting requester that ``cause`` caused,
-        kept for ``bus trace``."""
-        return f"{self.prefix}answers:{cause}"
+    @property
+    def answers(self) -> str:
+        """Hash: cause id -> the replies handed to a waiting requester that it caused (their
+        JSON, one per line), kept for ``bus trace``."""
+        return f"{self.prefix}answers"
 
-    def answer_of(self, reply_id: str) -> str:
-        """String with a TTL: the cause a reply of :meth:`answers` is kept under."""
-        return f"{self.prefix}answer-of:{reply_id}"
+    @property
+    def answer_of(self) -> str:
+        """Hash: reply id -> the cause it is kept under in :attr:`answers`."""
+        return f"{self.prefix}answer-of"
+
+    @property
+    def answered(self) -> str:
+        """List of ``"<cause> <reply id>"``, oldest first: what :attr:`answers` keeps, in the
+        order it is dropped."""
+        return f"{self.prefix}answered"

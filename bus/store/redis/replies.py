@@ -8,7 +8,7 @@ from typing import cast
 
 from bus.store.contracts.replies import ReplyStore
 from bus.store.redis.namespace import RedisNamespace
-from bus.store.results import ANSWER_KEEP_MS, REPLY_KEEP_MS
+from bus.store.results import ANSWERS_KEPT, REPLY_KEEP_MS
 
 
 class RedisReplies(ReplyStore):
@@ -41,23 +41,26 @@ class RedisReplies(ReplyStore):
                 [
                     keys.waiter(correlation_id),
                     keys.reply(correlation_id),
-                    keys.answers(cause),
-                    keys.answer_of(reply_id),
+                    keys.answers,
+                    keys.answer_of,
+                    keys.answered,
                 ],
-                [sender, body, REPLY_KEEP_MS, ANSWER_KEEP_MS if kept else "", cause],
+                [sender, body, REPLY_KEEP_MS, ANSWERS_KEPT if kept else "", cause, reply_id],
             )
         )
 
-    def cause_of(self, reply_id: str) -> str | None:
-        return cast(str | None, self._redis.get(self._keys.answer_of(reply_id)))
-
     def answers(self, causes: Sequence[str]) -> dict[str, list[str]]:
         ids = list(causes)
-        with self._redis.pipeline(transaction=False) as pipe:
-            for cause in ids:
-                pipe.lrange(self._keys.answers(cause), 0, -1)
-            kept = cast(list[list[str]], pipe.execute())
-        return dict(zip(ids, kept, strict=True))
+        if not ids:
+            return {}
+        kept = cast(list[str | None], self._redis.hmget(self._keys.answers, ids))
+        return {
+            cause: [] if lines is None else lines.split("\n")
+            for cause, lines in zip(ids, kept, strict=True)
+        }
+
+    def cause_of(self, reply_id: str) -> str | None:
+        return cast(str | None, self._redis.hget(self._keys.answer_of, reply_id))
 
     def wait_reply(self, correlation_id: str, timeout: float) -> str | None:
         key = self._keys.reply(correlation_id)
