@@ -76,6 +76,15 @@ def unavailable(url: str, exc: BaseException) -> StoreUnavailable:
     )
 
 
+def replica_reached(client: StoreClient) -> StoreUnavailable:
+    """The error for a call that found ``client`` talking to a replica (an old master back as
+    one, found by a sentinel that had not heard of the failover yet): its data is not the
+    store's, so that is no reset. The client's connections are dropped: the next call connects
+    again (through the sentinels, to the master they name)."""
+    client.connection_pool.disconnect()
+    return unavailable(client.url, ReadOnlyError("the server reached is a replica, not the master"))
+
+
 def connect(url: str, sentinel_master: str | None = None) -> StoreClient:
     """A client of the store at ``url`` (strings decoded).
 

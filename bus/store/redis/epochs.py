@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import cast
 
 from bus.store.contracts.epochs import EpochStore, ResetWatcher, new_epoch
+from bus.store.redis.connection import replica_reached
 from bus.store.redis.fencing import Fencing
 from bus.store.redis.namespace import RedisNamespace
 from bus.store.results import Fence
@@ -43,6 +44,8 @@ class RedisEpochs(EpochStore):
     def verify(self) -> None:
         found = self.epoch()
         if self._watch.expected is not None and found != self._watch.expected:
+            if self._redis.info("replication").get("role") == "slave":
+                raise replica_reached(self._redis)
             raise self._watch.reset(found)
 
     def watch(self, watcher: ResetWatcher) -> None:

@@ -16,7 +16,7 @@ from redis.exceptions import NoScriptError, ResponseError
 from bus.channels import ChannelSpec
 from bus.errors import ChannelChanged, UnknownChannel, rejected
 from bus.settings.replication import Replication
-from bus.store.redis.connection import connect
+from bus.store.redis.connection import connect, replica_reached
 from bus.store.redis.key_names import Keys
 from bus.store.redis.scripts import PRELUDES, source
 from bus.store.redis.watch import EpochWatch
@@ -90,10 +90,14 @@ class RedisNamespace:
         raise answer
 
     def _refused(self, exc: ResponseError) -> Exception:
-        """What a script's error reply means: its reset refusal is a StoreReset."""
+        """What a script's error reply means: its reset refusal is a StoreReset; a replica's
+        (the server is not the master: see ``epoch.lua``) is StoreUnavailable, and the
+        client's connections are dropped, so the next call asks the sentinels again."""
         text = str(exc)
         if text.startswith("BUSRESET"):
             return self.epochs.reset(text[len("BUSRESET") :].strip() or None)
+        if text.startswith("BUSREPLICA"):
+            return replica_reached(self.client)
         return exc
 
     def wait_replicas(self, key: str) -> int:
