@@ -1,7 +1,7 @@
-"""A store client that reaches a replica instead of the master (an old master back as a replica
-and still syncing, found through a sentinel that had not heard of the failover yet) reads a
-dataset that is not the store's: that is ``StoreUnavailable`` (try again), never a
-``StoreReset`` that would make the process forget what it knew. Private servers only."""
+"""A store client that reaches a replica instead of the master (an old master back empty as a
+replica, found through a sentinel that had not heard of the failover yet) reads a dataset that is
+not the store's: that is ``StoreUnavailable`` (try again), never a ``StoreReset`` that would make
+the process forget what it knew. A private server only."""
 
 from __future__ import annotations
 
@@ -23,34 +23,39 @@ pytestmark = pytest.mark.redis
 
 
 @pytest.fixture
-def replica(tmp_path: Path) -> Iterator[RedisServer]:
-    """A private ``redis-server`` that is the replica of a master that never answers: empty,
-    serving its (stale, empty) data as replicas do by default."""
+def server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A private ``redis-server``, started as a master."""
     if shutil.which("redis-server") is None:
         _missing("redis-server is not installed")
-    server = RedisServer(tmp_path, options=("--replicaof", "127.0.0.1", str(free_port())))
+    started = RedisServer(tmp_path)
     try:
-        yield server.start()
+        yield started.start()
     finally:
-        server.close()
+        started.close()
 
 
 def test_a_script_or_check_that_reaches_a_replica_is_unavailable_not_a_reset(
-    replica: RedisServer,
+    server: RedisServer,
 ) -> None:
-    store = RedisStore(replica.url, new_namespace())
+    store = RedisStore(server.url, new_namespace())
     told: list[BusError] = []
     store.epochs.watch(told.append)
-    with pytest.raises(StoreUnavailable, match="read only replica"):
-        store.epochs.establish()  # a write: the replica refuses it
-    adopted = "e-from-the-master"
-    store.epochs._watch.expected = adopted  # what the process adopted before the failover
+    adopted = store.epochs.establish()
+    store.log.append("d:ops", '{"content": "on the master"}', 1, Retention())
+    # The server comes back empty as the replica of a master that does not answer (yet): what
+    # a client sent to the old master's address by a sentinel behind the failover finds.
+    admin = server.client()
+    admin.flushall()
+    admin.replicaof("127.0.0.1", free_port())
+    admin.close()
     try:
         with pytest.raises(StoreUnavailable, match="a replica, not the master") as refused:
             store.log.append("d:ops", '{"content": "x"}', 2, Retention())
         assert not isinstance(refused.value, StoreReset)
         with pytest.raises(StoreUnavailable, match="a replica, not the master"):
             store.epochs.verify()
+        with pytest.raises(StoreUnavailable, match="read only replica"):
+            store.epochs.establish()  # a write: the replica refuses it
         assert (store.epochs.expected, told) == (adopted, [])  # nothing forgotten, nobody told
     finally:
         store.close()
