@@ -185,7 +185,9 @@ def test_a_host_cut_off_mid_stream_hands_its_streams_over_within_the_lease(
         publisher.stop_event.set()
         publisher.join(30)
         client.close()
-    title = f"{local.broker_url.split(':')[0]}: a worker host cut off mid-stream, the other takes over"
+    title = (
+        f"{local.broker_url.split(':')[0]}: a worker host cut off mid-stream, the other takes over"
+    )
     report = ledger.report(title, AGENTS, CHANNEL)
     print(report)
     print(

@@ -14,19 +14,19 @@ SHORT_TTL = 100
 
 def test_a_reply_from_the_responder_reaches_the_waiter(store: Store) -> None:
     store.replies.open_reply("c1", "bob", TTL)
-    assert store.replies.put_reply("c1", "bob", '{"content": "hi"}') is True
+    assert store.replies.put_reply("c1", "bob", '{"content": "hi"}').put is True
     assert store.replies.wait_reply("c1", 1.0) == '{"content": "hi"}'
     assert store.replies.wait_reply("c1", 0) is None  # taken
 
 
 def test_a_reply_nobody_waits_for_is_refused(store: Store) -> None:
-    assert store.replies.put_reply("c1", "bob", "{}") is False
+    assert store.replies.put_reply("c1", "bob", "{}").put is False
     assert store.replies.wait_reply("c1", 0) is None
 
 
 def test_a_reply_from_another_sender_is_refused(store: Store) -> None:
     store.replies.open_reply("c1", "bob", TTL)
-    assert store.replies.put_reply("c1", "mallory", "{}") is False
+    assert store.replies.put_reply("c1", "mallory", "{}").put is False
     assert store.replies.wait_reply("c1", 0) is None
 
 
@@ -55,7 +55,7 @@ def test_a_waiter_wakes_up_when_the_reply_arrives(store: Store) -> None:
     waiter = threading.Thread(target=lambda: got.append(store.replies.wait_reply("c1", 10.0)))
     waiter.start()
     time.sleep(0.05)
-    assert store.replies.put_reply("c1", "bob", "answer") is True
+    assert store.replies.put_reply("c1", "bob", "answer").put is True
     waiter.join(10.0)
     assert got == ["answer"]
 
@@ -63,7 +63,7 @@ def test_a_waiter_wakes_up_when_the_reply_arrives(store: Store) -> None:
 def test_boxes_are_kept_apart_by_correlation_id(store: Store) -> None:
     store.replies.open_reply("c1", "bob", TTL)
     store.replies.open_reply("c2", "ann", TTL)
-    assert store.replies.put_reply("c2", "bob", "wrong box") is False
+    assert store.replies.put_reply("c2", "bob", "wrong box").put is False
     store.replies.put_reply("c2", "ann", "for c2")
     assert store.replies.wait_reply("c1", 0) is None
     assert store.replies.wait_reply("c2", 0) == "for c2"
@@ -74,14 +74,14 @@ def test_a_closed_box_refuses_replies_and_drops_what_it_held(store: Store) -> No
     store.replies.put_reply("c1", "bob", "unread")
     store.replies.close_reply("c1")
     assert store.replies.wait_reply("c1", 0) is None
-    assert store.replies.put_reply("c1", "bob", "too late") is False
+    assert store.replies.put_reply("c1", "bob", "too late").put is False
     store.replies.close_reply("never-opened")  # harmless
 
 
 def test_an_open_box_expires_after_its_ttl(store: Store) -> None:
     store.replies.open_reply("c1", "bob", SHORT_TTL)
     time.sleep(3 * SHORT_TTL / 1000)
-    assert store.replies.put_reply("c1", "bob", "too late") is False
+    assert store.replies.put_reply("c1", "bob", "too late").put is False
     assert store.replies.wait_reply("c1", 0) is None
 
 
@@ -98,4 +98,4 @@ def test_destroy_forgets_open_boxes_and_their_replies(store: Store) -> None:
     store.replies.open_reply("c2", "bob", TTL)
     store.destroy()
     assert store.replies.wait_reply("c1", 0) is None
-    assert store.replies.put_reply("c2", "bob", "{}") is False
+    assert store.replies.put_reply("c2", "bob", "{}").put is False

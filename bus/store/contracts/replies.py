@@ -3,6 +3,19 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import NamedTuple
+
+from bus.store.contracts.guards import Checks
+
+
+class Replied(NamedTuple):
+    """What :meth:`~bus.store.contracts.replies.ReplyStore.put_reply` did."""
+
+    #: Whether the reply went into an open box (``False``: none is open for it, send it as
+    #: a direct message).
+    put: bool
+    #: Whether this reply was the trial that closed its pair's circuit.
+    closed: bool = False
 
 
 class ReplyStore(ABC):
@@ -13,15 +26,28 @@ class ReplyStore(ABC):
         """Expect, for ``ttl_ms``, a reply to ``correlation_id`` sent by ``responder``."""
 
     @abstractmethod
-    def put_reply(self, correlation_id: str, sender: str, body: str) -> bool:
+    def put_reply(
+        self, correlation_id: str, sender: str, body: str, checks: Checks | None = None
+    ) -> Replied:
         """Put a reply from ``sender`` in the box, where it stays for
-        :data:`~bus.store.results.REPLY_KEEP_MS`; ``False`` if no box is open (any more) for a
-        reply to ``correlation_id`` from ``sender``."""
+        :data:`~bus.store.results.REPLY_KEEP_MS`; not ``put`` if no box is open (any more)
+        for a reply to ``correlation_id`` from ``sender``.
+
+        With ``checks``, the guards decide in the same atomic step, as an append's do (hop
+        limit, the pair's circuit, budgets and the usage the reply reports; no pending count:
+        a reply in a box is in no queue). A refused reply is not put: its refusal is, in the
+        words :func:`~bus.store.contracts.guards.refusal_words` gives, so the waiter wakes
+        to it at once; then the refusal is raised.
+
+        Raises:
+            HopLimitExceeded, CircuitOpen, BudgetExceeded: the guards refused the reply.
+        """
 
     @abstractmethod
     def wait_reply(self, correlation_id: str, timeout: float) -> str | None:
         """Take the first reply in the box, waiting up to ``timeout`` seconds (``0``: do not
-        wait) for one; ``None`` if none came."""
+        wait) for one; ``None`` if none came. A reply the guards refused is its refusal's
+        words (``BUSGUARD ...``: see :func:`~bus.store.contracts.guards.refused`)."""
 
     @abstractmethod
     def close_reply(self, correlation_id: str) -> None:

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from typing import cast
 
-from bus.store.contracts.replies import ReplyStore
+from redis.exceptions import ResponseError
+
+from bus.store.contracts.guards import Checks
+from bus.store.contracts.replies import Replied, ReplyStore
+from bus.store.redis.guards import checks_args, guard_error
 from bus.store.redis.namespace import RedisNamespace
 from bus.store.results import REPLY_KEEP_MS
 
@@ -25,15 +29,25 @@ class RedisReplies(ReplyStore):
     def open_reply(self, correlation_id: str, responder: str, ttl_ms: int) -> None:
         self._redis.set(self._keys.waiter(correlation_id), responder, px=ttl_ms)
 
-    def put_reply(self, correlation_id: str, sender: str, body: str) -> bool:
+    def put_reply(
+        self, correlation_id: str, sender: str, body: str, checks: Checks | None = None
+    ) -> Replied:
         keys = self._keys
-        return bool(
-            self._run(
+        try:
+            put = self._run(
                 "put_reply",
-                [keys.waiter(correlation_id), keys.reply(correlation_id)],
-                [sender, body, REPLY_KEEP_MS],
+                [
+                    keys.waiter(correlation_id),
+                    keys.reply(correlation_id),
+                    keys.circuits,
+                    keys.spend,
+                    keys.limits,
+                ],
+                [sender, body, REPLY_KEEP_MS, *checks_args(checks)],
             )
-        )
+        except ResponseError as exc:
+            raise guard_error(exc, checks) or exc from None
+        return Replied(bool(put), int(put) == 2)
 
     def wait_reply(self, correlation_id: str, timeout: float) -> str | None:
         key = self._keys.reply(correlation_id)

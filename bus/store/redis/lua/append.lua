@@ -7,7 +7,8 @@
 --   audiences, KEYS[13] the guards' circuits, KEYS[14] their spend, KEYS[15] agents' own
 --   limits, KEYS[16] the stream's notes, KEYS[17] the positions of the inbox's owner (any key
 --   name for a channel), KEYS[17 + i] the positions of member i (reject, or guards on a
---   channel).
+--   channel; with the bus-level max_pending 0, of the i-th agent with its own max_pending:
+--   see guards.lua, guard_limited).
 -- ARGV[1] stream id, ARGV[2] message JSON (stored as given), ARGV[3] now ms,
 --   ARGV[4] max messages, ARGV[5] max age ms or '', ARGV[6] the inbox's owner or '' (channel),
 --   ARGV[7] the channel whose spec the caller holds or '', ARGV[8] that spec's version,
@@ -20,7 +21,7 @@
 --   head below it lost acknowledged appends in a failover; see fence.lua),
 --   ARGV[18] to ARGV[31] the guards' checks (see guards.lua; ARGV[18] '': none),
 --   ARGV[31 + i] member i: what the caller believes the members are (reject, or guards on a
---   channel).
+--   channel), or the agents with their own max_pending (guard_limited).
 -- With a message id, the index maps it to the stream, seq, causation id, append time and
 -- sender (the first append of an id only), and a channel's audience (its members, sorted) is recorded from this seq on if it
 -- differs from the last record: nothing per member is written while the membership stays the
@@ -31,7 +32,8 @@
 -- finds the stream drained clears it (claim, claim_any, take, step);
 -- With guards, one more element ends the reply: '<closed 0|1>\n<member overloaded>...'.
 -- {-2, seq}: a message with the same idempotency key was
--- appended as seq (nothing done); {-1}: the members differ from ARGV (read them again).
+-- appended as seq (nothing done); {-1}: the members (or the agents with their own
+-- max_pending) differ from ARGV (read them again).
 -- Error replies: BUSRESET (see epoch.lua), 'BUSFENCED <head>' (below ARGV[17]: nothing done),
 -- 'BUSUNKNOWN' (no such channel), 'BUSCHANGED
 -- <spec JSON>' (the caller's spec is out of date), 'BUSREJECT <member,...>' (would trim
@@ -55,11 +57,13 @@ if ARGV[10] ~= '' then
   if original then return {-2, tonumber(original)} end
 end
 local count = #ARGV - 31
-if ARGV[11] == 'reject' or (ARGV[18] ~= '' and ARGV[6] == '') then
+if ARGV[11] == 'reject' or (ARGV[18] ~= '' and ARGV[6] == '' and not guard_limited()) then
   if redis.call('SCARD', KEYS[3]) ~= count then return {-1} end
   for i = 1, count do
     if redis.call('SISMEMBER', KEYS[3], ARGV[31 + i]) == 0 then return {-1} end
   end
+elseif ARGV[18] ~= '' and ARGV[6] == '' and not guard_limited_given() then
+  return {-1}
 end
 if ARGV[11] == 'reject' then
   local head = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
