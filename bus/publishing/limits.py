@@ -9,13 +9,14 @@ logged here; what they refuse reaches the caller as the store's error (``HopLimi
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple
 
 from bus.channels import ChannelSpec, Overflow
 from bus.errors import BusError
 from bus.message import Message, build_message
 from bus.settings import BusSettings
 from bus.store import Appended
-from bus.store.contracts.guards import Checks, refused
+from bus.store.contracts.guards import AgentLimits, Checks, Spend, refused
 
 logger = logging.getLogger(__name__)
 
@@ -97,3 +98,42 @@ def reply_refusal(
         window_ms=int(settings.budget_window * 1000),
     )
     return refused(checks, words)
+
+
+class BudgetLine(NamedTuple):
+    """An agent's spend in the current budget window against its limits (what ``bus budgets``
+    and the console's agents page show)."""
+
+    agent: str
+    tokens: int
+    #: Its own limit, else the setting's; ``None``: no budget.
+    token_limit: int | None
+    cost: float
+    cost_limit: float | None
+
+
+def budget_lines(
+    settings: BusSettings, spend: dict[str, Spend], limits: dict[str, AgentLimits]
+) -> list[BudgetLine]:
+    """Each agent that spent in the window (``GuardStore.spending``) or set a budget of its
+    own (``GuardStore.limits``), by name."""
+    lines = []
+    budgeted = {agent for agent, own in limits.items() if own.budget_tokens or own.budget_cost}
+    for agent in sorted(set(spend) | budgeted):
+        spent, own = spend.get(agent), limits.get(agent)
+        tokens = settings.budget_tokens
+        if own is not None and own.budget_tokens is not None:
+            tokens = own.budget_tokens
+        cost = settings.budget_cost
+        if own is not None and own.budget_cost is not None:
+            cost = own.budget_cost
+        lines.append(
+            BudgetLine(
+                agent,
+                spent.tokens if spent else 0,
+                tokens or None,
+                spent.cost if spent else 0.0,
+                cost or None,
+            )
+        )
+    return lines
