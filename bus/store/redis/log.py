@@ -99,6 +99,7 @@ class RedisLog(LogStore):
                         keys.limits,
                         keys.notes(stream),
                         keys.positions(owner or ""),
+                        keys.unread_bounds,
                         *(keys.positions(member) for member in known),
                     ],
                     [

@@ -6,9 +6,9 @@
 --   KEYS[11] its trimmed list (the message index: see key_names.py), KEYS[12] the stream's
 --   audiences, KEYS[13] the guards' circuits, KEYS[14] their spend, KEYS[15] agents' own
 --   limits, KEYS[16] the stream's notes, KEYS[17] the positions of the inbox's owner (any key
---   name for a channel), KEYS[17 + i] the positions of member i (reject, or guards on a
---   channel; with the bus-level max_pending 0, of the i-th agent with its own max_pending:
---   see guards.lua, guard_limited).
+--   name for a channel), KEYS[18] the guards' unread bounds, KEYS[18 + i] the positions of
+--   member i (reject, or guards on a channel; with the bus-level max_pending 0, of the i-th
+--   agent with its own max_pending: see guards.lua, guard_limited).
 -- ARGV[1] stream id, ARGV[2] message JSON (stored as given), ARGV[3] now ms,
 --   ARGV[4] max messages, ARGV[5] max age ms or '', ARGV[6] the inbox's owner or '' (channel),
 --   ARGV[7] the channel whose spec the caller holds or '', ARGV[8] that spec's version,
@@ -57,10 +57,14 @@ if ARGV[10] ~= '' then
   if original then return {-2, tonumber(original)} end
 end
 local count = #ARGV - 31
+local members_read = nil  -- the channel's members, when read to check what the caller gave
 if ARGV[11] == 'reject' or (ARGV[18] ~= '' and ARGV[6] == '' and not guard_limited()) then
-  if redis.call('SCARD', KEYS[3]) ~= count then return {-1} end
-  for i = 1, count do
-    if redis.call('SISMEMBER', KEYS[3], ARGV[31 + i]) == 0 then return {-1} end
+  members_read = redis.call('SMEMBERS', KEYS[3])
+  if #members_read ~= count then return {-1} end
+  local given = {}
+  for i = 1, count do given[ARGV[31 + i]] = true end
+  for _, member in ipairs(members_read) do
+    if not given[member] then return {-1} end
   end
 elseif ARGV[18] ~= '' and ARGV[6] == '' and not guard_limited_given() then
   return {-1}
@@ -71,7 +75,7 @@ if ARGV[11] == 'reject' then
   local last_trimmed = head + 1 - tonumber(ARGV[4])
   local lagging = {}
   for i = 1, count do
-    local pos = redis.call('HGET', KEYS[17 + i], ARGV[1])
+    local pos = redis.call('HGET', KEYS[18 + i], ARGV[1])
     if pos and tonumber(pos) < last_trimmed then table.insert(lagging, ARGV[31 + i]) end
   end
   if #lagging > 0 then return redis.error_reply('BUSREJECT ' .. table.concat(lagging, ',')) end
@@ -79,6 +83,7 @@ end
 local guarded = guard_checks()
 if guarded.refusal then return redis.error_reply(guarded.refusal) end
 local seq = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+redis.call('HINCRBY', KEYS[1], '', 1)  -- the heads' total (guards.lua, guard_bound)
 if ARGV[10] ~= '' then redis.call('SET', KEYS[6], seq, 'PX', ARGV[10]) end
 local n = redis.call('RPUSH', KEYS[2], ARGV[3] .. ':' .. ARGV[2])
 trim_log(KEYS[2], n, tonumber(ARGV[4]), ARGV[5], ARGV[3])
@@ -93,7 +98,7 @@ end
 drop_trimmed(KEYS[2], KEYS[10], KEYS[11], KEYS[8], KEYS[9], seq, ARGV[16])
 local out
 if ARGV[6] == '' then
-  out = redis.call('SMEMBERS', KEYS[3])
+  out = members_read or redis.call('SMEMBERS', KEYS[3])
 elseif redis.call('SISMEMBER', KEYS[3], ARGV[6]) == 1 then
   out = {ARGV[6]}
 else

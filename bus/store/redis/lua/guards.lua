@@ -10,7 +10,9 @@
 -- KEYS[guard_keys + 1] circuits: '<sender>\n<target>' -> '<tokens> <last ms> <open until ms
 -- or 0>'; KEYS[guard_keys + 2] spend: agent -> '<window start ms> <tokens> <cost>';
 -- KEYS[guard_keys + 3] limits: agent -> '<max hops> <max pending> <budget tokens> <budget
--- cost>' ('-': the setting's). (append.lua: KEYS[13..15].)
+-- cost>' ('-': the setting's). (append.lua: KEYS[13..15]; the pending counts use its KEYS[1]
+-- heads, KEYS[3] recipients, KEYS[17] the inbox owner's positions, KEYS[18] the unread
+-- bounds, KEYS[18 + i] member i's positions.)
 -- Times are the server's (TIME), read only when a check needs one, so every publisher's
 -- bucket runs on one clock.
 
@@ -101,13 +103,31 @@ local function guard_limited_given()
   return found == #ARGV - 31
 end
 
--- The overloaded recipients: a refusal, or those to note (agent, pending, limit).
+-- How far every stream's head moved up in all (the heads hash's field ''): each message a
+-- head moves up over adds at most 1 to an agent's pending count, so with B its unread bound
+-- (KEYS[18], set when last counted to total - count) its count is at most total - B.
+local guard_total_now = nil
+
+local function guard_total()
+  if guard_total_now == nil then
+    guard_total_now = tonumber(redis.call('HGET', KEYS[1], '') or '0')
+  end
+  return guard_total_now
+end
+
+-- The overloaded recipients: a refusal, or those to note (agent, pending, limit). A member is
+-- counted only when its bound cannot clear it (bound: its unread bound as read, false: none,
+-- nil: not read yet), and its bound is set again from the count.
 local function guard_overloaded(max_pending)
   local overloaded = {}
-  local function over(agent, positions, refuse)
+  local function over(agent, positions, bound, refuse)
     local limit = guard_own(agent, 2, max_pending)
     if limit <= 0 then return nil end
+    if bound == nil then bound = redis.call('HGET', KEYS[18], agent) end
+    local total = guard_total()
+    if bound and total - tonumber(bound) < limit then return nil end
     local pending = guard_pending(positions)
+    redis.call('HSET', KEYS[18], agent, total - pending)
     if pending < limit then return nil end
     if refuse then return 'BUSGUARD overloaded ' .. pending .. ' ' .. limit .. ' ' .. agent end
     table.insert(overloaded, agent .. ' ' .. pending .. ' ' .. limit)
@@ -115,17 +135,26 @@ local function guard_overloaded(max_pending)
   if not guard_recipients then return nil, overloaded end
   if ARGV[6] ~= '' then
     if redis.call('SISMEMBER', KEYS[3], ARGV[6]) == 1 then
-      local refusal = over(ARGV[6], KEYS[17], true)
+      local refusal = over(ARGV[6], KEYS[17], nil, true)
       if refusal then return refusal, overloaded end
     end
-  else
-    local limited = guard_limited()
-    for i = 1, #ARGV - 31 do
-      local agent = ARGV[31 + i]
-      if not limited or redis.call('SISMEMBER', KEYS[3], agent) == 1 then
-        local refusal = over(agent, KEYS[17 + i], guard_arg(9) == '1')
-        if refusal then return refusal, overloaded end
-      end
+    return nil, overloaded
+  end
+  local limited, count = guard_limited(), #ARGV - 31
+  local bounds = {}
+  if not limited and max_pending > 0 then  -- every member has a limit: one read of the bounds
+    for first = 1, count, 1000 do  -- (unpack takes a few thousand values at most)
+      local agents = {}
+      for i = first, math.min(count, first + 999) do agents[#agents + 1] = ARGV[31 + i] end
+      local found = redis.call('HMGET', KEYS[18], unpack(agents))
+      for j = 1, #agents do bounds[first + j - 1] = found[j] end
+    end
+  end
+  for i = 1, count do
+    local agent = ARGV[31 + i]
+    if not limited or redis.call('SISMEMBER', KEYS[3], agent) == 1 then
+      local refusal = over(agent, KEYS[18 + i], bounds[i], guard_arg(9) == '1')
+      if refusal then return refusal, overloaded end
     end
   end
   return nil, overloaded
