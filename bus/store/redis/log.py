@@ -19,6 +19,9 @@ from bus.store.redis.guards import checks_args, guard_error, guard_outcome, own_
 from bus.store.redis.namespace import RedisNamespace, entry_of, refusal
 from bus.store.results import INDEX_FACTOR, Appended, Dedupe, Duplicate, Entry, Guarded, Traced
 
+#: How many members the append script asked to count a channel may keep being given.
+ASKED_KEPT = 16
+
 
 class RedisLog(LogStore):
     """The streams' logs in Redis.
@@ -38,6 +41,8 @@ class RedisLog(LogStore):
         #: members key -> the members last read, and the limits key -> the agents with their
         #: own max_pending: the positions the guards and reject-publish need.
         self._members: dict[str, list[str]] = {}
+        #: members key -> the members whose positions the append script last asked for.
+        self._asked: dict[str, list[str]] = {}
         self._streams_lock = threading.Lock()
 
     def forget_streams(self) -> None:
@@ -45,6 +50,7 @@ class RedisLog(LogStore):
         with self._streams_lock:
             self._streams.clear()
             self._members.clear()
+            self._asked.clear()
 
     def append(
         self,
@@ -74,9 +80,16 @@ class RedisLog(LogStore):
         # keys. The members are cached; the script answers -1 when they changed. With the
         # bus-level max_pending off, only the agents with their own are checked: the script
         # gets theirs (guards.lua, guard_limited).
+        # Without reject-publish, the script reads the members itself and asks for the
+        # positions of those its bounds do not clear (-3): the last asked are given at once.
         guarded = checks is not None and owner is None
         limited = guarded and not reject and cast(Checks, checks).max_pending <= 0
-        known = self._given(recipients_key, limited) if reject or guarded else []
+        asked = guarded and not reject and not limited
+        if asked:
+            with self._streams_lock:
+                known = self._asked.get(recipients_key, [])
+        else:
+            known = self._given(recipients_key, limited) if reject or guarded else []
         while True:
             try:
                 (seq, *members), acked = run(
@@ -129,6 +142,14 @@ class RedisLog(LogStore):
                     self._fencing.fence(stream, int(str(exc).split()[1]))
                     continue
                 raise guard_error(exc, checks) or refusal(exc, channel) from None
+            if int(seq) == -3:
+                known = sorted({*known, *members})
+                # A few asked (members at their limit) are likely asked again: give them at
+                # once next time. Many (a new channel's first publish) are not.
+                kept = known if len(known) <= ASKED_KEPT else []
+                with self._streams_lock:
+                    self._asked[recipients_key] = kept
+                continue
             if int(seq) != -1:
                 break
             known = self._given(recipients_key, limited, fresh=True)

@@ -115,10 +115,24 @@ local function guard_total()
   return guard_total_now
 end
 
--- The overloaded recipients: a refusal, or those to note (agent, pending, limit). A member is
--- counted only when its bound cannot clear it (bound: its unread bound as read, false: none,
--- nil: not read yet), and its bound is set again from the count.
-local function guard_overloaded(max_pending)
+-- The members' unread bounds (false: none), in reads of 1000 (unpack takes a few thousand).
+local function guard_bounds(agents)
+  local bounds = {}
+  for first = 1, #agents, 1000 do
+    local chunk = {}
+    for i = first, math.min(#agents, first + 999) do chunk[#chunk + 1] = agents[i] end
+    local found = redis.call('HMGET', KEYS[18], unpack(chunk))
+    for j = 1, #chunk do bounds[first + j - 1] = found[j] end
+  end
+  return bounds
+end
+
+-- The overloaded recipients: a refusal, or those to note (agent, pending, limit), or (third
+-- value) the members to count whose positions the caller did not give. A member is counted
+-- only when its bound cannot clear it (bound: as read, false: none, nil: not read yet), and
+-- its bound is set again from the count. members: the channel's members as append.lua read
+-- them, when the caller gave only the positions asked for (guard_asked).
+local function guard_overloaded(max_pending, members)
   local overloaded = {}
   local function over(agent, positions, bound, refuse)
     local limit = guard_own(agent, 2, max_pending)
@@ -126,6 +140,7 @@ local function guard_overloaded(max_pending)
     if bound == nil then bound = redis.call('HGET', KEYS[18], agent) end
     local total = guard_total()
     if bound and total - tonumber(bound) < limit then return nil end
+    if not positions then return nil, agent end  -- to count: the caller is asked its key
     local pending = guard_pending(positions)
     redis.call('HSET', KEYS[18], agent, total - pending)
     if pending < limit then return nil end
@@ -140,29 +155,48 @@ local function guard_overloaded(max_pending)
     end
     return nil, overloaded
   end
-  local limited, count = guard_limited(), #ARGV - 31
-  local bounds = {}
-  if not limited and max_pending > 0 then  -- every member has a limit: one read of the bounds
-    for first = 1, count, 1000 do  -- (unpack takes a few thousand values at most)
-      local agents = {}
-      for i = first, math.min(count, first + 999) do agents[#agents + 1] = ARGV[31 + i] end
-      local found = redis.call('HMGET', KEYS[18], unpack(agents))
-      for j = 1, #agents do bounds[first + j - 1] = found[j] end
+  local refuse, count = guard_arg(9) == '1', #ARGV - 31
+  if members then
+    local given, wanted = {}, {}
+    for i = 1, count do given[ARGV[31 + i]] = i end
+    local bounds = guard_bounds(members)
+    for j, agent in ipairs(members) do
+      local i = given[agent]
+      local refusal, ask = over(agent, i and KEYS[18 + i], bounds[j], refuse)
+      if refusal then return refusal, overloaded end
+      if ask then table.insert(wanted, ask) end
     end
+    return nil, overloaded, wanted
+  end
+  -- The members given (reject-publish), or the agents with their own max_pending (limited).
+  local limited = guard_limited()
+  local bounds = {}
+  if not limited and max_pending > 0 then
+    local agents = {}
+    for i = 1, count do agents[i] = ARGV[31 + i] end
+    bounds = guard_bounds(agents)
   end
   for i = 1, count do
     local agent = ARGV[31 + i]
     if not limited or redis.call('SISMEMBER', KEYS[3], agent) == 1 then
-      local refusal = over(agent, KEYS[18 + i], bounds[i], guard_arg(9) == '1')
+      local refusal = over(agent, KEYS[18 + i], bounds[i], refuse)
       if refusal then return refusal, overloaded end
     end
   end
   return nil, overloaded
 end
 
--- Decide the guards before anything is stored: {refusal = 'BUSGUARD ...'} or what to write
--- after the append (the overloaded members to note, whether the circuit closed).
-local function guard_checks()
+-- Whether a channel append is given only the members' positions the script asks for (no
+-- reject-publish, the bus-level max_pending on): it reads the members itself, and the bounds
+-- clear most of them.
+local function guard_asked()
+  return ARGV[6] == '' and ARGV[11] ~= 'reject' and tonumber(guard_arg(8)) > 0
+end
+
+-- Decide the guards before anything is stored: {refusal = 'BUSGUARD ...'}, {ask = members
+-- whose positions to give}, or what to write after the append (the overloaded members to
+-- note, whether the circuit closed). members: see guard_overloaded.
+local function guard_checks(members)
   local sender = guard_arg(1)
   if sender == '' then return {} end
   local rate = tonumber(guard_arg(5))
@@ -204,8 +238,9 @@ local function guard_checks()
   if cost_limit > 0 and spent_cost >= cost_limit then
     return {refusal = 'BUSGUARD cost ' .. spent_cost .. ' ' .. cost_limit}
   end
-  local refusal, overloaded = guard_overloaded(tonumber(guard_arg(8)))
+  local refusal, overloaded, wanted = guard_overloaded(tonumber(guard_arg(8)), members)
   if refusal then return {refusal = refusal} end
+  if wanted and #wanted > 0 then return {ask = wanted} end
   local closed = 0
   if rate > 0 then
     local now = guard_now()
