@@ -1,6 +1,7 @@
 -- The guards (the loader puts this before append.lua and put_reply.lua): keeping agents in
 -- bounds in the store step itself. bus/store/contracts/guards.py says what each check does;
--- bus/store/memory/guards.py (run_checks) is the same, step for step.
+-- bus/store/memory/guards.py (run_checks) decides the same, step for step (it counts every
+-- recipient; here the unread bounds spare the count of those that cannot be at their limit).
 -- guard_arg(1) to guard_arg(14), the fields of Checks (append.lua: ARGV[18..31]; another
 --   script says where with guard_layout): sender ('': no guards), target (an agent or a
 --   channel), hops, max hops, pair rate (per s), burst, cool-down ms, max pending, '1' to
