@@ -3,7 +3,8 @@
 
 Each ROOT is a directory holding a ``bus`` package (``git archive <commit> bus | tar -x -C
 ROOT``; none: this checkout). For each round, each ROOT and each mode (``off``: every guard 0;
-``mp0``: ``BUS_MAX_PENDING=0``; ``defaults``), a fresh process registers the members of one
+``mp0``: ``BUS_MAX_PENDING=0``; ``defaults``; ``own``: the defaults, and a member with its own
+limits), a fresh process registers the members of one
 channel, publishes twice (each member then has a delivery outstanding: later publishes are
 the append alone, coalesced) and times 5 x 20 publishes: ms per publish (the median of the 5),
 wall and the process's CPU. The table is the median over the rounds, and the best.
@@ -25,6 +26,7 @@ MODES: dict[str, dict[str, int]] = {
     "off": {"max_hops": 0, "pair_rate": 0, "max_pending": 0},
     "mp0": {"max_pending": 0},
     "defaults": {},
+    "own": {},  # the defaults, and one member with limits of its own (AgentLimits)
 }
 
 
@@ -45,6 +47,10 @@ def measure(mode: str, members: int, publishes: int = 20) -> dict[str, float | s
     try:
         bus.create_channel("#wide")
         bus.register_agents({f"s{index}": ["#wide"] for index in range(members)})
+        if mode == "own":
+            from bus.worker import AgentLimits
+
+            bus.store.guards.set_limits("s0", AgentLimits(max_pending=1_000_000))
         for _ in range(2):
             bus.publish("#wide", "x" * 200, sender="bench")
         walls, cpus = [], []

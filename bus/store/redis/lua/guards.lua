@@ -36,16 +36,30 @@ local function guard_words(raw)
   return out
 end
 
--- Agents' own limits, read once per append (nothing when no agent set any).
+-- Agents' own limits, read once per append (nothing when no agent set any): all of them in
+-- one read when they are few (a channel's members are then not read one by one), else each
+-- agent's as needed.
 local guard_limits = {}
 local guard_any_limits = nil
+local guard_all_limits = false
 
 local function guard_own(agent, index, default)
-  if guard_any_limits == nil then guard_any_limits = redis.call('HLEN', KEYS[guard_keys + 3]) > 0 end
+  if guard_any_limits == nil then
+    local count = redis.call('HLEN', KEYS[guard_keys + 3])
+    guard_any_limits = count > 0
+    if guard_any_limits and count <= 512 then
+      local raw = redis.call('HGETALL', KEYS[guard_keys + 3])
+      for i = 1, #raw, 2 do guard_limits[raw[i]] = guard_words(raw[i + 1]) end
+      guard_all_limits = true
+    end
+  end
   if not guard_any_limits then return default end
   local own = guard_limits[agent]
   if own == nil then
-    own = guard_words(redis.call('HGET', KEYS[guard_keys + 3], agent))
+    own = {}
+    if not guard_all_limits then
+      own = guard_words(redis.call('HGET', KEYS[guard_keys + 3], agent))
+    end
     guard_limits[agent] = own
   end
   if own[index] then return own[index] end
@@ -90,7 +104,7 @@ local function guard_limited_given()
   if redis.call('HLEN', KEYS[guard_keys + 3]) == 0 then
     guard_any_limits = false
   else
-    guard_any_limits = true
+    guard_any_limits, guard_all_limits = true, true
     local raw = redis.call('HGETALL', KEYS[guard_keys + 3])
     for i = 1, #raw, 2 do
       local own = guard_words(raw[i + 1])
