@@ -81,7 +81,8 @@ class AgentOperations(Protocol):
 
         Raises:
             InvalidArgument: ``sender`` was passed. BusTimeout: no reply within ``timeout``
-            seconds. UnknownAgent, InvalidMessage, MessageTooLarge.
+            seconds. UnknownAgent, InvalidMessage, MessageTooLarge. HopLimitExceeded,
+            CircuitOpen, BudgetExceeded, AgentOverloaded: see :meth:`bus.Bus.request`.
         """
         ...
 

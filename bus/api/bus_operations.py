@@ -61,6 +61,9 @@ class BusMessaging(Protocol):
 
         Raises:
             BusTimeout: no reply within ``timeout`` seconds. UnknownAgent, InvalidMessage.
+            HopLimitExceeded, CircuitOpen, BudgetExceeded: the guards refused the request,
+            or the reply (at once, with ``correlation_id`` in the context; the responder's
+            send raises it too). AgentOverloaded: the recipient has too much unread.
         """
         ...
 

@@ -134,14 +134,15 @@ class Fanout:
 
 class MemoryFanout(Fanout):
     """On kombu's memory transport: a copy of the message dict per member, put in its queue
-    through the channel (which wakes the queue's consumers)."""
+    through the channel (:class:`~bus.broker.memory_transport.WokenChannel`, which wakes the
+    queue's consumers)."""
 
     def _put_all(self, channel: Any, deliveries: Sequence[Delivery]) -> None:
         message, body_parts = self._marked(channel, deliveries[0])
         headers, properties = message["headers"], message["properties"]
         for member in self._members(deliveries):
             task_id, queue = member["id"], member["queue"]
-            channel._put(
+            channel.put_prepared(
                 queue,
                 {
                     **message,

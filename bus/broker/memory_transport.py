@@ -78,6 +78,11 @@ class WokenChannel(kombu_memory.Channel):  # type: ignore[misc]
         self._queue_for(queue).put(message)
         WAKEUPS.notify(queue)
 
+    def put_prepared(self, queue: str, message: dict[str, Any]) -> None:
+        """Put ``message`` (a message dict as :meth:`basic_publish` would queue it: see
+        :mod:`bus.broker.fanout`) on ``queue`` and wake its waiters."""
+        self._put(queue, message)
+
     def _put_fanout(self, exchange: str, message: Any, routing_key: str, **kwargs: Any) -> None:
         for queue in self._lookup(exchange, routing_key):
             self._put(queue, message)

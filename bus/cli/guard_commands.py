@@ -9,6 +9,7 @@ import argparse
 from bus.cli.arguments import Parser
 from bus.cli.commands import connected
 from bus.cli.output import emit_json, table
+from bus.publishing.limits import budget_lines
 from bus.settings import BusSettings
 
 
@@ -58,29 +59,13 @@ def show_budgets(args: argparse.Namespace, settings: BusSettings) -> int:
         spend = bus.store.guards.spending(window)
         limits = bus.store.guards.limits()
     rows: list[list[object]] = []
-    for agent in sorted(
-        set(spend) | {a for a, own in limits.items() if own.budget_tokens or own.budget_cost}
-    ):
-        spent, own = spend.get(agent), limits.get(agent)
-        tokens = (
-            settings.budget_tokens
-            if own is None or own.budget_tokens is None
-            else own.budget_tokens
-        )
-        cost = settings.budget_cost if own is None or own.budget_cost is None else own.budget_cost
-        row = [
-            agent,
-            spent.tokens if spent else 0,
-            tokens or None,
-            spent.cost if spent else 0.0,
-            cost or None,
-        ]
+    for line in budget_lines(settings, spend, limits):
         if args.json:
             keys = ("agent", "tokens", "token_limit", "cost", "cost_limit")
             emit_json(
-                {**dict(zip(keys, row, strict=True)), "window_seconds": settings.budget_window}
+                {**dict(zip(keys, line, strict=True)), "window_seconds": settings.budget_window}
             )
-        rows.append(row)
+        rows.append(list(line))
     if not args.json:
         table(["AGENT", "TOKENS", "TOKEN LIMIT", "COST", "COST LIMIT"], rows)
     return 0

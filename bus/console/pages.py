@@ -4,6 +4,7 @@ causation tree, the login form; a timeline's event stream and its delivery ticks
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -142,8 +143,18 @@ async def agents(request: Request) -> Response:
     viewer = viewer_or_login(request)
     if not isinstance(viewer, Viewer):
         return viewer
-    rows = await run_in_threadpool(console_of(request).reads.agents)
-    return render(request, "agents.html", agents=rows)
+    reads = console_of(request).reads
+    rows = await run_in_threadpool(reads.agents)
+    circuits = await run_in_threadpool(reads.circuits)
+    budgets = await run_in_threadpool(reads.budgets)
+    return render(
+        request,
+        "agents.html",
+        agents=rows,
+        circuits=[(c, datetime.fromtimestamp(c.until_ms / 1000, UTC)) for c in circuits],
+        budgets=budgets,
+        window=reads.bus.settings.budget_window,
+    )
 
 
 async def dead_letters(request: Request) -> Response:

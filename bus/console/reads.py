@@ -1,5 +1,6 @@
 """What the console shows, read through the public :class:`bus.Bus` API: channels, direct
-messages, a page of a timeline, each message's delivery ticks, agents and dead letters.
+messages, a page of a timeline, each message's delivery ticks, agents (with the guards' open
+circuits and budgets, as ``bus agents`` and ``bus budgets`` read them) and dead letters.
 
 Every method blocks (the bus is synchronous); the pages call them in a worker thread.
 """
@@ -14,7 +15,9 @@ from bus.core import Bus
 from bus.deadletters.records import DeadLetter, letter_of
 from bus.errors import PermissionDenied, UnknownMessage
 from bus.message import Message
+from bus.publishing.limits import BudgetLine, budget_lines
 from bus.receipts import FINAL_STATES, DeliveryStatus
+from bus.store.contracts.guards import Circuit
 from bus.tracing.tree import Trace, TraceNode
 
 #: Most message ids one request for ticks may name.
@@ -185,6 +188,16 @@ class ConsoleReads:
             }
             rows.append(AgentRow(agent, tuple(self.bus.subscriptions(agent)), hosts, behind))
         return rows
+
+    def circuits(self) -> list[Circuit]:
+        """The guards' circuits not closed (open, or half-open: the next send is the trial)."""
+        return self.bus.store.guards.circuits()
+
+    def budgets(self) -> list[BudgetLine]:
+        """Each agent's spend in the current budget window against its limits."""
+        settings, guards = self.bus.settings, self.bus.store.guards
+        spend = guards.spending(int(settings.budget_window * 1000))
+        return budget_lines(settings, spend, guards.limits())
 
     def dead_letters(self, viewer: Viewer) -> list[tuple[int, DeadLetter]]:
         """``(dead-letter seq, letter)`` of the newest page of dead letters that ``viewer`` may

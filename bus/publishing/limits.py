@@ -9,30 +9,22 @@ logged here; what they refuse reaches the caller as the store's error (``HopLimi
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple
 
 from bus.channels import ChannelSpec, Overflow
+from bus.errors import BusError
 from bus.message import Message, build_message
 from bus.settings import BusSettings
 from bus.store import Appended
-from bus.store.contracts.guards import Checks
+from bus.store.contracts.guards import AgentLimits, Checks, Spend, refused
 
 logger = logging.getLogger(__name__)
 
 
-def guards_on(settings: BusSettings) -> bool:
-    """Whether any guard is on (all off: an append checks nothing)."""
-    return bool(
-        settings.max_hops
-        or settings.pair_rate
-        or settings.max_pending
-        or settings.budget_tokens
-        or settings.budget_cost
-    )
-
-
 def checks_for(settings: BusSettings, message: Message, spec: ChannelSpec | None) -> Checks | None:
-    """The checks of ``message``'s append (``spec``: its channel's), ``None`` when every guard
-    is off and it reports no usage."""
+    """The checks of ``message``'s append (``spec``: its channel's), ``None`` for a record
+    (a dead letter, a guard event). With every setting 0 they are still asked: an agent's own
+    limits (``AgentLimits``) apply whatever the bus-level ones are."""
     metadata = message.metadata
     tokens, cost = metadata.tokens_used or 0, metadata.cost or 0.0
     channel = message.channel
@@ -41,8 +33,6 @@ def checks_for(settings: BusSettings, message: Message, spec: ChannelSpec | None
         settings.guard_events_channel,
     ):
         return None  # a record of what went wrong (or what a guard did) is never refused
-    if not (guards_on(settings) or tokens or cost):
-        return None
     max_hops = settings.max_hops
     if spec is not None and spec.max_hops is not None:
         max_hops = spec.max_hops
@@ -93,3 +83,57 @@ def said(message: Message, appended: Appended) -> None:
             appended.seq,
             ", ".join(appended.overloaded),
         )
+
+
+def reply_refusal(
+    settings: BusSettings, words: str, responder: str, requester: str
+) -> BusError | None:
+    """The error of a reply the guards refused, from what its box held instead (``words``:
+    see :meth:`bus.store.ReplyStore.put_reply`); ``None`` if ``words`` are a reply."""
+    checks = Checks(
+        responder,
+        requester,
+        rate=settings.pair_rate,
+        burst=settings.pair_burst,
+        window_ms=int(settings.budget_window * 1000),
+    )
+    return refused(checks, words)
+
+
+class BudgetLine(NamedTuple):
+    """An agent's spend in the current budget window against its limits (what ``bus budgets``
+    and the console's agents page show)."""
+
+    agent: str
+    tokens: int
+    #: Its own limit, else the setting's; ``None``: no budget.
+    token_limit: int | None
+    cost: float
+    cost_limit: float | None
+
+
+def budget_lines(
+    settings: BusSettings, spend: dict[str, Spend], limits: dict[str, AgentLimits]
+) -> list[BudgetLine]:
+    """Each agent that spent in the window (``GuardStore.spending``) or set a budget of its
+    own (``GuardStore.limits``), by name."""
+    lines = []
+    budgeted = {agent for agent, own in limits.items() if own.budget_tokens or own.budget_cost}
+    for agent in sorted(set(spend) | budgeted):
+        spent, own = spend.get(agent), limits.get(agent)
+        tokens = settings.budget_tokens
+        if own is not None and own.budget_tokens is not None:
+            tokens = own.budget_tokens
+        cost = settings.budget_cost
+        if own is not None and own.budget_cost is not None:
+            cost = own.budget_cost
+        lines.append(
+            BudgetLine(
+                agent,
+                spent.tokens if spent else 0,
+                tokens or None,
+                spent.cost if spent else 0.0,
+                cost or None,
+            )
+        )
+    return lines

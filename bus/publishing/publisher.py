@@ -114,15 +114,7 @@ class Publisher:
                 agent=message.recipient,
             )
         if message.recipient is not None:
-            if message.correlation_id is not None and store.replies.put_reply(
-                str(message.correlation_id),
-                message.sender,
-                message.model_dump_json(),
-                # kept for bus trace under the message whose handler replied
-                kept=None
-                if message.causation_id is None
-                else (str(message.id), str(message.causation_id)),
-            ):
+            if message.correlation_id is not None and self._replied(store, message):
                 return message  # a reply someone is waiting for goes straight to them
             self._registry.require_agent(message.recipient)
         now_ms = int(message.timestamp.timestamp() * 1000)
@@ -146,6 +138,34 @@ class Publisher:
         for observer in self.observers:
             observer(posted, ordered)
         return posted
+
+    @property
+    def settings(self) -> BusSettings:
+        """The bus's settings."""
+        return self._settings
+
+    def _replied(self, store: Store, message: Message) -> bool:
+        """Put ``message`` in the box of the request it answers, if one waits for it, the
+        guards deciding as for any direct message (a refusal reaches the waiter too)."""
+        checks = checks_for(self._settings, message, None)
+        try:
+            replied = store.replies.put_reply(
+                str(message.correlation_id),
+                message.sender,
+                message.model_dump_json(),
+                checks,
+                # kept for bus trace under the message whose handler replied
+                kept=None
+                if message.causation_id is None
+                else (str(message.id), str(message.causation_id)),
+            )
+        except CircuitOpen as exc:
+            if exc.opened:
+                self._circuit(message, "opened")
+            raise
+        if replied.closed:
+            self._circuit(message, "closed")
+        return replied.put
 
     def _deliver(self, store: Store, posted: Message, stream: Stream, appended: Appended) -> None:
         """Publish the deliveries of a stored message to the recipients to wake."""

@@ -19,6 +19,7 @@ from bus.channels import Stream
 from bus.errors import AuthenticationFailed, BusError, BusTimeout, InvalidArgument
 from bus.kinds import MessageType
 from bus.message import Message, build_message
+from bus.publishing.limits import reply_refusal
 from bus.publishing.publisher import Publisher
 from bus.store import Note, Store
 
@@ -98,6 +99,14 @@ class Requests:
             body = store.replies.wait_reply(correlation_id, max(0.0, deadline - monotonic()))
             if body is None:
                 return None
+            refusal = reply_refusal(self._publisher.settings, body, recipient, sender)
+            if refusal is not None:  # the guards refused the reply: say so now, as they did
+                raise type(refusal)(
+                    f"{recipient}'s reply to request {correlation_id} was refused: "
+                    f"{refusal.message}",
+                    **refusal.context,
+                    correlation_id=correlation_id,
+                )
             reply = Message.from_json(body)
             try:
                 self._guard.admit(reply, Stream.of_inbox(sender), agent=sender)

@@ -29,6 +29,7 @@ from bus.store.contracts import (
     Store,
 )
 from bus.store.contracts.liveness import lease_token, token_worker
+from bus.store.contracts.replies import Replied
 from bus.store.results import (
     Appended,
     Batch,
@@ -97,6 +98,7 @@ __all__ = [
     "ReceiptDraft",
     "ReceiptStore",
     "RegistryStore",
+    "Replied",
     "ReplyStore",
     "ResetWatcher",
     "Step",

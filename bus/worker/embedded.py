@@ -3,10 +3,10 @@ tests), since nothing outside the process can reach a ``memory://`` bus."""
 
 from __future__ import annotations
 
+import contextlib
+import faulthandler
 import logging
-import sys
 import threading
-import traceback
 from types import TracebackType
 from typing import Any, Self
 
@@ -14,15 +14,6 @@ from celery import Celery
 from celery.worker import WorkController
 
 logger = logging.getLogger(__name__)
-
-
-def _stacks() -> str:
-    """Where every thread of the process is, for a stop that did not end."""
-    names = {thread.ident: thread.name for thread in threading.enumerate()}
-    return "\n".join(
-        f"-- {names.get(ident, ident)}\n{''.join(traceback.format_stack(frame))}"
-        for ident, frame in sys._current_frames().items()
-    )
 
 
 class _Controller(WorkController):
@@ -87,10 +78,11 @@ class EmbeddedWorker:
         self._thread.join(timeout)
         if self._thread.is_alive():
             logger.warning(
-                "the embedded worker did not stop within %.0f s; its threads are at:\n%s",
+                "the embedded worker did not stop within %.0f s; its threads are at (stderr):",
                 timeout,
-                _stacks(),
             )
+            with contextlib.suppress(ValueError, OSError, RuntimeError):  # stderr has no fd
+                faulthandler.dump_traceback(all_threads=True)
 
     def __enter__(self) -> Self:
         return self.start()

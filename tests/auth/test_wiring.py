@@ -277,7 +277,7 @@ def test_a_reply_forged_into_a_reply_box_is_skipped_and_the_genuine_reply_return
             mallory_key,
         ).model_copy(update={"sender": "bob"}),
     ):
-        assert ops.store.replies.put_reply(cid, "bob", forged.model_dump_json())
+        assert ops.store.replies.put_reply(cid, "bob", forged.model_dump_json()).put
     bob.send("alice", "4", sender="bob", correlation_id=cid)
     asking.join(20)
     assert [answer.content for answer in answers] == ["4"]

@@ -1,14 +1,25 @@
 """The guards on every transport (issue 23): a flood cut by its pair's circuit while other
 pairs go on, closed again after the cool-down; an overloaded agent's direct messages refused
-and a channel's overflow policy applied to it, with nothing accepted lost."""
+and a channel's overflow policy applied to it, with nothing accepted lost; a reply to a waiting
+request guarded as any direct message, its refusal raised to the requester at once; an agent's
+own max_pending kept on channels with the bus-level one off."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
 
-from bus import AgentOverloaded, Bus, CircuitOpen, DeliveryState, HopLimitExceeded
+from bus import (
+    AgentOverloaded,
+    BudgetExceeded,
+    Bus,
+    BusError,
+    CircuitOpen,
+    DeliveryState,
+    HopLimitExceeded,
+)
 from bus.channels import ChannelSpec, Overflow
 from bus.message import build_message
 from bus.publishing.limits import checks_for
@@ -134,3 +145,100 @@ def test_only_records_and_guard_events_are_exempt_from_the_guards() -> None:
     for exempt in (settings.dead_letter_channel, "#guard-events"):
         record = build_message(channel=exempt, content="x", sender="bus")
         assert checks_for(settings, record, ChannelSpec(name=exempt)) is None
+
+
+def answered(bus: Bus, responder: str, **fields: object) -> tuple[threading.Thread, list[BusError]]:
+    """A thread in which ``responder`` replies to the next request it receives, and what its
+    reply raised."""
+    raised: list[BusError] = []
+
+    def answer() -> None:
+        asked = bus.receive(responder, timeout=20)
+        assert asked is not None
+        try:
+            bus.agent(responder).reply(asked, "pong", **fields)  # type: ignore[arg-type]
+        except BusError as exc:
+            raised.append(exc)
+
+    thread = threading.Thread(target=answer)
+    thread.start()
+    return thread, raised
+
+
+def test_a_reply_beyond_the_hop_limit_is_refused_and_the_requester_told_at_once(
+    guarded: Bus,
+) -> None:
+    thread, raised = answered(guarded, "bob")
+    with pytest.raises(HopLimitExceeded) as told:
+        guarded.request("bob", "ping", sender="ann", timeout=60, hops=32)
+    thread.join(20)
+    assert [type(exc) for exc in raised] == [HopLimitExceeded]  # the responder's send too
+    assert (told.value.sender, told.value.target) == ("bob", "ann")
+    assert (told.value.hops, told.value.limit) == (33, 32)
+    assert told.value.correlation_id is not None
+    assert "reply" in str(told.value)
+    assert guarded.direct_history("ann") == []  # nothing refused was stored anywhere
+    thread, raised = answered(guarded, "bob")  # a reply within the limit still comes back
+    assert guarded.request("bob", "ping", sender="ann", timeout=60).content == "pong"
+    thread.join(20)
+    assert raised == []
+
+
+def test_a_reply_is_charged_to_its_sender_s_budget_and_refused_over_it(guarded: Bus) -> None:
+    guarded.store.guards.set_limits("bob", AgentLimits(budget_tokens=10))
+    thread, raised = answered(guarded, "bob", metadata={"tokens_used": 10})
+    assert guarded.request("bob", "first", sender="ann", timeout=60).content == "pong"
+    thread.join(20)
+    assert raised == []
+    window = int(guarded.settings.budget_window * 1000)
+    assert guarded.store.guards.spending(window)["bob"].tokens == 10
+    thread, raised = answered(guarded, "bob")
+    with pytest.raises(BudgetExceeded) as told:
+        guarded.request("bob", "second", sender="ann", timeout=60)
+    thread.join(20)
+    assert [type(exc) for exc in raised] == [BudgetExceeded]
+    assert (told.value.agent, told.value.budget, told.value.spent) == ("bob", "tokens", 10)
+
+
+def test_a_reply_passes_its_pair_s_circuit(transport: str) -> None:
+    # One token per 100 s, a burst of 2: the third send of the pair opens its circuit.
+    settings = settings_for(transport, pair_rate=0.01, pair_burst=2, pair_cooldown=60.0)
+    with Bus(settings) as bus:
+        for agent in ("ann", "bob"):
+            bus.register_agent(agent)
+        bus.send("ann", "one", sender="bob")
+        bus.send("ann", "two", sender="bob")
+        thread, raised = answered(bus, "bob")
+        with pytest.raises(CircuitOpen) as told:
+            bus.request("bob", "ping", sender="ann", timeout=60)
+        thread.join(20)
+        assert [type(exc) for exc in raised] == [CircuitOpen]
+        assert (told.value.sender, told.value.target) == ("bob", "ann")
+        assert [(c.sender, c.target) for c in bus.store.guards.circuits()] == [("bob", "ann")]
+        bus.destroy()
+
+
+def test_an_agent_s_own_max_pending_holds_on_channels_with_the_setting_off(
+    transport: str,
+) -> None:
+    settings = settings_for(transport, max_pending=0, max_hops=0, pair_rate=0)
+    with Bus(settings) as bus:
+        bus.create_channel("#noted")
+        bus.create_channel("#strict")
+        bus.update_channel("#strict", overflow=Overflow.REJECT_PUBLISH)
+        for agent in ("slow", "fast"):
+            bus.register_agent(agent, channels=["#noted", "#strict"])
+        first = bus.publish("#noted", "before any limit", sender="ann")
+        bus.store.guards.set_limits("slow", AgentLimits(max_pending=2))  # as Agent(limits=)
+        bus.publish("#strict", "second", sender="ann")
+        with pytest.raises(AgentOverloaded) as refused:
+            bus.publish("#strict", "third", sender="ann")
+        assert (refused.value.agent, refused.value.pending, refused.value.limit) == ("slow", 2, 2)
+        noted = bus.publish("#noted", "noted", sender="ann")
+        assert "overloaded" in (bus.status(noted.id).members["slow"].error or "")
+        assert bus.status(noted.id).members["fast"].error is None
+        assert bus.status(first.id).members["slow"].error is None
+        bus.store.guards.set_limits("slow", AgentLimits())  # forgotten: nothing checked
+        bus.publish("#strict", "fits again", sender="ann")
+        assert len(bus.history("#strict")) == 2
+        bus.destroy()

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import random
 import time
 
 import pytest
 
 from bus.errors import AgentOverloaded, BudgetExceeded, CircuitOpen, HopLimitExceeded
-from bus.store import Dedupe, Store, direct_stream
+from bus.store import Dedupe, Store, channel_stream, direct_stream
 from bus.store.contracts.guards import AgentLimits, Checks
 from tests.store.support import KEEP_ALL, NEWS, body, topic
 
@@ -142,3 +143,52 @@ def test_guards_keep_coalesced_wakes_and_idempotency_as_they_were(store: Store) 
     ]
     assert [appended.seq for appended in again] == [3, 3]
     assert again[1].duplicate
+
+
+def test_every_append_refuses_exactly_when_a_recipient_s_pending_count_reached_its_limit(
+    store: Store,
+) -> None:
+    # Appends to a member's channels and inbox, its reads, leaving and joining a channel, its
+    # own limit changing: whatever moved the count, the refusal follows the true count (Redis
+    # counts again only the members its unread bound cannot clear: this checks the bound).
+    rng = random.Random(23)
+    streams = {"#news": NEWS, "#ops": channel_stream("#ops")}
+    for name in streams:
+        store.registry.create_channel(topic(name))
+    for agent in ("bob", "cat"):
+        store.registry.register_agent(agent)
+        for name in streams:
+            store.registry.subscribe(agent, name)
+    limit, refusals = 6, 0
+    for step in range(400):
+        action = rng.choice(["#news", "#ops", "dm", "dm", "read", "read", "read", "membership"])
+        agent = rng.choice(["bob", "cat"])
+        if action == "read":
+            store.log.claim(agent, rng.choice([*streams.values(), direct_stream(agent)]))
+        elif action == "membership":
+            if store.registry.unsubscribe("cat", "#ops"):
+                continue
+            store.registry.subscribe("cat", "#ops")
+            store.guards.set_limits("cat", AgentLimits(max_pending=rng.choice([None, 3, 9])))
+        else:
+            stream = direct_stream(agent) if action == "dm" else streams[action]
+            audience = [agent] if action == "dm" else store.registry.members(action)
+            over = any(
+                sum(lag.head - lag.position for lag in store.leases.backlog(member))
+                >= (store.guards.limits().get(member, AgentLimits()).max_pending or limit)
+                for member in audience
+            )
+            target = agent if action == "dm" else action
+            try:
+                store.log.append(
+                    stream,
+                    body(str(step)),
+                    1000,
+                    KEEP_ALL,
+                    checks=Checks("ann", target, max_pending=limit),
+                )
+                refused = False
+            except AgentOverloaded:
+                refused, refusals = True, refusals + 1
+            assert refused == over, f"step {step}: {action} to {audience}"
+    assert refusals > 20  # the limit was reached often, not only once

@@ -53,7 +53,7 @@ def exercise(store: Store) -> None:
     store.leases.advance("bob", inbox, "w", 10_000, step.entry.seq, 3)
     store.leases.release_lease("bob", inbox, "w")
     store.replies.open_reply("c1", "bob", 10_000)
-    assert store.replies.put_reply("c1", "bob", "{}")
+    assert store.replies.put_reply("c1", "bob", "{}").put
     assert store.replies.wait_reply("c1", 0.1) == "{}"
     store.replies.close_reply("c1")
     assert store.registry.unsubscribe("bob", "#news")

@@ -3,7 +3,11 @@ message's sender's inbox, in the same step, only if the sender consumes receipts
 
 from __future__ import annotations
 
+import pytest
+
+from bus.errors import AgentOverloaded
 from bus.store import Pushed, ReceiptDraft, Store, direct_stream
+from bus.store.contracts.guards import Checks
 from tests.store.support import KEEP_ALL, NEWS, body, decoded, reader
 
 TTL = 10_000
@@ -86,3 +90,25 @@ def test_a_hosted_consumer_is_woken_once_until_its_run_drains_its_inbox(store: S
     store.leases.begin("bob", NEWS, "t", TTL, 2**62)
     third = store.leases.advance("bob", NEWS, "t", TTL, 3, 2**62, draft("three"))
     assert third.pushed == Pushed(False, 3, True)
+
+
+def test_pushed_receipts_count_toward_the_consumer_s_pending_count(store: Store) -> None:
+    # A receipt moves the consumer's inbox head up without an append: the guards' count (on
+    # Redis, the unread bound it keeps) must see it.
+    reader(store, "bob", "#news")
+    store.registry.register_agent("ann")
+    store.receipts.consume("ann", True)
+    for number in (1, 2, 3):
+        store.log.append(
+            NEWS, body(f"m{number}"), 1000, KEEP_ALL, message_id=f"m{number}", sender="ann"
+        )
+    inbox, limit = direct_stream("ann"), Checks("cat", "ann", max_pending=3)
+    assert store.log.append(inbox, body("dm"), 1000, KEEP_ALL, checks=limit).seq == 1
+    assert store.leases.begin("bob", NEWS, "t", TTL, 2**62).entry is not None
+    for seq in (1, 2):
+        pushed = store.leases.advance("bob", NEWS, "t", TTL, seq, 2**62, draft(f"r{seq}")).pushed
+        assert pushed is not None
+        assert pushed.seq == seq + 1
+    with pytest.raises(AgentOverloaded) as refused:  # a dm and two receipts unread
+        store.log.append(inbox, body("dm"), 1000, KEEP_ALL, checks=limit)
+    assert refused.value.pending == 3

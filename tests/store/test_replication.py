@@ -13,9 +13,10 @@ import pytest
 
 from bus.channels import Retention
 from bus.cli import main
-from bus.errors import NotReplicated
+from bus.errors import AgentOverloaded, NotReplicated
 from bus.settings.replication import Replication
 from bus.store import Dedupe
+from bus.store.contracts.guards import Checks
 from bus.store.redis import RedisStore
 from bus.store.redis.key_names import Keys
 from tests.brokers import new_namespace
@@ -139,6 +140,37 @@ def test_an_append_after_a_failover_lost_acknowledged_seqs_fences_them(
             f"LOST    DMs to ops #6: acknowledged, then lost in a store failover (fenced "
             f"{_local(checked.at_ms)} by {checked.by}; these seqs are never reused)",
         ]
+    finally:
+        store.destroy()
+        store.close()
+
+
+def test_the_seqs_a_fence_burns_count_toward_the_owner_s_pending_count(
+    master: RedisServer,
+) -> None:
+    # The guards' unread bounds move with the heads' total: a fence moves a head up without an
+    # append, so it must move the total too, or an overloaded owner would go unnoticed.
+    store, keys = _store(master)
+    guarded = Checks("ann", "ops", max_pending=5)
+    try:
+        store.registry.register_agent("ops")
+
+        def append(text: str) -> int:
+            body = f'{{"content":"{text}"}}'
+            return store.log.append(STREAM, body, 1, KEEP, checks=guarded).seq
+
+        assert [append(text) for text in ("a", "b", "c")] == [1, 2, 3]
+        _lose_newest(master, keys, 2)
+        client = master.client()
+        try:
+            client.hincrby(keys.heads, "", -2)  # the replica lacked the total's moves too
+        finally:
+            client.close()
+        assert append("d") == 4  # seqs 2 and 3 burnt: ops has 4 messages unread
+        assert append("e") == 5
+        with pytest.raises(AgentOverloaded) as refused:
+            append("f")
+        assert refused.value.pending == 5
     finally:
         store.destroy()
         store.close()

@@ -180,6 +180,34 @@ def guard_refusal(checks: Checks, kind: str, *values: float, agent: str = "") ->
     )
 
 
+#: How the words of a guard's refusal start (the Redis scripts' error reply, and what a
+#: refused reply leaves in its box).
+REFUSAL = "BUSGUARD "
+
+
+def refused(checks: Checks, words: str) -> BusError | None:
+    """The error of a refusal in the store's words (``BUSGUARD <kind> <value> <value>
+    [agent]``: see :func:`guard_refusal`), ``None`` if ``words`` are not one."""
+    if not words.startswith(REFUSAL):
+        return None
+    kind, first, second, *agent = words[len(REFUSAL) :].split(" ")
+    return guard_refusal(checks, kind, float(first), float(second), agent="".join(agent))
+
+
+def refusal_words(error: BusError) -> str:
+    """The store's words for a refusal that :func:`guard_refusal` made (``error``)."""
+    context = error.context
+    if isinstance(error, HopLimitExceeded):
+        values = f"hops {context['hops']} {context['limit']}"
+    elif isinstance(error, CircuitOpen):
+        values = f"circuit {context['retry_after']} {int(context['opened'])}"
+    elif isinstance(error, BudgetExceeded):
+        values = f"{context['budget']} {context['spent']} {context['limit']}"
+    else:
+        values = f"overloaded {context['pending']} {context['limit']} {context['agent']}"
+    return REFUSAL + values
+
+
 def overloaded_note(pending: int, limit: int) -> str:
     """The text of the receipt note of a channel member noted overloaded by an append."""
     return f"overloaded: {pending} messages not read yet (max_pending {limit})"

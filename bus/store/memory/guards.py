@@ -65,8 +65,13 @@ def _spent(tables: MemoryTables, checks: Checks, own: AgentLimits, start: int) -
 def _overloaded(
     tables: MemoryTables, checks: Checks, recipients: list[str], direct: bool
 ) -> dict[str, tuple[int, int]]:
-    """The recipients over their ``max_pending`` to note; refuses if one must not be."""
+    """The recipients over their ``max_pending`` to note; refuses if one must not be. With
+    the bus-level max_pending off, only the members with their own are looked at."""
     overloaded = {}
+    if not checks.max_pending and not direct:
+        limited = [agent for agent, own in tables.limits.items() if own.max_pending]
+        members = set(recipients) if limited else set()
+        recipients = [agent for agent in limited if agent in members]
     for agent in recipients:
         mine = tables.limits.get(agent, NO_LIMITS).max_pending
         limit = checks.max_pending if mine is None else mine

@@ -7,7 +7,10 @@ import time
 from collections import deque
 from collections.abc import Sequence
 
-from bus.store.contracts.replies import ReplyStore
+from bus.errors import BusError
+from bus.store.contracts.guards import Checks, refusal_words
+from bus.store.contracts.replies import Replied, ReplyStore
+from bus.store.memory.guards import clock_ms, run_checks
 from bus.store.memory.tables import MemoryTables
 from bus.store.results import ANSWERS_KEPT, REPLY_KEEP_MS
 
@@ -41,21 +44,31 @@ class MemoryReplies(ReplyStore):
         correlation_id: str,
         sender: str,
         body: str,
+        checks: Checks | None = None,
         kept: tuple[str, str] | None = None,
-    ) -> bool:
+    ) -> Replied:
         now, tables = time.monotonic(), self._tables
-        with tables.replies_changed:
+        # The store's lock first (the guards' state is under it), as clear() takes them.
+        with tables.lock, tables.replies_changed:
             waiter = tables.waiters.get(correlation_id)
             if waiter is None or waiter[1] <= now or waiter[0] != sender:
-                return False
+                return Replied(False)
+            closed, refusal = False, None
+            if checks is not None:
+                try:
+                    closed = run_checks(tables, checks, [], True, clock_ms())[1]
+                except BusError as exc:
+                    refusal, body = exc, refusal_words(exc)  # the waiter wakes to the refusal
             box = tables.boxes.get(correlation_id)
             replies = deque() if box is None or box[1] <= now else box[0]
             replies.append(body)
             tables.boxes[correlation_id] = (replies, now + REPLY_KEEP_MS / 1000)
-            if kept is not None:
+            if kept is not None and refusal is None:
                 self._keep(*kept, body)
             tables.replies_changed.notify_all()
-            return True
+            if refusal is not None:
+                raise refusal
+            return Replied(True, closed)
 
     def _keep(self, reply_id: str, cause: str, body: str) -> None:
         """Keep a reply under its cause, dropping the oldest beyond :data:`ANSWERS_KEPT`

@@ -15,7 +15,7 @@ from bus.store.contracts.guards import (
     Circuit,
     GuardStore,
     Spend,
-    guard_refusal,
+    refused,
     window_start,
 )
 from bus.store.redis.namespace import RedisNamespace
@@ -36,11 +36,14 @@ def guard_outcome(reply: str) -> tuple[list[str], bool]:
 
 def guard_error(exc: ResponseError, checks: Checks | None) -> Exception | None:
     """The guards' refusal an append script answered, if it is one."""
-    text = str(exc)
-    if checks is None or not text.startswith("BUSGUARD "):
-        return None
-    kind, first, second, *agent = text.split(" ")[1:]
-    return guard_refusal(checks, kind, float(first), float(second), agent="".join(agent))
+    return None if checks is None else refused(checks, str(exc))
+
+
+def own_max_pending(raw: str) -> bool:
+    """Whether an agent's limits (as the limits hash holds them) set a max_pending above 0:
+    such agents are checked on a channel even with the bus-level max_pending off."""
+    words = raw.split(" ")
+    return len(words) > 1 and words[1] != "-" and int(words[1]) > 0
 
 
 def _limits(raw: str) -> AgentLimits:

@@ -27,7 +27,9 @@ class Keys:
         self.broadcast = self.prefix + "broadcast"
         #: Set: registered agents.
         self.agents = self.prefix + "agents"
-        #: Hash: stream id -> last seq.
+        #: Hash: stream id -> last seq; and field ``""`` (no stream's id): how many seqs every
+        #: stream's head moved up in all (appends, pushed receipts, fences), the clock of
+        #: :attr:`unread_bounds`.
         self.heads = self.prefix + "heads"
         #: String: the epoch, a random id written when a bus first uses the namespace. The
         #: scripts that append and hand messages over check it, so a store that lost its state
@@ -64,6 +66,10 @@ class Keys:
         #: Hash: agent -> ``"<max hops> <max pending> <budget tokens> <budget cost>"`` (``-``:
         #: the bus's setting): the limits an agent set for itself.
         self.limits = self.prefix + "limits"
+        #: Hash: agent -> ``B``, its pending count being at most ``<heads' "" field> - B``
+        #: (set when the guards last counted it: a head moving up moves both, a read lowers only
+        #: the count), so an append counts again only the members the bound cannot clear.
+        self.unread_bounds = self.prefix + "unread_bounds"
 
     @property
     def pattern(self) -> str:

@@ -15,9 +15,12 @@ from bus.errors import NotReplicated
 from bus.store.contracts.guards import Checks
 from bus.store.contracts.log import LogStore
 from bus.store.redis.fencing import Fencing
-from bus.store.redis.guards import checks_args, guard_error, guard_outcome
+from bus.store.redis.guards import checks_args, guard_error, guard_outcome, own_max_pending
 from bus.store.redis.namespace import RedisNamespace, entry_of, refusal
 from bus.store.results import INDEX_FACTOR, Appended, Dedupe, Duplicate, Entry, Guarded, Traced
+
+#: How many members the append script asked to count a channel may keep being given.
+ASKED_KEPT = 16
 
 
 class RedisLog(LogStore):
@@ -35,8 +38,11 @@ class RedisLog(LogStore):
         self._fencing = Fencing(space)
         #: agent -> the streams it read at its last claim_any: the keys that script needs.
         self._streams: dict[str, list[str]] = {}
-        #: members key -> the members last read: the keys the guards and reject-publish need.
+        #: members key -> the members last read, and the limits key -> the agents with their
+        #: own max_pending: the positions the guards and reject-publish need.
         self._members: dict[str, list[str]] = {}
+        #: members key -> the members whose positions the append script last asked for.
+        self._asked: dict[str, list[str]] = {}
         self._streams_lock = threading.Lock()
 
     def forget_streams(self) -> None:
@@ -44,6 +50,7 @@ class RedisLog(LogStore):
         with self._streams_lock:
             self._streams.clear()
             self._members.clear()
+            self._asked.clear()
 
     def append(
         self,
@@ -70,9 +77,19 @@ class RedisLog(LogStore):
         epochs, replicas = self._space.epochs, self._space.replication.min_replicas
         run = self._space.run_replicated if replicas else lambda *call: (self._run(*call), 0)
         # reject-publish and the guards check the members' positions: the script needs their
-        # keys. The members are cached; the script answers -1 when they changed.
-        given = reject or (checks is not None and owner is None)
-        known = self._known(recipients_key) if given else []
+        # keys. The members are cached; the script answers -1 when they changed. With the
+        # bus-level max_pending off, only the agents with their own are checked: the script
+        # gets theirs (guards.lua, guard_limited).
+        # Without reject-publish, the script reads the members itself and asks for the
+        # positions of those its bounds do not clear (-3): the last asked are given at once.
+        guarded = checks is not None and owner is None
+        limited = guarded and not reject and cast(Checks, checks).max_pending <= 0
+        asked = guarded and not reject and not limited
+        if asked:
+            with self._streams_lock:
+                known = self._asked.get(recipients_key, [])
+        else:
+            known = self._given(recipients_key, limited) if reject or guarded else []
         while True:
             try:
                 (seq, *members), acked = run(
@@ -95,6 +112,7 @@ class RedisLog(LogStore):
                         keys.limits,
                         keys.notes(stream),
                         keys.positions(owner or ""),
+                        keys.unread_bounds,
                         *(keys.positions(member) for member in known),
                     ],
                     [
@@ -124,9 +142,17 @@ class RedisLog(LogStore):
                     self._fencing.fence(stream, int(str(exc).split()[1]))
                     continue
                 raise guard_error(exc, checks) or refusal(exc, channel) from None
+            if int(seq) == -3:
+                known = sorted({*known, *members})
+                # A few asked (members at their limit) are likely asked again: give them at
+                # once next time. Many (a new channel's first publish) are not.
+                kept = known if len(known) <= ASKED_KEPT else []
+                with self._streams_lock:
+                    self._asked[recipients_key] = kept
+                continue
             if int(seq) != -1:
                 break
-            known = self._known(recipients_key, fresh=True)
+            known = self._given(recipients_key, limited, fresh=True)
         if int(seq) == -2:
             seq = int(members[0])
             if replicas:  # the first append's writes: are they on the replicas by now?
@@ -142,14 +168,21 @@ class RedisLog(LogStore):
             appended = Appended(int(seq), members)
         return Guarded.of(appended, overloaded, closed)
 
-    def _known(self, members_key: str, *, fresh: bool = False) -> list[str]:
-        """A channel's members as last read (``fresh``: read again), sorted."""
+    def _given(self, members_key: str, limited: bool, *, fresh: bool = False) -> list[str]:
+        """The agents whose positions an append to a channel checks: its members, or
+        (``limited``) the agents that set their own max_pending; as last read (``fresh``:
+        read again), sorted."""
+        key = self._keys.limits if limited else members_key
         with self._streams_lock:
-            known = None if fresh else self._members.get(members_key)
+            known = None if fresh else self._members.get(key)
         if known is None:
-            known = sorted(cast(set[str], self._redis.smembers(members_key)))
+            if limited:
+                raw = cast(dict[str, str], self._redis.hgetall(key))
+                known = sorted(agent for agent, words in raw.items() if own_max_pending(words))
+            else:
+                known = sorted(cast(set[str], self._redis.smembers(key)))
             with self._streams_lock:
-                self._members[members_key] = known
+                self._members[key] = known
         return known
 
     def _replicated(self, stream: str, seq: int, acked: int) -> None:

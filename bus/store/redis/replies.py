@@ -6,7 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import cast
 
-from bus.store.contracts.replies import ReplyStore
+from redis.exceptions import ResponseError
+
+from bus.store.contracts.guards import Checks
+from bus.store.contracts.replies import Replied, ReplyStore
+from bus.store.redis.guards import checks_args, guard_error
 from bus.store.redis.namespace import RedisNamespace
 from bus.store.results import ANSWERS_KEPT, REPLY_KEEP_MS
 
@@ -31,23 +35,37 @@ class RedisReplies(ReplyStore):
         correlation_id: str,
         sender: str,
         body: str,
+        checks: Checks | None = None,
         kept: tuple[str, str] | None = None,
-    ) -> bool:
+    ) -> Replied:
         keys = self._keys
         reply_id, cause = kept or ("", "")
-        return bool(
-            self._run(
+        try:
+            put = self._run(
                 "put_reply",
                 [
                     keys.waiter(correlation_id),
                     keys.reply(correlation_id),
+                    keys.circuits,
+                    keys.spend,
+                    keys.limits,
                     keys.answers,
                     keys.answer_of,
                     keys.answered,
                 ],
-                [sender, body, REPLY_KEEP_MS, ANSWERS_KEPT if kept else "", cause, reply_id],
+                [
+                    sender,
+                    body,
+                    REPLY_KEEP_MS,
+                    *checks_args(checks),
+                    ANSWERS_KEPT if kept else "",
+                    cause,
+                    reply_id,
+                ],
             )
-        )
+        except ResponseError as exc:
+            raise guard_error(exc, checks) or exc from None
+        return Replied(bool(put), int(put) == 2)
 
     def answers(self, causes: Sequence[str]) -> dict[str, list[str]]:
         ids = list(causes)

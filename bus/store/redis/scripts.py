@@ -36,7 +36,7 @@ PRELUDES: dict[str, tuple[str, ...]] = {
     "note": ("trim_notes",),
     "member_facts": (),
     "backlog": (),
-    "put_reply": (),
+    "put_reply": ("guards",),
     "beat": (),
     "stopped": (),
 }

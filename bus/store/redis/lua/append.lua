@@ -6,8 +6,8 @@
 --   KEYS[11] its trimmed list (the message index: see key_names.py), KEYS[12] the stream's
 --   audiences, KEYS[13] the guards' circuits, KEYS[14] their spend, KEYS[15] agents' own
 --   limits, KEYS[16] the stream's notes, KEYS[17] the positions of the inbox's owner (any key
---   name for a channel), KEYS[17 + i] the positions of member i (reject, or guards on a
---   channel).
+--   name for a channel), KEYS[18] the guards' unread bounds, KEYS[18 + i] the positions of
+--   agent i of ARGV[31 + i].
 -- ARGV[1] stream id, ARGV[2] message JSON (stored as given), ARGV[3] now ms,
 --   ARGV[4] max messages, ARGV[5] max age ms or '', ARGV[6] the inbox's owner or '' (channel),
 --   ARGV[7] the channel whose spec the caller holds or '', ARGV[8] that spec's version,
@@ -19,8 +19,10 @@
 --   ARGV[17] the highest seq of the stream the caller saw acknowledged, or '' (fencing: a
 --   head below it lost acknowledged appends in a failover; see fence.lua),
 --   ARGV[18] to ARGV[31] the guards' checks (see guards.lua; ARGV[18] '': none),
---   ARGV[31 + i] member i: what the caller believes the members are (reject, or guards on a
---   channel).
+--   ARGV[31 + i] agent i: on a reject-publish channel, what the caller believes the members
+--   are; else, with guards on a channel: the agents with their own max_pending if the
+--   bus-level one is 0 (guards.lua, guard_limited), or the members whose positions the
+--   script asked for (guard_asked: any list, none at first).
 -- With a message id, the index maps it to the stream, seq, causation id, append time and
 -- sender (the first append of an id only), and a channel's audience (its members, sorted) is recorded from this seq on if it
 -- differs from the last record: nothing per member is written while the membership stays the
@@ -31,7 +33,9 @@
 -- finds the stream drained clears it (claim, claim_any, take, step);
 -- With guards, one more element ends the reply: '<closed 0|1>\n<member overloaded>...'.
 -- {-2, seq}: a message with the same idempotency key was
--- appended as seq (nothing done); {-1}: the members differ from ARGV (read them again).
+-- appended as seq (nothing done); {-1}: the members (or the agents with their own
+-- max_pending) differ from ARGV (read them again); {-3, agent...}: give these members'
+-- positions too (guard_asked; nothing done).
 -- Error replies: BUSRESET (see epoch.lua), 'BUSFENCED <head>' (below ARGV[17]: nothing done),
 -- 'BUSUNKNOWN' (no such channel), 'BUSCHANGED
 -- <spec JSON>' (the caller's spec is out of date), 'BUSREJECT <member,...>' (would trim
@@ -55,11 +59,19 @@ if ARGV[10] ~= '' then
   if original then return {-2, tonumber(original)} end
 end
 local count = #ARGV - 31
-if ARGV[11] == 'reject' or (ARGV[18] ~= '' and ARGV[6] == '') then
-  if redis.call('SCARD', KEYS[3]) ~= count then return {-1} end
-  for i = 1, count do
-    if redis.call('SISMEMBER', KEYS[3], ARGV[31 + i]) == 0 then return {-1} end
+local members_read = nil  -- the channel's members, when read for the guards (or to check)
+if ARGV[18] ~= '' and guard_asked() then
+  members_read = redis.call('SMEMBERS', KEYS[3])
+elseif ARGV[11] == 'reject' or (ARGV[18] ~= '' and ARGV[6] == '' and not guard_limited()) then
+  members_read = redis.call('SMEMBERS', KEYS[3])
+  if #members_read ~= count then return {-1} end
+  local given = {}
+  for i = 1, count do given[ARGV[31 + i]] = true end
+  for _, member in ipairs(members_read) do
+    if not given[member] then return {-1} end
   end
+elseif ARGV[18] ~= '' and ARGV[6] == '' and not guard_limited_given() then
+  return {-1}
 end
 if ARGV[11] == 'reject' then
   local head = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
@@ -67,14 +79,19 @@ if ARGV[11] == 'reject' then
   local last_trimmed = head + 1 - tonumber(ARGV[4])
   local lagging = {}
   for i = 1, count do
-    local pos = redis.call('HGET', KEYS[17 + i], ARGV[1])
+    local pos = redis.call('HGET', KEYS[18 + i], ARGV[1])
     if pos and tonumber(pos) < last_trimmed then table.insert(lagging, ARGV[31 + i]) end
   end
   if #lagging > 0 then return redis.error_reply('BUSREJECT ' .. table.concat(lagging, ',')) end
 end
-local guarded = guard_checks()
+local guarded = guard_checks(ARGV[18] ~= '' and guard_asked() and members_read or nil)
 if guarded.refusal then return redis.error_reply(guarded.refusal) end
+if guarded.ask then
+  table.insert(guarded.ask, 1, -3)
+  return guarded.ask
+end
 local seq = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+redis.call('HINCRBY', KEYS[1], '', 1)  -- the heads' total (guards.lua, guard_bound)
 if ARGV[10] ~= '' then redis.call('SET', KEYS[6], seq, 'PX', ARGV[10]) end
 local n = redis.call('RPUSH', KEYS[2], ARGV[3] .. ':' .. ARGV[2])
 trim_log(KEYS[2], n, tonumber(ARGV[4]), ARGV[5], ARGV[3])
@@ -89,7 +106,7 @@ end
 drop_trimmed(KEYS[2], KEYS[10], KEYS[11], KEYS[8], KEYS[9], seq, ARGV[16])
 local out
 if ARGV[6] == '' then
-  out = redis.call('SMEMBERS', KEYS[3])
+  out = members_read or redis.call('SMEMBERS', KEYS[3])
 elseif redis.call('SISMEMBER', KEYS[3], ARGV[6]) == 1 then
   out = {ARGV[6]}
 else

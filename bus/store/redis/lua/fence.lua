@@ -25,6 +25,7 @@ for _ = from, last do
   redis.call('RPUSH', KEYS[3], ' ')
 end
 redis.call('HSET', KEYS[1], ARGV[1], last)
+redis.call('HINCRBY', KEYS[1], '', last - head)  -- the heads' total (guards.lua, guard_bound)
 redis.call('RPUSH', KEYS[4], cjson.encode({
   stream = ARGV[1], first = first, last = last, at = tonumber(ARGV[3]), by = ARGV[4]}))
 redis.call('LTRIM', KEYS[4], -1000, -1)

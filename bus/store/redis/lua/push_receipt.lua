@@ -9,6 +9,7 @@ local function push_receipt(headskey, logkey, indexedkey, trimmedkey, locatedkey
     signalskey, r)
   local inbox, sender, by, id, body, now = r.inbox, r.sender, r.by, r.id, r.body, r.now
   local seq = redis.call('HINCRBY', headskey, inbox, 1)
+  redis.call('HINCRBY', headskey, '', 1)  -- the heads' total (guards.lua, guard_bound)
   local n = redis.call('RPUSH', logkey, now .. ':' .. body)
   trim_log(logkey, n, r.max, r.max_age, now)
   redis.call('RPUSH', indexedkey, id .. ' ')
