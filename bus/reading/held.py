@@ -11,6 +11,12 @@ If the process dies holding a batch, the lease lapses (``lease_seconds``) and th
 takes the uncommitted messages again: nothing is lost, and at most the messages handed over
 since the last commit are handed over a second time (at least once, like a consumer that died
 before acknowledging). A batch of 1 behaves like :meth:`~bus.store.contracts.log.LogStore.claim`.
+
+Pushed receipts (issue 17): a message whose sender consumes receipts is handed over only by
+the take that appends its receipt (the store answers :class:`~bus.store.Wanting` to a take
+without it; :meth:`Held.take` then drafts it, signed with auth on, and takes again), and a
+batch ends before the next such message, so each hand-over pushes its receipt in the step
+that moves the position past it.
 """
 
 from __future__ import annotations
@@ -19,7 +25,9 @@ from collections import deque
 from time import monotonic
 from uuid import uuid4
 
-from bus.store import Entry, Store
+from bus.channels import Retention
+from bus.reading.receipt_drafts import Outgoing, ReceiptDrafts
+from bus.store import Batch, Entry, ReceiptDraft, Store
 
 
 class Held:
@@ -32,8 +40,16 @@ class Held:
             only within the first half of it, after which the batch is taken afresh.
     """
 
-    def __init__(self, agent: str, batch: int, lease_seconds: float) -> None:
+    def __init__(
+        self,
+        agent: str,
+        batch: int,
+        lease_seconds: float,
+        receipts: ReceiptDrafts | None = None,
+    ) -> None:
         self.agent = agent
+        #: Drafts the receipts of hand-overs (``None``: none is pushed, the message goes on).
+        self._receipts = receipts
         self.batch = batch
         self._ttl_ms = max(1, int(lease_seconds * 1000))
         self._fresh_for = lease_seconds / 2
@@ -81,9 +97,7 @@ class Held:
         message is handed over, the rest held. ``None`` if nothing is pending there or another
         reader of the agent holds the stream."""
         self._held.pop(stream, None)
-        batch = store.leases.take(
-            self.agent, stream, self._token, self._ttl_ms, self.handed.get(stream, 0), self.batch
-        )
+        batch = self._take(store, stream)
         if not batch.held or not batch.entries:
             if batch.held:
                 self._mark_committed(stream)
@@ -93,6 +107,25 @@ class Held:
         if rest:
             self._held[stream] = (deque(rest), monotonic())
         return self.hand(first)
+
+    def _take(self, store: Store, stream: str) -> Batch:
+        """The store's take, again with the receipt of the message it did not hand over (its
+        sender consumes receipts) until it hands one over; the receipt's sender woken."""
+        commit, out = self.handed.get(stream, 0), None
+        batch = store.leases.take(self.agent, stream, self._token, self._ttl_ms, commit, self.batch)
+        while batch.entries and batch.entries[0].wants_receipt:
+            wanting = batch.entries[0]
+            if self._receipts is None:
+                none = ReceiptDraft("", "", "", "", 0, Retention(), of_seq=wanting.seq)
+                out = Outgoing(none)
+            else:
+                out = self._receipts.hand_over(self.agent, wanting)
+            batch = store.leases.take(
+                self.agent, stream, self._token, self._ttl_ms, commit, self.batch, out.draft
+            )
+        if out is not None and batch.pushed is not None and self._receipts is not None:
+            self._receipts.wake(out, batch.pushed)
+        return batch
 
     def newest(self, stream: str) -> int:
         """The newest seq known of ``stream``: held, or else handed over."""

@@ -46,6 +46,7 @@ from bus.store.results import (
     ReceiptDraft,
     Step,
     Traced,
+    Wanting,
     WorkerRecord,
 )
 
@@ -102,6 +103,7 @@ __all__ = [
     "Step",
     "Store",
     "Traced",
+    "Wanting",
     "WorkerRecord",
     "channel_stream",
     "direct_stream",

@@ -128,6 +128,23 @@ class Entry(NamedTuple):
         separator = "" if head.rstrip().endswith("{") else ","
         return f'{head}{separator}"seq":{self.seq}}}'
 
+    @property
+    def wants_receipt(self) -> bool:
+        """Whether the store did not hand this entry over because its sender consumes pushed
+        receipts (see :class:`Wanting`)."""
+        return False
+
+
+class Wanting(Entry):
+    """A pull reader's next message, not handed over: its sender consumes pushed receipts and
+    the step was given none for it. Nothing moved; the reader builds the receipt and takes it
+    again with it (:meth:`~bus.store.contracts.leases.LeaseStore.take`, ``receipt``)."""
+
+    @property
+    def wants_receipt(self) -> bool:
+        """Always ``True``."""
+        return True
+
 
 #: What a log holds in place of each seq a fence burnt: ``"BUSLOST <first>-<last>"``.
 LOST_MARK = "BUSLOST"
@@ -207,6 +224,10 @@ class ReceiptDraft(NamedTuple):
     now_ms: int
     retention: Retention
     coalesce: bool = False
+    #: A pull hand-over's receipt (:meth:`~bus.store.contracts.leases.LeaseStore.take`): the
+    #: seq of the message it is for (0: an advance's, for the committed message). There, a
+    #: ``body`` of ``""`` says the reader pushes none for it (it could not sign one).
+    of_seq: int = 0
 
 
 class Pushed(NamedTuple):
@@ -228,8 +249,11 @@ class Batch(NamedTuple):
     #: if another token holds it, and nothing was committed.
     held: bool
     #: The messages held for the caller under the lease, in seq order (the first one's
-    #: ``skipped`` counts what retention trimmed before it).
+    #: ``skipped`` counts what retention trimmed before it). A single :class:`Wanting` entry:
+    #: nothing was handed over (its sender wants a receipt the call did not carry).
     entries: tuple[Entry, ...] = ()
+    #: The receipt of the first entry's hand-over, if the call carried one (pushed receipts).
+    pushed: Pushed | None = None
 
 
 class Lag(NamedTuple):

@@ -5,6 +5,7 @@ the log's (:meth:`~bus.store.memory.tables.MemoryTables.index`)."""
 
 from __future__ import annotations
 
+import json
 import time
 from bisect import bisect_right
 
@@ -78,6 +79,23 @@ def push_receipt(tables: MemoryTables, draft: ReceiptDraft) -> Pushed:
     if coalesce and wake:
         signals[draft.sender] = log.head
     return Pushed(False, log.head, wake)
+
+
+def receipt_wanted(tables: MemoryTables, body: str, agent: str) -> str | None:
+    """The sender of the message ``body`` if handing it over to ``agent`` pushes it a receipt
+    (it consumes receipts; not for a receipt, a message from ``bus`` or the agent's own), as
+    ``receipt_wanted.lua`` reads it; with no consumer at all, nothing is decoded."""
+    consumers = tables.receipt_consumers
+    if not consumers:
+        return None
+    try:
+        message = json.loads(body)
+    except ValueError:  # a fence's lost mark, or unreadable: the reader logs it
+        return None
+    sender = message.get("sender") if isinstance(message, dict) else None
+    if not isinstance(sender, str) or sender in (agent, "bus") or message.get("type") == "receipt":
+        return None
+    return sender if sender in consumers and sender in tables.agents else None
 
 
 class MemoryReceipts(ReceiptStore):

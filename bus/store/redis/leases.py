@@ -21,6 +21,7 @@ from bus.store.results import (
     Pushed,
     ReceiptDraft,
     Step,
+    Wanting,
 )
 
 
@@ -149,9 +150,20 @@ class RedisLeases(LeaseStore):
         )
 
     def take(
-        self, agent: str, stream: str, token: str, ttl_ms: int, commit: int, limit: int
+        self,
+        agent: str,
+        stream: str,
+        token: str,
+        ttl_ms: int,
+        commit: int,
+        limit: int,
+        receipt: ReceiptDraft | None = None,
     ) -> Batch:
         keys = self._keys
+        more: tuple[list[str], list[Any]] = ([keys.receipt_consumers], [])
+        if receipt is not None and receipt.body is not None:
+            receipt_keys, receipt_args = self._receipt(receipt)
+            more = (receipt_keys, [receipt.of_seq, *receipt_args])
         reply = self._space.run_moving(
             "take",
             [
@@ -162,20 +174,26 @@ class RedisLeases(LeaseStore):
                 keys.epoch,
                 keys.signals(stream),
                 keys.alive,
+                *more[0],
             ],
-            [stream, token, ttl_ms, commit, limit, self._epochs.arg, agent],
+            [stream, token, ttl_ms, commit, limit, self._epochs.arg, agent, *more[1]],
         )
         if not reply[0]:
             return Batch(False)
         if len(reply) == 1:
             return Batch(True)
         first, skipped = int(reply[1]), int(reply[2])
+        if int(reply[0]) == 2:  # its sender consumes receipts: take it again with one
+            raw = reply[3]
+            return Batch(True, (Wanting(stream, first, raw[raw.index(":") + 1 :], skipped),))
+        pushed = None if receipt is None else Pushed(False, int(reply[3]), bool(int(reply[4])))
         return Batch(
             True,
             tuple(
                 Entry(stream, first + index, raw[raw.index(":") + 1 :], skipped if not index else 0)
-                for index, raw in enumerate(reply[3:])
+                for index, raw in enumerate(reply[5:])
             ),
+            pushed,
         )
 
     def release_lease(self, agent: str, stream: str, token: str) -> None:
