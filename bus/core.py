@@ -100,7 +100,9 @@ class Bus(BusOperations):
         )
         #: Pull receive and history (:meth:`receive`; :class:`~bus.AsyncBus` waits between its
         #: non-blocking steps).
-        self.reader = Reader(self.registry, self.inboxes, store, self.guard, refused)
+        self.reader = Reader(
+            self.registry, self.inboxes, store, self.guard, refused, self.receipt_drafts
+        )
         self._statuses = Statuses(store, self.guard)
         self.default_retention = self.registry.default_retention
 

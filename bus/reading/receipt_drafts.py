@@ -117,10 +117,20 @@ class ReceiptDrafts:
             "dead_letter_seq": dead_letter_seq,
         }
         where = f"{message.channel} #{message.seq}" if message.channel else f"direct #{message.seq}"
+        content = f"{member} {state.value.replace('_', '-')} {message.id} ({where})"
+        return self._built(sender, receipt, content, now_ms, of_seq)
+
+    def _built(
+        self, sender: str, receipt: dict[str, Any], content: str, now_ms: int, of_seq: int = 0
+    ) -> Outgoing | None:
+        """The receipt message to ``sender`` carrying ``receipt``, signed with auth on;
+        ``None`` if it cannot be signed (logged)."""
+        guard, retention, coalesce = self._guard, self._retention, self._coalesce
+        by = guard.identity or BUS_SENDER
         fields: dict[str, Any] = {
             "recipient": sender,
             "sender": by,
-            "content": f"{member} {state.value.replace('_', '-')} {message.id} ({where})",
+            "content": content,
             "type": RECEIPT_TYPE,
             "attachments": (
                 {
@@ -140,11 +150,45 @@ class ReceiptDrafts:
         try:  # signed like any message, by this process's identity (as its dead letters are)
             built = guard.outgoing(build_message(**fields))
         except BusError as exc:  # the outcome is what counts: it is committed without one
-            logger.warning("no receipt of %s for %s: %s", message.id, sender, exc)
+            logger.warning("no receipt of %s for %s: %s", receipt["message_id"], sender, exc)
             return None
         body = built.model_dump_json(exclude={"seq"})
         draft = ReceiptDraft(sender, by, str(built.id), body, now_ms, retention, coalesce, of_seq)
         return Outgoing(draft, built)
+
+    def note_skip(
+        self, store: Store, agent: str, stream: str, first: int, last: int, at_ms: int
+    ) -> None:
+        """Note that retention trimmed ``first`` to ``last`` of ``stream`` before ``agent``
+        read them, and push a ``skipped`` receipt per run of a consuming sender in the same
+        store step (one more step only if there is such a sender); their senders woken."""
+        receipts = store.receipts
+        skipped = receipts.note_skipped(agent, stream, first, last, at_ms)
+        if not skipped.runs:
+            return
+        channel = Stream.parse(stream).channel
+        outs = []
+        for run in skipped.runs:
+            receipt = {
+                "message_id": run.message_id,
+                "member": agent,
+                "state": DeliveryState.SKIPPED.value,
+                "channel": channel,
+                "seq": run.first,
+                "at": _stamp(at_ms),
+                "attempts": 0,
+                "error": f"retention trimmed {run.messages} message(s) before {agent} read them",
+                "messages": run.messages,
+                "last_seq": run.last,
+            }
+            where = f"{channel or 'direct'} #{run.first}-{run.last}"
+            content = f"{agent} skipped {run.messages} message(s) of {run.sender} ({where})"
+            out = self._built(run.sender, receipt, content, at_ms)
+            if out is not None:
+                outs.append(out)
+        done = receipts.note_skipped(agent, stream, first, last, at_ms, [out.draft for out in outs])
+        for out, pushed in zip(outs, done.pushed, strict=False):
+            self.wake(out, pushed)
 
     def hand_over(self, agent: str, entry: Entry) -> Outgoing:
         """The receipt of handing ``entry`` over to pull member ``agent``, which the store

@@ -242,6 +242,28 @@ class Pushed(NamedTuple):
     wake: bool = False
 
 
+class SkipRun(NamedTuple):
+    """The messages of one sender that one skip trimmed before a member read them, whose
+    sender consumes receipts: what its ``skipped`` receipt stands for."""
+
+    sender: str
+    #: The first one's id and seq, the last one's seq, and how many of the sender's they are.
+    message_id: str
+    first: int
+    last: int
+    messages: int
+
+
+class Skipped(NamedTuple):
+    """What :meth:`~bus.store.contracts.receipts.ReceiptStore.note_skipped` did."""
+
+    #: Given no receipts: the runs of senders that consume receipts (nothing was noted: call
+    #: again with one draft per run, in this order).
+    runs: tuple[SkipRun, ...] = ()
+    #: Given receipts: what became of each, in order.
+    pushed: tuple[Pushed, ...] = ()
+
+
 class Batch(NamedTuple):
     """What :meth:`~bus.store.contracts.leases.LeaseStore.take` held for a pull reader."""
 

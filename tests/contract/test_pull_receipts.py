@@ -10,7 +10,7 @@ from uuid import UUID
 
 import pytest
 
-from bus import Bus, DeliveryState
+from bus import Bus, DeliveryState, Retention
 from bus.receipts import Receipt, receipt_of
 from bus.store import direct_stream
 from tests.brokers import settings_for
@@ -87,3 +87,25 @@ def test_a_receipt_handed_over_pushes_no_receipt_and_the_reader_reads_on(bus: Bu
     assert (receipt.member, receipt.state) == ("pm", DeliveryState.HANDLED)
     assert bus.receive("pm", timeout=0.2) is None
     assert bus.receive("boss", timeout=0.2) is None
+
+
+def test_a_skip_pushes_one_skipped_receipt_per_consuming_sender_with_the_count(bus: Bus) -> None:
+    bus.create_channel("#tiny", retention=Retention(max_messages=4))
+    bus.register_agent("boss", receipts=True)
+    bus.register_agent("quiet")
+    bus.register_agent("slow", channels=["#tiny"])
+    senders = ["boss", "quiet", "boss", "boss", "quiet", "quiet", "quiet", "quiet"]
+    posted = [bus.publish("#tiny", f"m{n}", sender=who) for n, who in enumerate(senders, 1)]
+    # Retention kept m5..m8: slow's next receive skips m1..m4, three of them boss's (the index
+    # still knows the ids of as many trimmed messages as the channel retains).
+    received = bus.receive("slow", channel="#tiny", timeout=10)
+    assert received is not None
+    assert received.id == posted[4].id
+    (receipt,) = _receipts(bus, "boss", 1)
+    assert (receipt.member, receipt.state) == ("slow", DeliveryState.SKIPPED)
+    assert (receipt.message_id, receipt.seq) == (posted[0].id, posted[0].seq)
+    assert (receipt.messages, receipt.last_seq) == (3, posted[3].seq)
+    assert receipt.channel == "#tiny"
+    assert bus.receive("boss", timeout=0.2) is None  # one for the run, and quiet's none
+    assert bus.store.log.history(direct_stream("quiet")) == []
+    assert bus.status(posted[2].id).members["slow"].state is DeliveryState.SKIPPED

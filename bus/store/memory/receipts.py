@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from bisect import bisect_right
+from collections.abc import Sequence
 
 from bus.channels import Stream
 from bus.store.contracts.receipts import ReceiptStore
@@ -20,6 +21,8 @@ from bus.store.results import (
     Note,
     Pushed,
     ReceiptDraft,
+    Skipped,
+    SkipRun,
 )
 
 
@@ -157,6 +160,43 @@ class MemoryReceipts(ReceiptStore):
         with self._tables.lock:
             return set(self._tables.receipt_consumers)
 
-    def note_skipped(self, agent: str, stream: str, first: int, last: int, at_ms: int) -> None:
-        with self._tables.lock:
-            keep_note(self._tables, stream, first, last, agent, Note("skipped", at_ms))
+    def note_skipped(
+        self,
+        agent: str,
+        stream: str,
+        first: int,
+        last: int,
+        at_ms: int,
+        receipts: Sequence[ReceiptDraft] | None = None,
+    ) -> Skipped:
+        tables = self._tables
+        with tables.lock:
+            if receipts is None and tables.receipt_consumers:
+                runs = _skip_runs(tables, agent, stream, first, last)
+                if runs:
+                    return Skipped(runs)
+            keep_note(tables, stream, first, last, agent, Note("skipped", at_ms))
+            return Skipped((), tuple(push_receipt(tables, draft) for draft in receipts or ()))
+
+
+def _skip_runs(
+    tables: MemoryTables, agent: str, stream: str, first: int, last: int
+) -> tuple[SkipRun, ...]:
+    """One run per sender of the skipped ``first`` to ``last`` that the index still knows and
+    that consumes receipts, in the order of their first messages (the lock held)."""
+    log = tables.logs.get(stream)
+    runs: dict[str, SkipRun] = {}
+    for seq, message_id in () if log is None else log.trimmed:
+        located = tables.located.get(message_id)
+        if not first <= seq <= last or located is None:
+            continue
+        sender = located.sender
+        if sender in (agent, "bus") or sender not in tables.receipt_consumers:
+            continue
+        run = runs.get(sender)
+        runs[sender] = (
+            SkipRun(sender, message_id, seq, seq, 1)
+            if run is None
+            else run._replace(last=seq, messages=run.messages + 1)
+        )
+    return tuple(runs.values())

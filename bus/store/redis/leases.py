@@ -10,6 +10,7 @@ from typing import Any
 from bus.channels import Stream
 from bus.store.contracts.leases import LeaseStore
 from bus.store.contracts.liveness import token_worker
+from bus.store.redis.key_names import Keys
 from bus.store.redis.namespace import RedisNamespace
 from bus.store.results import (
     INDEX_FACTOR,
@@ -41,6 +42,37 @@ def _parsed(stream: str, reply: list[Any]) -> Step:
     raw = reply[3]
     entry = Entry(stream, int(reply[2]), raw[raw.index(":") + 1 :], int(reply[4]), reply[7] or None)
     return Step(True, entry, failure, dead)
+
+
+def receipt_keys_args(keys: Keys, receipt: ReceiptDraft) -> tuple[list[str], list[Any]]:
+    """The KEYS and ARGV ``push_receipt.lua`` takes for a receipt, the consumers key first
+    (pushed receipts, issue 17): as ``advance.lua``, ``take.lua`` and ``note_skipped.lua``
+    pass them."""
+    inbox, retention = Stream.of_inbox(receipt.sender).id, receipt.retention
+    max_age = retention.max_age_seconds
+    return (
+        [
+            keys.receipt_consumers,
+            keys.log(inbox),
+            keys.indexed(inbox),
+            keys.trimmed(inbox),
+            keys.located,
+            keys.caused,
+            keys.signals(inbox),
+        ],
+        [
+            receipt.sender,
+            inbox,
+            receipt.by,
+            receipt.message_id,
+            receipt.body or "",
+            receipt.now_ms,
+            retention.max_messages,
+            "" if max_age is None else int(max_age * 1000),
+            (INDEX_FACTOR - 1) * retention.max_messages,
+            "coalesce" if receipt.coalesce else "",
+        ],
+    )
 
 
 class RedisLeases(LeaseStore):
@@ -115,39 +147,11 @@ class RedisLeases(LeaseStore):
         args = [token, ttl_ms, upto, self._epochs.arg, seq]
         if receipt is None:
             return self._handed(stream, self._step("advance", agent, stream, args)[3:])
-        reply = self._step("advance", agent, stream, args, self._receipt(receipt))
+        reply = self._step("advance", agent, stream, args, receipt_keys_args(self._keys, receipt))
         if int(reply[0]) == 2:
             return Step(True, pushed=Pushed(wanted=True))
         step = self._handed(stream, reply[3:])
         return step.with_pushed(Pushed(False, int(reply[1]), bool(int(reply[2]))))
-
-    def _receipt(self, receipt: ReceiptDraft) -> tuple[list[str], list[Any]]:
-        """The KEYS and ARGV ``advance.lua`` takes for a receipt (pushed receipts, issue 17)."""
-        keys, inbox, retention = self._keys, Stream.of_inbox(receipt.sender).id, receipt.retention
-        max_age = retention.max_age_seconds
-        return (
-            [
-                keys.receipt_consumers,
-                keys.log(inbox),
-                keys.indexed(inbox),
-                keys.trimmed(inbox),
-                keys.located,
-                keys.caused,
-                keys.signals(inbox),
-            ],
-            [
-                receipt.sender,
-                inbox,
-                receipt.by,
-                receipt.message_id,
-                receipt.body or "",
-                receipt.now_ms,
-                retention.max_messages,
-                "" if max_age is None else int(max_age * 1000),
-                (INDEX_FACTOR - 1) * retention.max_messages,
-                "coalesce" if receipt.coalesce else "",
-            ],
-        )
 
     def take(
         self,
@@ -162,7 +166,7 @@ class RedisLeases(LeaseStore):
         keys = self._keys
         more: tuple[list[str], list[Any]] = ([keys.receipt_consumers], [])
         if receipt is not None and receipt.body is not None:
-            receipt_keys, receipt_args = self._receipt(receipt)
+            receipt_keys, receipt_args = receipt_keys_args(self._keys, receipt)
             more = (receipt_keys, [receipt.of_seq, *receipt_args])
         reply = self._space.run_moving(
             "take",

@@ -34,6 +34,7 @@ PRELUDES: dict[str, tuple[str, ...]] = {
     "release_lease": (),
     "record_failure": ("trim_notes",),
     "note": ("trim_notes",),
+    "note_skipped": ("trim_notes", "log_trim", "push_receipt"),
     "member_facts": (),
     "backlog": (),
     "put_reply": (),
