@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from bus import Bus, DeliveryState
+from bus import Bus, DeliveryState, Retention
 from bus.broker.celery_app import create_app
-from bus.receipts import RECEIPT_TYPE, receipt_of
+from bus.receipts import RECEIPT_TYPE, Receipt, receipt_of
 from bus.settings import BusSettings
 from bus.store import direct_stream
 from bus.worker import EmbeddedWorker, install, load_agents
@@ -115,3 +115,39 @@ def embedded() -> Iterator[Bus]:
 @pytest.mark.memory
 def test_senders_get_their_receipts_pushed_embedded(embedded: Bus) -> None:
     _scenario(embedded, lambda: list(recorder_agents.RUNS))
+
+
+@pytest.mark.memory
+def test_a_hosted_members_skip_pushes_a_skipped_receipt_with_the_count() -> None:
+    """The worker's run that finds the skip pushes it: one receipt per member for the run."""
+    settings = settings_for("memory", **FAST)
+    app = create_app(settings)
+    with Bus(settings, app=app) as bus:
+        bus.create_channel(CHANNEL, retention=Retention(max_messages=2))
+        bus.register_agent("pr-done", channels=[CHANNEL])
+        bus.register_agent("pr-fail", channels=[CHANNEL])
+        bus.register_agent("pr-pull", receipts=True)
+        posted = [bus.publish(CHANNEL, f"m{n}", sender="pr-pull") for n in range(1, 5)]
+    install(app, settings, load_agents([MODULE]))
+    try:
+        with Bus(settings, app=app) as bus, EmbeddedWorker(app, pool="threads", concurrency=4):
+            got: dict[tuple[str, str], list[Receipt]] = {}
+            while sum(len(receipts) for receipts in got.values()) < 6:
+                message = bus.receive("pr-pull", timeout=30)
+                assert message is not None, got
+                receipt = receipt_of(message)
+                assert receipt is not None
+                got.setdefault((receipt.member, receipt.state.value), []).append(receipt)
+            assert bus.receive("pr-pull", timeout=0.5) is None  # once each
+    finally:
+        Bus(settings).start().destroy()
+    assert sorted((key, len(receipts)) for key, receipts in got.items()) == [
+        (("pr-done", "handled"), 2),
+        (("pr-done", "skipped"), 1),
+        (("pr-fail", "dead_lettered"), 2),
+        (("pr-fail", "skipped"), 1),
+    ]
+    for member in ("pr-done", "pr-fail"):
+        (skipped,) = got[(member, "skipped")]
+        assert (skipped.message_id, skipped.messages) == (posted[0].id, 2)
+        assert (skipped.seq, skipped.last_seq) == (posted[0].seq, posted[1].seq)
