@@ -135,11 +135,12 @@ class MemoryLeases(LeaseStore):
                 return Batch(True)
             first, skipped = found[0][0], found[0][0] - (position or 0) - 1
             # Pushed receipts (issue 17): the hand-over pushes one if the sender consumes them.
-            pushed, sender = None, receipt_wanted(tables, found[0][2], agent)
-            if sender is not None:
-                if receipt is None or receipt.of_seq != first or receipt.body is None:
-                    return Batch(True, (Wanting(stream, first, found[0][2], skipped),))
+            pushed = None
+            if receipt is not None and receipt.of_seq == first and receipt.body is not None:
+                # Drafted for this message, which wanted it: push_receipt reads the flag again.
                 pushed = Pushed() if receipt.body == "" else push_receipt(tables, receipt)
+            elif receipt_wanted(tables, found[0][2], agent) is not None:
+                return Batch(True, (Wanting(stream, first, found[0][2], skipped),))
             for index in range(1, len(found)):  # the next wanting one is a call's first
                 if receipt_wanted(tables, found[index][2], agent) is not None:
                     found = found[:index]

@@ -50,16 +50,18 @@ if not first_entry then
   return {1}
 end
 local receipt_seq, wake = 0, 0
-if receipt_wanted(KEYS[8], first_entry, ARGV[7]) then
-  if #ARGV < 8 or tonumber(ARGV[8]) ~= first then return {2, first, first - pos - 1, first_entry} end
-  if ARGV[13] ~= '' then
-    local consumer = redis.call('HGET', KEYS[8], ARGV[9])
+if #ARGV >= 8 and tonumber(ARGV[8]) == first then
+  -- Drafted for this message, which wanted it (no second decode): the flag is read again.
+  local consumer = redis.call('HGET', KEYS[8], ARGV[9])
+  if consumer and ARGV[13] ~= '' then
     local r = {inbox = ARGV[10], sender = ARGV[9], by = ARGV[11], id = ARGV[12], body = ARGV[13],
       now = ARGV[14], max = tonumber(ARGV[15]), max_age = ARGV[16], keep = ARGV[17],
       coalesce = consumer == 'hosted' and 'coalesce' or ARGV[18]}
     receipt_seq, wake = push_receipt(KEYS[3], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13],
       KEYS[14], r)
   end
+elseif receipt_wanted(KEYS[8], first_entry, ARGV[7]) then
+  return {2, first, first - pos - 1, first_entry}
 end
 redis.call('HSET', KEYS[2], ARGV[1], first)
 local found = {first_entry}
