@@ -8,9 +8,10 @@ builds a receipt and appends it to the sender's inbox, and the first wakes the s
 hosted consumer is woken once per burst) and ``publish``/``pull``
 (one bus publishing to a channel with one member, which pulls: with ``on`` each hand-over
 pushes a receipt, which takes the pull member a second store step per message, the first
-answering that the sender wants one; ``publish`` differs only by the sender's flag). In both modes the sender
-``bench`` is a registered agent. The modes alternate 3 times (quick: once); each figure is the
-median of its runs (``receipts_off_<what>``, and ``receipts_on_<what>`` with its ratio to it).
+answering that the sender wants one; ``publish`` differs only by the sender's flag). In both
+modes the sender ``bench`` is a registered agent. The modes alternate 3 times (quick: once);
+each figure is the median of its runs (``receipts_off_<what>``, and ``receipts_on_<what>``
+with its ratio to it).
 """
 
 from __future__ import annotations
