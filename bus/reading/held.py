@@ -29,6 +29,9 @@ from bus.channels import Retention
 from bus.reading.receipt_drafts import Outgoing, ReceiptDrafts
 from bus.store import Batch, Entry, ReceiptDraft, Store
 
+#: Retakes of a message whose sender wants a receipt that another reader of the agent took.
+CLAIM_RETRIES = 3
+
 
 class Held:
     """The batches one inbox holds, and the newest seq it handed over per stream.
@@ -107,6 +110,20 @@ class Held:
         if rest:
             self._held[stream] = (deque(rest), monotonic())
         return self.hand(first)
+
+    def claim_any(self, store: Store) -> Entry | None:
+        """:meth:`~bus.store.contracts.log.LogStore.claim_any` for the agent; a message whose
+        sender wants a receipt is taken with it (:meth:`take`): if another reader of the agent
+        took it first, the claim is made again, a few times, then left to a later one."""
+        entry = store.log.claim_any(self.agent)
+        for _ in range(CLAIM_RETRIES):
+            if entry is None or not entry.wants_receipt:
+                return entry
+            taken = self.take(store, entry.stream)
+            if taken is not None:
+                return taken
+            entry = store.log.claim_any(self.agent)
+        return None if entry is None or entry.wants_receipt else entry
 
     def _take(self, store: Store, stream: str) -> Batch:
         """The store's take, again with the receipt of the message it did not hand over (its

@@ -198,12 +198,7 @@ class Inbox:
         if stream is not None:
             return self._held.take(store, stream)
         self._held.settle(store)  # claim_any passes over streams under a lease, ours too
-        entry = store.log.claim_any(self.agent)
-        while entry is not None and entry.wants_receipt:  # handed over by a take with it
-            taken = self._held.take(store, entry.stream)
-            if taken is not None:
-                return taken
-            entry = store.log.claim_any(self.agent)
+        entry = self._held.claim_any(store)
         if entry is None:
             return None
         if self._held.batch > 1:

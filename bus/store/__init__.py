@@ -29,6 +29,12 @@ from bus.store.contracts import (
     Store,
 )
 from bus.store.contracts.liveness import lease_token, token_worker
+from bus.store.pushed import (
+    Pushed,
+    ReceiptDraft,
+    Skipped,
+    SkipRun,
+)
 from bus.store.results import (
     Appended,
     Batch,
@@ -42,10 +48,6 @@ from bus.store.results import (
     Located,
     MemberFacts,
     Note,
-    Pushed,
-    ReceiptDraft,
-    Skipped,
-    SkipRun,
     Step,
     Traced,
     Wanting,

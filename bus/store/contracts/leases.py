@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from bus.store.results import Batch, Lag, ReceiptDraft, Step
+from bus.store.pushed import (
+    ReceiptDraft,
+)
+from bus.store.results import (
+    Batch,
+    Lag,
+    Step,
+)
 
 
 class LeaseStore(ABC):

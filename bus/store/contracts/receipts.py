@@ -14,7 +14,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
-from bus.store.results import DeliveryFacts, Note, ReceiptDraft, Skipped
+from bus.store.pushed import (
+    ReceiptDraft,
+    Skipped,
+)
+from bus.store.results import (
+    DeliveryFacts,
+    Note,
+)
 
 
 class ReceiptStore(ABC):

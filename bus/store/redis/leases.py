@@ -10,6 +10,10 @@ from typing import Any
 from bus.channels import Stream
 from bus.store.contracts.leases import LeaseStore
 from bus.store.contracts.liveness import token_worker
+from bus.store.pushed import (
+    Pushed,
+    ReceiptDraft,
+)
 from bus.store.redis.key_names import Keys
 from bus.store.redis.namespace import RedisNamespace
 from bus.store.results import (
@@ -19,8 +23,6 @@ from bus.store.results import (
     Failure,
     Holder,
     Lag,
-    Pushed,
-    ReceiptDraft,
     Step,
     Wanting,
 )

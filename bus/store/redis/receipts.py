@@ -16,6 +16,12 @@ from typing import Any
 
 from bus.channels import Stream
 from bus.store.contracts.receipts import ReceiptStore
+from bus.store.pushed import (
+    Pushed,
+    ReceiptDraft,
+    Skipped,
+    SkipRun,
+)
 from bus.store.redis.leases import receipt_keys_args
 from bus.store.redis.namespace import RedisNamespace
 from bus.store.results import (
@@ -23,10 +29,6 @@ from bus.store.results import (
     Located,
     MemberFacts,
     Note,
-    Pushed,
-    ReceiptDraft,
-    Skipped,
-    SkipRun,
 )
 
 
