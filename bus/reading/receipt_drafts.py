@@ -281,13 +281,13 @@ class ReceiptDrafts:
             return None
         try:
             raw = json.loads(entry.body)
-            about = About(str(UUID(raw["id"])), raw["sender"], raw.get("type", ""), None, entry.seq)
-            channel = raw.get("channel")
+            message_id, sender, channel = str(UUID(raw["id"])), raw["sender"], raw.get("channel")
+            kind = raw.get("type", "")
         except (ValueError, KeyError, TypeError, AttributeError):
             return None  # unreadable: read whole, the receive logs it
-        if not isinstance(about.sender, str) or not isinstance(channel, str | None):
+        if not isinstance(sender, str) or not isinstance(channel, str | None):
             return None
-        return about._replace(channel=channel)
+        return About(message_id, sender, kind, channel, entry.seq)
 
     def learn(self, draft: ReceiptDraft, pushed: Pushed) -> None:
         """Remember what the store said of ``draft``'s sender: it consumes receipts (it asked

@@ -27,6 +27,7 @@ KEY_PARAMETERS = {
     "causedkey",
     "signalskey",
     "positions_key",
+    "consumerskey",
 }
 
 

@@ -199,6 +199,6 @@ def _skip_runs(
         runs[sender] = (
             SkipRun(sender, message_id, seq, seq, 1)
             if run is None
-            else run._replace(last=seq, messages=run.messages + 1)
+            else SkipRun(sender, run.message_id, run.first, seq, run.messages + 1)
         )
     return tuple(runs.values())
