@@ -63,6 +63,8 @@ class Held:
         self.handed: dict[str, int] = {}
         #: stream -> the newest seq handed over that the store has as the position.
         self._committed: dict[str, int] = {}
+        #: stream -> the receipt drafted for the message after what was taken (Batch.ahead).
+        self._ahead: dict[str, Outgoing] = {}
 
     def stale(self, stream: str, seq: int) -> bool:
         """Whether a delivery at ``seq`` signals nothing new: handed over or held already."""
@@ -128,8 +130,16 @@ class Held:
     def _take(self, store: Store, stream: str) -> Batch:
         """The store's take, again with the receipt of the message it did not hand over (its
         sender consumes receipts) until it hands one over; the receipt's sender woken."""
-        commit, out = self.handed.get(stream, 0), None
-        batch = store.leases.take(self.agent, stream, self._token, self._ttl_ms, commit, self.batch)
+        commit, out = self.handed.get(stream, 0), self._ahead.pop(stream, None)
+        batch = store.leases.take(
+            self.agent,
+            stream,
+            self._token,
+            self._ttl_ms,
+            commit,
+            self.batch,
+            None if out is None else out.draft,
+        )
         while batch.entries and batch.entries[0].wants_receipt:
             wanting = batch.entries[0]
             if self._receipts is None:
@@ -142,6 +152,8 @@ class Held:
             )
         if out is not None and batch.pushed is not None and self._receipts is not None:
             self._receipts.wake(out, batch.pushed)
+        if batch.ahead is not None and self._receipts is not None:  # for the next take: one
+            self._ahead[stream] = self._receipts.hand_over(self.agent, batch.ahead)  # step
         return batch
 
     def newest(self, stream: str) -> int:
@@ -179,3 +191,4 @@ class Held:
         self._held.clear()
         self.handed.clear()
         self._committed.clear()
+        self._ahead.clear()

@@ -216,6 +216,9 @@ class Batch(NamedTuple):
     entries: tuple[Entry, ...] = ()
     #: The receipt of the first entry's hand-over, if the call carried one (pushed receipts).
     pushed: Pushed | None = None
+    #: The message after the batch, not handed over, if its sender wants a receipt: the
+    #: reader may draft it now and give it to the take that hands that message over.
+    ahead: Entry | None = None
 
 
 class Lag(NamedTuple):

@@ -193,13 +193,15 @@ class RedisLeases(LeaseStore):
             raw = reply[3]
             return Batch(True, (Wanting(stream, first, raw[raw.index(":") + 1 :], skipped),))
         pushed = None if receipt is None else Pushed(False, int(reply[3]), bool(int(reply[4])))
+        ahead = reply[6]
         return Batch(
             True,
             tuple(
                 Entry(stream, first + index, raw[raw.index(":") + 1 :], skipped if not index else 0)
-                for index, raw in enumerate(reply[5:])
+                for index, raw in enumerate(reply[7:])
             ),
             pushed,
+            Wanting(stream, int(reply[5]), ahead[ahead.index(":") + 1 :]) if ahead else None,
         )
 
     def release_lease(self, agent: str, stream: str, token: str) -> None:

@@ -22,7 +22,9 @@
 -- them to the next one once the lease lapses. With nothing held the lease is given up.
 -- A lease whose worker is no longer alive is free (holder.lua).
 -- Returns {0, ...} if another token holds the lease (nothing moved); {1} if nothing is pending or
--- limit is 0; {1, first seq, skipped, receipt seq (0: none), wake, entry...} otherwise.
+-- limit is 0; {1, first seq, skipped, receipt seq (0: none), wake, ahead seq, ahead entry,
+-- entry...} otherwise: ahead (0, '': none) is the message after the batch if its sender
+-- consumes receipts, which the reader may draft for the take that hands it over.
 local reset = reset_reply(KEYS[5], ARGV[6])
 if reset then return reset end
 local blocked, held = lease_holder(KEYS[1], KEYS[7], ARGV[2])
@@ -81,6 +83,12 @@ if #found > 1 then
 elseif held then
   redis.call('DEL', KEYS[1])
 end
-local reply = {1, first, first - pos - 1, receipt_seq, wake}
-for i = 1, #found do reply[5 + i] = found[i] end
+local ahead_seq, ahead = 0, ''
+local last = first + #found - 1
+if last < head and redis.call('EXISTS', KEYS[8]) == 1 then
+  local after = redis.call('LINDEX', KEYS[4], last + 1 - (head - redis.call('LLEN', KEYS[4]) + 1))
+  if after and receipt_wanted(KEYS[8], after, ARGV[7]) then ahead_seq, ahead = last + 1, after end
+end
+local reply = {1, first, first - pos - 1, receipt_seq, wake, ahead_seq, ahead}
+for i = 1, #found do reply[7 + i] = found[i] end
 return reply
