@@ -16,7 +16,9 @@ Pushed receipts (issue 17): a message whose sender consumes receipts is handed o
 the take that appends its receipt (the store answers :class:`~bus.store.Wanting` to a take
 without it; :meth:`Held.take` then drafts it, signed with auth on, and takes again), and a
 batch ends before the next such message, so each hand-over pushes its receipt in the step
-that moves the position past it.
+that moves the position past it. A take names such a message right after its batch
+(``Batch.ahead``): its receipt is drafted then and given to the next take, so a steady stream
+needs no retake.
 """
 
 from __future__ import annotations
@@ -152,8 +154,8 @@ class Held:
             )
         if out is not None and batch.pushed is not None and self._receipts is not None:
             self._receipts.wake(out, batch.pushed)
-        if batch.ahead is not None and self._receipts is not None:  # for the next take: one
-            self._ahead[stream] = self._receipts.hand_over(self.agent, batch.ahead)  # step
+        if batch.ahead is not None and self._receipts is not None:  # the next take's, drafted
+            self._ahead[stream] = self._receipts.hand_over(self.agent, batch.ahead)
         return batch
 
     def newest(self, stream: str) -> int:

@@ -88,7 +88,8 @@ class LeaseStore(ABC):
         one :class:`~bus.store.results.Wanting` entry (what was committed stays committed):
         the caller calls again with the receipt, which is appended to the sender's inbox in
         the step that hands the message over (``Batch.pushed``). A batch holds no message
-        after the next whose sender consumes receipts: that one is the next call's first.
+        after the next whose sender consumes receipts: that one is the next call's first, and
+        ``Batch.ahead`` names it, so the caller can give that call its receipt up front.
         When no agent consumes receipts the step reads one key more."""
 
     @abstractmethod
