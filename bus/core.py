@@ -32,6 +32,7 @@ from bus.reading.inbox import Inbox
 from bus.reading.inboxes import Inboxes, open_inbox
 from bus.reading.lineage import Lineage
 from bus.reading.reader import Reader
+from bus.reading.receipt_drafts import ReceiptDrafts
 from bus.reading.status import Statuses
 from bus.receipts import DeliveryState, DeliveryStatus
 from bus.registry.service import Registry
@@ -82,6 +83,15 @@ class Bus(BusOperations):
         #: Appends messages and publishes their deliveries.
         self.publisher = Publisher(self.settings, self.registry, self.broker, store, self.guard)
         self._requests = Requests(self.publisher, store, self.guard)
+        #: Drafts the pushed receipts of this process's commits and hand-overs (issue 17).
+        self.receipt_drafts = ReceiptDrafts(
+            self.guard,
+            self.registry.default_retention,
+            self.settings.coalesce_deliveries,
+            self.broker,
+            store,
+            self.publisher.observers,
+        )
         #: The inboxes of the agents that receive in this process.
         self.inboxes = Inboxes(self._open_inbox)
         # A message a reader's guard refused becomes a dead letter sent as this process.
@@ -90,7 +100,9 @@ class Bus(BusOperations):
         )
         #: Pull receive and history (:meth:`receive`; :class:`~bus.AsyncBus` waits between its
         #: non-blocking steps).
-        self.reader = Reader(self.registry, self.inboxes, store, self.guard, refused)
+        self.reader = Reader(
+            self.registry, self.inboxes, store, self.guard, refused, self.receipt_drafts
+        )
         self._statuses = Statuses(store, self.guard)
         self.default_retention = self.registry.default_retention
 
@@ -259,7 +271,7 @@ class Bus(BusOperations):
         return dict(self.reader.skipped)
 
     def _open_inbox(self, agent: str) -> Inbox:
-        return open_inbox(self.app, self.topology, self.settings, agent)
+        return open_inbox(self.app, self.topology, self.settings, agent, self.receipt_drafts)
 
     def history(self, channel: str, **filters: Unpack[HistoryFilters]) -> list[Message]:
         self.registry.spec(channel)

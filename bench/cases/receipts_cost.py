@@ -6,10 +6,12 @@ Per transport and mode, as the ``auth`` and ``otel`` cases measure them: ``hoste
 (deliveries/s of a solo worker hosting 2 agents; with ``on`` each handled delivery's commit
 builds a receipt and appends it to the sender's inbox, and the first wakes the sender: a
 hosted consumer is woken once per burst) and ``publish``/``pull``
-(one bus publishing to a channel with one member, which pulls: a pull member's hand-over pushes
-no receipt, so ``on`` differs only by the sender's flag there). In both modes the sender
-``bench`` is a registered agent. The modes alternate 3 times (quick: once); each figure is the
-median of its runs (``receipts_off_<what>``, and ``receipts_on_<what>`` with its ratio to it).
+(one bus publishing to a channel with one member, which pulls: with ``on`` each hand-over
+pushes a receipt, which takes the pull member a second store step per message, the first
+answering that the sender wants one; ``publish`` differs only by the sender's flag). In both
+modes the sender ``bench`` is a registered agent. The modes alternate 3 times (quick: once);
+each figure is the median of its runs (``receipts_off_<what>``, and ``receipts_on_<what>``
+with its ratio to it).
 """
 
 from __future__ import annotations

@@ -11,6 +11,14 @@ If the process dies holding a batch, the lease lapses (``lease_seconds``) and th
 takes the uncommitted messages again: nothing is lost, and at most the messages handed over
 since the last commit are handed over a second time (at least once, like a consumer that died
 before acknowledging). A batch of 1 behaves like :meth:`~bus.store.contracts.log.LogStore.claim`.
+
+Pushed receipts (issue 17): a message whose sender consumes receipts is handed over only by
+the take that appends its receipt (the store answers :class:`~bus.store.Wanting` to a take
+without it; :meth:`Held.take` then drafts it, signed with auth on, and takes again), and a
+batch ends before the next such message, so each hand-over pushes its receipt in the step
+that moves the position past it. A take names such a message right after its batch
+(``Batch.ahead``): its receipt is drafted then and given to the next take, so a steady stream
+needs no retake.
 """
 
 from __future__ import annotations
@@ -19,7 +27,12 @@ from collections import deque
 from time import monotonic
 from uuid import uuid4
 
-from bus.store import Entry, Store
+from bus.channels import Retention
+from bus.reading.receipt_drafts import Outgoing, ReceiptDrafts
+from bus.store import Batch, Entry, ReceiptDraft, Store
+
+#: Retakes of a message whose sender wants a receipt that another reader of the agent took.
+CLAIM_RETRIES = 3
 
 
 class Held:
@@ -32,8 +45,16 @@ class Held:
             only within the first half of it, after which the batch is taken afresh.
     """
 
-    def __init__(self, agent: str, batch: int, lease_seconds: float) -> None:
+    def __init__(
+        self,
+        agent: str,
+        batch: int,
+        lease_seconds: float,
+        receipts: ReceiptDrafts | None = None,
+    ) -> None:
         self.agent = agent
+        #: Drafts the receipts of hand-overs (``None``: none is pushed, the message goes on).
+        self._receipts = receipts
         self.batch = batch
         self._ttl_ms = max(1, int(lease_seconds * 1000))
         self._fresh_for = lease_seconds / 2
@@ -44,6 +65,8 @@ class Held:
         self.handed: dict[str, int] = {}
         #: stream -> the newest seq handed over that the store has as the position.
         self._committed: dict[str, int] = {}
+        #: stream -> the receipt drafted for the message after what was taken (Batch.ahead).
+        self._ahead: dict[str, Outgoing] = {}
 
     def stale(self, stream: str, seq: int) -> bool:
         """Whether a delivery at ``seq`` signals nothing new: handed over or held already."""
@@ -81,9 +104,7 @@ class Held:
         message is handed over, the rest held. ``None`` if nothing is pending there or another
         reader of the agent holds the stream."""
         self._held.pop(stream, None)
-        batch = store.leases.take(
-            self.agent, stream, self._token, self._ttl_ms, self.handed.get(stream, 0), self.batch
-        )
+        batch = self._take(store, stream)
         if not batch.held or not batch.entries:
             if batch.held:
                 self._mark_committed(stream)
@@ -93,6 +114,49 @@ class Held:
         if rest:
             self._held[stream] = (deque(rest), monotonic())
         return self.hand(first)
+
+    def claim_any(self, store: Store) -> Entry | None:
+        """:meth:`~bus.store.contracts.log.LogStore.claim_any` for the agent; a message whose
+        sender wants a receipt is taken with it (:meth:`take`): if another reader of the agent
+        took it first, the claim is made again, a few times, then left to a later one."""
+        entry = store.log.claim_any(self.agent)
+        for _ in range(CLAIM_RETRIES):
+            if entry is None or not entry.wants_receipt:
+                return entry
+            taken = self.take(store, entry.stream)
+            if taken is not None:
+                return taken
+            entry = store.log.claim_any(self.agent)
+        return None if entry is None or entry.wants_receipt else entry
+
+    def _take(self, store: Store, stream: str) -> Batch:
+        """The store's take, again with the receipt of the message it did not hand over (its
+        sender consumes receipts) until it hands one over; the receipt's sender woken."""
+        commit, out = self.handed.get(stream, 0), self._ahead.pop(stream, None)
+        batch = store.leases.take(
+            self.agent,
+            stream,
+            self._token,
+            self._ttl_ms,
+            commit,
+            self.batch,
+            None if out is None else out.draft,
+        )
+        while batch.entries and batch.entries[0].wants_receipt:
+            wanting = batch.entries[0]
+            if self._receipts is None:
+                none = ReceiptDraft("", "", "", "", 0, Retention(), of_seq=wanting.seq)
+                out = Outgoing(none)
+            else:
+                out = self._receipts.hand_over(self.agent, wanting)
+            batch = store.leases.take(
+                self.agent, stream, self._token, self._ttl_ms, commit, self.batch, out.draft
+            )
+        if out is not None and batch.pushed is not None and self._receipts is not None:
+            self._receipts.wake(out, batch.pushed)
+        if batch.ahead is not None and self._receipts is not None:  # the next take's, drafted
+            self._ahead[stream] = self._receipts.hand_over(self.agent, batch.ahead)
+        return batch
 
     def newest(self, stream: str) -> int:
         """The newest seq known of ``stream``: held, or else handed over."""
@@ -129,3 +193,4 @@ class Held:
         self._held.clear()
         self.handed.clear()
         self._committed.clear()
+        self._ahead.clear()

@@ -25,6 +25,7 @@ from bus.broker.failures import broker_errors
 from bus.broker.wire import Delivery, parse_delivery
 from bus.errors import BrokerUnavailable, MessageDecodeError
 from bus.reading.held import Held
+from bus.reading.receipt_drafts import ReceiptDrafts
 from bus.store import Entry, Store
 
 logger = logging.getLogger(__name__)
@@ -58,11 +59,13 @@ class Inbox:
         lease_seconds: float = 30.0,
         coalesced: bool = False,
         retire_wait: float = RETIRE_WAIT,
+        receipts: ReceiptDrafts | None = None,
     ) -> None:
         self.lock = threading.Lock()
         self.agent = agent
-        #: Batches held for the agent, and what was handed over (see :mod:`bus.reading.held`).
-        self._held = Held(agent, batch, lease_seconds)
+        #: Batches held for the agent, and what was handed over (see :mod:`bus.reading.held`);
+        #: ``receipts`` drafts the receipts its hand-overs push.
+        self._held = Held(agent, batch, lease_seconds, receipts)
         #: The store of the last receive: :meth:`close` settles the batches with it.
         self._store: Store | None = None
         #: Coalesced deliveries: one wakes the agent per burst, so a stream it names is read
@@ -195,7 +198,7 @@ class Inbox:
         if stream is not None:
             return self._held.take(store, stream)
         self._held.settle(store)  # claim_any passes over streams under a lease, ours too
-        entry = store.log.claim_any(self.agent)
+        entry = self._held.claim_any(store)
         if entry is None:
             return None
         if self._held.batch > 1:

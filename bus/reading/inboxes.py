@@ -11,13 +11,21 @@ from celery import Celery
 from bus.broker.topology import Topology
 from bus.errors import StoreReset
 from bus.reading.inbox import RETIRE_WAIT, Inbox
+from bus.reading.receipt_drafts import ReceiptDrafts
 from bus.settings import BusSettings
 from bus.settings.transports import transport_of
 from bus.store import Entry
 
 
-def open_inbox(app: Celery, topology: Topology, settings: BusSettings, agent: str) -> Inbox:
-    """The inbox of ``agent`` on a connection of ``app``, as ``settings`` configure it."""
+def open_inbox(
+    app: Celery,
+    topology: Topology,
+    settings: BusSettings,
+    agent: str,
+    receipts: ReceiptDrafts | None = None,
+) -> Inbox:
+    """The inbox of ``agent`` on a connection of ``app``, as ``settings`` configure it
+    (``receipts``: drafts the receipts its hand-overs push)."""
     return Inbox(
         app.connection_for_read(),
         topology.agent_queue(agent),
@@ -29,6 +37,7 @@ def open_inbox(app: Celery, topology: Topology, settings: BusSettings, agent: st
         # In one process a delivery not there by the time its message is claimed comes later,
         # and is dropped as stale then: no wait for it.
         retire_wait=0.0 if transport_of(settings.broker_url).in_process else RETIRE_WAIT,
+        receipts=receipts,
     )
 
 

@@ -26,6 +26,7 @@ from bus.errors import (
 from bus.message import Message
 from bus.reading.history import read_history
 from bus.reading.inboxes import Inboxes
+from bus.reading.receipt_drafts import ReceiptDrafts
 from bus.reading.replays import copy_refusal
 from bus.registry.service import Registry
 from bus.store import Entry, Store
@@ -56,8 +57,11 @@ class Reader:
         store: Callable[[], Store],
         guard: Guard,
         refused: Refused,
+        receipts: ReceiptDrafts | None = None,
     ) -> None:
         self._registry = registry
+        #: Pushes the ``skipped`` receipts of the skips receives find (``None``: notes only).
+        self._receipts = receipts
         self._inboxes = inboxes
         self._store = store
         self._guard = guard
@@ -166,13 +170,15 @@ class Reader:
         self._refused(agent, message, Stream.parse(entry.stream), refusal)
         return False
 
-    @staticmethod
-    def _note_skipped(store: Store, agent: str, stream: str, seq: int, skipped: int) -> None:
-        """Note the skip in the receipts of the skipped messages; the message in hand is
-        handed over all the same."""
+    def _note_skipped(self, store: Store, agent: str, stream: str, seq: int, skipped: int) -> None:
+        """Note the skip in the receipts of the skipped messages, and push their consuming
+        senders a ``skipped`` receipt each; the message in hand is handed over all the same."""
         try:
             now = int(time() * 1000)
-            store.receipts.note_skipped(agent, stream, seq - skipped, seq - 1, now)
+            if self._receipts is None:
+                store.receipts.note_skipped(agent, stream, seq - skipped, seq - 1, now, ())
+            else:
+                self._receipts.note_skip(store, agent, stream, seq - skipped, seq - 1, now)
         except BusError as exc:
             logger.warning("could not note %s's skip on %s: %s", agent, stream, exc)
 

@@ -1,6 +1,6 @@
 """Pushed receipts: a :class:`Receipt` is one event of what became of a message for one member
-(handled, dead-lettered, refused), delivered to the message's sender as a direct message of
-type :data:`RECEIPT_TYPE` carrying the event as its attachment.
+(handled, dead-lettered, refused; skipped, for a run of messages), delivered to the message's
+sender as a direct message of type :data:`RECEIPT_TYPE` carrying the event as its attachment.
 
 A sender opts in (``register_agent(name, receipts=True)``, or a hosted agent declaring
 ``@agent.on_receipt``); the store appends the receipt message to its inbox in the same atomic
@@ -41,6 +41,11 @@ class Receipt(BaseModel):
     error: str | None = None
     #: Its dead letter's seq on the dead-letter channel.
     dead_letter_seq: int | None = None
+    #: A ``skipped`` receipt stands for each message of its sender that one skip trimmed
+    #: before the member read it (those the message index still knew): ``messages`` of them,
+    #: the first being ``message_id`` at ``seq``, the last at ``last_seq``.
+    messages: int = 1
+    last_seq: int | None = None
 
     def summary(self) -> str:
         """One line: who, what, which message."""

@@ -30,6 +30,12 @@ from bus.store.contracts import (
 )
 from bus.store.contracts.liveness import lease_token, token_worker
 from bus.store.contracts.replies import Replied
+from bus.store.pushed import (
+    Pushed,
+    ReceiptDraft,
+    Skipped,
+    SkipRun,
+)
 from bus.store.results import (
     Appended,
     Batch,
@@ -43,10 +49,9 @@ from bus.store.results import (
     Located,
     MemberFacts,
     Note,
-    Pushed,
-    ReceiptDraft,
     Step,
     Traced,
+    Wanting,
     WorkerRecord,
 )
 
@@ -101,9 +106,12 @@ __all__ = [
     "Replied",
     "ReplyStore",
     "ResetWatcher",
+    "SkipRun",
+    "Skipped",
     "Step",
     "Store",
     "Traced",
+    "Wanting",
     "WorkerRecord",
     "channel_stream",
     "direct_stream",

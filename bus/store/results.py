@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import NamedTuple
 
-from bus.channels import Retention
+from bus.store.pushed import Pushed
 
 
 class Appended(NamedTuple):
@@ -128,6 +128,23 @@ class Entry(NamedTuple):
         separator = "" if head.rstrip().endswith("{") else ","
         return f'{head}{separator}"seq":{self.seq}}}'
 
+    @property
+    def wants_receipt(self) -> bool:
+        """Whether the store did not hand this entry over because its sender consumes pushed
+        receipts (see :class:`Wanting`)."""
+        return False
+
+
+class Wanting(Entry):
+    """A pull reader's next message, not handed over: its sender consumes pushed receipts and
+    the step was given none for it. Nothing moved; the reader builds the receipt and takes it
+    again with it (:meth:`~bus.store.contracts.leases.LeaseStore.take`, ``receipt``)."""
+
+    @property
+    def wants_receipt(self) -> bool:
+        """Always ``True``."""
+        return True
+
 
 #: What a log holds in place of each seq a fence burnt: ``"BUSLOST <first>-<last>"``.
 LOST_MARK = "BUSLOST"
@@ -187,40 +204,6 @@ class Step(NamedTuple):
         return Step(self.held, self.entry, self.failure, self.holder, pushed)
 
 
-# -- pushed receipts (issue 17) -------------------------------------------------------------------
-
-
-class ReceiptDraft(NamedTuple):
-    """The receipt an advance may push to the committed message's sender: appended to the
-    sender's inbox in the advance's own step, if the sender consumes receipts."""
-
-    #: The sender of the message committed (whose opt-in the step reads).
-    sender: str
-    #: The receipt message's sender (the worker's identity with auth on, else ``bus``).
-    by: str
-    #: The receipt message's id and JSON (encoded without ``seq``); ``body`` ``None``: the
-    #: caller holds none yet (it does not know the sender consumes them): if the sender does,
-    #: the advance moves nothing and answers ``Pushed(wanted=True)``.
-    message_id: str
-    body: str | None
-    #: Append time (epoch ms), the inbox's retention, and whether deliveries are coalesced.
-    now_ms: int
-    retention: Retention
-    coalesce: bool = False
-
-
-class Pushed(NamedTuple):
-    """What an advance did with its :class:`ReceiptDraft`."""
-
-    #: The sender consumes receipts and the draft had no body: nothing moved (call again).
-    wanted: bool = False
-    #: The receipt's seq in the sender's inbox (0: not appended: the sender consumes none).
-    seq: int = 0
-    #: Whether to publish the delivery that wakes the sender (with coalesced deliveries, not
-    #: when one is outstanding on its inbox).
-    wake: bool = False
-
-
 class Batch(NamedTuple):
     """What :meth:`~bus.store.contracts.leases.LeaseStore.take` held for a pull reader."""
 
@@ -228,8 +211,14 @@ class Batch(NamedTuple):
     #: if another token holds it, and nothing was committed.
     held: bool
     #: The messages held for the caller under the lease, in seq order (the first one's
-    #: ``skipped`` counts what retention trimmed before it).
+    #: ``skipped`` counts what retention trimmed before it). A single :class:`Wanting` entry:
+    #: nothing was handed over (its sender wants a receipt the call did not carry).
     entries: tuple[Entry, ...] = ()
+    #: The receipt of the first entry's hand-over, if the call carried one (pushed receipts).
+    pushed: Pushed | None = None
+    #: The message after the batch, not handed over, if its sender wants a receipt: the
+    #: reader may draft it now and give it to the take that hands that message over.
+    ahead: Entry | None = None
 
 
 class Lag(NamedTuple):

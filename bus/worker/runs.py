@@ -223,8 +223,9 @@ class Run:
                 seq,
             )
             first, now = seq - entry.skipped, now_ms()
-            receipts = calls.bus.store.receipts
-            await calls.io(receipts.note_skipped, agent, stream_id, first, seq - 1, now)
+            bus = calls.bus  # noted, and pushed to consuming senders (a skipped receipt)
+            note = bus.receipt_drafts.note_skip
+            await calls.io(note, bus.store, agent, stream_id, first, seq - 1, now)
         reported = await calls.handle(
             self.agent, message, attempts + 1, self.task_id, entry.skipped
         )

@@ -3,6 +3,8 @@ message's sender's inbox, in the same step, only if the sender consumes receipts
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bus.errors import AgentOverloaded
@@ -112,3 +114,41 @@ def test_pushed_receipts_count_toward_the_consumer_s_pending_count(store: Store)
     with pytest.raises(AgentOverloaded) as refused:  # a dm and two receipts unread
         store.log.append(inbox, body("dm"), 1000, KEEP_ALL, checks=limit)
     assert refused.value.pending == 3
+
+
+def _from(sender: str, text: str) -> str:
+    """A message's JSON with its sender, as the pull hand-over's step reads it."""
+    return json.dumps({"id": f"{text}-id", "sender": sender, "content": text})
+
+
+def test_a_pull_take_hands_a_consumers_message_over_only_with_its_receipt(store: Store) -> None:
+    reader(store, "bob", "#news")
+    store.registry.register_agent("ann")
+    store.registry.register_agent("cat")
+    store.receipts.consume("ann", True)
+    for seq, (sender, text) in enumerate([("cat", "m1"), ("ann", "m2"), ("ann", "m3")], 1):
+        store.log.append(NEWS, _from(sender, text), 1000 + seq, KEEP_ALL, sender=sender)
+    # cat consumes none: handed over; the message after it is ann's, named to draft ahead.
+    first = store.leases.take("bob", NEWS, "t", TTL, 0, 1)
+    assert [entry.seq for entry in first.entries] == [1]
+    assert first.ahead is not None
+    assert (first.ahead.seq, first.ahead.wants_receipt) == (2, True)
+    # Without its receipt, ann's message is not handed over (nothing moves) ...
+    wanting = store.leases.take("bob", NEWS, "t", TTL, 1, 1)
+    [entry] = wanting.entries
+    assert (entry.seq, entry.wants_receipt) == (2, True)
+    assert store.log.position("bob", NEWS) == 1
+    # ... with it, the same step hands it over and appends the receipt, and names the next.
+    receipt = draft("bob handled m2")._replace(of_seq=2)
+    taken = store.leases.take("bob", NEWS, "t", TTL, 1, 1, receipt)
+    assert [(entry.seq, entry.wants_receipt) for entry in taken.entries] == [(2, False)]
+    assert taken.pushed == Pushed(False, 1, True)
+    assert taken.ahead is not None
+    assert taken.ahead.seq == 3
+    assert store.log.position("bob", NEWS) == 2
+    [pushed] = store.log.history(direct_stream("ann"))
+    assert decoded(pushed)["content"] == "bob handled m2"
+    # A draft for another seq is not used: the message it is not for wants its own.
+    stale = store.leases.take("bob", NEWS, "t", TTL, 2, 1, receipt)
+    assert [entry.wants_receipt for entry in stale.entries] == [True]
+    assert len(store.log.history(direct_stream("ann"))) == 1

@@ -27,6 +27,7 @@ KEY_PARAMETERS = {
     "causedkey",
     "signalskey",
     "positions_key",
+    "consumerskey",
 }
 #: Commands whose first argument is no key (``INFO replication``: whether the server is a
 #: replica, epoch.lua).

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from bus import Bus, DeliveryState
+from bus import Bus, DeliveryState, Retention
 from bus.broker.celery_app import create_app
-from bus.receipts import RECEIPT_TYPE, receipt_of
+from bus.message import Message
+from bus.receipts import RECEIPT_TYPE, Receipt, receipt_of
 from bus.settings import BusSettings
 from bus.store import direct_stream
 from bus.worker import EmbeddedWorker, install, load_agents
@@ -115,3 +116,64 @@ def embedded() -> Iterator[Bus]:
 @pytest.mark.memory
 def test_senders_get_their_receipts_pushed_embedded(embedded: Bus) -> None:
     _scenario(embedded, lambda: list(recorder_agents.RUNS))
+
+
+def _skipped_before_start(bus: Bus) -> list[Message]:
+    """pr-done and pr-fail lag: 4 messages of the pull sender on a channel that keeps 2."""
+    bus.create_channel(CHANNEL, retention=Retention(max_messages=2))
+    bus.register_agent("pr-done", channels=[CHANNEL])
+    bus.register_agent("pr-fail", channels=[CHANNEL])
+    bus.register_agent("pr-pull", receipts=True)
+    return [bus.publish(CHANNEL, f"m{n}", sender="pr-pull") for n in range(1, 5)]
+
+
+def _skip_receipts(bus: Bus, posted: list[Message]) -> None:
+    """The run that finds the skip pushes one receipt per member for it, with the count."""
+    got: dict[tuple[str, str], list[Receipt]] = {}
+    while sum(len(receipts) for receipts in got.values()) < 6:
+        message = bus.receive("pr-pull", timeout=30)
+        assert message is not None, got
+        receipt = receipt_of(message)
+        assert receipt is not None
+        got.setdefault((receipt.member, receipt.state.value), []).append(receipt)
+    assert bus.receive("pr-pull", timeout=0.5) is None  # once each
+    assert sorted((key, len(receipts)) for key, receipts in got.items()) == [
+        (("pr-done", "handled"), 2),
+        (("pr-done", "skipped"), 1),
+        (("pr-fail", "dead_lettered"), 2),
+        (("pr-fail", "skipped"), 1),
+    ]
+    for member in ("pr-done", "pr-fail"):
+        (skipped,) = got[(member, "skipped")]
+        assert (skipped.message_id, skipped.messages) == (posted[0].id, 2)
+        assert (skipped.seq, skipped.last_seq) == (posted[0].seq, posted[1].seq)
+
+
+@pytest.mark.memory
+def test_a_hosted_members_skip_pushes_a_skipped_receipt_embedded() -> None:
+    settings = settings_for("memory", **FAST)
+    app = create_app(settings)
+    with Bus(settings, app=app) as bus:
+        posted = _skipped_before_start(bus)
+    install(app, settings, load_agents([MODULE]))
+    try:
+        with Bus(settings, app=app) as bus, EmbeddedWorker(app, pool="threads", concurrency=4):
+            _skip_receipts(bus, posted)
+    finally:
+        Bus(settings).start().destroy()
+
+
+def test_a_hosted_members_skip_pushes_a_skipped_receipt_in_workers(
+    broker_settings: BusSettings, tmp_path: Path
+) -> None:
+    with Bus(broker_settings) as bus:
+        posted = _skipped_before_start(bus)
+    worker = WorkerProcess(
+        broker_settings, pool="threads", concurrency=4, log=tmp_path / "worker.log", modules=MODULE
+    )
+    try:
+        worker.wait_ready()
+        with Bus(broker_settings) as bus:
+            _skip_receipts(bus, posted)
+    finally:
+        worker.stop()

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from bus.store.results import Batch, Lag, ReceiptDraft, Step
+from bus.store.pushed import (
+    ReceiptDraft,
+)
+from bus.store.results import (
+    Batch,
+    Lag,
+    Step,
+)
 
 
 class LeaseStore(ABC):
@@ -57,7 +64,14 @@ class LeaseStore(ABC):
 
     @abstractmethod
     def take(
-        self, agent: str, stream: str, token: str, ttl_ms: int, commit: int, limit: int
+        self,
+        agent: str,
+        stream: str,
+        token: str,
+        ttl_ms: int,
+        commit: int,
+        limit: int,
+        receipt: ReceiptDraft | None = None,
     ) -> Batch:
         """A pull reader's step: move the position up to ``commit`` (what it handed over;
         never back), then past the next message, handed over as by
@@ -65,7 +79,18 @@ class LeaseStore(ABC):
         under the lease for ``ttl_ms``. Held messages are not the position until a later call
         commits them: a reader that dies holding them leaves them to the next once the lease
         lapses. With nothing held (nothing pending, ``limit`` 0 or
-        1) the lease is given up. ``Batch(False)``, nothing moved, if another token holds it."""
+        1) the lease is given up. ``Batch(False)``, nothing moved, if another token holds it.
+
+        Pushed receipts (issue 17): the hand-over of the next message pushes a ``handled``
+        receipt to its sender if the sender consumes receipts (not for a receipt, a message
+        from ``bus`` or the agent's own). The step reads that from the message; if so and
+        ``receipt`` is not a draft for that seq (``of_seq``), it hands nothing over and answers
+        one :class:`~bus.store.results.Wanting` entry (what was committed stays committed):
+        the caller calls again with the receipt, which is appended to the sender's inbox in
+        the step that hands the message over (``Batch.pushed``). A batch holds no message
+        after the next whose sender consumes receipts: that one is the next call's first, and
+        ``Batch.ahead`` names it, so the caller can give that call its receipt up front.
+        When no agent consumes receipts the step reads one key more."""
 
     @abstractmethod
     def release_lease(self, agent: str, stream: str, token: str) -> None:

@@ -123,7 +123,9 @@ class LogStore(ABC):
     @abstractmethod
     def claim_any(self, agent: str) -> Entry | None:
         """Like :meth:`claim`, over every stream the agent reads: the pending message appended
-        first (ties go to the smaller stream id)."""
+        first (ties go to the smaller stream id). If its sender consumes pushed receipts
+        (see :meth:`~bus.store.contracts.leases.LeaseStore.take`), nothing moves and the
+        entry comes back as :class:`~bus.store.results.Wanting`: take it with its receipt."""
 
     @abstractmethod
     def find(self, message_ids: Sequence[str]) -> dict[str, Traced]:

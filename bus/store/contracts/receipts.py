@@ -12,8 +12,16 @@ dead letter, a refusal, a skip (one note per skipped range).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 
-from bus.store.results import DeliveryFacts, Note
+from bus.store.pushed import (
+    ReceiptDraft,
+    Skipped,
+)
+from bus.store.results import (
+    DeliveryFacts,
+    Note,
+)
 
 
 class ReceiptStore(ABC):
@@ -46,6 +54,21 @@ class ReceiptStore(ABC):
         """The agents that consume pushed receipts."""
 
     @abstractmethod
-    def note_skipped(self, agent: str, stream: str, first: int, last: int, at_ms: int) -> None:
+    def note_skipped(
+        self,
+        agent: str,
+        stream: str,
+        first: int,
+        last: int,
+        at_ms: int,
+        receipts: Sequence[ReceiptDraft] | None = None,
+    ) -> Skipped:
         """Note that retention trimmed ``first`` to ``last`` of ``stream`` before ``agent``
-        read them (one note for the range)."""
+        read them (one note for the range).
+
+        Pushed receipts (issue 17): if some of them, still known to the message index, are
+        from senders that consume receipts (not ``bus``, not the agent), and ``receipts`` is
+        ``None``, nothing is noted and :attr:`Skipped.runs` names one run per such sender
+        (its first message, seqs and count); called again with one draft per run (``()``:
+        none), it notes the skip and appends the receipts in the same step. With no consumer
+        at all, the step reads one key more than the note."""

@@ -8,9 +8,21 @@ import time
 
 from bus.store.contracts.leases import LeaseStore
 from bus.store.contracts.liveness import token_worker
-from bus.store.memory.receipts import keep_note, push_receipt
+from bus.store.memory.receipts import keep_note, push_receipt, receipt_wanted
 from bus.store.memory.tables import MemoryTables
-from bus.store.results import Batch, Entry, Failure, Lag, Note, Pushed, ReceiptDraft, Step
+from bus.store.pushed import (
+    Pushed,
+    ReceiptDraft,
+)
+from bus.store.results import (
+    Batch,
+    Entry,
+    Failure,
+    Lag,
+    Note,
+    Step,
+    Wanting,
+)
 
 
 class MemoryLeases(LeaseStore):
@@ -97,7 +109,14 @@ class MemoryLeases(LeaseStore):
             return self.begin(agent, stream, token, ttl_ms, upto).with_pushed(pushed)
 
     def take(
-        self, agent: str, stream: str, token: str, ttl_ms: int, commit: int, limit: int
+        self,
+        agent: str,
+        stream: str,
+        token: str,
+        ttl_ms: int,
+        commit: int,
+        limit: int,
+        receipt: ReceiptDraft | None = None,
     ) -> Batch:
         tables = self._tables
         now = time.monotonic()
@@ -116,7 +135,19 @@ class MemoryLeases(LeaseStore):
                 if position is not None and limit > 0:
                     tables.drained(agent, stream)
                 return Batch(True)
-            positions[stream], skipped = found[0][0], found[0][0] - (position or 0) - 1
+            first, skipped = found[0][0], found[0][0] - (position or 0) - 1
+            # Pushed receipts (issue 17): the hand-over pushes one if the sender consumes them.
+            pushed = None
+            if receipt is not None and receipt.of_seq == first and receipt.body is not None:
+                # Drafted for this message, which wanted it: push_receipt reads the flag again.
+                pushed = Pushed() if receipt.body == "" else push_receipt(tables, receipt)
+            elif receipt_wanted(tables, found[0][2], agent) is not None:
+                return Batch(True, (Wanting(stream, first, found[0][2], skipped),))
+            for index in range(1, len(found)):  # the next wanting one is a call's first
+                if receipt_wanted(tables, found[index][2], agent) is not None:
+                    found = found[:index]
+                    break
+            positions[stream] = first
             if len(found) > 1:
                 tables.leases[(agent, stream)] = (token, now + ttl_ms / 1000)
             else:
@@ -127,7 +158,19 @@ class MemoryLeases(LeaseStore):
                     Entry(stream, seq, body, skipped if not index else 0)
                     for index, (seq, _, body) in enumerate(found)
                 ),
+                pushed,
+                self._ahead(agent, stream, found[-1][0]),
             )
+
+    def _ahead(self, agent: str, stream: str, last: int) -> Entry | None:
+        """The message after ``last`` if its sender wants a receipt (the lock held)."""
+        tables = self._tables
+        if not tables.receipt_consumers:
+            return None
+        after = tables.following(stream, last, 1)
+        if not after or receipt_wanted(tables, after[0][2], agent) is None:
+            return None
+        return Wanting(stream, after[0][0], after[0][2])
 
     def release_lease(self, agent: str, stream: str, token: str) -> None:
         tables = self._tables

@@ -13,7 +13,7 @@ from bus.errors import ChannelChanged, UnknownChannel, rejected
 from bus.store.contracts.guards import Checks, overloaded_note
 from bus.store.contracts.log import LogStore
 from bus.store.memory.guards import clock_ms, run_checks
-from bus.store.memory.receipts import keep_note, record_audience
+from bus.store.memory.receipts import keep_note, receipt_wanted, record_audience
 from bus.store.memory.tables import MemoryTables
 from bus.store.results import (
     INDEX_FACTOR,
@@ -25,6 +25,7 @@ from bus.store.results import (
     Located,
     Note,
     Traced,
+    Wanting,
 )
 
 
@@ -187,7 +188,13 @@ class MemoryLog(LogStore):
                     tables.drained(agent, stream)
                 else:
                     pending.append((found[1], stream))
-            return self.claim(agent, min(pending)[1]) if pending else None
+            if not pending:
+                return None
+            stream = min(pending)[1]
+            seq, _, body = tables.next_for(agent, stream) or (0, 0, "")
+            if receipt_wanted(tables, body, agent) is not None:  # take it with its receipt
+                return Wanting(stream, seq, body)
+            return self.claim(agent, stream)
 
     def find(self, message_ids: Sequence[str]) -> dict[str, Traced]:
         tables, found = self._tables, {}

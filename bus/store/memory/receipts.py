@@ -5,20 +5,26 @@ the log's (:meth:`~bus.store.memory.tables.MemoryTables.index`)."""
 
 from __future__ import annotations
 
+import json
 import time
 from bisect import bisect_right
+from collections.abc import Sequence
 
 from bus.channels import Stream
 from bus.store.contracts.receipts import ReceiptStore
 from bus.store.memory.tables import MemoryTables
+from bus.store.pushed import (
+    Pushed,
+    ReceiptDraft,
+    Skipped,
+    SkipRun,
+)
 from bus.store.results import (
     INDEX_FACTOR,
     DeliveryFacts,
     Located,
     MemberFacts,
     Note,
-    Pushed,
-    ReceiptDraft,
 )
 
 
@@ -80,6 +86,23 @@ def push_receipt(tables: MemoryTables, draft: ReceiptDraft) -> Pushed:
     return Pushed(False, log.head, wake)
 
 
+def receipt_wanted(tables: MemoryTables, body: str, agent: str) -> str | None:
+    """The sender of the message ``body`` if handing it over to ``agent`` pushes it a receipt
+    (it consumes receipts; not for a receipt, a message from ``bus`` or the agent's own), as
+    ``receipt_wanted.lua`` reads it; with no consumer at all, nothing is decoded."""
+    consumers = tables.receipt_consumers
+    if not consumers:
+        return None
+    try:
+        message = json.loads(body)
+    except ValueError:  # a fence's lost mark, or unreadable: the reader logs it
+        return None
+    sender = message.get("sender") if isinstance(message, dict) else None
+    if not isinstance(sender, str) or sender in (agent, "bus") or message.get("type") == "receipt":
+        return None
+    return sender if sender in consumers and sender in tables.agents else None
+
+
 class MemoryReceipts(ReceiptStore):
     """The message-id index, audiences and notes in memory.
 
@@ -139,6 +162,43 @@ class MemoryReceipts(ReceiptStore):
         with self._tables.lock:
             return set(self._tables.receipt_consumers)
 
-    def note_skipped(self, agent: str, stream: str, first: int, last: int, at_ms: int) -> None:
-        with self._tables.lock:
-            keep_note(self._tables, stream, first, last, agent, Note("skipped", at_ms))
+    def note_skipped(
+        self,
+        agent: str,
+        stream: str,
+        first: int,
+        last: int,
+        at_ms: int,
+        receipts: Sequence[ReceiptDraft] | None = None,
+    ) -> Skipped:
+        tables = self._tables
+        with tables.lock:
+            if receipts is None and tables.receipt_consumers:
+                runs = _skip_runs(tables, agent, stream, first, last)
+                if runs:
+                    return Skipped(runs)
+            keep_note(tables, stream, first, last, agent, Note("skipped", at_ms))
+            return Skipped((), tuple(push_receipt(tables, draft) for draft in receipts or ()))
+
+
+def _skip_runs(
+    tables: MemoryTables, agent: str, stream: str, first: int, last: int
+) -> tuple[SkipRun, ...]:
+    """One run per sender of the skipped ``first`` to ``last`` that the index still knows and
+    that consumes receipts, in the order of their first messages (the lock held)."""
+    log = tables.logs.get(stream)
+    runs: dict[str, SkipRun] = {}
+    for seq, message_id in () if log is None else log.trimmed:
+        located = tables.located.get(message_id)
+        if not first <= seq <= last or located is None:
+            continue
+        sender = located.sender
+        if sender in (agent, "bus") or sender not in tables.receipt_consumers:
+            continue
+        run = runs.get(sender)
+        runs[sender] = (
+            SkipRun(sender, message_id, seq, seq, 1)
+            if run is None
+            else SkipRun(sender, run.message_id, run.first, seq, run.messages + 1)
+        )
+    return tuple(runs.values())

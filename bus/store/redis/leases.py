@@ -10,6 +10,11 @@ from typing import Any
 from bus.channels import Stream
 from bus.store.contracts.leases import LeaseStore
 from bus.store.contracts.liveness import token_worker
+from bus.store.pushed import (
+    Pushed,
+    ReceiptDraft,
+)
+from bus.store.redis.key_names import Keys
 from bus.store.redis.namespace import RedisNamespace
 from bus.store.results import (
     INDEX_FACTOR,
@@ -18,9 +23,8 @@ from bus.store.results import (
     Failure,
     Holder,
     Lag,
-    Pushed,
-    ReceiptDraft,
     Step,
+    Wanting,
 )
 
 
@@ -40,6 +44,37 @@ def _parsed(stream: str, reply: list[Any]) -> Step:
     raw = reply[3]
     entry = Entry(stream, int(reply[2]), raw[raw.index(":") + 1 :], int(reply[4]), reply[7] or None)
     return Step(True, entry, failure, dead)
+
+
+def receipt_keys_args(keys: Keys, receipt: ReceiptDraft) -> tuple[list[str], list[Any]]:
+    """The KEYS and ARGV ``push_receipt.lua`` takes for a receipt, the consumers key first
+    (pushed receipts, issue 17): as ``advance.lua``, ``take.lua`` and ``note_skipped.lua``
+    pass them."""
+    inbox, retention = Stream.of_inbox(receipt.sender).id, receipt.retention
+    max_age = retention.max_age_seconds
+    return (
+        [
+            keys.receipt_consumers,
+            keys.log(inbox),
+            keys.indexed(inbox),
+            keys.trimmed(inbox),
+            keys.located,
+            keys.caused,
+            keys.signals(inbox),
+        ],
+        [
+            receipt.sender,
+            inbox,
+            receipt.by,
+            receipt.message_id,
+            receipt.body or "",
+            receipt.now_ms,
+            retention.max_messages,
+            "" if max_age is None else int(max_age * 1000),
+            (INDEX_FACTOR - 1) * retention.max_messages,
+            "coalesce" if receipt.coalesce else "",
+        ],
+    )
 
 
 class RedisLeases(LeaseStore):
@@ -114,44 +149,27 @@ class RedisLeases(LeaseStore):
         args = [token, ttl_ms, upto, self._epochs.arg, seq]
         if receipt is None:
             return self._handed(stream, self._step("advance", agent, stream, args)[3:])
-        reply = self._step("advance", agent, stream, args, self._receipt(receipt))
+        reply = self._step("advance", agent, stream, args, receipt_keys_args(self._keys, receipt))
         if int(reply[0]) == 2:
             return Step(True, pushed=Pushed(wanted=True))
         step = self._handed(stream, reply[3:])
         return step.with_pushed(Pushed(False, int(reply[1]), bool(int(reply[2]))))
 
-    def _receipt(self, receipt: ReceiptDraft) -> tuple[list[str], list[Any]]:
-        """The KEYS and ARGV ``advance.lua`` takes for a receipt (pushed receipts, issue 17)."""
-        keys, inbox, retention = self._keys, Stream.of_inbox(receipt.sender).id, receipt.retention
-        max_age = retention.max_age_seconds
-        return (
-            [
-                keys.receipt_consumers,
-                keys.log(inbox),
-                keys.indexed(inbox),
-                keys.trimmed(inbox),
-                keys.located,
-                keys.caused,
-                keys.signals(inbox),
-            ],
-            [
-                receipt.sender,
-                inbox,
-                receipt.by,
-                receipt.message_id,
-                receipt.body or "",
-                receipt.now_ms,
-                retention.max_messages,
-                "" if max_age is None else int(max_age * 1000),
-                (INDEX_FACTOR - 1) * retention.max_messages,
-                "coalesce" if receipt.coalesce else "",
-            ],
-        )
-
     def take(
-        self, agent: str, stream: str, token: str, ttl_ms: int, commit: int, limit: int
+        self,
+        agent: str,
+        stream: str,
+        token: str,
+        ttl_ms: int,
+        commit: int,
+        limit: int,
+        receipt: ReceiptDraft | None = None,
     ) -> Batch:
         keys = self._keys
+        more: tuple[list[str], list[Any]] = ([keys.receipt_consumers], [])
+        if receipt is not None and receipt.body is not None:
+            receipt_keys, receipt_args = receipt_keys_args(self._keys, receipt)
+            more = (receipt_keys, [receipt.of_seq, *receipt_args])
         reply = self._space.run_moving(
             "take",
             [
@@ -162,20 +180,28 @@ class RedisLeases(LeaseStore):
                 keys.epoch,
                 keys.signals(stream),
                 keys.alive,
+                *more[0],
             ],
-            [stream, token, ttl_ms, commit, limit, self._epochs.arg, agent],
+            [stream, token, ttl_ms, commit, limit, self._epochs.arg, agent, *more[1]],
         )
         if not reply[0]:
             return Batch(False)
         if len(reply) == 1:
             return Batch(True)
         first, skipped = int(reply[1]), int(reply[2])
+        if int(reply[0]) == 2:  # its sender consumes receipts: take it again with one
+            raw = reply[3]
+            return Batch(True, (Wanting(stream, first, raw[raw.index(":") + 1 :], skipped),))
+        pushed = None if receipt is None else Pushed(False, int(reply[3]), bool(int(reply[4])))
+        ahead = reply[6]
         return Batch(
             True,
             tuple(
                 Entry(stream, first + index, raw[raw.index(":") + 1 :], skipped if not index else 0)
-                for index, raw in enumerate(reply[3:])
+                for index, raw in enumerate(reply[7:])
             ),
+            pushed,
+            Wanting(stream, int(reply[5]), ahead[ahead.index(":") + 1 :]) if ahead else None,
         )
 
     def release_lease(self, agent: str, stream: str, token: str) -> None:

@@ -17,7 +17,16 @@ from bus.store.contracts.log import LogStore
 from bus.store.redis.fencing import Fencing
 from bus.store.redis.guards import checks_args, guard_error, guard_outcome, own_max_pending
 from bus.store.redis.namespace import RedisNamespace, entry_of, refusal
-from bus.store.results import INDEX_FACTOR, Appended, Dedupe, Duplicate, Entry, Guarded, Traced
+from bus.store.results import (
+    INDEX_FACTOR,
+    Appended,
+    Dedupe,
+    Duplicate,
+    Entry,
+    Guarded,
+    Traced,
+    Wanting,
+)
 
 #: How many members the append script asked to count a channel may keep being given.
 ASKED_KEPT = 16
@@ -268,6 +277,7 @@ class RedisLog(LogStore):
                     *(keys.log(stream) for stream in streams),
                     *(keys.lease(agent, stream) for stream in streams),
                     *(keys.signals(stream) for stream in streams),
+                    keys.receipt_consumers,
                     keys.epoch,
                 ],
                 [self._space.epochs.arg, agent, *streams],
@@ -276,6 +286,8 @@ class RedisLog(LogStore):
                 return None
             if int(found[0]) == 1:
                 return self._seen(entry_of(found[1], found[2], found[3], found[4]))
+            if int(found[0]) == 2:  # its sender consumes receipts: nothing moved
+                return Wanting(*entry_of(found[1], found[2], found[3], found[4]))
             # The agent's streams changed since they were cached: learn them and try again.
             streams = sorted(found[1:])
             with self._streams_lock:

@@ -11,12 +11,25 @@ script given their keys). Notes are written by ``note.lua`` and ``record_failure
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Sequence
 from typing import Any
 
 from bus.channels import Stream
 from bus.store.contracts.receipts import ReceiptStore
+from bus.store.pushed import (
+    Pushed,
+    ReceiptDraft,
+    Skipped,
+    SkipRun,
+)
+from bus.store.redis.leases import receipt_keys_args
 from bus.store.redis.namespace import RedisNamespace
-from bus.store.results import DeliveryFacts, Located, MemberFacts, Note
+from bus.store.results import (
+    DeliveryFacts,
+    Located,
+    MemberFacts,
+    Note,
+)
 
 
 def _audience(records: list[str], seq: int) -> tuple[str, ...]:
@@ -127,5 +140,57 @@ class RedisReceipts(ReceiptStore):
     def consumers(self) -> set[str]:
         return {str(name) for name in self._redis.hkeys(self._keys.receipt_consumers)}
 
-    def note_skipped(self, agent: str, stream: str, first: int, last: int, at_ms: int) -> None:
-        self._note(stream, f"{first}-{last}\n{agent}", Note("skipped", at_ms))
+    def note_skipped(
+        self,
+        agent: str,
+        stream: str,
+        first: int,
+        last: int,
+        at_ms: int,
+        receipts: Sequence[ReceiptDraft] | None = None,
+    ) -> Skipped:
+        keys = self._keys
+        more_keys: list[str] = []
+        more_args: list[Any] = []
+        for draft in receipts or ():
+            draft_keys, draft_args = receipt_keys_args(keys, draft)
+            more_keys += draft_keys[1:]
+            more_args += draft_args
+        reply = self._space.run(
+            "note_skipped",
+            [
+                keys.notes(stream),
+                keys.trimmed(stream),
+                keys.indexed(stream),
+                keys.heads,
+                keys.located,
+                keys.receipt_consumers,
+                *more_keys,
+            ],
+            [
+                stream,
+                f"{first}-{last}\n{agent}",
+                Note("skipped", at_ms).encode(),
+                first,
+                last,
+                agent,
+                "" if receipts is None else "receipts",
+                *more_args,
+            ],
+        )
+        if int(reply[0]) == 1:
+            flat = reply[1:]
+            return Skipped(
+                tuple(
+                    SkipRun(str(flat[i]), str(flat[i + 1]), *(int(n) for n in flat[i + 2 : i + 5]))
+                    for i in range(0, len(flat), 5)
+                )
+            )
+        pairs = reply[1:]
+        return Skipped(
+            (),
+            tuple(
+                Pushed(False, int(pairs[i]), bool(int(pairs[i + 1])))
+                for i in range(0, len(pairs), 2)
+            ),
+        )

@@ -1,0 +1,319 @@
+"""Pushed receipts (issue 17): the receipt messages one process drafts for the store, and the
+wake-up of their senders once the store appended them.
+
+The store appends a receipt in the step that commits an outcome (a worker's advance, a pull
+reader's take); this module builds what that step is given. :class:`ReceiptDrafts` builds (and,
+with auth on, signs through the process's guard) a receipt message only for the senders it
+knows consume them; for any other it gives a draft without a body, which costs the store one
+flag read. The worker's commit (:mod:`bus.worker.pushed_receipts`) and the pull hand-over
+(:meth:`ReceiptDrafts.hand_over`, used by :mod:`bus.reading.held`) share one per bus, so a
+process learns each consuming sender once. See ``docs/decisions/0004-pushed-receipts.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+from uuid import UUID
+
+from bus.access.guard import Guard, OpenGuard
+from bus.broker.deliveries import Broker
+from bus.broker.wire import Delivery
+from bus.channels import Retention, Stream
+from bus.errors import AuthenticationFailed, BusError, MessageDecodeError
+from bus.message import Message, build_message
+from bus.receipts import RECEIPT_MEDIA_TYPE, RECEIPT_TYPE, DeliveryState
+from bus.store import Entry, Pushed, ReceiptDraft, Store
+
+logger = logging.getLogger("bus.delivery")
+
+#: The sender of what the bus itself posts (dead letters; receipts with auth off).
+BUS_SENDER = "bus"
+
+#: Called with a message posted and its recipients (the publisher's observers).
+Observer = Callable[[Message, list[str]], None]
+
+
+class About(NamedTuple):
+    """What a receipt names of the message it is about."""
+
+    id: str
+    sender: str
+    type: str
+    channel: str | None
+    seq: int | None
+
+
+class Outgoing(NamedTuple):
+    """A draft for the store, and the receipt message it carries (if built and signed)."""
+
+    draft: ReceiptDraft
+    message: Message | None = None
+
+
+def _stamp(now_ms: int) -> str:
+    return datetime.fromtimestamp(now_ms / 1000, UTC).isoformat().replace("+00:00", "Z")
+
+
+#: Draws the ids of unsigned receipts: seeded from the OS once (``random`` reseeds it in a
+#: forked child). ``uuid4`` reads ``os.urandom`` each time, which releases the GIL: with a
+#: worker's threads busy, taking it back cost a receipt more than building it (profiled on
+#: memory://). The ids need to be unique, not secret: with auth off anyone may post anything.
+_ids = random.Random()
+os.register_at_fork(after_in_child=_ids.seed)
+
+
+def receipt_id() -> str:
+    """A random (version 4) UUID for a receipt message built without signing."""
+    return str(UUID(int=_ids.getrandbits(128), version=4))
+
+
+class ReceiptDrafts:
+    """The receipts one process drafts (see the module doc).
+
+    Args:
+        guard: Signs receipts (their sender is its identity; ``bus`` with auth off).
+        retention: Of the senders' inboxes.
+        coalesce: Whether deliveries are coalesced (``BUS_COALESCE_DELIVERIES``).
+        broker: Publishes the deliveries that wake the senders.
+        store: The started bus's store.
+        observers: Told of each receipt posted (a worker of this process starts its run).
+    """
+
+    def __init__(
+        self,
+        guard: Guard,
+        retention: Retention,
+        coalesce: bool,
+        broker: Broker,
+        store: Callable[[], Store],
+        observers: list[Observer],
+    ) -> None:
+        self._guard = guard
+        self._retention = retention
+        self._coalesce = coalesce
+        self._broker = broker
+        self._store = store
+        self._observers = observers
+        #: Senders the store said consume receipts (a receipt is built for these only).
+        self._consumers: set[str] = set()
+
+    def draft(
+        self,
+        message: Message,
+        member: str,
+        state: DeliveryState,
+        *,
+        attempts: int = 1,
+        error: str | None = None,
+        dead_letter_seq: int | None = None,
+        build: bool = False,
+        of_seq: int = 0,
+    ) -> Outgoing | None:
+        """The draft for ``member``'s outcome with ``message``; ``None`` for a message that
+        pushes none (a receipt itself, one from the bus, the member's own post). Its receipt
+        is built only for a sender known to consume receipts, or with ``build`` (the store
+        asked for it). ``of_seq``: a pull hand-over's, the seq it is for."""
+        about = About(str(message.id), message.sender, message.type, message.channel, message.seq)
+        return self._drafted(
+            about,
+            member,
+            state,
+            attempts=attempts,
+            error=error,
+            dead_letter_seq=dead_letter_seq,
+            build=build,
+            of_seq=of_seq,
+        )
+
+    def _drafted(
+        self,
+        about: About,
+        member: str,
+        state: DeliveryState,
+        *,
+        attempts: int,
+        error: str | None,
+        dead_letter_seq: int | None,
+        build: bool,
+        of_seq: int,
+    ) -> Outgoing | None:
+        """See :meth:`draft`."""
+        sender, seq, channel = about.sender, about.seq, about.channel
+        if about.type == RECEIPT_TYPE or sender in (BUS_SENDER, member) or seq is None:
+            return None
+        guard, now_ms = self._guard, int(time.time() * 1000)
+        by = guard.identity or BUS_SENDER
+        retention, coalesce = self._retention, self._coalesce
+        if not build and sender not in self._consumers:
+            draft = ReceiptDraft(sender, by, "", None, now_ms, retention, coalesce, of_seq)
+            return Outgoing(draft)
+        receipt = {
+            "message_id": about.id,
+            "member": member,
+            "state": state.value,
+            "channel": channel,
+            "seq": seq,
+            "at": _stamp(now_ms),
+            "attempts": attempts,
+            "error": error if error is None else error[:2000],
+            "dead_letter_seq": dead_letter_seq,
+        }
+        where = f"{channel} #{seq}" if channel else f"direct #{seq}"
+        content = f"{member} {state.value.replace('_', '-')} {about.id} ({where})"
+        return self._built(sender, receipt, content, now_ms, of_seq)
+
+    def _built(
+        self, sender: str, receipt: dict[str, Any], content: str, now_ms: int, of_seq: int = 0
+    ) -> Outgoing | None:
+        """The receipt message to ``sender`` carrying ``receipt``, signed with auth on;
+        ``None`` if it cannot be signed (logged)."""
+        guard, retention, coalesce = self._guard, self._retention, self._coalesce
+        by = guard.identity or BUS_SENDER
+        fields: dict[str, Any] = {
+            "recipient": sender,
+            "sender": by,
+            "content": content,
+            "type": RECEIPT_TYPE,
+            "attachments": (
+                {
+                    "name": "receipt.json",
+                    "media_type": RECEIPT_MEDIA_TYPE,
+                    "content": json.dumps(receipt, separators=(",", ":")),
+                },
+            ),
+        }
+        if guard.identity is None:  # nothing to sign: the JSON straight, a tenth the cost
+            message_id = receipt_id()
+            body = json.dumps(
+                {"id": message_id, **fields, "timestamp": receipt["at"]}, separators=(",", ":")
+            )
+            draft = ReceiptDraft(sender, by, message_id, body, now_ms, retention, coalesce, of_seq)
+            return Outgoing(draft)
+        try:  # signed like any message, by this process's identity (as its dead letters are)
+            built = guard.outgoing(build_message(**fields))
+        except BusError as exc:  # the outcome is what counts: it is committed without one
+            logger.warning("no receipt of %s for %s: %s", receipt["message_id"], sender, exc)
+            return None
+        body = built.model_dump_json(exclude={"seq"})
+        draft = ReceiptDraft(sender, by, str(built.id), body, now_ms, retention, coalesce, of_seq)
+        return Outgoing(draft, built)
+
+    def note_skip(
+        self, store: Store, agent: str, stream: str, first: int, last: int, at_ms: int
+    ) -> None:
+        """Note that retention trimmed ``first`` to ``last`` of ``stream`` before ``agent``
+        read them, and push a ``skipped`` receipt per run of a consuming sender in the same
+        store step (one more step only if there is such a sender); their senders woken."""
+        receipts = store.receipts
+        skipped = receipts.note_skipped(agent, stream, first, last, at_ms)
+        if not skipped.runs:
+            return
+        channel = Stream.parse(stream).channel
+        outs = []
+        for run in skipped.runs:
+            receipt = {
+                "message_id": run.message_id,
+                "member": agent,
+                "state": DeliveryState.SKIPPED.value,
+                "channel": channel,
+                "seq": run.first,
+                "at": _stamp(at_ms),
+                "attempts": 0,
+                "error": f"retention trimmed {run.messages} message(s) before {agent} read them",
+                "messages": run.messages,
+                "last_seq": run.last,
+            }
+            where = f"{channel or 'direct'} #{run.first}-{run.last}"
+            content = f"{agent} skipped {run.messages} message(s) of {run.sender} ({where})"
+            out = self._built(run.sender, receipt, content, at_ms)
+            if out is not None:
+                outs.append(out)
+        done = receipts.note_skipped(agent, stream, first, last, at_ms, [out.draft for out in outs])
+        for out, pushed in zip(outs, done.pushed, strict=False):
+            self.wake(out, pushed)
+
+    def hand_over(self, agent: str, entry: Entry) -> Outgoing:
+        """The receipt of handing ``entry`` over to pull member ``agent``, which the store
+        asked for (:class:`~bus.store.Wanting`): ``handled``, or ``refused`` with the reason if
+        the guard refuses it (the receive then makes it a dead letter, as it would anyway). A
+        draft with an empty body if none can be built: the hand-over goes on without one."""
+        none = ReceiptDraft("", "", "", "", 0, self._retention, of_seq=entry.seq)
+        about = self._open_about(entry)
+        state, error, attempts = DeliveryState.HANDLED, None, 1
+        if about is None:  # the guard may refuse it: read it whole and ask
+            try:
+                message = Message.from_json(entry.json)
+            except MessageDecodeError:  # the receive logs it and reads on
+                return Outgoing(none)
+            about = About(str(message.id), message.sender, message.type, message.channel, entry.seq)
+            try:
+                self._guard.admit(message, Stream.parse(entry.stream), agent=agent)
+            except AuthenticationFailed as exc:
+                reason = exc.context.get("reason", "unknown")  # as its dead letter words it
+                state, error, attempts = DeliveryState.REFUSED, f"refused ({reason}): {exc}", 0
+        out = self._drafted(
+            about,
+            agent,
+            state,
+            attempts=attempts,
+            error=error,
+            dead_letter_seq=None,
+            build=True,
+            of_seq=entry.seq,
+        )
+        if out is None:
+            return Outgoing(none)
+        self._consumers.add(about.sender)
+        return out
+
+    def _open_about(self, entry: Entry) -> About | None:
+        """What a receipt names of ``entry``'s message, read from its JSON without building
+        the message, when the guard is open (auth off: it refuses nothing); else ``None``."""
+        if not isinstance(self._guard, OpenGuard):
+            return None
+        try:
+            raw = json.loads(entry.body)
+            message_id, sender, channel = str(UUID(raw["id"])), raw["sender"], raw.get("channel")
+            kind = raw.get("type", "")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None  # unreadable: read whole, the receive logs it
+        if not isinstance(sender, str) or not isinstance(channel, str | None):
+            return None
+        return About(message_id, sender, kind, channel, entry.seq)
+
+    def learn(self, draft: ReceiptDraft, pushed: Pushed) -> None:
+        """Remember what the store said of ``draft``'s sender: it consumes receipts (it asked
+        for one, or took one), or no longer does."""
+        if pushed.wanted or pushed.seq:
+            self._consumers.add(draft.sender)
+        else:
+            self._consumers.discard(draft.sender)
+
+    def wake(self, out: Outgoing, pushed: Pushed) -> None:
+        """Publish the delivery of the receipt the store appended (``pushed.seq`` of the
+        sender's inbox), unless an outstanding one covers it (``pushed.wake`` false); a worker
+        of this process hosting the sender starts its run at once."""
+        draft, seq = out.draft, pushed.seq
+        if not pushed.wake or not draft.body:
+            return  # a delivery is outstanding: its run or receive reads this one too
+        delivery = Delivery(
+            draft.sender, None, seq, draft.message_id, sender=draft.by, type=RECEIPT_TYPE
+        )
+        try:
+            self._broker.publish([delivery])
+        except BusError as exc:  # stored: the sweep or the next receive finds it
+            logger.warning("receipt %s stored, delivery not sent: %s", draft.message_id, exc)
+            with suppress(BusError):  # no delivery wakes the sender: the next receipt must
+                self._store().log.unsignal(Stream.of_inbox(draft.sender).id, [draft.sender])
+        if self._observers:
+            posted = out.message or Message.from_json(f'{{"seq":{seq},{draft.body[1:]}')
+            for observer in self._observers:
+                observer(posted, [draft.sender])
