@@ -16,6 +16,7 @@ from uuid import UUID
 from bus.access.guard import Action, Guard, OpenGuard
 from bus.channels import Stream
 from bus.errors import BusTimeout, InvalidArgument, UnknownMessage
+from bus.message import Message
 from bus.receipts import FINAL_STATES, DeliveryState, DeliveryStatus, MemberStatus
 from bus.store import DeliveryFacts, MemberFacts, Note, Store
 
@@ -156,7 +157,27 @@ class Statuses:
         if guard.identity is not None and guard.identity != facts.located.sender:
             # A member who may not read the message may not learn what became of it either.
             guard.check(Action.SUBSCRIBE, Stream(facts.located.stream))
-        return derive(key, facts, int(time.time() * 1000))
+        return self._awaited(key, facts, derive(key, facts, int(time.time() * 1000)))
+
+    def _awaited(self, key: str, facts: DeliveryFacts, status: DeliveryStatus) -> DeliveryStatus:
+        """``status``, with a request handed over before its requester noted it (the note is
+        written just after the post: a quick reader can be first) in progress while its
+        requester still waits for the reply: a request is handled once replied."""
+        owner = Stream(facts.located.stream).owner
+        member = None if owner is None else status.members.get(owner)
+        if owner is None or member is None or member.state is not DeliveryState.HANDLED:
+            return status
+        if owner in facts.notes:  # requested or replied: the rule above applied it
+            return status
+        store = self._store()
+        found = store.log.find([key]).get(key)
+        if found is None:
+            return status
+        correlation_id = Message.from_json(found.entry.json).correlation_id
+        if correlation_id is None or not store.replies.waiting(str(correlation_id)):
+            return status
+        waited = MemberStatus(state=DeliveryState.IN_PROGRESS, attempts=member.attempts)
+        return status.model_copy(update={"members": {**status.members, owner: waited}})
 
     def wait_for(
         self,

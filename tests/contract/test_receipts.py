@@ -23,7 +23,10 @@ from bus import (
     UnknownMessage,
 )
 from bus.deadletters.operations import DeadLetter, dead_letter
+from bus.message import Message
+from bus.publishing.requests import Requests
 from bus.settings import BusSettings
+from bus.store import Store
 from tests.brokers import require, settings_for
 from tests.helpers.cli_support import assert_one_line_error, cli_environment, run_bus
 
@@ -68,6 +71,37 @@ def test_a_request_is_handled_once_replied_not_when_handed_over(bus: Bus) -> Non
     replied = bus.status(reply.causation_id).members["oracle"]
     assert replied.state is DeliveryState.HANDLED
     assert replied.since is not None
+
+
+def test_a_request_handed_over_before_its_requester_noted_it_is_still_in_progress(
+    bus: Bus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The requester notes "requested" just after the post; a reader can be quicker. Here it
+    # always is: the note is never written, and the open reply box says the request waits.
+    noted = Requests._note
+
+    def note_late(store: Store, sent: Message, kind: str) -> None:
+        if kind != "requested":
+            noted(store, sent, kind)
+
+    monkeypatch.setattr(Requests, "_note", staticmethod(note_late))
+    responder = bus.agent("oracle")
+    seen: list[DeliveryState] = []
+
+    def answer() -> None:
+        question = responder.receive(timeout=10)
+        assert question is not None
+        seen.append(bus.status(question.id).members["oracle"].state)
+        responder.reply(question, "42")
+
+    thread = threading.Thread(target=answer)
+    thread.start()
+    reply = bus.request("oracle", "the answer?", sender="ceo", timeout=20)
+    thread.join(10)
+    assert reply.content == "42"
+    assert seen == [DeliveryState.IN_PROGRESS]
+    assert reply.causation_id is not None
+    assert bus.status(reply.causation_id).members["oracle"].state is DeliveryState.HANDLED
 
 
 def test_a_message_trimmed_before_a_lagging_member_read_it_is_skipped(bus: Bus) -> None:

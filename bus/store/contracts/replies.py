@@ -53,6 +53,10 @@ class ReplyStore(ABC):
         """
 
     @abstractmethod
+    def waiting(self, correlation_id: str) -> bool:
+        """Whether a box is open for a reply to ``correlation_id`` (a request still waits)."""
+
+    @abstractmethod
     def answers(self, causes: Sequence[str]) -> dict[str, list[str]]:
         """For each of ``causes``, the replies put under it (:meth:`put_reply`'s ``kept``)
         that are still kept, oldest first (an empty list when none)."""

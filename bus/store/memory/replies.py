@@ -82,6 +82,11 @@ class MemoryReplies(ReplyStore):
             tables.answers.pop(old_cause, None)
             tables.answer_of.pop(old_reply, None)
 
+    def waiting(self, correlation_id: str) -> bool:
+        with self._tables.replies_changed:
+            waiter = self._tables.waiters.get(correlation_id)
+            return waiter is not None and waiter[1] > time.monotonic()
+
     def answers(self, causes: Sequence[str]) -> dict[str, list[str]]:
         with self._tables.replies_changed:
             return {cause: list(self._tables.answers.get(cause, ())) for cause in causes}

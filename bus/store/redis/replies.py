@@ -67,6 +67,9 @@ class RedisReplies(ReplyStore):
             raise guard_error(exc, checks) or exc from None
         return Replied(bool(put), int(put) == 2)
 
+    def waiting(self, correlation_id: str) -> bool:
+        return bool(self._redis.exists(self._keys.waiter(correlation_id)))
+
     def answers(self, causes: Sequence[str]) -> dict[str, list[str]]:
         ids = list(causes)
         if not ids:
