@@ -194,11 +194,13 @@ def test_ctrl_c_or_sigterm_stops_cleanly(
     try:
         running.wait_for(lambda line: line.startswith("bus run: greeter"), 60, "the header")
         running.process.send_signal(stop)
+        code: int | None = None
         with contextlib.suppress(subprocess.TimeoutExpired):
-            running.process.wait(60)  # more than the embedded worker's stop (30 s) may take
+            code = running.process.wait(60)  # more than the embedded worker's stop (30 s) takes
     finally:
-        code = running.stop()
-    # A stop that hung names where (the embedded worker logs its threads' stacks).
-    assert code == 0, "\n".join(running.lines)
+        running.stop()  # if the signal did not end it: SIGTERM to its group, then SIGKILL
+    # The signal itself ended it; a stop that hung names where (the embedded worker logs its
+    # threads' stacks).
+    assert code == 0, f"exit code {code} after {stop.name}:\n" + "\n".join(running.lines)
     assert not any("did not stop" in line for line in running.lines), "\n".join(running.lines)
     assert not any("Traceback" in line for line in running.lines), running.lines
