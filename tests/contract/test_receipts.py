@@ -51,7 +51,9 @@ def test_a_pull_member_goes_from_queued_to_handled_and_a_dm_has_its_recipient(bu
     assert bus.status(direct.id).recipient == "bob"
 
 
-def test_a_request_is_handled_once_replied_not_when_handed_over(bus: Bus) -> None:
+def _ask_the_oracle(bus: Bus) -> tuple[Message, list[DeliveryState]]:
+    """A request to agent ``oracle``, which reads its status once handed the request (before
+    it replies), then replies: the reply, and the state it read."""
     responder = bus.agent("oracle")
     seen: list[DeliveryState] = []
 
@@ -66,6 +68,12 @@ def test_a_request_is_handled_once_replied_not_when_handed_over(bus: Bus) -> Non
     reply = bus.request("oracle", "the answer?", sender="ceo", timeout=20)
     thread.join(10)
     assert reply.content == "42"
+    assert reply.causation_id is not None
+    return reply, seen
+
+
+def test_a_request_is_handled_once_replied_not_when_handed_over(bus: Bus) -> None:
+    reply, seen = _ask_the_oracle(bus)
     assert seen == [DeliveryState.IN_PROGRESS]
     assert reply.causation_id is not None
     replied = bus.status(reply.causation_id).members["oracle"]
@@ -85,20 +93,7 @@ def test_a_request_handed_over_before_its_requester_noted_it_is_still_in_progres
             noted(store, sent, kind)
 
     monkeypatch.setattr(Requests, "_note", staticmethod(note_late))
-    responder = bus.agent("oracle")
-    seen: list[DeliveryState] = []
-
-    def answer() -> None:
-        question = responder.receive(timeout=10)
-        assert question is not None
-        seen.append(bus.status(question.id).members["oracle"].state)
-        responder.reply(question, "42")
-
-    thread = threading.Thread(target=answer)
-    thread.start()
-    reply = bus.request("oracle", "the answer?", sender="ceo", timeout=20)
-    thread.join(10)
-    assert reply.content == "42"
+    reply, seen = _ask_the_oracle(bus)
     assert seen == [DeliveryState.IN_PROGRESS]
     assert reply.causation_id is not None
     assert bus.status(reply.causation_id).members["oracle"].state is DeliveryState.HANDLED
