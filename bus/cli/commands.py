@@ -5,12 +5,10 @@ returns the exit code; errors are raised (as :class:`bus.BusError`) and reported
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import FrameType
 
 from bus.broker.celery_app import create_app
 from bus.cli.arguments import metadata_of
@@ -21,6 +19,7 @@ from bus.cli.output import (
     show_dead_letters,
     show_messages,
 )
+from bus.cli.stopping import stopped_by_signals
 from bus.cli.suggestions import with_suggestion
 from bus.core import Bus
 from bus.deadletters.operations import list_dead_letters, replay
@@ -127,17 +126,12 @@ def history(args: argparse.Namespace, settings: BusSettings) -> int:
     return 0
 
 
-def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def tail(args: argparse.Namespace, settings: BusSettings) -> int:
     """``bus tail CHANNEL...``: print messages as they are stored until interrupted (exit 0)
     or until ``--count`` messages were printed."""
-    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     printed = 0
     try:
-        with connected(settings) as bus:
+        with stopped_by_signals(), connected(settings) as bus:
             after = {
                 channel: args.after if args.after is not None else bus.get_channel(channel).last_seq
                 for channel in args.channels
@@ -158,8 +152,6 @@ def tail(args: argparse.Namespace, settings: BusSettings) -> int:
                 time.sleep(TAIL_INTERVAL)
     except KeyboardInterrupt:
         return 0
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def register(args: argparse.Namespace, settings: BusSettings) -> int:

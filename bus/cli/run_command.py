@@ -19,13 +19,13 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 
 from celery import Celery
 
 from bus.cli.arguments import Parser, seconds
 from bus.cli.commands import connected
 from bus.cli.run_driving import Session, drive_pair
+from bus.cli.stopping import stopped_by_signals
 from bus.core import Bus
 from bus.demo.transcript import worker_lines
 from bus.errors import BusError, ConfigurationError
@@ -124,10 +124,6 @@ def module_names(specs: list[str]) -> tuple[list[str], list[str]]:
     return names, directories
 
 
-def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def run(args: argparse.Namespace, settings: BusSettings) -> int:
     """``bus run MODULE...``: exit 0 when stopped (end of input, Ctrl-C, SIGTERM)."""
     names, directories = module_names(args.modules)
@@ -135,14 +131,11 @@ def run(args: argparse.Namespace, settings: BusSettings) -> int:
     for name in names:
         agents.load(name, origin="bus run")
     settings = settings.model_copy(update={"agent_modules": tuple(names), "agents": ()})
-    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
-        with _hosting(settings, agents, directories) as bus:
+        with stopped_by_signals(), _hosting(settings, agents, directories) as bus:
             return Session(bus, agents, args, sys.stdout).run()
     except KeyboardInterrupt:
         return 0
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager

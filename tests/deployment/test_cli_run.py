@@ -8,6 +8,7 @@ import contextlib
 import re
 import signal
 import subprocess
+import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -181,12 +182,26 @@ def test_an_unknown_channel_in_publish_is_one_line_with_a_suggestion_and_exit_2(
     assert_one_line_error(result, 2, "no channel named '#enginering'; did you mean")
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
+#: Runs its arguments with SIGINT ignored, as a non-interactive shell starts a background job
+#: (the ignoring survives exec; Python then installs no Ctrl-C handler of its own).
+IGNORING_CTRL_C = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+    "os.execv(sys.argv[1], sys.argv[1:])",
+]
+
+
+@pytest.mark.parametrize(
+    ("stop", "launcher"),
+    [(signal.SIGINT, []), (signal.SIGTERM, []), (signal.SIGINT, IGNORING_CTRL_C)],
+    ids=["Ctrl-C", "SIGTERM", "Ctrl-C, started with it ignored"],
+)
 def test_ctrl_c_or_sigterm_stops_cleanly(
-    memory: BusSettings, project: Path, stop: signal.Signals
+    memory: BusSettings, project: Path, stop: signal.Signals, launcher: list[str]
 ) -> None:
     running = Lines(
-        [*BUS, "run", "my_agents.py"],
+        [*launcher, *BUS, "run", "my_agents.py"],
         environment_for(memory),
         stdin=subprocess.PIPE,
         cwd=project,
