@@ -30,6 +30,7 @@ from bus.store.contracts import (
 )
 from bus.store.contracts.liveness import lease_token, token_worker
 from bus.store.contracts.replies import Replied
+from bus.store.message_facts import DeliveryFacts, Located, MemberFacts, Note, Traced
 from bus.store.pushed import (
     Pushed,
     ReceiptDraft,
@@ -40,17 +41,12 @@ from bus.store.results import (
     Appended,
     Batch,
     Dedupe,
-    DeliveryFacts,
     Entry,
     Failure,
     Fence,
     Holder,
     Lag,
-    Located,
-    MemberFacts,
-    Note,
     Step,
-    Traced,
     Wanting,
     WorkerRecord,
 )

@@ -5,46 +5,29 @@ the process forget what it knew. A private server only."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from bus.channels import Retention
 from bus.errors import BusError, StoreReset, StoreUnavailable
 from bus.store.redis import RedisStore
 from tests.brokers import new_namespace
-from tests.faults.conftest import _missing
 from tests.support.process import free_port
 from tests.support.redis_server import RedisServer
 
 pytestmark = pytest.mark.redis
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[RedisServer]:
-    """A private ``redis-server``, started as a master."""
-    if shutil.which("redis-server") is None:
-        _missing("redis-server is not installed")
-    started = RedisServer(tmp_path)
-    try:
-        yield started.start()
-    finally:
-        started.close()
-
-
 def test_a_script_or_check_that_reaches_a_replica_is_unavailable_not_a_reset(
-    server: RedisServer,
+    master: RedisServer,
 ) -> None:
-    store = RedisStore(server.url, new_namespace())
+    store = RedisStore(master.url, new_namespace())
     told: list[BusError] = []
     store.epochs.watch(told.append)
     adopted = store.epochs.establish()
     store.log.append("d:ops", '{"content": "on the master"}', 1, Retention())
     # The server comes back empty as the replica of a master that does not answer (yet): what
     # a client sent to the old master's address by a sentinel behind the failover finds.
-    admin = server.client()
+    admin = master.client()
     admin.flushall()
     admin.replicaof("127.0.0.1", free_port())
     admin.close()

@@ -4,10 +4,7 @@ newest appends are taken back out of the master by hand."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -20,7 +17,6 @@ from bus.store.contracts.guards import Checks
 from bus.store.redis import RedisStore
 from bus.store.redis.key_names import Keys
 from tests.brokers import new_namespace
-from tests.faults.conftest import _missing
 from tests.support.redis_server import RedisServer
 
 pytestmark = pytest.mark.redis
@@ -32,18 +28,6 @@ def _local(ms: int) -> str:
 
 
 KEEP = Retention(max_messages=100)
-
-
-@pytest.fixture
-def master(tmp_path: Path) -> Iterator[RedisServer]:
-    """A private ``redis-server`` with no replica."""
-    if shutil.which("redis-server") is None:
-        _missing("redis-server is not installed")
-    server = RedisServer(tmp_path)
-    try:
-        yield server.start()
-    finally:
-        server.close()
 
 
 def _store(master: RedisServer, min_replicas: int = 0) -> tuple[RedisStore, Keys]:

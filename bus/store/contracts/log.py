@@ -19,7 +19,8 @@ from collections.abc import Sequence
 
 from bus.channels import ChannelSpec, Retention
 from bus.store.contracts.guards import Checks
-from bus.store.results import Appended, Dedupe, Entry, Traced
+from bus.store.message_facts import Traced
+from bus.store.results import Appended, Dedupe, Entry
 
 
 class LogStore(ABC):
@@ -62,7 +63,7 @@ class LogStore(ABC):
             causation_id: The id of the message that caused it, to index it under that
                 (:meth:`caused`), which forgets it when retention trims the message.
             sender: The message's sender, kept with its id. The id itself stays indexed a while
-                after the trim (:data:`~bus.store.results.INDEX_FACTOR`), so receipts can tell
+                after the trim (:data:`~bus.store.message_facts.INDEX_FACTOR`), so receipts can tell
                 a trimmed message from an unknown one; :meth:`find` returns retained ones only.
                 With an id, the append also records a channel's audience if it differs from the
                 last one recorded (see :class:`~bus.store.contracts.receipts.ReceiptStore`).
@@ -136,7 +137,7 @@ class LogStore(ABC):
     def placed(self, message_id: str) -> tuple[str, int] | None:
         """The stream and seq at which ``message_id`` was first appended (the index keeps the
         first place of an id: a later append of the same id is a copy), while the index still
-        knows the id (:data:`~bus.store.results.INDEX_FACTOR` times the stream's retention);
+        knows the id (:data:`~bus.store.message_facts.INDEX_FACTOR` times the stream's retention);
         ``None`` otherwise."""
 
     @abstractmethod

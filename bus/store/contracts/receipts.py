@@ -3,10 +3,10 @@
 Nothing here is written per member in the normal case. A message's state for a member is
 derived from what the other parts keep anyway (its position, its lease, its failed attempts);
 the append step writes the log's message index (``LogStore.find``'s, one entry per message,
-kept for :data:`~bus.store.results.INDEX_FACTOR` times the stream's retention) and the stream's
-audience (who was a member when it was stored: one record per change of membership, not per
-message). Only what went otherwise is noted per (message, member): a failed attempt's error, a
-dead letter, a refusal, a skip (one note per skipped range).
+kept for :data:`~bus.store.message_facts.INDEX_FACTOR` times the stream's retention) and the
+stream's audience (who was a member when it was stored: one record per change of membership,
+not per message). Only what went otherwise is noted per (message, member): a failed attempt's
+error, a dead letter, a refusal, a skip (one note per skipped range).
 """
 
 from __future__ import annotations
@@ -14,13 +14,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
+from bus.store.message_facts import DeliveryFacts, Note
 from bus.store.pushed import (
     ReceiptDraft,
     Skipped,
-)
-from bus.store.results import (
-    DeliveryFacts,
-    Note,
 )
 
 

@@ -10,19 +10,12 @@ from bus.store.contracts.leases import LeaseStore
 from bus.store.contracts.liveness import token_worker
 from bus.store.memory.receipts import keep_note, push_receipt, receipt_wanted
 from bus.store.memory.tables import MemoryTables
+from bus.store.message_facts import Note
 from bus.store.pushed import (
     Pushed,
     ReceiptDraft,
 )
-from bus.store.results import (
-    Batch,
-    Entry,
-    Failure,
-    Lag,
-    Note,
-    Step,
-    Wanting,
-)
+from bus.store.results import Batch, Entry, Failure, Lag, Step, Wanting
 
 
 class MemoryLeases(LeaseStore):

@@ -15,18 +15,8 @@ from bus.store.contracts.log import LogStore
 from bus.store.memory.guards import clock_ms, run_checks
 from bus.store.memory.receipts import keep_note, receipt_wanted, record_audience
 from bus.store.memory.tables import MemoryTables
-from bus.store.results import (
-    INDEX_FACTOR,
-    Appended,
-    Dedupe,
-    Duplicate,
-    Entry,
-    Guarded,
-    Located,
-    Note,
-    Traced,
-    Wanting,
-)
+from bus.store.message_facts import INDEX_FACTOR, Located, Note, Traced
+from bus.store.results import Appended, Dedupe, Duplicate, Entry, Guarded, Wanting
 
 
 class MemoryLog(LogStore):

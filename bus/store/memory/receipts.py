@@ -13,18 +13,12 @@ from collections.abc import Sequence
 from bus.channels import Stream
 from bus.store.contracts.receipts import ReceiptStore
 from bus.store.memory.tables import MemoryTables
+from bus.store.message_facts import INDEX_FACTOR, DeliveryFacts, Located, MemberFacts, Note
 from bus.store.pushed import (
     Pushed,
     ReceiptDraft,
     Skipped,
     SkipRun,
-)
-from bus.store.results import (
-    INDEX_FACTOR,
-    DeliveryFacts,
-    Located,
-    MemberFacts,
-    Note,
 )
 
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from bus.channels import ChannelSpec, Retention
 from bus.store.contracts.guards import AgentLimits
 from bus.store.contracts.liveness import token_worker
-from bus.store.results import Holder, Located, Note
+from bus.store.message_facts import Located, Note
+from bus.store.results import Holder
 
 
 @dataclass
@@ -28,7 +29,7 @@ class StreamLog:
     #: causation index holds for them, dropped with them (:meth:`MemoryTables.unindex`).
     indexed: deque[tuple[str, str]] = field(default_factory=deque)
     #: ``(seq, message id)`` of indexed messages retention trimmed, oldest first: the index
-    #: keeps their ids a while longer, for receipts (:data:`~bus.store.results.INDEX_FACTOR`).
+    #: keeps their ids a while longer, for receipts (:data:`~bus.store.message_facts.INDEX_FACTOR`).
     trimmed: deque[tuple[int, str]] = field(default_factory=deque)
 
     def oldest_indexed(self) -> int:

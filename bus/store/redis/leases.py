@@ -10,22 +10,14 @@ from typing import Any
 from bus.channels import Stream
 from bus.store.contracts.leases import LeaseStore
 from bus.store.contracts.liveness import token_worker
+from bus.store.message_facts import INDEX_FACTOR
 from bus.store.pushed import (
     Pushed,
     ReceiptDraft,
 )
 from bus.store.redis.key_names import Keys
 from bus.store.redis.namespace import RedisNamespace
-from bus.store.results import (
-    INDEX_FACTOR,
-    Batch,
-    Entry,
-    Failure,
-    Holder,
-    Lag,
-    Step,
-    Wanting,
-)
+from bus.store.results import Batch, Entry, Failure, Holder, Lag, Step, Wanting
 
 
 def _holder(reply: list[Any]) -> Holder:

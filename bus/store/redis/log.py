@@ -14,19 +14,11 @@ from bus.channels import ChannelSpec, Overflow, Retention, Stream
 from bus.errors import NotReplicated
 from bus.store.contracts.guards import Checks
 from bus.store.contracts.log import LogStore
+from bus.store.message_facts import INDEX_FACTOR, Traced
 from bus.store.redis.fencing import Fencing
 from bus.store.redis.guards import checks_args, guard_error, guard_outcome, own_max_pending
 from bus.store.redis.namespace import RedisNamespace, entry_of, refusal
-from bus.store.results import (
-    INDEX_FACTOR,
-    Appended,
-    Dedupe,
-    Duplicate,
-    Entry,
-    Guarded,
-    Traced,
-    Wanting,
-)
+from bus.store.results import Appended, Dedupe, Duplicate, Entry, Guarded, Wanting
 
 #: How many members the append script asked to count a channel may keep being given.
 ASKED_KEPT = 16

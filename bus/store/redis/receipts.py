@@ -16,6 +16,7 @@ from typing import Any
 
 from bus.channels import Stream
 from bus.store.contracts.receipts import ReceiptStore
+from bus.store.message_facts import DeliveryFacts, Located, MemberFacts, Note
 from bus.store.pushed import (
     Pushed,
     ReceiptDraft,
@@ -24,12 +25,6 @@ from bus.store.pushed import (
 )
 from bus.store.redis.leases import receipt_keys_args
 from bus.store.redis.namespace import RedisNamespace
-from bus.store.results import (
-    DeliveryFacts,
-    Located,
-    MemberFacts,
-    Note,
-)
 
 
 def _audience(records: list[str], seq: int) -> tuple[str, ...]:
