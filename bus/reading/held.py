@@ -18,7 +18,8 @@ without it; :meth:`Held.take` then drafts it, signed with auth on, and takes aga
 batch ends before the next such message, so each hand-over pushes its receipt in the step
 that moves the position past it. A take names such a message right after its batch
 (``Batch.ahead``): its receipt is drafted then and given to the next take, so a steady stream
-needs no retake.
+needs no retake. A claim across streams (:meth:`Held.claim_any`) does the same: it carries
+the receipt drafted ahead in the stream it claimed from last.
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ class Held:
         self._committed: dict[str, int] = {}
         #: stream -> the receipt drafted for the message after what was taken (Batch.ahead).
         self._ahead: dict[str, Outgoing] = {}
+        #: The stream of the last message :meth:`claim_any` handed over.
+        self._last_claimed: str | None = None
 
     def stale(self, stream: str, seq: int) -> bool:
         """Whether a delivery at ``seq`` signals nothing new: handed over or held already."""
@@ -116,18 +119,47 @@ class Held:
         return self.hand(first)
 
     def claim_any(self, store: Store) -> Entry | None:
-        """:meth:`~bus.store.contracts.log.LogStore.claim_any` for the agent; a message whose
-        sender wants a receipt is taken with it (:meth:`take`): if another reader of the agent
-        took it first, the claim is made again, a few times, then left to a later one."""
-        entry = store.log.claim_any(self.agent)
-        for _ in range(CLAIM_RETRIES):
-            if entry is None or not entry.wants_receipt:
-                return entry
-            taken = self.take(store, entry.stream)
-            if taken is not None:
-                return taken
-            entry = store.log.claim_any(self.agent)
-        return None if entry is None or entry.wants_receipt else entry
+        """:meth:`~bus.store.contracts.log.LogStore.claim_any` for the agent, handed over; a
+        message whose sender wants a receipt is claimed again with it. The receipt drafted
+        ahead for the stream of the last claim goes with the claim: a steady stream needs no
+        second step. If another reader of the agent moves the message on in between, the claim
+        is made again, a few times, then left to a later one."""
+        last = self._last_claimed
+        out = None if last is None else self._ahead.pop(last, None)
+        for _ in range(CLAIM_RETRIES + 1):
+            batch = store.log.claim_any(self.agent, None if out is None else out.draft)
+            if not batch.entries:
+                return None
+            entry = batch.entries[0]
+            if not entry.wants_receipt:
+                break
+            out = self._hand_over(entry)
+        else:
+            return None
+        if out is not None and batch.pushed is None and out.draft.of_stream != entry.stream:
+            self._ahead.setdefault(out.draft.of_stream, out)  # for a later claim of its stream
+        self._pushed(out, batch)
+        self._last_claimed = entry.stream
+        return entry
+
+    def _hand_over(self, wanting: Entry) -> Outgoing:
+        """The receipt of handing ``wanting`` over (an empty draft: the store pushes none)."""
+        if self._receipts is None:
+            seq, stream = wanting.seq, wanting.stream
+            return Outgoing(
+                ReceiptDraft("", "", "", "", 0, Retention(), of_seq=seq, of_stream=stream)
+            )
+        return self._receipts.hand_over(self.agent, wanting)
+
+    def _pushed(self, out: Outgoing | None, batch: Batch) -> None:
+        """After a step that handed over: wake the sender of the receipt it pushed, and draft
+        the receipt of the message it named ahead."""
+        if self._receipts is None:
+            return
+        if out is not None and batch.pushed is not None:
+            self._receipts.wake(out, batch.pushed)
+        if batch.ahead is not None:
+            self._ahead[batch.ahead.stream] = self._receipts.hand_over(self.agent, batch.ahead)
 
     def _take(self, store: Store, stream: str) -> Batch:
         """The store's take, again with the receipt of the message it did not hand over (its
@@ -143,19 +175,11 @@ class Held:
             None if out is None else out.draft,
         )
         while batch.entries and batch.entries[0].wants_receipt:
-            wanting = batch.entries[0]
-            if self._receipts is None:
-                none = ReceiptDraft("", "", "", "", 0, Retention(), of_seq=wanting.seq)
-                out = Outgoing(none)
-            else:
-                out = self._receipts.hand_over(self.agent, wanting)
+            out = self._hand_over(batch.entries[0])
             batch = store.leases.take(
                 self.agent, stream, self._token, self._ttl_ms, commit, self.batch, out.draft
             )
-        if out is not None and batch.pushed is not None and self._receipts is not None:
-            self._receipts.wake(out, batch.pushed)
-        if batch.ahead is not None and self._receipts is not None:  # the next take's, drafted
-            self._ahead[stream] = self._receipts.hand_over(self.agent, batch.ahead)
+        self._pushed(out, batch)
         return batch
 
     def newest(self, stream: str) -> int:
@@ -194,3 +218,4 @@ class Held:
         self.handed.clear()
         self._committed.clear()
         self._ahead.clear()
+        self._last_claimed = None

@@ -245,7 +245,9 @@ class ReceiptDrafts:
         asked for (:class:`~bus.store.Wanting`): ``handled``, or ``refused`` with the reason if
         the guard refuses it (the receive then makes it a dead letter, as it would anyway). A
         draft with an empty body if none can be built: the hand-over goes on without one."""
-        none = ReceiptDraft("", "", "", "", 0, self._retention, of_seq=entry.seq)
+        none = ReceiptDraft(
+            "", "", "", "", 0, self._retention, of_seq=entry.seq, of_stream=entry.stream
+        )
         about = self._open_about(entry)
         state, error, attempts = DeliveryState.HANDLED, None, 1
         if about is None:  # the guard may refuse it: read it whole and ask
@@ -272,7 +274,7 @@ class ReceiptDrafts:
         if out is None:
             return Outgoing(none)
         self._consumers.add(about.sender)
-        return out
+        return Outgoing(out.draft._replace(of_stream=entry.stream), out.message)
 
     def _open_about(self, entry: Entry) -> About | None:
         """What a receipt names of ``entry``'s message, read from its JSON without building

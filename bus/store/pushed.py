@@ -26,10 +26,12 @@ class ReceiptDraft(NamedTuple):
     now_ms: int
     retention: Retention
     coalesce: bool = False
-    #: A pull hand-over's receipt (:meth:`~bus.store.contracts.leases.LeaseStore.take`): the
-    #: seq of the message it is for (0: an advance's, for the committed message). There, a
-    #: ``body`` of ``""`` says the reader pushes none for it (it could not sign one).
+    #: A pull hand-over's receipt (:meth:`~bus.store.contracts.leases.LeaseStore.take`,
+    #: :meth:`~bus.store.contracts.log.LogStore.claim_any`): the seq of the message it is for
+    #: (0: an advance's, for the committed message), and its stream (``take`` knows it). There,
+    #: a ``body`` of ``""`` says the reader pushes none for it (it could not sign one).
     of_seq: int = 0
+    of_stream: str = ""
 
 
 class Pushed(NamedTuple):

@@ -5,7 +5,8 @@ did not opt in gets none."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -109,3 +110,34 @@ def test_a_skip_pushes_one_skipped_receipt_per_consuming_sender_with_the_count(b
     assert bus.receive("boss", timeout=0.2) is None  # one for the run, and quiet's none
     assert bus.store.log.history(direct_stream("quiet")) == []
     assert bus.status(posted[2].id).members["slow"].state is DeliveryState.SKIPPED
+
+
+@pytest.mark.parametrize("channel", [None, "#engineering"], ids=["any-stream", "one-channel"])
+def test_a_steady_stream_pushes_each_receipt_in_the_hand_over_step_itself(
+    bus: Bus, monkeypatch: pytest.MonkeyPatch, channel: str | None
+) -> None:
+    """Each hand-over is one store step with its receipt (drafted ahead, ``Batch.ahead``): only
+    the first message, which no earlier step named, costs a second step."""
+    bus.register_agent("boss", receipts=True)
+    bus.register_agent("pm", channels=["#engineering"])
+    posted = [bus.publish("#engineering", f"task {n}", sender="boss") for n in range(5)]
+    steps: list[str] = []
+
+    def counted(name: str, step: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            steps.append(name)
+            return step(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(bus.store.log, "claim_any", counted("claim_any", bus.store.log.claim_any))
+    monkeypatch.setattr(bus.store.leases, "take", counted("take", bus.store.leases.take))
+    handed = []
+    for _ in posted:
+        message = bus.receive("pm", channel=channel, timeout=10)
+        assert message is not None
+        handed.append(message.id)
+    assert handed == [message.id for message in posted]
+    assert len(steps) == len(posted) + 1, steps
+    receipts = _receipts(bus, "boss", len(posted))
+    assert [receipt.message_id for receipt in receipts] == handed

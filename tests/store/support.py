@@ -54,3 +54,10 @@ def reader(store: Store, agent: str = "bob", *channels: str) -> None:
     for channel in channels:
         store.registry.create_channel(topic(channel))
         store.registry.subscribe(agent, channel)
+
+
+def claim_any(store: Store, agent: str) -> Entry | None:
+    """The entry :meth:`~bus.store.LogStore.claim_any` handed ``agent`` (``None``: nothing)."""
+    batch = store.log.claim_any(agent)
+    assert batch.held
+    return batch.entries[0] if batch.entries else None

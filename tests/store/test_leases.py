@@ -10,7 +10,7 @@ from bus.channels import Retention
 from bus.message import Message
 from bus.reading.replays import copy_refusal
 from bus.store import Batch, Entry, Failure, Lag, Step, Store, channel_stream, direct_stream
-from tests.store.support import KEEP_ALL, NEWS, append_many, body, reader
+from tests.store.support import KEEP_ALL, NEWS, append_many, body, claim_any, reader
 
 TTL = 10_000
 #: A lease short enough to watch it expire.
@@ -170,7 +170,7 @@ def test_backlog_lists_the_streams_an_agent_is_behind_on_by_stream_id(store: Sto
         Lag(NEWS, 1, 3),
         Lag(direct_stream("bob"), 0, 2),
     ]
-    while store.log.claim_any("bob") is not None:
+    while claim_any(store, "bob") is not None:
         pass
     assert store.leases.backlog("bob") == []
 
@@ -262,12 +262,12 @@ def test_claims_pass_over_a_stream_held_under_a_lease(store: Store) -> None:
     store.log.append(inbox, body("dm"), 999, Retention(max_messages=10))
     store.leases.take("bob", NEWS, "r1", TTL, 0, 2)  # hands 1 over, holds 2
     assert store.log.claim("bob", NEWS) is None
-    claimed = store.log.claim_any("bob")
+    claimed = claim_any(store, "bob")
     assert claimed is not None
     assert claimed.stream == inbox
-    assert store.log.claim_any("bob") is None
+    assert claim_any(store, "bob") is None
     store.leases.take("bob", NEWS, "r1", TTL, 2, 0)
-    claimed = store.log.claim_any("bob")
+    claimed = claim_any(store, "bob")
     assert claimed is not None
     assert (claimed.stream, claimed.seq) == (NEWS, 3)
 

@@ -15,6 +15,7 @@ from tests.store.support import (
     append_many,
     body,
     broadcast,
+    claim_any,
     contents,
     decoded,
     reader,
@@ -176,7 +177,7 @@ def test_claim_any_picks_the_oldest_pending_message_across_streams(store: Store)
     store.log.append(channel_stream("#a"), body("a1"), 2000, KEEP_ALL)
     store.log.append(direct_stream("bob"), body("d1"), 1500, KEEP_ALL)
     store.log.append(channel_stream("#b"), body("b2"), 3000, KEEP_ALL)
-    claimed = [store.log.claim_any("bob") for _ in range(4)]
+    claimed = [claim_any(store, "bob") for _ in range(4)]
     assert [entry.stream if entry else None for entry in claimed] == [
         channel_stream("#b"),
         direct_stream("bob"),
@@ -185,16 +186,16 @@ def test_claim_any_picks_the_oldest_pending_message_across_streams(store: Store)
     ]
     assert [decoded(entry)["content"] for entry in claimed] == ["b1", "d1", "a1", "b2"]
     assert [entry.seq if entry else None for entry in claimed] == [1, 1, 1, 2]
-    assert store.log.claim_any("bob") is None
+    assert claim_any(store, "bob") is None
     assert store.log.position("bob", channel_stream("#a")) == 1
     assert store.log.position("bob", channel_stream("#b")) == 2
     assert store.log.position("bob", direct_stream("bob")) == 1
 
 
 def test_claim_any_with_nothing_pending_returns_none(store: Store) -> None:
-    assert store.log.claim_any("nobody") is None
+    assert claim_any(store, "nobody") is None
     store.registry.register_agent("bob")
-    assert store.log.claim_any("bob") is None
+    assert claim_any(store, "bob") is None
 
 
 # -- positions and teardown ----------------------------------------------------------------------
@@ -222,10 +223,10 @@ def test_destroy_forgets_everything(store: Store) -> None:
     assert store.log.history(channel_stream("#all")) == []
     assert store.log.head(channel_stream("#all")) == 0
     assert store.log.position("bob", direct_stream("bob")) is None
-    assert store.log.claim_any("bob") is None
+    assert claim_any(store, "bob") is None
     store.registry.register_agent("bob")  # the store works on after being destroyed
     store.log.append(direct_stream("bob"), body("again"), 1000, KEEP_ALL)
-    assert decoded(store.log.claim_any("bob"))["content"] == "again"
+    assert decoded(claim_any(store, "bob"))["content"] == "again"
 
 
 def test_history_hands_the_body_back_as_appended_with_the_seq_beside_it(store: Store) -> None:
@@ -268,7 +269,7 @@ def test_claim_any_breaks_ties_in_append_time_by_stream_id(store: Store) -> None
     reader(store, "bob", "#b", "#a")
     for stream in (channel_stream("#b"), direct_stream("bob"), channel_stream("#a")):
         store.log.append(stream, body(stream), 1000, KEEP_ALL)
-    claimed = [store.log.claim_any("bob") for _ in range(3)]
+    claimed = [claim_any(store, "bob") for _ in range(3)]
     assert [entry.stream if entry else None for entry in claimed] == sorted(
         [channel_stream("#a"), channel_stream("#b"), direct_stream("bob")]
     )
@@ -277,21 +278,21 @@ def test_claim_any_breaks_ties_in_append_time_by_stream_id(store: Store) -> None
 def test_claim_any_follows_subscriptions_made_and_ended_between_claims(store: Store) -> None:
     reader(store, "bob", "#a")
     store.log.append(channel_stream("#a"), body("a1"), 1000, KEEP_ALL)
-    assert decoded(store.log.claim_any("bob"))["content"] == "a1"
+    assert decoded(claim_any(store, "bob"))["content"] == "a1"
     reader(store, "bob", "#b")
     store.log.append(channel_stream("#b"), body("b1"), 2000, KEEP_ALL)
-    assert decoded(store.log.claim_any("bob"))["content"] == "b1"
+    assert decoded(claim_any(store, "bob"))["content"] == "b1"
     store.registry.unsubscribe("bob", "#a")
     store.log.append(channel_stream("#a"), body("a2"), 3000, KEEP_ALL)
     store.log.append(direct_stream("bob"), body("d1"), 4000, KEEP_ALL)
-    assert decoded(store.log.claim_any("bob"))["content"] == "d1"
-    assert store.log.claim_any("bob") is None
+    assert decoded(claim_any(store, "bob"))["content"] == "d1"
+    assert claim_any(store, "bob") is None
 
 
 def test_claim_any_skips_what_retention_trimmed(store: Store) -> None:
     reader(store, "bob", "#news")
     append_many(store, NEWS, 4, retention=Retention(max_messages=2))
-    assert seqs([entry for _ in range(3) if (entry := store.log.claim_any("bob"))]) == [3, 4]
+    assert seqs([entry for _ in range(3) if (entry := claim_any(store, "bob"))]) == [3, 4]
 
 
 # -- coalesced deliveries -----------------------------------------------------------------------
@@ -330,8 +331,8 @@ def test_without_coalescing_every_recipient_is_woken(store: Store) -> None:
 def test_claim_any_take_and_runs_clear_the_signal_when_drained(store: Store) -> None:
     reader(store, "ann", "#news")
     post(store)
-    assert store.log.claim_any("ann") is not None
-    assert store.log.claim_any("ann") is None
+    assert claim_any(store, "ann") is not None
+    assert claim_any(store, "ann") is None
     assert post(store) == ["ann"]
     assert store.leases.take("ann", NEWS, "r1", TTL, 0, 5).entries
     assert post(store) == []
@@ -348,7 +349,7 @@ def test_a_lease_held_elsewhere_keeps_the_signal(store: Store) -> None:
     post(store)
     store.leases.begin("ann", NEWS, "w1", TTL, 2**62)  # a worker's run holds the stream
     assert store.log.claim("ann", NEWS) is None
-    assert store.log.claim_any("ann") is None
+    assert claim_any(store, "ann") is None
     assert post(store) == []  # the run drains it, and clears the signal then
 
 

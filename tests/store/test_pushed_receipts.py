@@ -152,3 +152,39 @@ def test_a_pull_take_hands_a_consumers_message_over_only_with_its_receipt(store:
     stale = store.leases.take("bob", NEWS, "t", TTL, 2, 1, receipt)
     assert [entry.wants_receipt for entry in stale.entries] == [True]
     assert len(store.log.history(direct_stream("ann"))) == 1
+
+
+def test_a_claim_across_streams_hands_a_consumers_message_over_only_with_its_receipt(
+    store: Store,
+) -> None:
+    reader(store, "bob", "#news")
+    store.registry.register_agent("ann")
+    store.receipts.consume("ann", True)
+    inbox = direct_stream("bob")
+    store.log.append(NEWS, _from("ann", "m1"), 1001, KEEP_ALL, sender="ann")
+    store.log.append(inbox, _from("ann", "d1"), 1002, KEEP_ALL, sender="ann")
+    store.log.append(NEWS, _from("ann", "m2"), 1003, KEEP_ALL, sender="ann")
+    # The oldest is ann's: without its receipt nothing moves.
+    [wanting] = store.log.claim_any("bob").entries
+    assert (wanting.stream, wanting.seq, wanting.wants_receipt) == (NEWS, 1, True)
+    assert store.log.position("bob", NEWS) == 0
+    # A draft for another message (the inbox's) is ignored: the oldest still wants its own.
+    other = draft("for d1")._replace(of_stream=inbox, of_seq=1)
+    assert [e.wants_receipt for e in store.log.claim_any("bob", other).entries] == [True]
+    assert store.log.history(direct_stream("ann")) == []
+    # With its draft the step hands it over, appends the receipt and names the next of #news.
+    claimed = store.log.claim_any("bob", draft("bob handled m1")._replace(of_stream=NEWS, of_seq=1))
+    assert [(e.stream, e.seq, e.wants_receipt) for e in claimed.entries] == [(NEWS, 1, False)]
+    assert claimed.pushed == Pushed(False, 1, True)
+    assert claimed.ahead is not None
+    assert (claimed.ahead.stream, claimed.ahead.seq) == (NEWS, 2)
+    assert store.log.position("bob", NEWS) == 1
+    [pushed] = store.log.history(direct_stream("ann"))
+    assert decoded(pushed)["content"] == "bob handled m1"
+    # An empty body: the reader pushes none (it could not sign one); the message goes on.
+    unsigned = draft("x")._replace(body="", of_stream=inbox, of_seq=1)
+    claimed = store.log.claim_any("bob", unsigned)
+    assert [(e.stream, e.seq) for e in claimed.entries] == [(inbox, 1)]
+    assert claimed.pushed == Pushed()
+    assert claimed.ahead is None
+    assert len(store.log.history(direct_stream("ann"))) == 1

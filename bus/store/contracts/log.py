@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from bus.channels import ChannelSpec, Retention
 from bus.store.contracts.guards import Checks
 from bus.store.message_facts import Traced
-from bus.store.results import Appended, Dedupe, Entry
+from bus.store.pushed import ReceiptDraft
+from bus.store.results import Appended, Batch, Dedupe, Entry
 
 
 class LogStore(ABC):
@@ -122,11 +123,18 @@ class LogStore(ABC):
         """
 
     @abstractmethod
-    def claim_any(self, agent: str) -> Entry | None:
-        """Like :meth:`claim`, over every stream the agent reads: the pending message appended
-        first (ties go to the smaller stream id). If its sender consumes pushed receipts
-        (see :meth:`~bus.store.contracts.leases.LeaseStore.take`), nothing moves and the
-        entry comes back as :class:`~bus.store.results.Wanting`: take it with its receipt."""
+    def claim_any(self, agent: str, receipt: ReceiptDraft | None = None) -> Batch:
+        """Like :meth:`claim`, over every stream the agent reads: hand over the pending message
+        appended first (ties go to the smaller stream id). A :class:`~bus.store.results.Batch`
+        of that one entry (none: nothing is pending).
+
+        Pushed receipts, as :meth:`~bus.store.contracts.leases.LeaseStore.take` pushes them:
+        if the message's sender consumes receipts and ``receipt`` is no draft for it (its
+        ``of_stream`` and ``of_seq``), nothing moves and the entry comes back as
+        :class:`~bus.store.results.Wanting`: claim again with its receipt, which the step
+        appends as it hands the message over (``Batch.pushed``). ``Batch.ahead``: the message
+        after it in its stream if that one's sender wants a receipt, to draft for the next
+        claim. A draft for another message is ignored."""
 
     @abstractmethod
     def find(self, message_ids: Sequence[str]) -> dict[str, Traced]:

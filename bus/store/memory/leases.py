@@ -8,7 +8,7 @@ import time
 
 from bus.store.contracts.leases import LeaseStore
 from bus.store.contracts.liveness import token_worker
-from bus.store.memory.receipts import keep_note, push_receipt, receipt_wanted
+from bus.store.memory.receipts import keep_note, push_receipt, receipt_ahead, receipt_wanted
 from bus.store.memory.tables import MemoryTables
 from bus.store.message_facts import Note
 from bus.store.pushed import (
@@ -152,18 +152,8 @@ class MemoryLeases(LeaseStore):
                     for index, (seq, _, body) in enumerate(found)
                 ),
                 pushed,
-                self._ahead(agent, stream, found[-1][0]),
+                receipt_ahead(tables, agent, stream, found[-1][0]),
             )
-
-    def _ahead(self, agent: str, stream: str, last: int) -> Entry | None:
-        """The message after ``last`` if its sender wants a receipt (the lock held)."""
-        tables = self._tables
-        if not tables.receipt_consumers:
-            return None
-        after = tables.following(stream, last, 1)
-        if not after or receipt_wanted(tables, after[0][2], agent) is None:
-            return None
-        return Wanting(stream, after[0][0], after[0][2])
 
     def release_lease(self, agent: str, stream: str, token: str) -> None:
         tables = self._tables

@@ -13,10 +13,17 @@ from bus.errors import ChannelChanged, UnknownChannel, rejected
 from bus.store.contracts.guards import Checks, overloaded_note
 from bus.store.contracts.log import LogStore
 from bus.store.memory.guards import clock_ms, run_checks
-from bus.store.memory.receipts import keep_note, receipt_wanted, record_audience
+from bus.store.memory.receipts import (
+    keep_note,
+    push_receipt,
+    receipt_ahead,
+    receipt_wanted,
+    record_audience,
+)
 from bus.store.memory.tables import MemoryTables
 from bus.store.message_facts import INDEX_FACTOR, Located, Note, Traced
-from bus.store.results import Appended, Dedupe, Duplicate, Entry, Guarded, Wanting
+from bus.store.pushed import Pushed, ReceiptDraft
+from bus.store.results import Appended, Batch, Dedupe, Duplicate, Entry, Guarded, Wanting
 
 
 class MemoryLog(LogStore):
@@ -166,11 +173,12 @@ class MemoryLog(LogStore):
             tables.positions[agent][stream] = found[0]
             return Entry(stream, found[0], found[2], skipped)
 
-    def claim_any(self, agent: str) -> Entry | None:
+    def claim_any(self, agent: str, receipt: ReceiptDraft | None = None) -> Batch:
         tables = self._tables
         with tables.lock:
             pending = []
-            for stream in tables.positions.get(agent, {}):
+            positions = tables.positions.get(agent, {})
+            for stream in positions:
                 if tables.leased(agent, stream):
                     continue
                 found = tables.next_for(agent, stream)
@@ -179,12 +187,22 @@ class MemoryLog(LogStore):
                 else:
                     pending.append((found[1], stream))
             if not pending:
-                return None
+                return Batch(True)
             stream = min(pending)[1]
             seq, _, body = tables.next_for(agent, stream) or (0, 0, "")
-            if receipt_wanted(tables, body, agent) is not None:  # take it with its receipt
-                return Wanting(stream, seq, body)
-            return self.claim(agent, stream)
+            skipped = seq - positions[stream] - 1
+            pushed = None
+            if (
+                receipt is not None
+                and (receipt.of_stream, receipt.of_seq) == (stream, seq)
+                and receipt.body is not None
+            ):  # drafted for this message, which wanted it: push_receipt reads the flag again
+                pushed = Pushed() if receipt.body == "" else push_receipt(tables, receipt)
+            elif receipt_wanted(tables, body, agent) is not None:  # claim it with its receipt
+                return Batch(True, (Wanting(stream, seq, body, skipped),))
+            positions[stream] = seq
+            entry = Entry(stream, seq, body, skipped)
+            return Batch(True, (entry,), pushed, receipt_ahead(tables, agent, stream, seq))
 
     def find(self, message_ids: Sequence[str]) -> dict[str, Traced]:
         tables, found = self._tables, {}

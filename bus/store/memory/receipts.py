@@ -20,6 +20,7 @@ from bus.store.pushed import (
     Skipped,
     SkipRun,
 )
+from bus.store.results import Wanting
 
 
 def _oldest_indexed(tables: MemoryTables, stream: str) -> int:
@@ -95,6 +96,17 @@ def receipt_wanted(tables: MemoryTables, body: str, agent: str) -> str | None:
     if not isinstance(sender, str) or sender in (agent, "bus") or message.get("type") == "receipt":
         return None
     return sender if sender in consumers and sender in tables.agents else None
+
+
+def receipt_ahead(tables: MemoryTables, agent: str, stream: str, last: int) -> Wanting | None:
+    """The message after ``last`` of ``stream`` if handing it over to ``agent`` pushes a
+    receipt (``Batch.ahead``; the lock held)."""
+    if not tables.receipt_consumers:
+        return None
+    after = tables.following(stream, last, 1)
+    if not after or receipt_wanted(tables, after[0][2], agent) is None:
+        return None
+    return Wanting(stream, after[0][0], after[0][2])
 
 
 class MemoryReceipts(ReceiptStore):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, cast
 
 from redis.exceptions import ResponseError
 
@@ -15,10 +15,12 @@ from bus.errors import NotReplicated
 from bus.store.contracts.guards import Checks
 from bus.store.contracts.log import LogStore
 from bus.store.message_facts import INDEX_FACTOR, Traced
+from bus.store.pushed import Pushed, ReceiptDraft
 from bus.store.redis.fencing import Fencing
 from bus.store.redis.guards import checks_args, guard_error, guard_outcome, own_max_pending
+from bus.store.redis.leases import receipt_keys_args
 from bus.store.redis.namespace import RedisNamespace, entry_of, refusal
-from bus.store.results import Appended, Dedupe, Duplicate, Entry, Guarded, Wanting
+from bus.store.results import Appended, Batch, Dedupe, Duplicate, Entry, Guarded, Wanting
 
 #: How many members the append script asked to count a channel may keep being given.
 ASKED_KEPT = 16
@@ -256,10 +258,16 @@ class RedisLog(LogStore):
         self._space.epochs.saw(entry.stream, entry.seq)
         return entry
 
-    def claim_any(self, agent: str) -> Entry | None:
+    def claim_any(self, agent: str, receipt: ReceiptDraft | None = None) -> Batch:
         keys = self._keys
         with self._streams_lock:
             streams = self._streams.get(agent, [])
+        more_keys: list[str] = []
+        more_args: list[Any] = []
+        if receipt is not None and receipt.body is not None:
+            receipt_keys, receipt_args = receipt_keys_args(keys, receipt)
+            more_keys = receipt_keys[1:]  # the consumers key is passed anyway
+            more_args = [receipt.of_stream, receipt.of_seq, *receipt_args]
         while True:
             found = self._space.run_moving(
                 "claim_any",
@@ -271,15 +279,22 @@ class RedisLog(LogStore):
                     *(keys.signals(stream) for stream in streams),
                     keys.receipt_consumers,
                     keys.epoch,
+                    *more_keys,
                 ],
-                [self._space.epochs.arg, agent, *streams],
+                [self._space.epochs.arg, agent, len(streams), *streams, *more_args],
             )
             if found is None:
-                return None
-            if int(found[0]) == 1:
-                return self._seen(entry_of(found[1], found[2], found[3], found[4]))
+                return Batch(True)
             if int(found[0]) == 2:  # its sender consumes receipts: nothing moved
-                return Wanting(*entry_of(found[1], found[2], found[3], found[4]))
+                return Batch(True, (Wanting(*entry_of(found[1], found[2], found[3], found[4])),))
+            if int(found[0]) == 1:
+                stream, ahead = found[1], found[8]
+                return Batch(
+                    True,
+                    (self._seen(entry_of(stream, found[2], found[3], found[4])),),
+                    None if not more_args else Pushed(False, int(found[5]), bool(int(found[6]))),
+                    Wanting(*entry_of(stream, found[7], ahead)) if ahead else None,
+                )
             # The agent's streams changed since they were cached: learn them and try again.
             streams = sorted(found[1:])
             with self._streams_lock:

@@ -16,7 +16,7 @@ PRELUDES: dict[str, tuple[str, ...]] = {
     "charge": (),
     "fence": ("epoch",),
     "claim": ("epoch", "next_after"),
-    "claim_any": ("epoch", "next_after", "receipt_wanted"),
+    "claim_any": ("epoch", "next_after", "log_trim", "push_receipt", "receipt_wanted"),
     "subscribe": (),
     "unsubscribe": (),
     "register_agent": (),
