@@ -82,7 +82,6 @@ class Bus(BusOperations):
         self.registry = Registry(self.settings, self.broker, store, self.guard)
         #: Appends messages and publishes their deliveries.
         self.publisher = Publisher(self.settings, self.registry, self.broker, store, self.guard)
-        self._requests = Requests(self.publisher, store, self.guard)
         #: Drafts the pushed receipts of this process's commits and hand-overs (issue 17).
         self.receipt_drafts = ReceiptDrafts(
             self.guard,
@@ -91,6 +90,9 @@ class Bus(BusOperations):
             self.broker,
             store,
             self.publisher.observers,
+        )
+        self._requests = Requests(
+            self.publisher, store, self.guard, replied=self.receipt_drafts.replied
         )
         #: The inboxes of the agents that receive in this process.
         self.inboxes = Inboxes(self._open_inbox)

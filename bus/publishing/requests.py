@@ -30,15 +30,33 @@ logger = logging.getLogger(__name__)
 BOX_GRACE_MS = 60_000
 
 
+#: Notes that a request was replied (``store``, the request as stored, when, in epoch ms).
+Replied = Callable[[Store, Message, int], None]
+
+
 class Requests:
-    """Sends requests and waits for their replies."""
+    """Sends requests and waits for their replies.
+
+    Args:
+        publisher: Posts the requests.
+        store: The started bus's store.
+        guard: Admits the replies.
+        replied: Notes a request replied; the bus's also pushes its ``handled`` receipt
+            (:meth:`bus.reading.receipt_drafts.ReceiptDrafts.replied`). Default: the note only.
+    """
 
     def __init__(
-        self, publisher: Publisher, store: Callable[[], Store], guard: Guard | None = None
+        self,
+        publisher: Publisher,
+        store: Callable[[], Store],
+        guard: Guard | None = None,
+        *,
+        replied: Replied | None = None,
     ) -> None:
         self._publisher = publisher
         self._store = store
         self._guard = guard if guard is not None else OpenGuard()
+        self._replied = replied
 
     def request(
         self, recipient: str, content: str, *, sender: str, timeout: float, **fields: Any
@@ -66,7 +84,7 @@ class Requests:
             store.replies.close_reply(correlation_id)
         if reply is not None:
             self._note(store, sent, "replied")
-        if reply is None:
+        else:
             raise BusTimeout(
                 f"agent {recipient!r} did not reply within {timeout} s to request {sent.id} "
                 f"({content[:60]!r})",
@@ -77,14 +95,18 @@ class Requests:
             )
         return reply
 
-    @staticmethod
-    def _note(store: Store, sent: Message, kind: str) -> None:
+    def _note(self, store: Store, sent: Message, kind: str) -> None:
         """Note on the request's receipt that a reply is awaited, or came (what ``status``
-        calls handled for a request); a note that cannot be written is logged."""
+        calls handled for a request, and its pushed receipt reports); a note that cannot be
+        written is logged."""
         if sent.seq is None or sent.recipient is None:  # not stored (a duplicate's first)
             return
-        note = Note(kind, int(time() * 1000))
+        at_ms = int(time() * 1000)
         try:
+            if kind == "replied" and self._replied is not None:
+                self._replied(store, sent, at_ms)
+                return
+            note = Note(kind, at_ms)
             store.receipts.note(Stream.of_inbox(sent.recipient).id, sent.seq, sent.recipient, note)
         except BusError as exc:
             logger.warning("could not note %s on request %s: %s", kind, sent.id, exc)

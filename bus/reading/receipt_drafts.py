@@ -30,7 +30,7 @@ from bus.channels import Retention, Stream
 from bus.errors import AuthenticationFailed, BusError, MessageDecodeError
 from bus.message import Message, build_message
 from bus.receipts import RECEIPT_MEDIA_TYPE, RECEIPT_TYPE, DeliveryState
-from bus.store import Entry, Pushed, ReceiptDraft, Store
+from bus.store import Entry, Note, Pushed, ReceiptDraft, Store
 
 logger = logging.getLogger("bus.delivery")
 
@@ -49,6 +49,9 @@ class About(NamedTuple):
     type: str
     channel: str | None
     seq: int | None
+    #: Whether it is a request (a direct message awaiting a reply: ``reply_to`` and a
+    #: correlation id): handled means replied, so its hand-over pushes no ``handled`` receipt.
+    request: bool = False
 
 
 class Outgoing(NamedTuple):
@@ -56,6 +59,15 @@ class Outgoing(NamedTuple):
 
     draft: ReceiptDraft
     message: Message | None = None
+
+
+def _about(message: Message, seq: int | None) -> About:
+    """What a receipt names of ``message`` (at ``seq``)."""
+    request = message.recipient is not None and None not in (
+        message.reply_to,
+        message.correlation_id,
+    )
+    return About(str(message.id), message.sender, message.type, message.channel, seq, request)
 
 
 def _stamp(now_ms: int) -> str:
@@ -121,7 +133,7 @@ class ReceiptDrafts:
         pushes none (a receipt itself, one from the bus, the member's own post). Its receipt
         is built only for a sender known to consume receipts, or with ``build`` (the store
         asked for it). ``of_seq``: a pull hand-over's, the seq it is for."""
-        about = About(str(message.id), message.sender, message.type, message.channel, message.seq)
+        about = _about(message, message.seq)
         return self._drafted(
             about,
             member,
@@ -144,11 +156,14 @@ class ReceiptDrafts:
         dead_letter_seq: int | None,
         build: bool,
         of_seq: int,
+        replied: bool = False,
     ) -> Outgoing | None:
-        """See :meth:`draft`."""
+        """See :meth:`draft`; ``replied``: a request's receipt, for the reply that came."""
         sender, seq, channel = about.sender, about.seq, about.channel
         if about.type == RECEIPT_TYPE or sender in (BUS_SENDER, member) or seq is None:
             return None
+        if about.request and state is DeliveryState.HANDLED and not replied:
+            return None  # a request is handled once replied: its requester pushes that receipt
         guard, now_ms = self._guard, int(time.time() * 1000)
         by = guard.identity or BUS_SENDER
         retention, coalesce = self._retention, self._coalesce
@@ -167,6 +182,8 @@ class ReceiptDrafts:
             "dead_letter_seq": dead_letter_seq,
         }
         where = f"{channel} #{seq}" if channel else f"direct #{seq}"
+        if replied:
+            where += ", replied"
         content = f"{member} {state.value.replace('_', '-')} {about.id} ({where})"
         return self._built(sender, receipt, content, now_ms, of_seq)
 
@@ -205,6 +222,34 @@ class ReceiptDrafts:
         body = built.model_dump_json(exclude={"seq"})
         draft = ReceiptDraft(sender, by, str(built.id), body, now_ms, retention, coalesce, of_seq)
         return Outgoing(draft, built)
+
+    def replied(self, store: Store, request: Message, at_ms: int) -> None:
+        """Note that ``request`` was replied (what ``status`` calls handled for a request) and,
+        in the same store step, push its ``handled`` receipt to its sender if the sender
+        consumes receipts (the hand-over pushed none); the sender woken. Built, and signed
+        with auth on, by this process: the requester's, which got and checked the reply."""
+        member, seq = request.recipient, request.seq
+        if member is None or seq is None:  # not stored (a duplicate's first)
+            return
+        about = _about(request, seq)
+        out = self._drafted(
+            about,
+            member,
+            DeliveryState.HANDLED,
+            attempts=1,
+            error=None,
+            dead_letter_seq=None,
+            build=True,
+            of_seq=0,
+            replied=True,
+        )
+        note = Note("replied", at_ms)
+        pushed = store.receipts.note(
+            Stream.of_inbox(member).id, seq, member, note, None if out is None else out.draft
+        )
+        if out is not None and pushed is not None:
+            self.learn(out.draft, pushed)
+            self.wake(out, pushed)
 
     def note_skip(
         self, store: Store, agent: str, stream: str, first: int, last: int, at_ms: int
@@ -255,7 +300,7 @@ class ReceiptDrafts:
                 message = Message.from_json(entry.json)
             except MessageDecodeError:  # the receive logs it and reads on
                 return Outgoing(none)
-            about = About(str(message.id), message.sender, message.type, message.channel, entry.seq)
+            about = _about(message, entry.seq)
             try:
                 self._guard.admit(message, Stream.parse(entry.stream), agent=agent)
             except AuthenticationFailed as exc:
@@ -285,11 +330,12 @@ class ReceiptDrafts:
             raw = json.loads(entry.body)
             message_id, sender, channel = str(UUID(raw["id"])), raw["sender"], raw.get("channel")
             kind = raw.get("type", "")
+            request = bool(raw.get("reply_to")) and bool(raw.get("correlation_id"))
         except (ValueError, KeyError, TypeError, AttributeError):
             return None  # unreadable: read whole, the receive logs it
         if not isinstance(sender, str) or not isinstance(channel, str | None):
             return None
-        return About(message_id, sender, kind, channel, entry.seq)
+        return About(message_id, sender, kind, channel, entry.seq, request and channel is None)
 
     def learn(self, draft: ReceiptDraft, pushed: Pushed) -> None:
         """Remember what the store said of ``draft``'s sender: it consumes receipts (it asked

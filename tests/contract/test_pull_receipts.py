@@ -5,6 +5,7 @@ did not opt in gets none."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 from uuid import UUID
@@ -12,6 +13,7 @@ from uuid import UUID
 import pytest
 
 from bus import Bus, DeliveryState, Retention
+from bus.message import Message
 from bus.receipts import Receipt, receipt_of
 from bus.store import direct_stream
 from tests.brokers import settings_for
@@ -141,3 +143,46 @@ def test_a_steady_stream_pushes_each_receipt_in_the_hand_over_step_itself(
     assert len(steps) == len(posted) + 1, steps
     receipts = _receipts(bus, "boss", len(posted))
     assert [receipt.message_id for receipt in receipts] == handed
+
+
+def _receipts_about(bus: Bus, agent: str, message_id: UUID) -> list[Receipt]:
+    """The receipts about ``message_id`` in ``agent``'s inbox (read from the log, not taken)."""
+    found = []
+    for entry in bus.store.log.history(direct_stream(agent)):
+        receipt = receipt_of(Message.from_json(entry.json))
+        if receipt is not None and receipt.message_id == message_id:
+            found.append(receipt)
+    return found
+
+
+def test_a_request_pushes_its_handled_receipt_when_replied_not_when_handed_over(bus: Bus) -> None:
+    bus.register_agent("ceo", receipts=True)
+    oracle = bus.agent("oracle")
+    handed: list[Message] = []
+    before_reply: list[list[Receipt]] = []
+
+    def answer() -> None:
+        question = oracle.receive(timeout=10)
+        assert question is not None
+        handed.append(question)
+        before_reply.append(_receipts_about(bus, "ceo", question.id))  # handed over: none yet
+        oracle.reply(question, "42")
+
+    thread = threading.Thread(target=answer)
+    thread.start()
+    reply = bus.request("oracle", "the answer?", sender="ceo", timeout=20)
+    thread.join(10)
+    assert reply.content == "42"
+    [question] = handed
+    assert before_reply == [[]]
+    # The requester noted the reply and pushed the receipt in one step before request returned.
+    [receipt] = _receipts_about(bus, "ceo", question.id)
+    assert (receipt.member, receipt.state, receipt.seq) == (
+        "oracle",
+        DeliveryState.HANDLED,
+        question.seq,
+    )
+    got = _receipts(bus, "ceo", 1)
+    assert [each.message_id for each in got] == [question.id]
+    assert bus.receive("ceo", timeout=0.2) is None  # once: the hand-over pushed none
+    assert bus.status(question.id).members["oracle"].state is DeliveryState.HANDLED

@@ -88,11 +88,11 @@ def test_a_request_handed_over_before_its_requester_noted_it_is_still_in_progres
     # always is: the note is never written, and the open reply box says the request waits.
     noted = Requests._note
 
-    def note_late(store: Store, sent: Message, kind: str) -> None:
+    def note_late(self: Requests, store: Store, sent: Message, kind: str) -> None:
         if kind != "requested":
-            noted(store, sent, kind)
+            noted(self, store, sent, kind)
 
-    monkeypatch.setattr(Requests, "_note", staticmethod(note_late))
+    monkeypatch.setattr(Requests, "_note", note_late)
     reply, seen = _ask_the_oracle(bus)
     assert seen == [DeliveryState.IN_PROGRESS]
     assert reply.causation_id is not None

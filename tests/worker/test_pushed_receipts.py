@@ -76,6 +76,33 @@ def _scenario(bus: Bus, hosted_records: Callable[[], list[str]]) -> None:
     assert len(records) == 2, records
     # No receipt is stored for a sender that did not opt in.
     assert bus.store.log.history(direct_stream("pr-quiet")) == []
+    _request_receipt(bus)
+
+
+def _request_receipt(bus: Bus) -> None:
+    """A request to the hosted pr-oracle: its requester gets one ``handled`` receipt, pushed
+    when it got the reply; the worker's commit of the request pushes none."""
+    reply = bus.request("pr-oracle", "the answer?", sender="pr-pull", timeout=30)
+    assert reply.content == "42"
+    request_id = reply.causation_id
+    assert request_id is not None
+    placed = bus.store.log.placed(str(request_id))
+    assert placed is not None
+    deadline = time.monotonic() + 30  # the worker commits after its handler returned
+    while (bus.store.log.position("pr-oracle", placed[0]) or 0) < placed[1]:
+        assert time.monotonic() < deadline, "pr-oracle's commit of the request never came"
+        time.sleep(0.05)
+    received = bus.receive("pr-pull", timeout=10)
+    assert received is not None
+    receipt = receipt_of(received)
+    assert receipt is not None
+    assert (receipt.message_id, receipt.member, receipt.state) == (
+        request_id,
+        "pr-oracle",
+        DeliveryState.HANDLED,
+    )
+    assert "replied" in received.content
+    assert bus.receive("pr-pull", timeout=0.5) is None  # once: the commit pushed none
 
 
 def test_senders_get_their_receipts_pushed_by_workers(

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from bus.store.message_facts import DeliveryFacts, Note
 from bus.store.pushed import (
+    Pushed,
     ReceiptDraft,
     Skipped,
 )
@@ -34,9 +35,14 @@ class ReceiptStore(ABC):
         """
 
     @abstractmethod
-    def note(self, stream: str, seq: int, agent: str, note: Note) -> None:
+    def note(
+        self, stream: str, seq: int, agent: str, note: Note, receipt: ReceiptDraft | None = None
+    ) -> Pushed | None:
         """Keep ``note`` for message ``seq`` of ``stream`` and ``agent`` (replacing an earlier
-        one); notes of messages the index forgot are dropped on the way."""
+        one); notes of messages the index forgot are dropped on the way. With ``receipt``
+        (a request's ``replied`` note: the outcome its pushed receipt reports), the same step
+        appends it to its sender's inbox if the sender consumes receipts, as
+        :meth:`~bus.store.contracts.leases.LeaseStore.advance` does, and says what it did."""
 
     @abstractmethod
     def consume(self, agent: str, on: bool, *, hosted: bool = False) -> None:

@@ -153,9 +153,12 @@ class MemoryReceipts(ReceiptStore):
             }
             return DeliveryFacts(located, first, head, audience, members, notes)
 
-    def note(self, stream: str, seq: int, agent: str, note: Note) -> None:
+    def note(
+        self, stream: str, seq: int, agent: str, note: Note, receipt: ReceiptDraft | None = None
+    ) -> Pushed | None:
         with self._tables.lock:
             keep_note(self._tables, stream, seq, seq, agent, note)
+            return None if receipt is None else push_receipt(self._tables, receipt)
 
     def consume(self, agent: str, on: bool, *, hosted: bool = False) -> None:
         with self._tables.lock:

@@ -115,16 +115,19 @@ class RedisReceipts(ReceiptStore):
             {agent: note for agent, note in _notes(notes, seq).items() if agent in members},
         )
 
-    def _note(self, stream: str, field: str, note: Note) -> None:
+    def note(
+        self, stream: str, seq: int, agent: str, note: Note, receipt: ReceiptDraft | None = None
+    ) -> Pushed | None:
         keys = self._keys
-        self._space.run(
+        more: tuple[list[str], list[Any]] = ([], [])
+        if receipt is not None:
+            more = receipt_keys_args(keys, receipt)
+        done = self._space.run(
             "note",
-            [keys.notes(stream), keys.trimmed(stream), keys.indexed(stream), keys.heads],
-            [stream, field, note.encode()],
+            [keys.notes(stream), keys.trimmed(stream), keys.indexed(stream), keys.heads, *more[0]],
+            [stream, f"{seq}-{seq}\n{agent}", note.encode(), *more[1]],
         )
-
-    def note(self, stream: str, seq: int, agent: str, note: Note) -> None:
-        self._note(stream, f"{seq}-{seq}\n{agent}", note)
+        return None if receipt is None else Pushed(False, int(done[0]), bool(int(done[1])))
 
     def consume(self, agent: str, on: bool, *, hosted: bool = False) -> None:
         if on:

@@ -33,7 +33,7 @@ PRELUDES: dict[str, tuple[str, ...]] = {
     "renew_lease": (),
     "release_lease": (),
     "record_failure": ("trim_notes",),
-    "note": ("trim_notes",),
+    "note": ("trim_notes", "log_trim", "push_receipt"),
     "note_skipped": ("trim_notes", "log_trim", "push_receipt"),
     "member_facts": (),
     "backlog": (),
