@@ -16,18 +16,21 @@ from kombu import Connection
 
 from bus.broker.celery_app import create_app
 from bus.broker.failures import broker_errors, unavailable, url_of
-from bus.broker.fanout import Fanout, MemoryFanout, RedisFanout
+from bus.broker.fanout import (
+    PUBLISH_RETRY_POLICY,
+    AmqpFanout,
+    Fanout,
+    MemoryFanout,
+    RedisFanout,
+)
 from bus.broker.topology import Topology
-from bus.broker.wire import DELIVER_TASK, Delivery
+from bus.broker.wire import DELIVER_TASK, Delivery, MemberDeliveries
 from bus.errors import BrokerUnavailable
 from bus.settings import BusSettings
 from bus.settings.transports import transport_of
 from bus.settings.urls import mask
 
 logger = logging.getLogger(__name__)
-
-#: How hard a publish retries a lost broker connection before it gives up.
-PUBLISH_RETRY_POLICY = {"max_retries": 3, "interval_start": 0, "interval_step": 0.2}
 
 __all__ = ["PUBLISH_RETRY_POLICY", "Broker", "broker_errors", "create_app", "unavailable"]
 
@@ -51,8 +54,13 @@ class Broker:
         self._origin = f"bus@{socket.gethostname()}/{os.getpid()}"
         #: The broker's URL, password masked: what errors name.
         self.url = mask(settings.broker_url)
-        #: A message's deliveries to many members built once (one round trip on Redis).
-        fanouts: dict[str | None, type[Fanout]] = {"redis": RedisFanout, "memory": MemoryFanout}
+        #: A message's deliveries to many members built once (one round trip on Redis, one
+        #: publish on RabbitMQ).
+        fanouts: dict[str | None, type[Fanout]] = {
+            "redis": RedisFanout,
+            "memory": MemoryFanout,
+            "amqp": AmqpFanout,
+        }
         fanout = fanouts.get(transport.fanout)
         self._fanout = None if fanout is None else fanout(self.app, self.topology, self._origin)
 
@@ -90,9 +98,11 @@ class Broker:
         """
         if not deliveries:
             return
-        if self._fanout is not None and not direct and self._fanout.applies(deliveries, task):
+        fanout = self._fanout
+        if fanout is not None and not direct and fanout.applies(deliveries, task):
+            assert isinstance(deliveries, MemberDeliveries)  # what applies() holds
             try:
-                self._fanout.publish(deliveries)
+                fanout.publish(deliveries)
             except Exception as exc:
                 raise self._unavailable(deliveries, exc) from exc
             return

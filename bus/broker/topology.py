@@ -11,12 +11,14 @@ No fanout exchange is used: on Redis those are PUB/SUB and drop what nobody list
 
 Each delivery is a message of its own, for one member (its own Celery task). On RabbitMQ it is
 published to the channel's exchange with the member's name as routing key, and the server routes
-it through the member's binding. On kombu's virtual transports (Redis, memory) the exchange is
-emulated by the client, which would read the channel's whole binding table back from Redis for
-every delivery (a round trip each, and O(members)) only to find the member's queue, which bus
-already knows: the store names the members in the same atomic step that appends the message.
-There, deliveries go straight to the member's queue (the default exchange), which is what the
-lookup would resolve to; bindings are still made and removed, so the topology is the same.
+it through the member's binding; a message's deliveries to many members are one publish, the
+other members' names in the ``BCC`` header, each routed through its own binding too
+(:class:`~bus.broker.fanout.AmqpFanout`). On kombu's virtual transports (Redis, memory) the
+exchange is emulated by the client, which would read the channel's whole binding table back from
+Redis for every delivery (a round trip each, and O(members)) only to find the member's queue,
+which bus already knows: the store names the members in the same atomic step that appends the
+message. There, deliveries go straight to the member's queue (the default exchange), which is
+what the lookup would resolve to; bindings are still made and removed, so the topology is the same.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from pydantic_core import PydanticSerializationError
 from bus import tracing
 from bus.access.guard import Guard
 from bus.broker.deliveries import Broker
-from bus.broker.wire import Delivery
+from bus.broker.wire import Delivery, MemberDeliveries
 from bus.channels import Retention, Stream
 from bus.errors import (
     BrokerUnavailable,
@@ -170,17 +170,15 @@ class Publisher:
     def _deliver(self, store: Store, posted: Message, stream: Stream, appended: Appended) -> None:
         """Publish the deliveries of a stored message to the recipients to wake."""
         assert posted.seq is not None
-        deliveries = [
-            Delivery(
-                agent,
-                posted.channel,
-                posted.seq,
-                str(posted.id),
-                sender=posted.sender,
-                type=str(posted.type),
-            )
-            for agent in sorted(appended.to_wake)
-        ]
+        message = Delivery(
+            "",
+            posted.channel,
+            posted.seq,
+            str(posted.id),
+            sender=posted.sender,
+            type=str(posted.type),
+        )
+        deliveries = MemberDeliveries(message, sorted(appended.to_wake))
         try:
             self._broker.publish(deliveries)
         except BrokerUnavailable as exc:

@@ -14,14 +14,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import random
 import time
 from collections.abc import Callable
 from contextlib import suppress
-from datetime import UTC, datetime
 from typing import Any, NamedTuple
-from uuid import UUID
 
 from bus.access.guard import Guard, OpenGuard
 from bus.broker.deliveries import Broker
@@ -29,6 +25,7 @@ from bus.broker.wire import Delivery
 from bus.channels import Retention, Stream
 from bus.errors import AuthenticationFailed, BusError, MessageDecodeError
 from bus.message import Message, build_message
+from bus.reading.receipt_about import About, about_entry, about_message, receipt_id, stamp
 from bus.receipts import RECEIPT_MEDIA_TYPE, RECEIPT_TYPE, DeliveryState
 from bus.store import Entry, Note, Pushed, ReceiptDraft, Store
 
@@ -41,50 +38,11 @@ BUS_SENDER = "bus"
 Observer = Callable[[Message, list[str]], None]
 
 
-class About(NamedTuple):
-    """What a receipt names of the message it is about."""
-
-    id: str
-    sender: str
-    type: str
-    channel: str | None
-    seq: int | None
-    #: Whether it is a request (a direct message awaiting a reply: ``reply_to`` and a
-    #: correlation id): handled means replied, so its hand-over pushes no ``handled`` receipt.
-    request: bool = False
-
-
 class Outgoing(NamedTuple):
     """A draft for the store, and the receipt message it carries (if built and signed)."""
 
     draft: ReceiptDraft
     message: Message | None = None
-
-
-def _about(message: Message, seq: int | None) -> About:
-    """What a receipt names of ``message`` (at ``seq``)."""
-    request = message.recipient is not None and None not in (
-        message.reply_to,
-        message.correlation_id,
-    )
-    return About(str(message.id), message.sender, message.type, message.channel, seq, request)
-
-
-def _stamp(now_ms: int) -> str:
-    return datetime.fromtimestamp(now_ms / 1000, UTC).isoformat().replace("+00:00", "Z")
-
-
-#: Draws the ids of unsigned receipts: seeded from the OS once (``random`` reseeds it in a
-#: forked child). ``uuid4`` reads ``os.urandom`` each time, which releases the GIL: with a
-#: worker's threads busy, taking it back cost a receipt more than building it (profiled on
-#: memory://). The ids need to be unique, not secret: with auth off anyone may post anything.
-_ids = random.Random()
-os.register_at_fork(after_in_child=_ids.seed)
-
-
-def receipt_id() -> str:
-    """A random (version 4) UUID for a receipt message built without signing."""
-    return str(UUID(int=_ids.getrandbits(128), version=4))
 
 
 class ReceiptDrafts:
@@ -133,7 +91,7 @@ class ReceiptDrafts:
         pushes none (a receipt itself, one from the bus, the member's own post). Its receipt
         is built only for a sender known to consume receipts, or with ``build`` (the store
         asked for it). ``of_seq``: a pull hand-over's, the seq it is for."""
-        about = _about(message, message.seq)
+        about = about_message(message, message.seq)
         return self._drafted(
             about,
             member,
@@ -156,6 +114,7 @@ class ReceiptDrafts:
         dead_letter_seq: int | None,
         build: bool,
         of_seq: int,
+        of_stream: str = "",
         replied: bool = False,
     ) -> Outgoing | None:
         """See :meth:`draft`; ``replied``: a request's receipt, for the reply that came."""
@@ -168,7 +127,9 @@ class ReceiptDrafts:
         by = guard.identity or BUS_SENDER
         retention, coalesce = self._retention, self._coalesce
         if not build and sender not in self._consumers:
-            draft = ReceiptDraft(sender, by, "", None, now_ms, retention, coalesce, of_seq)
+            draft = ReceiptDraft(
+                sender, by, "", None, now_ms, retention, coalesce, of_seq, of_stream
+            )
             return Outgoing(draft)
         receipt = {
             "message_id": about.id,
@@ -176,7 +137,7 @@ class ReceiptDrafts:
             "state": state.value,
             "channel": channel,
             "seq": seq,
-            "at": _stamp(now_ms),
+            "at": stamp(now_ms),
             "attempts": attempts,
             "error": error if error is None else error[:2000],
             "dead_letter_seq": dead_letter_seq,
@@ -185,10 +146,16 @@ class ReceiptDrafts:
         if replied:
             where += ", replied"
         content = f"{member} {state.value.replace('_', '-')} {about.id} ({where})"
-        return self._built(sender, receipt, content, now_ms, of_seq)
+        return self._built(sender, receipt, content, now_ms, of_seq, of_stream)
 
     def _built(
-        self, sender: str, receipt: dict[str, Any], content: str, now_ms: int, of_seq: int = 0
+        self,
+        sender: str,
+        receipt: dict[str, Any],
+        content: str,
+        now_ms: int,
+        of_seq: int = 0,
+        of_stream: str = "",
     ) -> Outgoing | None:
         """The receipt message to ``sender`` carrying ``receipt``, signed with auth on;
         ``None`` if it cannot be signed (logged)."""
@@ -212,7 +179,9 @@ class ReceiptDrafts:
             body = json.dumps(
                 {"id": message_id, **fields, "timestamp": receipt["at"]}, separators=(",", ":")
             )
-            draft = ReceiptDraft(sender, by, message_id, body, now_ms, retention, coalesce, of_seq)
+            draft = ReceiptDraft(
+                sender, by, message_id, body, now_ms, retention, coalesce, of_seq, of_stream
+            )
             return Outgoing(draft)
         try:  # signed like any message, by this process's identity (as its dead letters are)
             built = guard.outgoing(build_message(**fields))
@@ -220,7 +189,9 @@ class ReceiptDrafts:
             logger.warning("no receipt of %s for %s: %s", receipt["message_id"], sender, exc)
             return None
         body = built.model_dump_json(exclude={"seq"})
-        draft = ReceiptDraft(sender, by, str(built.id), body, now_ms, retention, coalesce, of_seq)
+        draft = ReceiptDraft(
+            sender, by, str(built.id), body, now_ms, retention, coalesce, of_seq, of_stream
+        )
         return Outgoing(draft, built)
 
     def replied(self, store: Store, request: Message, at_ms: int) -> None:
@@ -231,7 +202,7 @@ class ReceiptDrafts:
         member, seq = request.recipient, request.seq
         if member is None or seq is None:  # not stored (a duplicate's first)
             return
-        about = _about(request, seq)
+        about = about_message(request, seq)
         out = self._drafted(
             about,
             member,
@@ -270,7 +241,7 @@ class ReceiptDrafts:
                 "state": DeliveryState.SKIPPED.value,
                 "channel": channel,
                 "seq": run.first,
-                "at": _stamp(at_ms),
+                "at": stamp(at_ms),
                 "attempts": 0,
                 "error": f"retention trimmed {run.messages} message(s) before {agent} read them",
                 "messages": run.messages,
@@ -293,14 +264,14 @@ class ReceiptDrafts:
         none = ReceiptDraft(
             "", "", "", "", 0, self._retention, of_seq=entry.seq, of_stream=entry.stream
         )
-        about = self._open_about(entry)
+        about = about_entry(entry) if isinstance(self._guard, OpenGuard) else None
         state, error, attempts = DeliveryState.HANDLED, None, 1
         if about is None:  # the guard may refuse it: read it whole and ask
             try:
                 message = Message.from_json(entry.json)
             except MessageDecodeError:  # the receive logs it and reads on
                 return Outgoing(none)
-            about = _about(message, entry.seq)
+            about = about_message(message, entry.seq)
             try:
                 self._guard.admit(message, Stream.parse(entry.stream), agent=agent)
             except AuthenticationFailed as exc:
@@ -315,27 +286,12 @@ class ReceiptDrafts:
             dead_letter_seq=None,
             build=True,
             of_seq=entry.seq,
+            of_stream=entry.stream,
         )
         if out is None:
             return Outgoing(none)
         self._consumers.add(about.sender)
-        return Outgoing(out.draft._replace(of_stream=entry.stream), out.message)
-
-    def _open_about(self, entry: Entry) -> About | None:
-        """What a receipt names of ``entry``'s message, read from its JSON without building
-        the message, when the guard is open (auth off: it refuses nothing); else ``None``."""
-        if not isinstance(self._guard, OpenGuard):
-            return None
-        try:
-            raw = json.loads(entry.body)
-            message_id, sender, channel = str(UUID(raw["id"])), raw["sender"], raw.get("channel")
-            kind = raw.get("type", "")
-            request = bool(raw.get("reply_to")) and bool(raw.get("correlation_id"))
-        except (ValueError, KeyError, TypeError, AttributeError):
-            return None  # unreadable: read whole, the receive logs it
-        if not isinstance(sender, str) or not isinstance(channel, str | None):
-            return None
-        return About(message_id, sender, kind, channel, entry.seq, request and channel is None)
+        return out
 
     def learn(self, draft: ReceiptDraft, pushed: Pushed) -> None:
         """Remember what the store said of ``draft``'s sender: it consumes receipts (it asked

@@ -49,8 +49,8 @@ class TransportTraits:
     visibility_timeout: bool
     #: How a message's deliveries to many members are put in their queues with the task
     #: message built once (:mod:`bus.broker.fanout`): ``redis`` (one script call),
-    #: ``memory`` (a copy per member), or ``None`` (the broker routes each: AMQP).
-    fanout: Literal["redis", "memory"] | None
+    #: ``memory`` (a copy per member), ``amqp`` (one publish the broker routes to each).
+    fanout: Literal["redis", "memory", "amqp"] | None
     #: Publishes go through :mod:`bus.broker.redis_transport` (kombu's Redis transport with one
     #: crash guarded); ``rediss://`` keeps kombu's own, which sets TLS up by scheme.
     guarded_transport: bool
@@ -88,7 +88,7 @@ def _amqp(scheme: str) -> TransportTraits:
         prefork=True,
         default_store=None,
         visibility_timeout=False,
-        fanout=None,
+        fanout="amqp",
         guarded_transport=False,
         quorum_queues=True,
     )

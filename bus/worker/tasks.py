@@ -29,6 +29,7 @@ from bus.settings import BusSettings
 from bus.worker.hosting import hosting_of
 from bus.worker.outcomes import HandlerError, Status
 from bus.worker.runtime import Runtime
+from bus.worker.shared_deliveries import STRATEGY
 
 logger = logging.getLogger("bus.worker.hosting")
 
@@ -57,7 +58,8 @@ def register_tasks(app: Celery, settings: BusSettings) -> None:
         # acknowledged (acks_late acknowledges a failed task), never retried.
         "throws": (HandlerFailed, MessageDecodeError, UnknownAgent),
     }
-    app.task(name=DELIVER_TASK, **options)(deliver)
+    # A delivery shared by many members' queues is addressed to the queue's owner first.
+    app.task(name=DELIVER_TASK, Strategy=STRATEGY, **options)(deliver)
     app.task(name=REPLAY_TASK, **options)(replay)
 
 

@@ -25,6 +25,7 @@ from bus.worker.agent_registry import load_agents
 from bus.worker.bootstep import HostAgents
 from bus.worker.hosting import Hosting
 from bus.worker.process_signals import connect_process_signals
+from bus.worker.shared_deliveries import TaskConsumer
 from bus.worker.tasks import register_tasks
 
 
@@ -50,6 +51,8 @@ def install(app: Celery, settings: BusSettings, agents: Mapping[str, Agent]) -> 
     # Queue names and arguments only: nothing is connected here.
     topology = Topology(settings.namespace, queue_type=settings.queue_type)
     app.conf.task_queues = [topology.agent_queue(name) for name in hosting.agents]
+    # Its task consumer says whose queue a consumer tag reads (shared deliveries, RabbitMQ).
+    app.amqp.Consumer = TaskConsumer
     app.conf.worker_send_task_events = settings.worker_events
     _configure_pool(app, settings, sys.argv)
     app.steps["consumer"].add(HostAgents)
