@@ -34,15 +34,15 @@ from typing import Any
 
 from bus import tracing
 from bus.channels import Stream
-from bus.deadletters.operations import DeadLetter, dead_letter, refuse, set_aside_unreadable
-from bus.errors import AuthenticationFailed, HopLimitExceeded, MessageDecodeError
+from bus.deadletters.operations import DeadLetter, dead_letter, set_aside_unreadable
+from bus.errors import HopLimitExceeded, MessageDecodeError
 from bus.message import Message
-from bus.reading.replays import copy_refusal
 from bus.receipts import DeliveryState
 from bus.store import Entry, Failure, Holder, Step, lease_token
 from bus.worker.agent import Agent
 from bus.worker.outcomes import HandlerError, Outcome, Remembered, Status
 from bus.worker.run_calls import RunCalls, backoff, log_handled, now_ms
+from bus.worker.screening import screen
 
 logger = logging.getLogger("bus.delivery")
 
@@ -240,9 +240,12 @@ class Run:
             log_handled(agent, message, self._task_ids.pop(seq, self.task_id))
             return await self._commit(seq, message, DeliveryState.HANDLED, attempts=attempts + 1)
         wait = backoff(self.settings, attempts + 1)
-        attempts = await calls.io(
-            store.record_failure, agent, stream_id, seq, now_ms() + int(wait * 1000), error
-        )
+        retry_at = now_ms() + int(wait * 1000)
+        failed = functools.partial(store.record_failure, agent, stream_id, seq, retry_at)
+        attempts = await calls.io(failed, error, self.token)
+        if not attempts:  # its lease lapsed while the handler ran: the message is not its own
+            logger.warning("%s lost its lease on %s while #%s failed", agent, stream_id, seq)
+            return Step(False)
         # A loop stopped by the hop limit fails the same way every time: dead-letter it now.
         looped = isinstance(getattr(reported, "exception", None), HopLimitExceeded)
         if attempts <= self.settings.max_retries and not looped:
@@ -292,21 +295,14 @@ class Run:
         )
 
     async def _screen(self, entry: Entry, message: Message) -> Step | None:
-        """The step past ``message`` if no handler may see it (forged, a replayed copy, or a
-        dead letter not for this agent), else ``None``."""
-        calls, agent, seq = self.calls, self.agent.name, entry.seq
-        try:
-            calls.bus.guard.admit(message, self.stream, agent=agent)
-        except AuthenticationFailed as exc:  # never handed to a handler; the run moves on
-            await calls.io(refuse, calls.bus, agent, message, self.stream, exc)
-            return await self._refused(seq, message, f"refused: {exc}")
-        copy = await calls.io(copy_refusal, calls.bus.store, entry, message)
-        if copy is not None:  # a replay: refused like a forgery, loudly, and the run moves on
-            await calls.io(refuse, calls.bus, agent, message, self.stream, copy)
-            return await self._refused(seq, message, f"refused: {copy}")
-        if not calls.bus.guard.visible(message, agent=agent):  # a dead letter not for it
-            return await self._passed(seq)
-        return None
+        """The step past ``message`` if no handler may see it (:mod:`bus.worker.screening`),
+        else ``None``."""
+        screened = await screen(self.calls, self.agent.name, self.stream, entry, message)
+        if screened is None:
+            return None
+        if screened.refused is None:
+            return await self._passed(entry.seq)
+        return await self._refused(entry.seq, message, screened.refused)
 
     async def _refused(self, seq: int, message: Message, error: str) -> Step:
         """Move past message ``seq``, refused before any handler saw it (its receipt says so)."""

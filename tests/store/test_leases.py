@@ -147,6 +147,19 @@ def test_advancing_forgets_the_failures(store: Store) -> None:
     assert store.leases.record_failure("bob", NEWS, 3, 7_000) == 1
 
 
+def test_a_failure_of_a_run_that_lost_its_lease_is_not_recorded(store: Store) -> None:
+    pending(store)
+    store.leases.begin("bob", NEWS, "w2", TTL, 3)  # w1's lease lapsed: w2 took the stream
+    assert store.leases.record_failure("bob", NEWS, 1, 5_000, "stale", token="w1") == 0
+    assert store.leases.record_failure("bob", NEWS, 1, 5_000, "w2's", token="w2") == 1
+    step = store.leases.begin("bob", NEWS, "w2", TTL, 3)
+    assert step.failure == Failure(attempts=1, not_before_ms=5_000)  # w1's did not count
+    # Once committed, a late failure of the message counts nowhere either.
+    store.leases.advance("bob", NEWS, "w2", TTL, 1, 3)
+    assert store.leases.record_failure("bob", NEWS, 1, 9_000, "late", token="w2") == 0
+    assert store.leases.advance("bob", NEWS, "w2", TTL, 1, 3).failure is None
+
+
 def test_failures_are_per_agent_and_stream(store: Store) -> None:
     reader(store, "ann", "#news")
     pending(store)

@@ -72,6 +72,20 @@ def test_a_lease_its_start_and_a_failure_with_its_error_are_read_back(store: Sto
     assert (note.kind, note.attempts, note.error) == ("failed", 1, "ValueError: no")
 
 
+def test_a_stale_failure_never_replaces_the_note_of_a_dead_letter(store: Store) -> None:
+    reader(store, "bob", "#news")
+    message_id = publish(store, "m1")
+    store.leases.begin("bob", NEWS, "w1", TTL, 10)
+    assert store.leases.record_failure("bob", NEWS, 1, 0, "boom", token="w1") == 1
+    store.receipts.note(NEWS, 1, "bob", Note("dead_lettered", 1000, 1, "boom", 7))
+    store.leases.advance("bob", NEWS, "w1", TTL, 1, 10)
+    # Another run of the same message (its lease had lapsed) fails it late: nothing changes.
+    assert store.leases.record_failure("bob", NEWS, 1, 0, "late", token="w0") == 0
+    facts = store.receipts.facts(message_id)
+    assert facts is not None
+    assert facts.notes["bob"].kind == "dead_lettered"
+
+
 def test_notes_are_per_message_and_agent_and_skips_cover_a_range(store: Store) -> None:
     reader(store, "bob", "#news")
     ids = [publish(store, f"m{n}", at=1000 + n) for n in range(1, 5)]

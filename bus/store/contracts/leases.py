@@ -105,12 +105,24 @@ class LeaseStore(ABC):
 
     @abstractmethod
     def record_failure(
-        self, agent: str, stream: str, seq: int, not_before_ms: int, error: str | None = None
+        self,
+        agent: str,
+        stream: str,
+        seq: int,
+        not_before_ms: int,
+        error: str | None = None,
+        token: str | None = None,
     ) -> int:
         """Count a failed attempt at ``seq`` (the stream's next message) and when it may be
         tried again; returns the number of attempts at ``seq`` so far (a failure at another
         seq starts again from 1). The attempt's ``error`` is kept as the (message, agent)'s
-        ``failed`` note (:class:`~bus.store.contracts.receipts.ReceiptStore`)."""
+        ``failed`` note (:class:`~bus.store.contracts.receipts.ReceiptStore`).
+
+        With ``token`` (a run's, whose lease may have lapsed while its handler ran), nothing is
+        recorded and 0 is returned if another token holds the agent's lease on the stream or
+        the agent's position is at or past ``seq`` already: the message is another run's, or
+        was committed, and a stale failure must not count toward its dead letter nor replace
+        the note of what became of it."""
 
     @abstractmethod
     def backlog(self, agent: str) -> list[Lag]:

@@ -176,10 +176,23 @@ class MemoryLeases(LeaseStore):
             return True
 
     def record_failure(
-        self, agent: str, stream: str, seq: int, not_before_ms: int, error: str | None = None
+        self,
+        agent: str,
+        stream: str,
+        seq: int,
+        not_before_ms: int,
+        error: str | None = None,
+        token: str | None = None,
     ) -> int:
         tables = self._tables
         with tables.lock:
+            if token is not None:
+                held = tables.leases.get((agent, stream))
+                position = tables.positions.get(agent, {}).get(stream)
+                if held is not None and held[0] != token and held[1] > time.monotonic():
+                    return 0  # another run's now
+                if position is not None and position >= seq:
+                    return 0  # committed already
             previous = tables.failures.get((agent, stream))
             attempts = previous[1] + 1 if previous is not None and previous[0] == seq else 1
             tables.failures[(agent, stream)] = (seq, attempts, not_before_ms)

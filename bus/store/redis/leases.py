@@ -206,9 +206,20 @@ class RedisLeases(LeaseStore):
         return bool(self._run("renew_lease", [self._keys.lease(agent, stream)], [token, ttl_ms]))
 
     def record_failure(
-        self, agent: str, stream: str, seq: int, not_before_ms: int, error: str | None = None
+        self,
+        agent: str,
+        stream: str,
+        seq: int,
+        not_before_ms: int,
+        error: str | None = None,
+        token: str | None = None,
     ) -> int:
         keys = self._keys
+        fence = (
+            ([], [])
+            if token is None
+            else ([keys.lease(agent, stream), keys.positions(agent)], [token])
+        )
         return int(
             self._run(
                 "record_failure",
@@ -218,8 +229,17 @@ class RedisLeases(LeaseStore):
                     keys.trimmed(stream),
                     keys.indexed(stream),
                     keys.heads,
+                    *fence[0],
                 ],
-                [stream, seq, not_before_ms, agent, error or "", int(time.time() * 1000)],
+                [
+                    stream,
+                    seq,
+                    not_before_ms,
+                    agent,
+                    error or "",
+                    int(time.time() * 1000),
+                    *fence[1],
+                ],
             )
         )
 
