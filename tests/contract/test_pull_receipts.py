@@ -5,7 +5,6 @@ did not opt in gets none."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 from uuid import UUID
@@ -17,6 +16,7 @@ from bus.message import Message
 from bus.receipts import Receipt, receipt_of
 from bus.store import direct_stream
 from tests.brokers import settings_for
+from tests.helpers.oracle import ask_the_oracle
 
 
 @pytest.fixture(params=[1, 4], ids=["one-at-a-time", "batch-of-4"])
@@ -157,24 +157,12 @@ def _receipts_about(bus: Bus, agent: str, message_id: UUID) -> list[Receipt]:
 
 def test_a_request_pushes_its_handled_receipt_when_replied_not_when_handed_over(bus: Bus) -> None:
     bus.register_agent("ceo", receipts=True)
-    oracle = bus.agent("oracle")
-    handed: list[Message] = []
-    before_reply: list[list[Receipt]] = []
-
-    def answer() -> None:
-        question = oracle.receive(timeout=10)
-        assert question is not None
-        handed.append(question)
-        before_reply.append(_receipts_about(bus, "ceo", question.id))  # handed over: none yet
-        oracle.reply(question, "42")
-
-    thread = threading.Thread(target=answer)
-    thread.start()
-    reply = bus.request("oracle", "the answer?", sender="ceo", timeout=20)
-    thread.join(10)
-    assert reply.content == "42"
-    [question] = handed
-    assert before_reply == [[]]
+    reply, seen = ask_the_oracle(
+        bus, lambda question: (question, _receipts_about(bus, "ceo", question.id))
+    )
+    [(question, before_reply)] = seen
+    assert reply.causation_id == question.id
+    assert before_reply == []  # handed over: no receipt yet
     # The requester noted the reply and pushed the receipt in one step before request returned.
     [receipt] = _receipts_about(bus, "ceo", question.id)
     assert (receipt.member, receipt.state, receipt.seq) == (

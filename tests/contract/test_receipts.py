@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import threading
 import uuid
 from collections.abc import Iterator
 
@@ -29,6 +28,7 @@ from bus.settings import BusSettings
 from bus.store import Store
 from tests.brokers import require, settings_for
 from tests.helpers.cli_support import assert_one_line_error, cli_environment, run_bus
+from tests.helpers.oracle import ask_the_oracle
 
 
 def test_a_pull_member_goes_from_queued_to_handled_and_a_dm_has_its_recipient(bus: Bus) -> None:
@@ -52,24 +52,9 @@ def test_a_pull_member_goes_from_queued_to_handled_and_a_dm_has_its_recipient(bu
 
 
 def _ask_the_oracle(bus: Bus) -> tuple[Message, list[DeliveryState]]:
-    """A request to agent ``oracle``, which reads its status once handed the request (before
-    it replies), then replies: the reply, and the state it read."""
-    responder = bus.agent("oracle")
-    seen: list[DeliveryState] = []
-
-    def answer() -> None:
-        question = responder.receive(timeout=10)
-        assert question is not None
-        seen.append(bus.status(question.id).members["oracle"].state)  # handed over, no reply
-        responder.reply(question, "42")
-
-    thread = threading.Thread(target=answer)
-    thread.start()
-    reply = bus.request("oracle", "the answer?", sender="ceo", timeout=20)
-    thread.join(10)
-    assert reply.content == "42"
-    assert reply.causation_id is not None
-    return reply, seen
+    """A request to ``oracle``, which reads its status once handed the request (before it
+    replies), then replies: the reply, and the state it read."""
+    return ask_the_oracle(bus, lambda question: bus.status(question.id).members["oracle"].state)
 
 
 def test_a_request_is_handled_once_replied_not_when_handed_over(bus: Bus) -> None:
