@@ -1,7 +1,8 @@
 """A message's deliveries to many members are built once (:mod:`bus.broker.fanout`): on Redis
 they go out in one script call, on memory:// as copies of one message; each queue entry is what
 kombu's own ``Producer.publish`` writes, but for the task id and delivery tag, and bus's consumers
-take them as usual."""
+take them as usual (on RabbitMQ, one publish the broker routes: see
+``tests/worker/test_shared_deliveries.py``)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import redis
 from bus import Bus
 from bus.broker.deliveries import Broker
 from bus.broker.memory_transport import WokenChannel
-from bus.broker.wire import Delivery
+from bus.broker.wire import Delivery, MemberDeliveries
 from tests.brokers import REDIS_URL, require, settings_for
 from tests.helpers.probe import receive_all
 
@@ -45,12 +46,11 @@ def test_each_fanned_out_entry_is_kombus_own_but_for_its_ids() -> None:
     agents = ["amy", "bob", "cy"]
     queues = [broker.topology.agent_queue(agent).name for agent in agents]
     try:
-        deliveries = [
-            Delivery(agent, "#news", 7, "m-1", sender='ann "é"', type="request") for agent in agents
-        ]
+        message = Delivery("", "#news", 7, "m-1", sender='ann "é"', type="request")
+        deliveries = MemberDeliveries(message, agents)
         broker.publish(deliveries)  # several members: the script
         fanned = [_entry(client, queue) for queue in queues]
-        for delivery in deliveries:
+        for delivery in list(deliveries):
             broker.publish([delivery])  # one member: kombu's Producer.publish
         own = [_entry(client, queue) for queue in queues]
         assert [_without_ids(e) for e in fanned] == [_without_ids(e) for e in own]
@@ -65,6 +65,7 @@ def test_each_fanned_out_entry_is_kombus_own_but_for_its_ids() -> None:
         ids = {entry["headers"]["id"] for entry in fanned}
         tags = {entry["properties"]["delivery_tag"] for entry in fanned}
         assert len(ids) == len(tags) == len(agents)
+        assert len({task_id.rsplit("-", 1)[0] for task_id in ids}) == 1  # built once: one prefix
     finally:
         client.delete(*queues)
         client.close()
@@ -80,12 +81,12 @@ def test_each_fanned_out_memory_entry_is_kombus_own_but_for_its_ids() -> None:
         entry: dict[str, Any] = WokenChannel.queues[queue].get_nowait()
         return {**entry, "body": json.loads(entry["body"])}
 
-    deliveries = [
-        Delivery(agent, "#news", 7, "m-1", sender="ann", type="request") for agent in agents
-    ]
+    deliveries = MemberDeliveries(
+        Delivery("", "#news", 7, "m-1", sender="ann", type="request"), agents
+    )
     broker.publish(deliveries)  # several members: copies of one message
     fanned = [take(queue) for queue in queues]
-    for delivery in deliveries:
+    for delivery in list(deliveries):
         broker.publish([delivery])  # one member: kombu's Producer.publish
     own = [take(queue) for queue in queues]
     assert [_without_ids(e) for e in fanned] == [_without_ids(e) for e in own]
@@ -97,6 +98,7 @@ def test_each_fanned_out_memory_entry_is_kombus_own_but_for_its_ids() -> None:
     ids = {entry["headers"]["id"] for entry in fanned}
     tags = {entry["properties"]["delivery_tag"] for entry in fanned}
     assert len(ids) == len(tags) == len(agents)
+    assert len({task_id.rsplit("-", 1)[0] for task_id in ids}) == 1  # built once: one prefix
     assert fanned[0]["headers"] is not fanned[1]["headers"]  # each member's own copy
 
 
@@ -105,6 +107,7 @@ def test_each_fanned_out_memory_entry_is_kombus_own_but_for_its_ids() -> None:
     [
         pytest.param("memory", marks=pytest.mark.memory),
         pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("amqp", marks=pytest.mark.amqp),
     ],
 )
 def test_members_receive_fanned_out_deliveries_in_channel_order(transport: str) -> None:
