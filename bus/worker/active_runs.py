@@ -63,9 +63,10 @@ class ActiveRuns:
             waiter = self.start(agent, stream, task_id).wait_for(seq, task_id)
         elif seq <= run.position or run.waited_on:
             status = Status.ALREADY if seq <= run.position else Status.DEFERRED
-            gave_up = self._gave_up.get((agent.name, stream.id, seq))
+            key = (agent.name, stream.id, seq)
+            gave_up = self._gave_up.get(key)
             if status is Status.ALREADY and gave_up is not None:
-                return Outcome(Status.FAILED, [], gave_up)
+                return Outcome(Status.FAILED, [], gave_up, self._gave_up.cause_of(key))
             return Outcome(status)
         else:
             waiter = run.wait_for(seq, task_id)

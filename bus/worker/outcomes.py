@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -48,14 +49,43 @@ class Outcome:
     cause: BaseException | None = None
 
 
+class HandlerTraceback(Exception):
+    """A handler's traceback as text: what a delivery that came after its message was given up
+    on reports as its cause (as ``multiprocessing``'s ``RemoteTraceback`` does), so Flower shows
+    the handler's own frames whichever delivery reports the failure."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 class Remembered(OrderedDict[tuple[str, str, int], str]):
     """The latest messages this process gave up on (dead-lettered), and why: a delivery that
-    comes after its message was given up on still reports the failure (Flower shows it)."""
+    comes after its message was given up on still reports the failure (Flower shows it), with
+    the handler's traceback for the latest :attr:`TRACEBACKS` of them."""
 
     LIMIT = 10_000
+    #: How many of the latest failures keep their handler's traceback, as text (at most
+    #: :attr:`TRACEBACK_CHARS` each): a late delivery comes within seconds, not thousands later.
+    TRACEBACKS = 256
+    TRACEBACK_CHARS = 8_000
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._tracebacks: OrderedDict[tuple[str, str, int], str] = OrderedDict()
 
     def remember(self, key: tuple[str, str, int], error: str) -> None:
         """Keep ``key``'s failure, forgetting the oldest beyond :attr:`LIMIT`."""
         self[key] = str(error)  # never a HandlerError: its exception holds frames alive
         while len(self) > self.LIMIT:
             self.popitem(last=False)
+        exception = error.exception if isinstance(error, HandlerError) else None
+        if exception is not None:
+            text = "".join(traceback.format_exception(exception))
+            self._tracebacks[key] = text[-self.TRACEBACK_CHARS :]
+            while len(self._tracebacks) > self.TRACEBACKS:
+                self._tracebacks.popitem(last=False)
+
+    def cause_of(self, key: tuple[str, str, int]) -> HandlerTraceback | None:
+        """The handler's traceback behind ``key``'s failure, if it is still kept."""
+        text = self._tracebacks.get(key)
+        return None if text is None else HandlerTraceback(f'\n"""\n{text}"""')

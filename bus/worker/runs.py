@@ -100,9 +100,11 @@ class Run:
 
     def _outcome(self, seq: int, status: Status, start: int, error: str | None) -> Outcome:
         if status is Status.ALREADY:  # a message this process gave up on stays a failure
-            gave_up = self._gave_up.get((self.agent.name, self.stream.id, seq))
+            key = (self.agent.name, self.stream.id, seq)
+            gave_up = self._gave_up.get(key)
             if gave_up is not None:
-                return Outcome(Status.FAILED, self._handled[start:], gave_up)
+                known = self._gave_up.cause_of(key)
+                return Outcome(Status.FAILED, self._handled[start:], gave_up, known)
         cause = error.exception if isinstance(error, HandlerError) else None
         return Outcome(status, self._handled[start:], None if error is None else str(error), cause)
 

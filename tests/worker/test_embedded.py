@@ -153,3 +153,22 @@ def test_a_delivery_to_an_agent_unregistered_meanwhile_is_dropped_with_a_log_lin
     )
     with pytest.raises(UnknownAgent):
         hosted.send("rec-a", "still there?", sender="cli")
+
+
+def test_a_delivery_after_its_message_was_given_up_on_reports_the_handlers_traceback(
+    hosted: Bus,
+) -> None:
+    # A late delivery (its message was dead-lettered before the worker picked the delivery up)
+    # still fails with the handler's own frames as its cause: Flower shows them either way.
+    posted = hosted.publish("#engineering", "fail", sender="tester")
+    assert posted.seq is not None
+    wait_for(lambda: len(list_dead_letters(hosted)) == 2, 20, "both agents to give up")
+    hosting = hosting_of(hosted.app)
+    assert hosting is not None
+    outcome = hosting.runtime.deliver("rec-a", "#engineering", posted.seq, "late-task")
+    assert outcome.status is Status.FAILED
+    assert outcome.error is not None
+    assert "rec-a refuses 'fail'" in outcome.error
+    cause = str(outcome.cause)
+    assert "recorder_agents.py" in cause
+    assert "RuntimeError: rec-a refuses 'fail'" in cause
