@@ -37,6 +37,8 @@ def test_a_script_or_check_that_reaches_a_replica_is_unavailable_not_a_reset(
         assert not isinstance(refused.value, StoreReset)
         with pytest.raises(StoreUnavailable, match="a replica, not the master"):
             store.epochs.verify()
+        with pytest.raises(StoreUnavailable, match="a replica, not the master"):
+            store.epochs.epoch()  # what a worker's recovery reads: no reset either
         with pytest.raises(StoreUnavailable, match="read only replica"):
             store.epochs.establish()  # a write: the replica refuses it
         assert (store.epochs.expected, told) == (adopted, [])  # nothing forgotten, nobody told

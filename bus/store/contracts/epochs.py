@@ -44,7 +44,14 @@ class EpochStore(ABC):
 
     @abstractmethod
     def epoch(self) -> str | None:
-        """The epoch the store holds now (``None``: none; it lost its state, or is new)."""
+        """The epoch the store holds now (``None``: none; it lost its state, or is new).
+
+        Raises:
+            StoreUnavailable: the server reached is a replica (an old master back, found by a
+                sentinel behind a failover) and holds another epoch: its dataset is not the
+                store's, so that is no reset (a worker's recovery would re-register for
+                nothing); try again.
+        """
 
     @property
     @abstractmethod

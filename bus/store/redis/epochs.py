@@ -35,17 +35,18 @@ class RedisEpochs(EpochStore):
         return epoch
 
     def epoch(self) -> str | None:
-        return cast(str | None, self._redis.get(self._key))
+        found = cast(str | None, self._redis.get(self._key))
+        if found != self._watch.expected and self._redis.info("replication").get("role") == "slave":
+            raise replica_reached(self._redis)  # a replica's dataset: not the store's epoch
+        return found
 
     @property
     def expected(self) -> str | None:
         return self._watch.expected
 
     def verify(self) -> None:
-        found = self.epoch()
+        found = self.epoch()  # a replica reached: StoreUnavailable, not a reset
         if self._watch.expected is not None and found != self._watch.expected:
-            if self._redis.info("replication").get("role") == "slave":
-                raise replica_reached(self._redis)
             raise self._watch.reset(found)
 
     def watch(self, watcher: ResetWatcher) -> None:
