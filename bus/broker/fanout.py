@@ -11,14 +11,16 @@ The deliveries of one message differ only in the member (task arguments, ``argsr
 queue; the keyword arguments shown in Flower, sender, type and channel, are the message's), the
 task id and kombu's delivery tag. A :class:`Fanout` builds the message once, through Celery's
 ``as_task_v2`` and kombu's own ``prepare_message``, with marker strings where those differ, and
-fills the markers in per member. :class:`RedisFanout` fills them into the JSON kombu's Redis
-transport stores (a string join and a base64 encoding of the small task body) and sends all
-pushes in one script call (``bus/broker/lua/push_all.lua``) per 1,000 members: one request to
-pack and one reply to read, where a pipeline of 1,000 LPUSHes spent ~80 ms in redis-py packing
-and parsing. :class:`MemoryFanout` copies the message dict kombu's memory transport queues
-(``memory://``: the same ~100 us a member went to building each message anew). Task ids and
-delivery tags are a random UUID per message with the member's index in the last group, unique
-as Celery and kombu's acknowledgement emulation need.
+fills the markers in per member. :class:`RedisFanout` sends the JSON kombu's Redis transport
+stores, with the markers in it, once per 1,000 members to a script (``lua/push_each.lua``) that
+fills each member's values in and pushes its message: one request of ~1 KB and the members'
+names, where building each member's JSON here and sending ~1.2 MB cost 15-20 ms for 1,000
+members, and a pipeline of 1,000 LPUSHes spent ~80 ms in redis-py packing and parsing. The
+body is stored as text (``body_encoding`` none, as kombu's virtual channels read it), since the
+script cannot base64-encode it. :class:`MemoryFanout` copies the message dict kombu's memory
+transport queues (``memory://``: the same ~100 us a member went to building each message anew).
+Task ids and delivery tags are a random UUID per message with the member's index in the last
+group, unique as Celery and kombu's acknowledgement emulation need.
 
 On RabbitMQ the broker routes: :class:`AmqpFanout` publishes the message's delivery once (per
 :data:`BATCH` members) to the channel's exchange, with the first member's name as routing key
@@ -33,10 +35,8 @@ publishes, ~200 ms.
 
 from __future__ import annotations
 
-import json
 import re
-from base64 import b64encode
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from importlib.resources import files
 from typing import Any
 from uuid import uuid4
@@ -57,8 +57,10 @@ from bus.broker.wire import (
 
 #: ``@@bus-<field>@@``: where a member's own values go in the message template.
 _MARKER = re.compile(r"@@bus-(\w+)@@")
-#: The script pushing a batch of messages, one per queue.
-_PUSH_ALL = (files("bus.broker") / "lua" / "push_all.lua").read_text(encoding="utf-8")
+#: Where the member's name goes in the message template.
+_AGENT = "@@bus-agent@@"
+#: The script building and pushing a batch of members' messages, one per queue.
+_PUSH_EACH = (files("bus.broker") / "lua" / "push_each.lua").read_text(encoding="utf-8")
 #: Members per script call (Redis) or per publish (RabbitMQ: the ``BCC`` header of 1,000
 #: names fits a frame): a bounded request, and the server free for others between batches.
 BATCH = 1000
@@ -104,26 +106,11 @@ class Fanout:
     def _put_all(self, channel: Any, first: Delivery, agents: Sequence[str]) -> None:
         raise NotImplementedError
 
-    def _members(self, first: Delivery, agents: Sequence[str]) -> Iterator[dict[str, str]]:
-        """Each member's own values: agent, task id, delivery tag, queue and ``argsrepr``."""
-        id_prefix, tag_prefix = _uuid_prefix(), _uuid_prefix()
-        rest = f", {first.channel!r}, {first.seq!r})"
-        agent_queue = self._topology.agent_queue
-        for index, agent in enumerate(agents):
-            suffix = f"{index:012x}"
-            yield {
-                "agent": agent,
-                "id": id_prefix + suffix,
-                "tag": tag_prefix + suffix,
-                "queue": agent_queue(agent).name,
-                "argsrepr": f"({agent!r}{rest}",
-            }
-
     def _marked(self, channel: Any, first: Delivery) -> tuple[dict[str, Any], list[str]]:
         """The message kombu would queue for ``first`` with markers for each member's values,
         and its serialized task body split at the agent's marker."""
         marker = Delivery(
-            "@@bus-agent@@",
+            _AGENT,
             first.channel,
             first.seq,
             first.message_id,
@@ -142,7 +129,7 @@ class Fanout:
             body_encoding=channel.body_encoding, delivery_tag="@@bus-tag@@"
         )
         message["properties"]["delivery_info"].update(exchange="", routing_key="@@bus-queue@@")
-        return message, raw.split("@@bus-agent@@")
+        return message, raw.split(_AGENT)
 
 
 class MemoryFanout(Fanout):
@@ -156,7 +143,7 @@ class MemoryFanout(Fanout):
         id_prefix, tag_prefix = _uuid_prefix(), _uuid_prefix()
         rest = f", {first.channel!r}, {first.seq!r})"
         agent_queue, put = self._topology.agent_queue, channel.put_prepared
-        for index, agent in enumerate(agents):  # as _members, without a dict per member
+        for index, agent in enumerate(agents):
             suffix = f"{index:012x}"
             task_id, queue = id_prefix + suffix, agent_queue(agent).name
             put(
@@ -181,8 +168,8 @@ class MemoryFanout(Fanout):
 
 
 class RedisFanout(Fanout):
-    """On kombu's Redis transport: the JSON of each member's message, in one script call per
-    :data:`BATCH` members."""
+    """On kombu's Redis transport: one script call per :data:`BATCH` members, which builds each
+    member's message from the template the client sends once (``lua/push_each.lua``)."""
 
     def __init__(self, app: Celery, topology: Topology, origin: str) -> None:
         super().__init__(app, topology, origin)
@@ -190,26 +177,22 @@ class RedisFanout(Fanout):
 
     def _put_all(self, channel: Any, first: Delivery, agents: Sequence[str]) -> None:
         message, body_parts = self._marked(channel, first)
-        parts = _MARKER.split(dumps(message))
-        queues: list[str] = []
-        messages: list[str] = []
-        for member in self._members(first, agents):
-            values = {
-                **member,
-                "argsrepr": json.dumps(member["argsrepr"])[1:-1],
-                "body": b64encode(member["agent"].join(body_parts).encode()).decode(),
-            }
-            messages.append(
-                "".join(values[part] if i % 2 else part for i, part in enumerate(parts))
-            )
-            queues.append(member["queue"])
+        # The body as text in the JSON (no base64: the script cannot encode it), as kombu's
+        # virtual channels store a message whose ``body_encoding`` is none, and the agent's
+        # repr built around its marker: agent names need no escaping (bus.names.AGENT_NAME).
+        message["body"] = _AGENT.join(body_parts)
+        message["properties"]["body_encoding"] = None
+        message["headers"]["argsrepr"] = f"({_AGENT!r}, {first.channel!r}, {first.seq!r})"
+        template = _MARKER.split(dumps(message))
         client = channel.client
-        for start in range(0, len(queues), BATCH):
-            self._push(client, queues[start : start + BATCH], messages[start : start + BATCH])
+        agent_queue = self._topology.agent_queue
+        for start in range(0, len(agents), BATCH):
+            batch = agents[start : start + BATCH]
+            queues = [agent_queue(agent).name for agent in batch]
+            args = (len(template), *template, _uuid_prefix(), _uuid_prefix(), *batch)
+            self._push(client, queues, args)
 
-    def _push(self, client: Any, queues: list[str], messages: list[str]) -> None:
-        encoded = [message.encode() for message in messages]
-        args = (b"".join(encoded), *(len(item) for item in encoded))
+    def _push(self, client: Any, queues: list[str], args: tuple[Any, ...]) -> None:
         try:
             client.evalsha(self._sha(client), len(queues), *queues, *args)
         except NoScriptError:  # the server restarted, or its script cache was flushed
@@ -220,7 +203,7 @@ class RedisFanout(Fanout):
         """The push script's SHA, loaded into the broker's Redis once per client."""
         sha = self._loaded.get(id(client))
         if sha is None:
-            sha = self._loaded[id(client)] = str(client.script_load(_PUSH_ALL))
+            sha = self._loaded[id(client)] = str(client.script_load(_PUSH_EACH))
         return sha
 
 

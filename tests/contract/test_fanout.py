@@ -25,7 +25,10 @@ def _entry(client: redis.Redis, queue: str) -> dict[str, Any]:
     raw = client.rpop(queue)
     assert isinstance(raw, bytes | str)
     entry: dict[str, Any] = json.loads(raw)
-    entry["body"] = json.loads(b64decode(entry["body"]))
+    # kombu's own publish base64-encodes the body; the fan-out script stores it as text
+    encoding = entry["properties"].pop("body_encoding")
+    assert encoding in ("base64", None)
+    entry["body"] = json.loads(b64decode(entry["body"]) if encoding else entry["body"])
     return entry
 
 
