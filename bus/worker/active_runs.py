@@ -50,6 +50,8 @@ class ActiveRuns:
             self._tasks.discard(task)
             if self._active.get(key) is run:
                 del self._active[key]
+            if run.unread:
+                self._follow(run)
             self._recheck_later(run)
 
         task.add_done_callback(finished)
@@ -63,6 +65,8 @@ class ActiveRuns:
             waiter = self.start(agent, stream, task_id).wait_for(seq, task_id)
         elif seq <= run.position or run.waited_on:
             status = Status.ALREADY if seq <= run.position else Status.DEFERRED
+            if status is Status.DEFERRED:
+                run.waiters.want(seq)
             key = (agent.name, stream.id, seq)
             gave_up = self._gave_up.get(key)
             if status is Status.ALREADY and gave_up is not None:
@@ -73,11 +77,30 @@ class ActiveRuns:
         # The run settles the waiter; a delivery that stops waiting must not cancel it.
         return await asyncio.shield(waiter)
 
-    def kick(self, agent: Agent, stream: Stream) -> None:
-        """Make sure the stream's run is active (a message was just posted to it here)."""
+    def kick(self, agent: Agent, stream: Stream, seq: int | None = None) -> None:
+        """Make sure the stream's run is active and reads message ``seq`` (just posted to it
+        here; ``None``: whatever the stream holds)."""
         run = self._active.get((agent.name, stream.id))
         if run is None or run.closing:
             self.start(agent, stream, None)
+        else:
+            run.waiters.want(seq if seq is not None else run.position + 1)
+
+    def _follow(self, run: Run) -> None:
+        """``run`` drained its stream before a message it was asked for was stored: the
+        stream's next run reads it, and tells the deliveries still waiting on ``run``."""
+        handed = run.waiters.hand_over()
+        if self._calls.stopping():
+            for waiting in handed:
+                waiting.future.set_result(
+                    Outcome(Status.INTERRUPTED, error="the worker is stopping")
+                )
+            return
+        key = (run.agent.name, run.stream.id)
+        successor = self._active.get(key)
+        if successor is None or successor.closing:
+            successor = self.start(run.agent, run.stream, None)
+        successor.waiters.adopt(handed)
 
     def _recheck_later(self, run: Run) -> None:
         """Look at ``run``'s stream again when the lease that kept it out would lapse."""

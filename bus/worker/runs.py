@@ -40,8 +40,9 @@ from bus.message import Message
 from bus.receipts import DeliveryState
 from bus.store import Entry, Failure, Holder, Step, lease_token
 from bus.worker.agent import Agent
-from bus.worker.outcomes import HandlerError, Outcome, Remembered, Status
+from bus.worker.outcomes import Outcome, Remembered, Status
 from bus.worker.run_calls import RunCalls, backoff, log_handled, now_ms
+from bus.worker.run_waiters import Waiters
 from bus.worker.screening import screen
 
 logger = logging.getLogger("bus.delivery")
@@ -64,7 +65,6 @@ class Run:
         self.calls = calls
         self.settings = calls.bus.settings
         self.ttl = int(self.settings.lease_seconds * 1000)
-        self._gave_up = gave_up
         self.agent = agent
         self.stream = stream
         #: The delivery task that started the run (its id is the lease token's tail).
@@ -77,69 +77,45 @@ class Run:
         self.position = 0
         #: True once the run stopped reading: new deliveries start a new run.
         self.closing = False
-        self._handled: list[int] = []
-        #: The delivery task waiting for each seq: what its log line names.
-        self._task_ids: dict[int, str] = {}
-        self._waiters: dict[int, tuple[asyncio.Future[Outcome], int]] = {}
+        #: The deliveries waiting on the run, and the highest message it was asked for.
+        self.waiters = Waiters(agent.name, stream.id, gave_up)
         #: The messages handled, for the run's ``deliver`` span.
         where = stream.channel or f"@{agent.name}"
         self._traced = tracing.delivery(agent.name, where, task_id)
+        #: True once the run ended before a message it was asked for (see :attr:`unread`).
+        self._ended_early = False
 
     @property
     def waited_on(self) -> bool:
         """Whether a delivery task waits on this run."""
-        return bool(self._waiters)
+        return bool(self.waiters)
+
+    @property
+    def unread(self) -> bool:
+        """Whether the run ended, the stream drained, before a message it was asked for (stored
+        after its last read): the stream's next run must start now, and adopt the waiters."""
+        return self._ended_early
 
     def wait_for(self, seq: int, task_id: str | None = None) -> asyncio.Future[Outcome]:
         """A future of what becomes of message ``seq`` (for delivery task ``task_id``)."""
-        if task_id is not None:
-            self._task_ids[seq] = task_id
-        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._waiters[seq] = (future, len(self._handled))
-        return future
-
-    def _outcome(self, seq: int, status: Status, start: int, error: str | None) -> Outcome:
-        if status is Status.ALREADY:  # a message this process gave up on stays a failure
-            key = (self.agent.name, self.stream.id, seq)
-            gave_up = self._gave_up.get(key)
-            if gave_up is not None:
-                known = self._gave_up.cause_of(key)
-                return Outcome(Status.FAILED, self._handled[start:], gave_up, known)
-        cause = error.exception if isinstance(error, HandlerError) else None
-        return Outcome(status, self._handled[start:], None if error is None else str(error), cause)
-
-    def _settle(self, seq: int, status: Status, error: str | None = None) -> None:
-        """Tell every delivery waiting for ``seq`` or an earlier message."""
-        if status is Status.FAILED:
-            self._gave_up.remember((self.agent.name, self.stream.id, seq), error or "failed")
-        for waited in [waited for waited in self._waiters if waited <= seq]:
-            future, start = self._waiters.pop(waited)
-            if not future.done():
-                own = status if waited == seq else Status.ALREADY
-                future.set_result(self._outcome(waited, own, start, error))
-
-    def _settle_rest(self, status: Status, error: str | None = None) -> None:
-        for waited in list(self._waiters):
-            future, start = self._waiters.pop(waited)
-            if not future.done():
-                own = Status.ALREADY if waited <= self.position else status
-                future.set_result(self._outcome(waited, own, start, error))
+        return self.waiters.add(seq, task_id)
 
     async def run(self) -> None:
         """Take the lease, drain the stream, give the lease up."""
         calls, store = self.calls, self.calls.bus.store.leases
         agent, stream_id, ttl = self.agent.name, self.stream.id, self.ttl
         try:
+            self.waiters.mark()
             step = await calls.io(store.begin, agent, stream_id, self.token, ttl, DRAIN)
         except Exception as exc:
             logger.exception("%s could not start on %s", agent, stream_id)
             self.closing = True
-            self._settle_rest(Status.INTERRUPTED, f"store failed: {exc}")
+            self.waiters.settle_rest(Status.INTERRUPTED, self.position, f"store failed: {exc}")
             return
         if not step.held:
             self.closing = True
             self.elsewhere = step.holder
-            self._settle_rest(Status.ELSEWHERE)
+            self.waiters.settle_rest(Status.ELSEWHERE, self.position)
             return
         if step.holder is not None:
             logger.warning(
@@ -154,6 +130,7 @@ class Run:
         status, error = Status.ALREADY, None
         try:
             while step.entry is not None and not calls.stopping():
+                self.waiters.mark()  # the reads from here on see what was asked before
                 step = await self.handle_one(step.entry, step.failure)
             leased = step.entry is not None  # the store gave it up when it found nothing more
             if leased:
@@ -172,12 +149,21 @@ class Run:
             logger.exception("%s's run on %s failed", agent, stream_id)
             status, error = Status.INTERRUPTED, f"{type(exc).__name__}: {exc}"
         finally:
-            self.closing = True
-            calls.keeper.drop(agent, stream_id)
-            self._settle_rest(status, error)
-            self._traced.end(error)
+            self._end(leased, status, error)
             if leased:
                 await self._release()
+
+    def _end(self, leased: bool, status: Status, error: str | None) -> None:
+        """The run stopped reading: tell the deliveries still waiting (``status``), unless it
+        drained the stream before a message it was asked for (:attr:`unread`: the stream's next
+        run adopts them)."""
+        self.closing = True
+        self.calls.keeper.drop(self.agent.name, self.stream.id)
+        drained = not leased and status is Status.ALREADY and not self.calls.stopping()
+        self._ended_early = drained and self.waiters.late > self.position
+        if not self._ended_early:
+            self.waiters.settle_rest(status, self.position, error)
+        self._traced.end(error)
 
     async def _release(self) -> None:
         try:
@@ -235,11 +221,11 @@ class Run:
             None if reported is None else str(reported)
         )  # stored as text; reported has the cause
         if error is None:
-            self._handled.append(seq)
+            self.waiters.handled(seq)
             self.position = seq
-            self._settle(seq, Status.HANDLED)
+            self.waiters.settle(seq, Status.HANDLED)
             self._traced.handled(message)
-            log_handled(agent, message, self._task_ids.pop(seq, self.task_id))
+            log_handled(agent, message, self.waiters.task_id(seq, self.task_id))
             return await self._commit(seq, message, DeliveryState.HANDLED, attempts=attempts + 1)
         wait = backoff(self.settings, attempts + 1)
         retry_at = now_ms() + int(wait * 1000)
@@ -273,7 +259,7 @@ class Run:
             error,
         )
         self.position = seq
-        self._settle(seq, Status.FAILED, reported)
+        self.waiters.settle(seq, Status.FAILED, reported)
         self._traced.handled(message, dead_lettered=True)
         return await self._commit(
             seq,
@@ -308,14 +294,14 @@ class Run:
 
     async def _refused(self, seq: int, message: Message, error: str) -> Step:
         """Move past message ``seq``, refused before any handler saw it (its receipt says so)."""
-        self._settle(seq, Status.FAILED, error)
+        self.waiters.settle(seq, Status.FAILED, error)
         return await self._commit(seq, message, DeliveryState.REFUSED, attempts=0, error=error)
 
     async def _passed(self, seq: int) -> Step:
         """Move past message ``seq``, which is not for this agent to see (nothing to handle)."""
-        self._handled.append(seq)
+        self.waiters.handled(seq)
         self.position = seq
-        self._settle(seq, Status.HANDLED)
+        self.waiters.settle(seq, Status.HANDLED)
         store = self.calls.bus.store.leases
         return await self.calls.io(
             store.advance, self.agent.name, self.stream.id, self.token, self.ttl, seq, DRAIN
@@ -324,7 +310,7 @@ class Run:
     async def _skip(self, seq: int, error: str) -> Step:
         """Move past message ``seq``, which was set aside unhandled; what comes next."""
         self.position = seq
-        self._settle(seq, Status.FAILED, error)
+        self.waiters.settle(seq, Status.FAILED, error)
         store = self.calls.bus.store.leases
         return await self.calls.io(
             store.advance, self.agent.name, self.stream.id, self.token, self.ttl, seq, DRAIN

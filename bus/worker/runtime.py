@@ -261,7 +261,7 @@ class Runtime:
             agent = self.agents.get(name)
             if agent is not None and not self.stopping:
                 stream = Stream.of(name, message.channel)
-                self._loop.call_soon(self.runs.kick, agent, stream)
+                self._loop.call_soon(self.runs.kick, agent, stream, message.seq)
 
     # -- what delivery tasks call --------------------------------------------------------------
 
