@@ -1,12 +1,13 @@
 """The Celery app of the ``raw_celery`` baseline: ``celery -A bench.baselines.raw_celery_app
 worker``.
 
-It is configured like the bus's own app (:func:`bus.celery.create_app`: JSON, late acks,
-prefetch multiplier 1) and has one task, ``bench.deliver(agent, channel, seq, message=...)``,
-shaped like a bus delivery. The task counts what it ran; a :class:`Tally` says when the
-warm-up and the timed batch are done: in this process (an event, for the in-thread worker) or
-in Redis (keys ``<key>:warm`` and ``<key>:done`` holding ``time.time()``, for a worker
-subprocess). The subprocess reads ``BENCH_*`` environment variables (see :func:`from_env`).
+It is configured like the bus's own app (:func:`bus.celery.create_app`: JSON, late acks, the
+bus's prefetch multiplier, 16 on RabbitMQ: :data:`bench.baselines.raw_celery.AMQP_PREFETCH`) and
+has one task, ``bench.deliver(agent, channel, seq, message=...)``, shaped like a bus delivery.
+The task counts what it ran; a :class:`Tally` says when the warm-up and the timed batch are
+done: in this process (an event, for the in-thread worker) or in Redis (keys ``<key>:warm`` and
+``<key>:done`` holding ``time.time()``, for a worker subprocess). The subprocess reads
+``BENCH_*`` environment variables (see :func:`from_env`).
 """
 
 from __future__ import annotations
