@@ -69,6 +69,12 @@ def bus_settings(transport: str, namespace: str, **overrides: Any) -> BusSetting
     )
 
 
+def coalescing(coalesce: bool | None) -> dict[str, bool]:
+    """The ``coalesce_deliveries`` override of a benchmark bus: none for ``None`` (the default
+    a new user gets)."""
+    return {} if coalesce is None else {"coalesce_deliveries": coalesce}
+
+
 @dataclass
 class Run:
     """One benchmark run's parameters, shared by every figure."""

@@ -11,7 +11,8 @@ streams): the same model without the client's own cost. httpx's connection pool 
 request that grows with the connections it holds (httpcore's ``_assign_requests_to_connections``
 scans them all), which is what separates the two rows at 200 agents. ``--client openai`` and
 ``--client openai-aiohttp`` call through one ``AsyncOpenAI`` on the SDK's default (httpx) or
-aiohttp transport (case ``sdk``).
+aiohttp transport (case ``sdk``). ``--client sleep --sleep MEDIAN,SIGMA,CAP,SEED`` calls
+nothing: each handler awaits a sleep as long as the fake LLM would take (the loop alone).
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ from bench.harness.llm_workload import (
     LIMITS,
     LLM_AGENTS,
     SDK_MODES,
+    SLEEP_MODE,
     chat_body,
     chat_path,
     sdk_client,
+    sleeper,
 )
 
 Ask = Callable[[str, str], Awaitable[str]]
@@ -94,10 +97,31 @@ def _sdk_asker(sdk: Any) -> Ask | None:
     return ask
 
 
+def _sleep_asker(spec: str | None) -> Ask:
+    """An ``ask`` that sends nothing: it sleeps as long as the fake LLM started with ``spec``
+    would take to answer the request ``path`` names."""
+    if not spec:
+        raise ValueError("--client sleep needs --sleep")
+    sleep_for = sleeper(spec)
+
+    async def ask(path: str, content: str) -> str:
+        agent, seq = path.split("key=", 1)[1].rsplit("/", 1)
+        await asyncio.sleep(sleep_for(agent, int(seq)))
+        return ""
+
+    return ask
+
+
 async def run(
-    agents: int, messages: int, url: str, seconds: float, client: str = "httpx"
+    agents: int,
+    messages: int,
+    url: str,
+    seconds: float,
+    client: str = "httpx",
+    sleep: str | None = None,
 ) -> dict[str, object]:
-    """Publish ``messages`` to every agent's queue at once; wait for all runs or ``seconds``."""
+    """Publish ``messages`` to every agent's queue at once; wait for all runs or ``seconds``
+    (``client`` ``sleep``: each run awaits a sleep drawn as ``sleep`` says, no request)."""
     queues: list[asyncio.Queue[tuple[int, float, str]]] = [asyncio.Queue() for _ in range(agents)]
     runs: list[tuple[str, int, float, float, float]] = []  # runs.RunRecord
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=LIMITS) as shared:
@@ -110,10 +134,11 @@ async def run(
 
         sdk = sdk_client(url, client) if client in SDK_MODES else None
         sdk_ask = _sdk_asker(sdk)
+        sleep_ask = _sleep_asker(sleep) if client == SLEEP_MODE else None
 
         async def consume(name: str, queue: asyncio.Queue[tuple[int, float, str]]) -> None:
             own = RawConnection(url) if client == "raw" else None
-            ask: Ask = own.ask if own is not None else sdk_ask or shared_ask
+            ask: Ask = own.ask if own is not None else sdk_ask or sleep_ask or shared_ask
             try:
                 while True:
                     seq, sent, content = await queue.get()
@@ -160,9 +185,16 @@ def main() -> None:
     parser.add_argument("--messages", type=int, required=True)
     parser.add_argument("--url", required=True)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--client", choices=("httpx", "raw", *SDK_MODES), default="httpx")
+    parser.add_argument(
+        "--client", choices=("httpx", "raw", SLEEP_MODE, *SDK_MODES), default="httpx"
+    )
+    parser.add_argument("--sleep", help="MEDIAN,SIGMA,CAP,SEED of --client sleep")
     args = parser.parse_args()
-    result = asyncio.run(run(args.agents, args.messages, args.url, args.seconds, args.client))
+    if args.client == SLEEP_MODE and not args.sleep:
+        parser.error("--client sleep needs --sleep")
+    result = asyncio.run(
+        run(args.agents, args.messages, args.url, args.seconds, args.client, args.sleep)
+    )
     print(json.dumps(result))
 
 

@@ -34,11 +34,13 @@ from bench.harness.llm_workload import (
     LLM_AGENTS,
     LLM_CHANNEL,
     SDK_MODES,
+    SLEEP_MODE,
     SLOW_SECONDS,
     chat_body,
     chat_path,
     request_key,
     sdk_client,
+    sleeper,
 )
 from bus.message import Message
 from bus.worker import AgentRegistry
@@ -91,8 +93,12 @@ async def open_client(state: Any) -> None:
     ``BENCH_LLM_CLIENT=raw``, a bare keep-alive connection per agent instead (the peer's
     ``raw`` client), to measure the runtime without httpx's per-request pool cost; with
     ``openai`` or ``openai-aiohttp``, one ``AsyncOpenAI`` per worker process on the SDK's
-    default httpx client or on its aiohttp client (case ``sdk``)."""
+    default httpx client or on its aiohttp client (case ``sdk``); with ``sleep``, no client:
+    each handler awaits a sleep as long as the request would take (``BENCH_SLEEP``)."""
     mode = os.environ.get("BENCH_LLM_CLIENT")
+    if mode == SLEEP_MODE:
+        state.sleep_for = sleeper(os.environ["BENCH_SLEEP"])
+        return
     if mode == "raw":
         from bench.baselines.asyncio_peer import RawConnection
 
@@ -112,6 +118,8 @@ async def open_client(state: Any) -> None:
 
 async def close_client(state: Any) -> None:
     """Shutdown hook: close the shared client once the last agent using it stops."""
+    if getattr(state, "sleep_for", None) is not None:
+        return
     raw = getattr(state, "raw", None)
     if raw is not None:
         raw.close()
@@ -131,6 +139,10 @@ async def close_client(state: Any) -> None:
 async def ask_llm(agent: str, message: Message, ctx: Any) -> None:
     """Await the fake LLM once (the shared client if startup made one, else one per call)."""
     path = chat_path(agent, message.seq or 0)
+    sleep_for = getattr(getattr(ctx, "state", None), "sleep_for", None)
+    if sleep_for is not None:
+        await asyncio.sleep(sleep_for(agent, message.seq or 0))
+        return
     raw = getattr(getattr(ctx, "state", None), "raw", None)
     if raw is not None:
         await raw.ask(path, message.content)

@@ -3,6 +3,7 @@ must not import the bus: its RSS is the plain model's)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -33,6 +34,27 @@ def request_key(agent: str, seq: int) -> str:
 def chat_path(agent: str, seq: int) -> str:
     """The request path of ``agent``'s run for message ``seq`` (keyed)."""
     return f"/v1/chat/completions?key={request_key(agent, seq)}"
+
+
+#: ``BENCH_LLM_CLIENT`` value of handlers that await a sleep as long as the fake LLM would take
+#: (``BENCH_SLEEP``: :func:`sleep_spec`) instead of calling it: the runtime alone, no client.
+SLEEP_MODE = "sleep"
+
+
+def sleep_spec(median: float, sigma: float, cap: float, seed: int) -> str:
+    """``BENCH_SLEEP`` (and the peer's ``--sleep``): the fake LLM's latency and seed."""
+    return f"{median},{sigma},{cap},{seed}"
+
+
+def sleeper(spec: str) -> Callable[[str, int], float]:
+    """Seconds ``agent``'s request for message ``seq`` would wait on the fake LLM started with
+    ``spec`` (:func:`sleep_spec`): the same keyed draw (``Latency.for_key``)."""
+    # Imported here: the peer imports the bus (for its Latency) only in this mode.
+    from bus.demo.fake_llm import Latency
+
+    median, sigma, cap, seed = spec.split(",")
+    latency = Latency(float(median), float(sigma), float(cap))
+    return lambda agent, seq: latency.for_key(int(seed), request_key(agent, seq))
 
 
 #: ``BENCH_LLM_CLIENT`` values that call the fake LLM through the OpenAI SDK: its default

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from bench.common import Drain, bus_settings, payload
+from bench.common import Drain, bus_settings, coalescing, payload
 from bus import Bus
 
 Receiver = Callable[[int, float], int]
@@ -21,9 +21,14 @@ Receiver = Callable[[int, float], int]
 
 @contextmanager
 def buses(
-    transport: str, namespace: str, readers: int, receive_batch: int = 1, coalesce: bool = False
+    transport: str,
+    namespace: str,
+    readers: int,
+    receive_batch: int = 1,
+    coalesce: bool | None = None,
 ) -> Iterator[tuple[Bus, list[Bus]]]:
-    """A publishing bus and ``readers`` buses for receiving threads; destroyed afterwards."""
+    """A publishing bus and ``readers`` buses for receiving threads; destroyed afterwards
+    (``coalesce``: ``BUS_COALESCE_DELIVERIES`` if not None, else the default)."""
     # Retention holds a whole run: receivers that fall further behind than retention would skip
     # what was trimmed (by design), and the publisher here runs ahead of them.
     settings = bus_settings(
@@ -31,7 +36,7 @@ def buses(
         namespace,
         retention_max_messages=100_000,
         receive_batch=receive_batch,
-        coalesce_deliveries=coalesce,
+        **coalescing(coalesce),
     )
     main = Bus(settings).start()
     others: list[Bus] = []

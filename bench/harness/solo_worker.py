@@ -19,7 +19,7 @@ from typing import Any
 
 import redis
 
-from bench.common import REDIS_URL, ROOT, bus_settings
+from bench.common import REDIS_URL, ROOT, bus_settings, coalescing
 from bench.harness import solo_agents
 from bus import Bus
 from bus.broker.celery_app import create_app
@@ -32,9 +32,10 @@ CHANNELS = (solo_agents.THROUGHPUT_CHANNEL, solo_agents.LATENCY_CHANNEL)
 
 
 def settings_for(
-    transport: str, namespace: str, keep: int = 1000, coalesce: bool = False
+    transport: str, namespace: str, keep: int = 1000, coalesce: bool | None = None
 ) -> BusSettings:
-    """Settings of a bus whose agents a solo worker hosts (retention ``keep``)."""
+    """Settings of a bus whose agents a solo worker hosts (retention ``keep``; ``coalesce``:
+    ``BUS_COALESCE_DELIVERIES`` if not None, else the default)."""
     # Retention must hold the whole burst: a consumer further behind than retention skips what
     # was trimmed (by design), and the publisher here runs ahead of the worker.
     return bus_settings(
@@ -44,7 +45,7 @@ def settings_for(
         default_channels=CHANNELS,
         agent_modules=(solo_agents.__name__,),
         worker_events=False,  # like the raw Celery baseline (Celery's default)
-        coalesce_deliveries=coalesce,
+        **coalescing(coalesce),
     )
 
 
