@@ -18,9 +18,6 @@ from bus import Bus
 
 Receiver = Callable[[int, float], int]
 
-#: The pair bucket's size on the benchmark's buses: more than any run publishes.
-PAIR_BURST = 10_000_000
-
 
 @contextmanager
 def buses(
@@ -33,16 +30,12 @@ def buses(
     """A publishing bus and ``readers`` buses for receiving threads; destroyed afterwards
     (``coalesce``: ``BUS_COALESCE_DELIVERIES`` if not None, else the default)."""
     # Retention holds a whole run: receivers that fall further behind than retention would skip
-    # what was trimmed (by design), and the publisher here runs ahead of them. One sender here
-    # publishes far more than a pair's burst (``pair_burst``, 5,000) faster than ``pair_rate``
-    # (500/s), which opens the circuit against a flooding agent: the bucket is still kept (its
-    # cost is in every figure) but holds more than a run sends.
+    # what was trimmed (by design), and the publisher here runs ahead of them.
     settings = bus_settings(
         transport,
         namespace,
         retention_max_messages=100_000,
         receive_batch=receive_batch,
-        pair_burst=PAIR_BURST,
         **coalescing(coalesce),
     )
     main = Bus(settings).start()
