@@ -7,6 +7,8 @@
   ``process``, ``receive``, and ``deliver`` for a run's batch) and the GenAI agent span
   (``invoke_agent``). They use only ``opentelemetry-api``: with no SDK configured nothing is
   made, and a check of the global tracer provider is all they cost.
+- :mod:`bus.tracing.tracer_provider`: the tracer provider the spans go to (the global one, or
+  one given to ``use_tracer_provider``) and that check (``active``).
 - :mod:`bus.tracing.setup`: ``BUS_OTEL=true`` configures the SDK (the ``otel`` extra) from the
   standard ``OTEL_*`` variables; nothing of the SDK is imported otherwise.
 - :mod:`bus.tracing.log_fields`: what a log line adds (trace, span, message, causation ids).
@@ -15,15 +17,8 @@
 from bus.tracing.causation import Cause, caused_by, handling
 from bus.tracing.log_fields import trace_fields
 from bus.tracing.setup import configure_tracing, shutdown_tracing
-from bus.tracing.spans import (
-    DeliveryTrace,
-    active,
-    delivery,
-    processing,
-    publishing,
-    received,
-    use_tracer_provider,
-)
+from bus.tracing.spans import DeliveryTrace, delivery, processing, publishing, received
+from bus.tracing.tracer_provider import active, use_tracer_provider
 
 __all__ = [
     "Cause",

@@ -17,26 +17,26 @@
 
 The destination is the channel (``#engineering``) or, for a direct message, ``@`` and the
 recipient. With no SDK configured (no tracer provider set), :func:`active` is false and none of
-this runs: callers check it first.
+this runs: callers check it first. Which provider the spans go to, and that check, are
+:mod:`bus.tracing.tracer_provider`'s.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode, Tracer, TracerProvider
+from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from bus.message import Message
 from bus.tracing.causation import Cause
+from bus.tracing.tracer_provider import active, tracer
 
 #: ``messaging.system``: bus is the messaging system its users see (Redis and RabbitMQ are its
 #: transports, named in ``messaging.bus.transport`` by whoever wants it in the resource).
@@ -45,49 +45,6 @@ _propagator = TraceContextTextMapPropagator()
 #: Links a ``deliver`` span keeps (the SDK's default limit): a run that drains a long backlog
 #: counts every message but does not hold a link to each.
 DELIVERY_LINKS = 128
-_INACTIVE = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
-#: A provider given to :func:`use_tracer_provider` instead of the global one.
-_provider: TracerProvider | None = None
-
-
-def use_tracer_provider(provider: TracerProvider | None) -> None:
-    """Make bus's spans go to ``provider`` instead of the global tracer provider (``None``: the
-    global one again). For tests and for programs that keep several providers."""
-    global _provider
-    _provider = provider
-
-
-def active() -> bool:
-    """Whether spans are recorded: a tracer provider (an SDK) is configured.
-
-    Called on every publish, delivery and receive, so the answer for "none configured" must
-    cost next to nothing: the API's ``get_tracer_provider()`` looks the environment up each
-    time it finds none set (~2 µs here), so the global is read directly while it is unset and
-    no ``OTEL_PYTHON_TRACER_PROVIDER`` names one (the public call otherwise)."""
-    if _provider is not None:
-        return not isinstance(_provider, _INACTIVE)
-    if getattr(trace, "_TRACER_PROVIDER", _UNKNOWN) is None and not _provider_in_environment():
-        return False
-    return not isinstance(trace.get_tracer_provider(), _INACTIVE)
-
-
-_UNKNOWN = object()
-
-
-@cache
-def _provider_in_environment() -> bool:
-    # Read once: a provider named in the environment is loaded by the first public call.
-    return "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
-
-
-@cache
-def _tracer_of(provider: TracerProvider) -> Tracer:
-    return provider.get_tracer("bus")
-
-
-def tracer() -> Tracer:
-    """bus's tracer of the provider in use."""
-    return _tracer_of(_provider if _provider is not None else trace.get_tracer_provider())
 
 
 def destination(message: Message) -> str:
