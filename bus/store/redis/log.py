@@ -1,6 +1,7 @@
 """The log part of :class:`~bus.store.redis.RedisStore` (see
 :class:`~bus.store.contracts.log.LogStore`): each stream's entries are a list, its head a field
-of one hash, each agent's positions a hash; appends and claims are one script each."""
+of one hash, each agent's positions a hash; appends and claims are one script each (the append
+path is :class:`~bus.store.redis.appends.RedisAppends`)."""
 
 from __future__ import annotations
 
@@ -8,22 +9,15 @@ import threading
 from collections.abc import Sequence
 from typing import Any, cast
 
-from redis.exceptions import ResponseError
-
-from bus.channels import ChannelSpec, Overflow, Retention, Stream
-from bus.errors import NotReplicated
+from bus.channels import ChannelSpec, Retention
 from bus.store.contracts.guards import Checks
 from bus.store.contracts.log import LogStore
-from bus.store.message_facts import INDEX_FACTOR, Traced
+from bus.store.message_facts import Traced
 from bus.store.pushed import Pushed, ReceiptDraft
-from bus.store.redis.fencing import Fencing
-from bus.store.redis.guards import checks_args, guard_error, guard_outcome, own_max_pending
+from bus.store.redis.appends import RedisAppends
 from bus.store.redis.leases import receipt_keys_args
-from bus.store.redis.namespace import RedisNamespace, entry_of, refusal
-from bus.store.results import Appended, Batch, Dedupe, Duplicate, Entry, Guarded, Wanting
-
-#: How many members the append script asked to count a channel may keep being given.
-ASKED_KEPT = 16
+from bus.store.redis.namespace import RedisNamespace, entry_of
+from bus.store.results import Appended, Batch, Dedupe, Entry, Wanting
 
 
 class RedisLog(LogStore):
@@ -38,22 +32,17 @@ class RedisLog(LogStore):
         self._redis = space.client
         self._keys = space.keys
         self._run = space.run
-        self._fencing = Fencing(space)
+        self._appends = RedisAppends(space)
         #: agent -> the streams it read at its last claim_any: the keys that script needs.
         self._streams: dict[str, list[str]] = {}
-        #: members key -> the members last read, and the limits key -> the agents with their
-        #: own max_pending: the positions the guards and reject-publish need.
-        self._members: dict[str, list[str]] = {}
-        #: members key -> the members whose positions the append script last asked for.
-        self._asked: dict[str, list[str]] = {}
         self._streams_lock = threading.Lock()
 
     def forget_streams(self) -> None:
-        """Drop what :meth:`claim_any` learnt of each agent's streams (the store was emptied)."""
+        """Drop what :meth:`claim_any` learnt of each agent's streams, and what the appends
+        learnt of each channel's members (the store was emptied)."""
         with self._streams_lock:
             self._streams.clear()
-            self._members.clear()
-            self._asked.clear()
+        self._appends.forget_members()
 
     def append(
         self,
@@ -70,140 +59,19 @@ class RedisLog(LogStore):
         sender: str = "",
         checks: Checks | None = None,
     ) -> Appended:
-        keys, max_age = self._keys, retention.max_age_seconds
-        parsed = Stream(stream)
-        owner = parsed.owner
-        recipients_key = (
-            keys.agents if owner is not None else keys.members(cast(str, parsed.channel))
+        return self._appends.append(
+            stream,
+            body,
+            now_ms,
+            retention,
+            channel=channel,
+            dedupe=dedupe,
+            coalesce=coalesce,
+            message_id=message_id,
+            causation_id=causation_id,
+            sender=sender,
+            checks=checks,
         )
-        reject = channel is not None and channel.overflow is Overflow.REJECT_PUBLISH
-        epochs, replicas = self._space.epochs, self._space.replication.min_replicas
-        run = self._space.run_replicated if replicas else lambda *call: (self._run(*call), 0)
-        # reject-publish and the guards check the members' positions: the script needs their
-        # keys. The members are cached; the script answers -1 when they changed. With the
-        # bus-level max_pending off, only the agents with their own are checked: the script
-        # gets theirs (guards.lua, guard_limited).
-        # Without reject-publish, the script reads the members itself and asks for the
-        # positions of those its bounds do not clear (-3): the last asked are given at once.
-        guarded = checks is not None and owner is None
-        limited = guarded and not reject and cast(Checks, checks).max_pending <= 0
-        asked = guarded and not reject and not limited
-        if asked:
-            with self._streams_lock:
-                known = self._asked.get(recipients_key, [])
-        else:
-            known = self._given(recipients_key, limited) if reject or guarded else []
-        while True:
-            try:
-                (seq, *members), acked = run(
-                    "append",
-                    [
-                        keys.heads,
-                        keys.log(stream),
-                        recipients_key,
-                        keys.channels,
-                        keys.epoch,
-                        keys.dedupe(stream, dedupe.key if dedupe else ""),
-                        keys.signals(stream),
-                        keys.located,
-                        keys.caused,
-                        keys.indexed(stream),
-                        keys.trimmed(stream),
-                        keys.audience(stream),
-                        keys.circuits,
-                        keys.spend,
-                        keys.limits,
-                        keys.notes(stream),
-                        keys.positions(owner or ""),
-                        keys.unread_bounds,
-                        *(keys.positions(member) for member in known),
-                    ],
-                    [
-                        stream,
-                        body,
-                        now_ms,
-                        retention.max_messages,
-                        "" if max_age is None else int(max_age * 1000),
-                        owner or "",
-                        "" if channel is None else channel.name,
-                        "" if channel is None else channel.version,
-                        self._space.epochs.arg,
-                        "" if dedupe is None else dedupe.window_ms,
-                        "reject" if reject else "",
-                        "coalesce" if coalesce else "",
-                        message_id or "",
-                        (causation_id or "") if message_id else "",
-                        sender,
-                        (INDEX_FACTOR - 1) * retention.max_messages,
-                        epochs.floor(stream),
-                        *checks_args(checks),
-                        *known,
-                    ],
-                )
-            except ResponseError as exc:
-                if str(exc).startswith("BUSFENCED"):  # a failover lost acknowledged appends
-                    self._fencing.fence(stream, int(str(exc).split()[1]))
-                    continue
-                raise guard_error(exc, checks) or refusal(exc, channel) from None
-            if int(seq) == -3:
-                known = sorted({*known, *members})
-                # A few asked (members at their limit) are likely asked again: give them at
-                # once next time. Many (a new channel's first publish) are not.
-                kept = known if len(known) <= ASKED_KEPT else []
-                with self._streams_lock:
-                    self._asked[recipients_key] = kept
-                continue
-            if int(seq) != -1:
-                break
-            known = self._given(recipients_key, limited, fresh=True)
-        if int(seq) == -2:
-            seq = int(members[0])
-            if replicas:  # the first append's writes: are they on the replicas by now?
-                acked = self._space.wait_replicas(self._keys.replicated)
-                self._replicated(stream, seq, acked)
-            return Duplicate(seq, [])
-        self._replicated(stream, int(seq), acked)
-        overloaded, closed = guard_outcome(members.pop()) if checks is not None else ([], False)
-        if coalesce:
-            woken = int(members[0])
-            appended = Appended(int(seq), members[1:], members[1 : 1 + woken])
-        else:
-            appended = Appended(int(seq), members)
-        return Guarded.of(appended, overloaded, closed)
-
-    def _given(self, members_key: str, limited: bool, *, fresh: bool = False) -> list[str]:
-        """The agents whose positions an append to a channel checks: its members, or
-        (``limited``) the agents that set their own max_pending; as last read (``fresh``:
-        read again), sorted."""
-        key = self._keys.limits if limited else members_key
-        with self._streams_lock:
-            known = None if fresh else self._members.get(key)
-        if known is None:
-            if limited:
-                raw = cast(dict[str, str], self._redis.hgetall(key))
-                known = sorted(agent for agent, words in raw.items() if own_max_pending(words))
-            else:
-                known = sorted(cast(set[str], self._redis.smembers(key)))
-            with self._streams_lock:
-                self._members[key] = known
-        return known
-
-    def _replicated(self, stream: str, seq: int, acked: int) -> None:
-        """Remember ``seq`` as acknowledged, or raise :class:`NotReplicated`."""
-        replication = self._space.replication
-        if acked < replication.min_replicas:
-            raise NotReplicated(
-                f"{stream} #{seq} is stored on the master of {self._space.url} but only "
-                f"{acked} of the {replication.min_replicas} replicas asked for "
-                f"(BUS_STORE_MIN_REPLICAS) confirmed it within "
-                f"{replication.replica_timeout_ms} ms: a failover may lose it. Retry with the "
-                "same idempotency key (it is kept: the retry is not a duplicate)",
-                stream=stream,
-                seq=seq,
-                replicas=acked,
-                wanted=replication.min_replicas,
-            )
-        self._space.epochs.saw(stream, seq)
 
     def unsignal(self, stream: str, agents: Sequence[str]) -> None:
         if agents:
