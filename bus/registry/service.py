@@ -2,11 +2,8 @@
 
 Every change is made on both sides, broker first where the broker must be ready before the
 store says so (an agent's queue exists before it is a member of anything), and validated before
-either side changes. Channel specs and known agents are cached. The cache never hides a change:
-the store appends only for the spec version it holds (a publisher with an older one re-reads
-it, :meth:`Registry.refresh`), and a store that lost its state says so (``StoreReset``), which
-clears the caches (:meth:`Registry.store_reset`) and is logged once, loudly, with what this
-process knew.
+either side changes. Channel specs and known agents are cached
+(:class:`~bus.registry.cache.RegistryCache`), which never hides a change.
 """
 
 from __future__ import annotations
@@ -17,15 +14,10 @@ from collections.abc import Callable, Iterable
 from bus.access.guard import Guard
 from bus.broker.deliveries import Broker
 from bus.channels import ChannelInfo, ChannelKind, ChannelSpec, Overflow, Retention, Stream
-from bus.errors import (
-    ChannelExists,
-    InvalidArgument,
-    StoreReset,
-    UnknownAgent,
-    UnknownChannel,
-)
+from bus.errors import ChannelExists, InvalidArgument, StoreReset, UnknownAgent
 from bus.names import check_agent_name, check_channel_name
 from bus.registry.bulk import BulkRegistration
+from bus.registry.cache import RegistryCache
 from bus.settings import BusSettings
 from bus.store import Store
 
@@ -54,48 +46,38 @@ class Registry:
             max_messages=settings.retention_max_messages,
             max_age_seconds=settings.retention_max_age_seconds,
         )
-        self._specs: dict[str, ChannelSpec] = {}
-        self._known_agents: set[str] = set()
+        #: Channel specs and registered agents, read through from the store.
+        self.cache = RegistryCache(store)
         #: Many agents and subscriptions at once, over the same store, broker and caches.
         self.bulk = BulkRegistration(
-            store, broker, guard, self.spec, self.require_agent, self._known_agents
+            store, broker, guard, self.spec, self.require_agent, self.cache.known_agents
         )
 
-    def forget(self) -> None:
-        """Drop the caches (after the bus's state was destroyed)."""
-        self._specs.clear()
-        self._known_agents.clear()
+    # -- the cache (see RegistryCache) ---------------------------------------------------------
+
+    def spec(self, name: str) -> ChannelSpec:
+        """See :meth:`RegistryCache.spec`."""
+        return self.cache.spec(name)
+
+    def require_agent(self, agent: str) -> None:
+        """See :meth:`RegistryCache.require_agent`."""
+        self.cache.require_agent(agent)
 
     def refresh(self, spec: ChannelSpec) -> ChannelSpec:
-        """Cache ``spec``, newer than the cached one (the store said so); returns it."""
-        self._specs[spec.name] = spec
-        return spec
+        """See :meth:`RegistryCache.refresh`."""
+        return self.cache.refresh(spec)
 
     def drop(self, name: str) -> None:
-        """Forget the cached spec of a channel the store does not know (any more)."""
-        self._specs.pop(name, None)
+        """See :meth:`RegistryCache.drop`."""
+        self.cache.drop(name)
+
+    def forget(self) -> None:
+        """See :meth:`RegistryCache.forget`."""
+        self.cache.forget()
 
     def store_reset(self, error: StoreReset) -> None:
-        """The store lost its state: say, loudly, what this process knew, and forget it."""
-        if error.found is None:
-            logger.error(
-                "STORE RESET: %s. Known here and now gone: channels %s; agents %s. Messages "
-                "not yet handled and every agent's position are lost; publishes fail with "
-                "StoreReset until a worker re-registers its agents (or a bus starts).",
-                error.message,
-                ", ".join(sorted(self._specs)) or "none",
-                ", ".join(sorted(self._known_agents)) or "none",
-            )
-        else:
-            logger.warning(
-                "store reset: %s. This process now uses epoch %s; channels %s and agents %s "
-                "are read again from the store.",
-                error.message,
-                error.found,
-                ", ".join(sorted(self._specs)) or "none",
-                ", ".join(sorted(self._known_agents)) or "none",
-            )
-        self.forget()
+        """See :meth:`RegistryCache.store_reset`."""
+        self.cache.store_reset(error)
 
     # -- channels ------------------------------------------------------------------------------
 
@@ -128,7 +110,7 @@ class Registry:
             if created and spec.kind is ChannelKind.BROADCAST:
                 for agent in store.registry.agents():
                     topology.bind(connection, agent, name)
-        self._specs.pop(name, None)
+        self.cache.drop(name)
         return self.channel_info(name)
 
     def _new_spec(
@@ -175,7 +157,7 @@ class Registry:
             )
             unchanged = wanted.pinned == stored.pinned and wanted.max_hops == stored.max_hops
             if wanted.same_as(stored) and unchanged:
-                self._specs[name] = stored
+                self.cache.refresh(stored)
                 return self.channel_info(name)
             with self._broker.connection() as connection:
                 if (
@@ -187,7 +169,7 @@ class Registry:
                         self._broker.topology.bind(connection, agent, name)
                 if store.registry.update_channel(wanted, stored.version):
                     break
-        self._specs[name] = wanted
+        self.cache.refresh(wanted)
         logger.warning(
             "channel %s changed (version %s -> %s): %s",
             name,
@@ -202,28 +184,11 @@ class Registry:
         )
         return self.channel_info(name)
 
-    def spec(self, name: str) -> ChannelSpec:
-        """The channel's spec.
-
-        Raises:
-            InvalidName: not a channel name. UnknownChannel: there is no such channel.
-        """
-        spec = self._specs.get(name) if isinstance(name, str) else None
-        if spec is None:
-            check_channel_name(name)
-            store = self._store()
-            spec = store.registry.get_channel(name)
-            if spec is None:
-                store.epochs.verify()  # gone with the store's state: say that, not "unknown"
-                raise UnknownChannel(f"no channel named {name!r}", channel=name)
-            self._specs[name] = spec
-        return spec
-
     def channel_info(self, name: str) -> ChannelInfo:
         """See :meth:`bus.Bus.get_channel` (the spec read afresh: it may have changed)."""
         store = self._store()
         if isinstance(name, str):
-            self._specs.pop(name, None)
+            self.cache.drop(name)
         spec = self.spec(name)
         stream = Stream.of_channel(name).id
         return ChannelInfo(
@@ -255,31 +220,16 @@ class Registry:
             for name in broadcast:
                 topology.bind(connection, agent, name)
         store.registry.register_agent(agent)
-        self._known_agents.add(agent)
+        self.cache.known_agents.add(agent)
         for name in wanted:
             self.subscribe(agent, name)
-
-    def require_agent(self, agent: str) -> None:
-        """Raise unless ``agent`` is registered.
-
-        Raises:
-            InvalidName: not an agent name. UnknownAgent: not registered.
-        """
-        if isinstance(agent, str) and agent in self._known_agents:
-            return
-        check_agent_name(agent)
-        store = self._store()
-        if not store.registry.is_agent(agent):
-            store.epochs.verify()
-            raise UnknownAgent(f"no agent named {agent!r} is registered", agent=agent)
-        self._known_agents.add(agent)
 
     def unregister_agent(self, agent: str) -> list[str]:
         """See :meth:`bus.Bus.unregister_agent`: the store forgets the agent first (so no
         publish names it a recipient any more), then its queue is deleted."""
         self.require_agent(agent)
         left = self._store().registry.unregister_agent(agent)
-        self._known_agents.discard(agent)
+        self.cache.known_agents.discard(agent)
         if left is None:  # removed by someone else meanwhile
             raise UnknownAgent(f"no agent named {agent!r} is registered", agent=agent)
         with self._broker.connection() as connection:
