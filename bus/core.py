@@ -23,7 +23,6 @@ from bus.broker.deliveries import Broker
 from bus.channels import ChannelInfo, ChannelKind, Overflow, Retention, Stream
 from bus.client import AgentClient
 from bus.deadletters.records import post_refusal
-from bus.errors import BusNotStarted
 from bus.kinds import MessageType
 from bus.message import HistoryFilters, Message, MessageFields, build_message
 from bus.publishing.publisher import Publisher
@@ -36,11 +35,9 @@ from bus.reading.receipt_drafts import ReceiptDrafts
 from bus.reading.status import Statuses
 from bus.receipts import DeliveryState, DeliveryStatus
 from bus.registry.service import Registry
-from bus.servers.connect import connect, destroy_namespace
+from bus.servers.lifecycle import StoreLifecycle
 from bus.settings import BusSettings
 from bus.settings.environment import load_settings
-from bus.settings.replication import check_sentinels, replication_of
-from bus.settings.transports import resolve_store_url
 from bus.store import Store
 from bus.tracing.tree import Trace
 
@@ -71,14 +68,15 @@ class Bus(BusOperations):
         self.settings = settings if settings is not None else load_settings()
         #: What every message and action passes (identities, signatures, permissions, quotas).
         self.guard = guard if guard is not None else open_guard(self.settings)
-        self.store_url = resolve_store_url(self.settings.broker_url, self.settings.store_url)
-        check_sentinels(self.store_url, self.settings.sentinel_master)
+        #: The store over the bus's life: connected by start, closed by stop.
+        self._lifecycle = StoreLifecycle(self.settings)
+        #: The store's URL, checked here (a sentinel URL needs its master's name).
+        self.store_url = self._lifecycle.url
         #: The Celery app and topology; publishes deliveries.
         self.broker = Broker(self.settings, app)
         self.app, self.topology = self.broker.app, self.broker.topology
-        self._store: Store | None = None
         #: Channels, agents and subscriptions.
-        store = self._started_store
+        store = self._lifecycle.current
         self.registry = Registry(self.settings, self.broker, store, self.guard)
         #: Appends messages and publishes their deliveries.
         self.publisher = Publisher(self.settings, self.registry, self.broker, store, self.guard)
@@ -112,36 +110,24 @@ class Bus(BusOperations):
 
     @property
     def started(self) -> bool:
-        return self._store is not None
+        return self._lifecycle.started
 
     @property
     def store(self) -> Store:
         """The store; only while started."""
-        return self._started_store()
-
-    def _started_store(self) -> Store:
-        if self._store is None:
-            raise BusNotStarted("the bus is not started: call bus.start() or use 'with bus:'")
-        return self._store
+        return self._lifecycle.current()
 
     def start(self) -> Self:
-        if self._store is not None:
+        if self._lifecycle.started:
             return self
-        replication = replication_of(self.settings)
-        store = connect(self.store_url, self.settings.namespace, self.broker, replication)
-        store.epochs.watch(self.registry.store_reset)
-        store.epochs.watch(self.inboxes.store_reset)
-        store.epochs.establish()
-        self._store = store
+        self._lifecycle.start(self.broker, (self.registry.store_reset, self.inboxes.store_reset))
         self.inboxes.open()
         self.registry.create_defaults()
         return self
 
     def stop(self) -> None:
         self.inboxes.close()
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        self._lifecycle.stop()
         # Celery's connection and producer pools are kombu's process-wide pools, shared with any
         # other app on the same URL: they are left open for reuse, not closed here.
 
@@ -155,14 +141,7 @@ class Bus(BusOperations):
         registry = self.store.registry
         agents, channels = registry.agents(), [spec.name for spec in registry.list_channels()]
         self.stop()
-        destroy_namespace(
-            self.store_url,
-            self.settings.namespace,
-            self.broker,
-            agents,
-            channels,
-            replication_of(self.settings),
-        )
+        self._lifecycle.destroy(self.broker, agents, channels)
         self.registry.forget()
 
     # -- channels and agents (see bus.registry) ------------------------------------------------

@@ -1,7 +1,8 @@
 """The agent-facing API, declared once: each operation's signature and docstring.
 
 - :class:`BusMessaging`: what an agent does through the bus (all an agent client needs);
-  :class:`BusOperations` adds channels, registration and the lifecycle: all of :class:`bus.Bus`.
+  :class:`BusOperations` adds channels and registration (:class:`RegistryOperations`) and the
+  lifecycle: all of :class:`bus.Bus`.
 - :class:`AgentOperations`: one agent's view, :class:`bus.AgentClient`.
 
 What is built from it:
@@ -21,12 +22,14 @@ agent surface), and give ``AsyncBus`` its ``awaited`` line; the parity test name
 from bus.api.agent_operations import AgentOperations
 from bus.api.bus_operations import BusMessaging, BusOperations
 from bus.api.deriving import Awaits, awaited, declarations, documented
+from bus.api.registry_operations import RegistryOperations
 
 __all__ = [
     "AgentOperations",
     "Awaits",
     "BusMessaging",
     "BusOperations",
+    "RegistryOperations",
     "awaited",
     "declarations",
     "documented",
