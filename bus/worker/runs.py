@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from typing import Any
 
 from bus import tracing
 from bus.channels import Stream
@@ -42,13 +41,11 @@ from bus.store import Entry, Failure, Holder, Step, lease_token
 from bus.worker.agent import Agent
 from bus.worker.outcomes import Outcome, Remembered, Status
 from bus.worker.run_calls import RunCalls, backoff, log_handled, now_ms
+from bus.worker.run_progress import DRAIN, RunProgress
 from bus.worker.run_waiters import Waiters
 from bus.worker.screening import screen
 
 logger = logging.getLogger("bus.delivery")
-
-#: A run drains its stream: it reads on past any particular delivery's seq.
-DRAIN = 2**62
 
 
 class Run:
@@ -73,17 +70,24 @@ class Run:
         #: Who held the lease when the run could not take it (another worker's run drains the
         #: stream; :class:`~bus.worker.active_runs.ActiveRuns` looks again at its expiry).
         self.elsewhere: Holder | None = None
-        #: The last seq this run committed.
-        self.position = 0
         #: True once the run stopped reading: new deliveries start a new run.
         self.closing = False
         #: The deliveries waiting on the run, and the highest message it was asked for.
         self.waiters = Waiters(agent.name, stream.id, gave_up)
+        #: Where the run stands (the last message it is done with), and the steps past one.
+        self.progress = RunProgress(
+            calls, agent.name, stream.id, self.token, self.ttl, self.waiters
+        )
         #: The messages handled, for the run's ``deliver`` span.
         where = stream.channel or f"@{agent.name}"
         self._traced = tracing.delivery(agent.name, where, task_id)
         #: True once the run ended before a message it was asked for (see :attr:`unread`).
         self._ended_early = False
+
+    @property
+    def position(self) -> int:
+        """The last seq this run is done with (0: none yet)."""
+        return self.progress.seq
 
     @property
     def waited_on(self) -> bool:
@@ -187,13 +191,13 @@ class Run:
                 agent,
                 entry.body,
             )
-            return await self._skip(seq, f"lost in a store failover: {entry.body}")
+            return await self.progress.skip(seq, f"lost in a store failover: {entry.body}")
         try:
             message = Message.from_json(entry.json)
         except MessageDecodeError as exc:  # stored, but no message: set aside, move on
             aside = set_aside_unreadable
             await calls.io(aside, calls.bus, agent, self.stream, seq, entry.json, exc)
-            return await self._skip(seq, f"unreadable: {exc}")
+            return await self.progress.skip(seq, f"unreadable: {exc}")
         screened = await self._screen(entry, message)
         if screened is not None:
             return screened
@@ -203,17 +207,7 @@ class Run:
             if calls.stopping():
                 return Step(True, entry, failure)  # not handled: the lease is given up
         if entry.skipped and not attempts:
-            logger.warning(
-                "%s skipped %d message(s) of %s before #%s: retention trimmed them first",
-                agent,
-                entry.skipped,
-                stream_id,
-                seq,
-            )
-            first, now = seq - entry.skipped, now_ms()
-            bus = calls.bus  # noted, and pushed to consuming senders (a skipped receipt)
-            note = bus.receipt_drafts.note_skip
-            await calls.io(note, bus.store, agent, stream_id, first, seq - 1, now)
+            await self.progress.trimmed(seq, entry.skipped)
         reported = await calls.handle(
             self.agent, message, attempts + 1, self.task_id, entry.skipped
         )
@@ -221,12 +215,11 @@ class Run:
             None if reported is None else str(reported)
         )  # stored as text; reported has the cause
         if error is None:
-            self.waiters.handled(seq)
-            self.position = seq
-            self.waiters.settle(seq, Status.HANDLED)
+            self.progress.handled(seq)
             self._traced.handled(message)
             log_handled(agent, message, self.waiters.task_id(seq, self.task_id))
-            return await self._commit(seq, message, DeliveryState.HANDLED, attempts=attempts + 1)
+            state = DeliveryState.HANDLED
+            return await self.progress.commit(seq, message, state, attempts=attempts + 1)
         wait = backoff(self.settings, attempts + 1)
         retry_at = now_ms() + int(wait * 1000)
         failed = functools.partial(store.record_failure, agent, stream_id, seq, retry_at)
@@ -258,28 +251,15 @@ class Run:
             attempts,
             error,
         )
-        self.position = seq
-        self.waiters.settle(seq, Status.FAILED, reported)
+        self.progress.failed(seq, reported)
         self._traced.handled(message, dead_lettered=True)
-        return await self._commit(
+        return await self.progress.commit(
             seq,
             message,
             DeliveryState.DEAD_LETTERED,
             attempts=attempts,
             error=error,
             dead_letter_seq=letter.seq,
-        )
-
-    async def _commit(self, seq: int, message: Message, state: DeliveryState, **facts: Any) -> Step:
-        """Commit message ``seq`` (the run is done with it: ``state``), pushing its receipt
-        to its sender in the same store step if the sender consumes receipts."""
-        self.position = seq
-        calls, store = self.calls, self.calls.bus.store.leases
-        advance = functools.partial(
-            store.advance, self.agent.name, self.stream.id, self.token, self.ttl, seq, DRAIN
-        )
-        return await calls.receipts.commit(
-            calls.io, advance, message, self.agent.name, state, **facts
         )
 
     async def _screen(self, entry: Entry, message: Message) -> Step | None:
@@ -289,32 +269,8 @@ class Run:
         if screened is None:
             return None
         if screened.refused is None:
-            return await self._passed(entry.seq)
-        return await self._refused(entry.seq, message, screened.refused)
-
-    async def _refused(self, seq: int, message: Message, error: str) -> Step:
-        """Move past message ``seq``, refused before any handler saw it (its receipt says so)."""
-        self.waiters.settle(seq, Status.FAILED, error)
-        return await self._commit(seq, message, DeliveryState.REFUSED, attempts=0, error=error)
-
-    async def _passed(self, seq: int) -> Step:
-        """Move past message ``seq``, which is not for this agent to see (nothing to handle)."""
-        self.waiters.handled(seq)
-        self.position = seq
-        self.waiters.settle(seq, Status.HANDLED)
-        store = self.calls.bus.store.leases
-        return await self.calls.io(
-            store.advance, self.agent.name, self.stream.id, self.token, self.ttl, seq, DRAIN
-        )
-
-    async def _skip(self, seq: int, error: str) -> Step:
-        """Move past message ``seq``, which was set aside unhandled; what comes next."""
-        self.position = seq
-        self.waiters.settle(seq, Status.FAILED, error)
-        store = self.calls.bus.store.leases
-        return await self.calls.io(
-            store.advance, self.agent.name, self.stream.id, self.token, self.ttl, seq, DRAIN
-        )
+            return await self.progress.passed(entry.seq)
+        return await self.progress.refused(entry.seq, message, screened.refused)
 
     def _letter(self, message: Message, error: str, attempts: int) -> DeadLetter:
         assert message.seq is not None

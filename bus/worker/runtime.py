@@ -7,7 +7,9 @@ process's one :class:`~bus.Bus`. It owns:
   where the agents' startup hooks ran, so loop-bound clients work on every message;
 - the stream runs (:mod:`bus.worker.runs`, :mod:`bus.worker.active_runs`), many at once, one
   at a time per (agent, stream), each given the runtime's parts as plain callables;
-- the threads that run plain handlers, and those that make blocking bus and store calls;
+- the agents' handlers, run for one message at a time per call (:mod:`bus.worker.handling`:
+  contexts, the plain handlers' threads, spans), and the threads of blocking bus and store
+  calls;
 - the lease keeper, which renews the leases of active runs.
 
 A message posted from this process to an agent it hosts starts that agent's run at once,
@@ -29,23 +31,21 @@ import socket
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-from bus import tracing
-from bus.aio import AsyncBus
 from bus.channels import Stream
 from bus.core import Bus
-from bus.dispatch import DispatchReport, Route
 from bus.errors import UnknownAgent
 from bus.message import Message
 from bus.settings.logs import install_worker_logging
 from bus.worker.active_runs import ActiveRuns
 from bus.worker.agent import Agent
-from bus.worker.context import AgentState, AsyncHandlerContext, HandlerContext
+from bus.worker.context import AgentState
+from bus.worker.handling import Handling
 from bus.worker.heartbeat import Heartbeat
 from bus.worker.lease_keeper import LeaseKeeper
 from bus.worker.loop import EventLoopThread
-from bus.worker.outcomes import HandlerError, Outcome, Status
+from bus.worker.outcomes import Outcome, Status
 from bus.worker.pushed_receipts import ReceiptPusher
 from bus.worker.run_calls import RunCalls
 
@@ -71,16 +71,14 @@ class Runtime:
         self.stopping = False
         self._closing = threading.Lock()
         self._io = ThreadPoolExecutor(settings.worker_concurrency, thread_name_prefix="bus-io")
-        self._sync = ThreadPoolExecutor(
-            settings.sync_handler_threads, thread_name_prefix="bus-handler"
-        )
         self._loop = EventLoopThread()
         self._wake: asyncio.Event | None = None
+        self.handling = Handling(bus, self.states, self.io, self._io)
         self.runs = ActiveRuns(
             RunCalls(
                 bus=bus,
                 io=self.io,
-                handle=self.handle,
+                handle=self.handling.handle,
                 pause=self.pause,
                 stopping=lambda: self.stopping,
                 keeper=self.keeper,
@@ -131,7 +129,7 @@ class Runtime:
         self.heartbeat.stop()
         self.keeper.stop()
         self._io.shutdown(wait=False, cancel_futures=True)
-        self._sync.shutdown(wait=False, cancel_futures=True)
+        self.handling.shutdown()
         self.bus.guard.release()
 
     async def _shutdown(self, grace: float) -> None:
@@ -167,76 +165,6 @@ class Runtime:
         # Only ever extend: a renewal racing the end of a run must not take the lease back
         # after the run gave it up (it would sit orphaned, blocking the stream, for a TTL).
         return self.bus.store.leases.renew_lease(agent, stream, token, self.lease_ms)
-
-    async def handle(
-        self,
-        agent: Agent,
-        message: Message,
-        attempt: int,
-        task_id: str | None,
-        skipped: int = 0,
-    ) -> str | None:
-        """Run every handler of ``agent`` that takes ``message`` (its dispatcher); one failing
-        does not stop the others. A handler that returns a string answers a request with it.
-        ``skipped``: messages retention trimmed just before this one.
-
-        Returns:
-            ``None`` if every handler succeeded, else what failed (each handler and why).
-        """
-        context = HandlerContext(
-            self.bus, agent.name, message, task_id=task_id, attempt=attempt,
-            state=self.states[agent.name], skipped=skipped,
-        )  # fmt: skip
-        # The async ctx drives the same bound bus (typed as the Bus it stands in for).
-        bound = AsyncBus(cast(Bus, context.bus), executor=self._io)
-        async_context = AsyncHandlerContext(bound, context)
-        with tracing.handling(message):
-            if not tracing.active():
-                report = await self._dispatch(agent, message, context, async_context)
-            else:
-                with tracing.processing(agent.name, message, attempt, context.cause) as spans:
-                    report = await self._dispatch(agent, message, context, async_context)
-                    if not report.ok:
-                        spans.failed(report.failed)
-        if report.ok:
-            return None
-        for name, exc in report.failed:  # the run logs the outcome; this is for debugging
-            logger.info(
-                "%s's handler %s raised on #%s", agent.name, name, message.seq, exc_info=exc
-            )
-        text = "; ".join(f"{name}: {type(exc).__name__}: {exc}" for name, exc in report.failed)
-        return HandlerError(text, report.failed[0][1])
-
-    async def _dispatch(
-        self,
-        agent: Agent,
-        message: Message,
-        context: HandlerContext,
-        async_context: AsyncHandlerContext,
-    ) -> DispatchReport:
-        """Run the agent's handlers of ``message``; a returned string answers a request."""
-
-        def context_for(route: Route) -> HandlerContext | AsyncHandlerContext:
-            return async_context if route.is_async else context
-
-        report = await agent.dispatcher.adispatch(
-            message,
-            context=context_for,
-            run_sync=self._run_sync,
-            timeout=agent.timeout or self.settings.handler_timeout,
-            log_failures=False,
-        )
-        for result in report.results:
-            if isinstance(result, str) and message.is_direct and message.correlation_id:
-                await self.io(context.reply, result)
-        return report
-
-    async def _run_sync(self, call: Callable[[], Any]) -> Any:
-        # A thread cannot be stopped from outside: a plain handler runs to its end, and its
-        # stream waits for it (running the next message beside it would break the order).
-        loop = asyncio.get_running_loop()
-        in_context = functools.partial(contextvars.copy_context().run, call)
-        return await asyncio.shield(loop.run_in_executor(self._sync, in_context))
 
     def _resume(self, gone: frozenset[str]) -> None:
         # On the heartbeat's thread: workers stopped beating, so their leases are free. Start the
@@ -319,7 +247,7 @@ class Runtime:
             ``None``, or what failed.
         """
         decoded = Message.from_dict(message)
-        return self._loop.run(self.handle(self.agent(agent), decoded, 1, task_id))
+        return self._loop.run(self.handling.handle(self.agent(agent), decoded, 1, task_id))
 
 
 async def _call_hook(hook: Callable[[AgentState], Any], state: AgentState) -> None:
