@@ -29,7 +29,8 @@ from time import monotonic
 from uuid import uuid4
 
 from bus.channels import Retention
-from bus.reading.receipt_drafts import Outgoing, ReceiptDrafts
+from bus.reading.receipt_drafts import ReceiptDrafts
+from bus.reading.receipt_messages import Outgoing
 from bus.store import Batch, Entry, ReceiptDraft, Store
 
 #: Retakes of a message whose sender wants a receipt that another reader of the agent took.

@@ -5,7 +5,8 @@ deliveries over out of order (two publishers racing, prefetch) or twice (Redis p
 whose consumer died at the back of the queue; RabbitMQ requeues it), so a delivery is only a
 signal that its stream has something at ``seq``: the message handed over is always the one
 :meth:`~bus.store.LogStore.claim` returns, the next after the agent's position. A delivery at
-or below what was handed over is acknowledged and dropped.
+or below what was handed over is acknowledged and dropped. Claims straight from the log (for
+deliveries that never came) are :mod:`bus.reading.log_claims`'s.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from bus.broker.failures import broker_errors
 from bus.broker.wire import Delivery, parse_delivery
 from bus.errors import BrokerUnavailable, MessageDecodeError
 from bus.reading.held import Held
+from bus.reading.log_claims import LogClaims
 from bus.reading.receipt_drafts import ReceiptDrafts
 from bus.store import Entry, Store
 
@@ -36,8 +38,6 @@ WAIT_SLICE = 1.0
 #: How long a receive that handed a message over from the log looks for an arrived delivery
 #: to retire (seconds): just long enough to read what the broker already pushed.
 RETIRE_WAIT = 0.001
-#: A stream marked behind with this is read until the store finds it drained.
-UNTIL_DRAINED = 2**62
 
 Item = tuple[Any, KombuMessage]
 
@@ -68,16 +68,10 @@ class Inbox:
         self._held = Held(agent, batch, lease_seconds, receipts)
         #: The store of the last receive: :meth:`close` settles the batches with it.
         self._store: Store | None = None
-        #: Coalesced deliveries: one wakes the agent per burst, so a stream it names is read
-        #: until the store finds it drained (which clears the agent's signal there).
+        #: Coalesced deliveries: one wakes the agent per burst (see :mod:`bus.reading.log_claims`).
         self._coalesced = coalesced
-        #: Streams known to hold more for this agent than it has claimed: stream -> newest seq.
-        self._behind: dict[str, int] = {}
-        #: Streams whose log was read dry by this inbox (``None``: all the agent's streams).
-        #: Until then a receive claims from the log before waiting: the deliveries of what is
-        #: pending may never come (a consumer of the agent died holding them, and Redis hides
-        #: unacknowledged deliveries for the visibility timeout).
-        self._caught_up: set[str | None] = set()
+        #: Streams known to be behind or read dry, and claims from the log by them.
+        self._claims = LogClaims(self._held, coalesced)
         self._connection = connection
         #: How long a message handed over from the log waits for its delivery to retire (0 on
         #: an in-process broker: a delivery not there yet is dropped as stale when it comes).
@@ -185,46 +179,8 @@ class Inbox:
 
     def forget(self) -> None:
         """Drop what this inbox knows of the agent's streams (the store lost it: seqs restart)."""
-        self._behind.clear()
-        self._caught_up.clear()
+        self._claims.forget()
         self._held.forget()
-
-    def _mark_behind(self, stream: str, seq: int) -> None:
-        if self._coalesced:
-            seq = UNTIL_DRAINED
-        self._behind[stream] = max(self._behind.get(stream, 0), seq)
-
-    def _claim(self, store: Store, stream: str | None) -> Entry | None:
-        if stream is not None:
-            return self._held.take(store, stream)
-        self._held.settle(store)  # claim_any passes over streams under a lease, ours too
-        entry = self._held.claim_any(store)
-        if entry is None:
-            return None
-        if self._held.batch > 1:
-            self._mark_behind(entry.stream, entry.seq + 1)  # more may follow: take a batch
-        return self._held.hand(entry)
-
-    def _from_log(self, store: Store, stream: str | None) -> Entry | None:
-        """Claim straight from the log: first from streams known to be behind, then, until the
-        log was once read dry, from any stream."""
-        held = self._held.next(store, stream)
-        if held is not None:
-            return held
-        for known, newest in list(self._behind.items()):
-            if stream is not None and known != stream:
-                continue
-            entry = self._held.take(store, known)
-            if entry is None or self._held.newest(known) >= newest:
-                del self._behind[known]
-            if entry is not None:
-                return entry
-        if None in self._caught_up or stream in self._caught_up:
-            return None
-        claimed = self._claim(store, stream)
-        if claimed is None:
-            self._caught_up.add(stream)
-        return claimed
 
     def _retire_one(self, wait: float) -> None:
         """Keep the queue in step with the log: a message handed over from the log retires one
@@ -254,7 +210,7 @@ class Inbox:
             return None
         message = item[1]
         if stream is not None and delivery.stream != stream:
-            self._mark_behind(delivery.stream, delivery.seq)
+            self._claims.mark_behind(delivery.stream, delivery.seq)
             self._ack(message)
             return None
         fresh = self._held.take(store, delivery.stream)
@@ -264,8 +220,7 @@ class Inbox:
             self._ack(message)
         if fresh is None:
             return None  # handed over already (by another consumer), or the agent left
-        if self._coalesced or self._held.newest(delivery.stream) < delivery.seq:
-            self._mark_behind(delivery.stream, delivery.seq)
+        self._claims.note_taken(delivery.stream, delivery.seq)
         return fresh
 
     def receive(
@@ -293,10 +248,8 @@ class Inbox:
                     if taken is not None:
                         return taken
                     continue
-                # Nothing came for a while. The log may still hold messages whose deliveries
-                # never arrived (a publisher died between append and publish, or a filtered
-                # receive dropped them): claim those before waiting on.
-                claimed = self._claim_missed(store, stream)
+                # Nothing came for a while: claim what the log holds whose delivery never came.
+                claimed = self._claims.claim_missed(store, stream)
                 if claimed is not None:
                     return claimed
                 if remaining is not None and remaining <= wait:
@@ -319,7 +272,7 @@ class Inbox:
                     break
                 claimed = self._take(store, item, stream)
             if claimed is None and missed:
-                claimed = self._claim_missed(store, stream)
+                claimed = self._claims.claim_missed(store, stream)
             if claimed is None and self._held.unsettled and not self._buffer:
                 self._held.settle(store)  # about to wait: commit, let go of the leases
             return claimed
@@ -330,14 +283,8 @@ class Inbox:
         """A message claimed from the log (held, behind, or not yet caught up), its arrived
         delivery retired; the lock held."""
         self._store = store
-        claimed = self._from_log(store, stream)
+        claimed = self._claims.from_log(store, stream)
         if claimed is not None:
             with suppress(BrokerUnavailable):  # claimed: the caller gets it whatever happens
                 self._retire_one(retire_wait)
-        return claimed
-
-    def _claim_missed(self, store: Store, stream: str | None) -> Entry | None:
-        claimed = self._claim(store, stream)
-        if claimed is not None:
-            self._caught_up.difference_update((None, stream))  # more may be pending
         return claimed

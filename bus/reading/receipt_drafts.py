@@ -2,47 +2,37 @@
 wake-up of their senders once the store appended them.
 
 The store appends a receipt in the step that commits an outcome (a worker's advance, a pull
-reader's take); this module builds what that step is given. :class:`ReceiptDrafts` builds (and,
-with auth on, signs through the process's guard) a receipt message only for the senders it
-knows consume them; for any other it gives a draft without a body, which costs the store one
-flag read. The worker's commit (:mod:`bus.worker.pushed_receipts`) and the pull hand-over
-(:meth:`ReceiptDrafts.hand_over`, used by :mod:`bus.reading.held`) share one per bus, so a
-process learns each consuming sender once. See ``docs/decisions/0004-pushed-receipts.md``.
+reader's take); this module drafts what that step is given. :class:`ReceiptDrafts` has a
+receipt message built (and, with auth on, signed: :mod:`bus.reading.receipt_messages`) only
+for the senders it knows consume them; for any other it gives a draft without a body, which
+costs the store one flag read. The worker's commit (:mod:`bus.worker.pushed_receipts`) and the
+pull hand-over (:meth:`ReceiptDrafts.hand_over`, used by :mod:`bus.reading.held`) share one per
+bus, so a process learns each consuming sender once. See
+``docs/decisions/0004-pushed-receipts.md``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
 from contextlib import suppress
-from typing import Any, NamedTuple
 
 from bus.access.guard import Guard, OpenGuard
 from bus.broker.deliveries import Broker
 from bus.broker.wire import Delivery
 from bus.channels import Retention, Stream
 from bus.errors import AuthenticationFailed, BusError, MessageDecodeError
-from bus.message import Message, build_message
-from bus.reading.receipt_about import About, about_entry, about_message, receipt_id, stamp
-from bus.receipts import RECEIPT_MEDIA_TYPE, RECEIPT_TYPE, DeliveryState
+from bus.message import Message
+from bus.reading.receipt_about import About, about_entry, about_message, stamp
+from bus.reading.receipt_messages import BUS_SENDER, Outgoing, ReceiptMessages
+from bus.receipts import RECEIPT_TYPE, DeliveryState
 from bus.store import Entry, Note, Pushed, ReceiptDraft, Store
 
 logger = logging.getLogger("bus.delivery")
 
-#: The sender of what the bus itself posts (dead letters; receipts with auth off).
-BUS_SENDER = "bus"
-
 #: Called with a message posted and its recipients (the publisher's observers).
 Observer = Callable[[Message, list[str]], None]
-
-
-class Outgoing(NamedTuple):
-    """A draft for the store, and the receipt message it carries (if built and signed)."""
-
-    draft: ReceiptDraft
-    message: Message | None = None
 
 
 class ReceiptDrafts:
@@ -72,6 +62,8 @@ class ReceiptDrafts:
         self._broker = broker
         self._store = store
         self._observers = observers
+        #: Builds (and, with auth on, signs) the receipt messages drafted with a body.
+        self._messages = ReceiptMessages(guard, retention, coalesce)
         #: Senders the store said consume receipts (a receipt is built for these only).
         self._consumers: set[str] = set()
 
@@ -146,53 +138,7 @@ class ReceiptDrafts:
         if replied:
             where += ", replied"
         content = f"{member} {state.value.replace('_', '-')} {about.id} ({where})"
-        return self._built(sender, receipt, content, now_ms, of_seq, of_stream)
-
-    def _built(
-        self,
-        sender: str,
-        receipt: dict[str, Any],
-        content: str,
-        now_ms: int,
-        of_seq: int = 0,
-        of_stream: str = "",
-    ) -> Outgoing | None:
-        """The receipt message to ``sender`` carrying ``receipt``, signed with auth on;
-        ``None`` if it cannot be signed (logged)."""
-        guard, retention, coalesce = self._guard, self._retention, self._coalesce
-        by = guard.identity or BUS_SENDER
-        fields: dict[str, Any] = {
-            "recipient": sender,
-            "sender": by,
-            "content": content,
-            "type": RECEIPT_TYPE,
-            "attachments": (
-                {
-                    "name": "receipt.json",
-                    "media_type": RECEIPT_MEDIA_TYPE,
-                    "content": json.dumps(receipt, separators=(",", ":")),
-                },
-            ),
-        }
-        if guard.identity is None:  # nothing to sign: the JSON straight, a tenth the cost
-            message_id = receipt_id()
-            body = json.dumps(
-                {"id": message_id, **fields, "timestamp": receipt["at"]}, separators=(",", ":")
-            )
-            draft = ReceiptDraft(
-                sender, by, message_id, body, now_ms, retention, coalesce, of_seq, of_stream
-            )
-            return Outgoing(draft)
-        try:  # signed like any message, by this process's identity (as its dead letters are)
-            built = guard.outgoing(build_message(**fields))
-        except BusError as exc:  # the outcome is what counts: it is committed without one
-            logger.warning("no receipt of %s for %s: %s", receipt["message_id"], sender, exc)
-            return None
-        body = built.model_dump_json(exclude={"seq"})
-        draft = ReceiptDraft(
-            sender, by, str(built.id), body, now_ms, retention, coalesce, of_seq, of_stream
-        )
-        return Outgoing(draft, built)
+        return self._messages.build(sender, receipt, content, now_ms, of_seq, of_stream)
 
     def replied(self, store: Store, request: Message, at_ms: int) -> None:
         """Note that ``request`` was replied (what ``status`` calls handled for a request) and,
@@ -249,7 +195,7 @@ class ReceiptDrafts:
             }
             where = f"{channel or 'direct'} #{run.first}-{run.last}"
             content = f"{agent} skipped {run.messages} message(s) of {run.sender} ({where})"
-            out = self._built(run.sender, receipt, content, at_ms)
+            out = self._messages.build(run.sender, receipt, content, at_ms)
             if out is not None:
                 outs.append(out)
         done = receipts.note_skipped(agent, stream, first, last, at_ms, [out.draft for out in outs])
