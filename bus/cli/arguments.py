@@ -1,4 +1,5 @@
-"""Argument types of the ``bus`` command line, and a parser whose errors are one line."""
+"""Argument types of the ``bus`` command line, a parser whose errors are one line, and the
+subcommand that describes itself with examples."""
 
 from __future__ import annotations
 
@@ -18,6 +19,25 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"bus: error: {message} (see '{self.prog} --help')\n")
+
+
+def add_subcommand(
+    subparsers: argparse._SubParsersAction[Parser],
+    name: str,
+    help: str,
+    examples: str,
+    *parents: argparse.ArgumentParser,
+) -> Parser:
+    """Add subcommand ``name`` whose description is ``help`` as a sentence and whose epilog
+    lists ``examples`` (lines of ``  bus ...``), taking the options of ``parents``."""
+    return subparsers.add_parser(
+        name,
+        help=help,
+        description=help[0].upper() + help[1:] + ".",
+        epilog="examples:\n" + examples,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=list(parents),  # type: ignore[arg-type]  # any parser can be a parent
+    )
 
 
 def non_negative(text: str) -> int:

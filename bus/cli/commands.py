@@ -5,13 +5,11 @@ returns the exit code; errors are raised (as :class:`bus.BusError`) and reported
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from bus.broker.celery_app import create_app
-from bus.cli.arguments import metadata_of
 from bus.cli.output import (
     describe_fence,
     emit_json,
@@ -48,74 +46,6 @@ def connected(settings: BusSettings) -> Iterator[Bus]:
             yield bus
         except (UnknownChannel, UnknownAgent) as exc:
             raise with_suggestion(exc, bus) from None
-
-
-def _text(value: str) -> str:
-    """TEXT as given, or standard input for ``-``."""
-    return sys.stdin.read().rstrip("\n") if value == "-" else value
-
-
-def _sender(args: argparse.Namespace, bus: Bus) -> str:
-    """``--sender``, else who this process acts as (auth on), else ``cli``."""
-    sender: str = args.sender or bus.guard.identity or "cli"
-    return sender
-
-
-def _report(message: Message, as_json: bool, verb: str) -> None:
-    if as_json:
-        emit_json(message)
-        return
-    where = message.channel if message.channel is not None else f"{message.recipient}'s inbox"
-    print(f"{verb} {where} as #{message.seq} (id {message.id})")
-
-
-def publish(args: argparse.Namespace, settings: BusSettings) -> int:
-    """``bus publish CHANNEL TEXT``."""
-    with connected(settings) as bus:
-        message = bus.publish(
-            args.channel,
-            _text(args.text),
-            sender=_sender(args, bus),
-            type=args.type,
-            priority=args.priority,
-            metadata=metadata_of(args.metadata),
-        )
-    _report(message, args.json, "published to")
-    return 0
-
-
-def send(args: argparse.Namespace, settings: BusSettings) -> int:
-    """``bus send AGENT TEXT``."""
-    with connected(settings) as bus:
-        message = bus.send(
-            args.agent,
-            _text(args.text),
-            sender=_sender(args, bus),
-            type=args.type,
-            priority=args.priority,
-            metadata=metadata_of(args.metadata),
-        )
-    _report(message, args.json, "sent to")
-    return 0
-
-
-def request(args: argparse.Namespace, settings: BusSettings) -> int:
-    """``bus request AGENT TEXT``: prints the reply (BusTimeout, exit 3, if none comes)."""
-    with connected(settings) as bus:
-        reply = bus.request(
-            args.agent,
-            _text(args.text),
-            sender=_sender(args, bus),
-            timeout=args.timeout,
-            type=args.type,
-            priority=args.priority,
-            metadata=metadata_of(args.metadata),
-        )
-    if args.json:
-        emit_json(reply)
-    else:
-        print(reply.content)
-    return 0
 
 
 def history(args: argparse.Namespace, settings: BusSettings) -> int:

@@ -13,21 +13,20 @@ from bus.cli import (
     flower,
     guard_commands,
     run_command,
+    sending_commands,
     status_command,
     trace_command,
     web_command,
 )
 from bus.cli.arguments import (
     Parser,
+    add_subcommand,
     instant,
-    message_kind,
-    metadata_pair,
     non_negative,
     positive,
     seconds,
 )
 from bus.demo.fake_llm.__main__ import add_arguments as add_fake_llm_arguments
-from bus.kinds import MessageType, Priority
 
 DESCRIPTION = """\
 Talk to an agent bus from the shell: publish, send, follow and read channels, ask agents,
@@ -53,62 +52,6 @@ exit codes: 0 ok, 1 a server cannot be reached (or another bus error), 2 bad inp
 3 timed out."""
 
 
-def _sub(
-    subparsers: argparse._SubParsersAction[Parser],
-    name: str,
-    help: str,
-    examples: str,
-    *parents: argparse.ArgumentParser,
-) -> Parser:
-    return subparsers.add_parser(
-        name,
-        help=help,
-        description=help[0].upper() + help[1:] + ".",
-        epilog="examples:\n" + examples,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        parents=list(parents),  # type: ignore[arg-type]  # any parser can be a parent
-    )
-
-
-def _message_options(sender_help: str, kind: MessageType) -> argparse.ArgumentParser:
-    # A new parent each time: subparsers share a parent's actions, defaults included.
-    options = argparse.ArgumentParser(add_help=False)
-    kinds = [member.value for member in MessageType]
-    levels = [level.value for level in Priority]
-    options.add_argument(
-        "--sender",
-        metavar="AGENT",
-        default=None,
-        help=f"{sender_help} (default: the identity of BUS_CREDENTIALS with auth on, else cli)",
-    )
-    options.add_argument(
-        "--type",
-        metavar="TYPE",
-        type=message_kind,
-        default=kind.value,
-        help=f"one of {', '.join(kinds)}, or a type of your own: lower-case letters, digits, "
-        f"'_', '.', '-' (e.g. task, result) (default: {kind.value})",
-    )
-    options.add_argument(
-        "--priority",
-        metavar="PRIORITY",
-        choices=levels,
-        default=Priority.NORMAL.value,
-        help=f"one of {', '.join(levels)} (default: normal)",
-    )
-    options.add_argument(
-        "--metadata",
-        metavar="KEY=VALUE",
-        type=metadata_pair,
-        action="append",
-        default=[],
-        help="metadata (repeatable); VALUE is JSON if it parses, else text. task_id, "
-        "project_id, tokens_used and cost are bus's own keys; any other goes under "
-        "metadata.extra",
-    )
-    return options
-
-
 def build_parser() -> Parser:
     """The ``bus`` argument parser."""
     json_flag = argparse.ArgumentParser(add_help=False)
@@ -127,53 +70,9 @@ def build_parser() -> Parser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
-    p = _sub(
-        sub,
-        "publish",
-        "publish a message to a channel",
-        "  bus publish '#all-hands' 'Q3 kickoff at 10:00'\n"
-        "  bus publish '#engineering' 'Build the parser' --type task --metadata owner=me\n"
-        "  echo 'long text' | bus publish '#engineering' - --type task_update --priority high",
-        json_flag,
-        _message_options("who the message is from", MessageType.ANNOUNCEMENT),
-    )
-    p.add_argument("channel", metavar="CHANNEL", help="channel name, e.g. '#engineering'")
-    p.add_argument("text", metavar="TEXT", help="message content; '-' reads standard input")
-    p.set_defaults(run=commands.publish)
+    sending_commands.add_parser(sub, json_flag)
 
-    p = _sub(
-        sub,
-        "send",
-        "send a direct message to an agent",
-        "  bus send alice 'Please review PR #42' --type review_request",
-        json_flag,
-        _message_options("who the message is from", MessageType.QUESTION),
-    )
-    p.add_argument("agent", metavar="AGENT", help="a registered agent")
-    p.add_argument("text", metavar="TEXT", help="message content; '-' reads standard input")
-    p.set_defaults(run=commands.send)
-
-    p = _sub(
-        sub,
-        "request",
-        "send a direct message to an agent and print its reply",
-        "  bus request alice 'When will the API be ready?'\n"
-        "  bus --json request alice 'Status?' --timeout 5   (exit 3 if no reply in 5 s)",
-        json_flag,
-        _message_options("who asks; the reply comes back to them", MessageType.QUESTION),
-    )
-    p.add_argument("agent", metavar="AGENT", help="a registered agent hosted by a worker")
-    p.add_argument("text", metavar="TEXT", help="message content; '-' reads standard input")
-    p.add_argument(
-        "--timeout",
-        type=seconds,
-        metavar="SECONDS",
-        default=30.0,
-        help="how long to wait for the reply (default: 30)",
-    )
-    p.set_defaults(run=commands.request)
-
-    p = _sub(
+    p = add_subcommand(
         sub,
         "tail",
         "print a channel's messages as they are stored, until Ctrl-C",
@@ -192,7 +91,7 @@ def build_parser() -> Parser:
     p.add_argument("--count", type=positive, metavar="N", help="stop after N messages")
     p.set_defaults(run=commands.tail)
 
-    p = _sub(
+    p = add_subcommand(
         sub,
         "history",
         "print a channel's retained messages, oldest first",
@@ -223,7 +122,7 @@ def build_parser() -> Parser:
     guard_commands.add_parser(sub, json_flag)
     status_command.add_parser(sub, json_flag)
 
-    p = _sub(
+    p = add_subcommand(
         sub,
         "register",
         "register agents (idempotent), each subscribed to the given channels, in one batch",
@@ -247,7 +146,7 @@ def build_parser() -> Parser:
     )
     p.set_defaults(run=commands.register)
 
-    dlq = _sub(
+    dlq = add_subcommand(
         sub,
         "dlq",
         "dead letters: messages whose handlers kept failing",
@@ -257,7 +156,7 @@ def build_parser() -> Parser:
     dlq_sub = dlq.add_subparsers(
         dest="dlq_command", metavar="ACTION", parser_class=Parser, required=True
     )
-    p = _sub(
+    p = add_subcommand(
         dlq_sub,
         "list",
         "list retained dead letters, oldest first",
@@ -266,7 +165,7 @@ def build_parser() -> Parser:
     )
     p.add_argument("--limit", type=non_negative, metavar="N", help="only the newest N")
     p.set_defaults(run=commands.dlq_list)
-    p = _sub(
+    p = add_subcommand(
         dlq_sub, "replay", "hand a dead letter to its agent again", "  bus dlq replay 3", json_flag
     )
     p.add_argument(
@@ -279,7 +178,7 @@ def build_parser() -> Parser:
 
     run_command.add_parser(sub, json_flag)
 
-    p = _sub(
+    p = add_subcommand(
         sub,
         "demo",
         "run the demo company's story against running workers",
@@ -291,7 +190,7 @@ def build_parser() -> Parser:
     )
     p.set_defaults(run=commands.demo)
 
-    p = _sub(
+    p = add_subcommand(
         sub,
         "health",
         "check that the broker and the store answer (exit 0 if both do)",
@@ -300,7 +199,7 @@ def build_parser() -> Parser:
     )
     p.set_defaults(run=commands.health)
 
-    p = _sub(
+    p = add_subcommand(
         sub,
         "fake-llm",
         "serve a local fake LLM (OpenAI and Anthropic APIs, after a latency) until stopped",
