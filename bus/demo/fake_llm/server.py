@@ -1,25 +1,21 @@
-"""The fake LLM's HTTP protocol, routes and counters (see :mod:`bus.demo.fake_llm`), on one
-asyncio loop.
-
-HTTP/1.1 with keep-alive: requests with ``Content-Length`` bodies (what httpx, the OpenAI and
-Anthropic SDKs and aiohttp send), JSON answers with a ``Content-Length``, and streams as
-``text/event-stream`` in chunked transfer encoding, one chunk per event. Standard library only.
+"""The fake LLM's routes and counters (see :mod:`bus.demo.fake_llm`): which path answers
+what, the latency each request waits out, and what the server has done. It speaks HTTP through
+:mod:`bus.demo.fake_llm.http1`, on one asyncio loop. Standard library only.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
-from urllib.parse import SplitResult, parse_qs, urlsplit
+from urllib.parse import parse_qs
 
-from bus.demo.fake_llm import anthropic_api, openai_api
+from bus.demo.fake_llm import anthropic_api, http1, openai_api
 from bus.demo.fake_llm.completion import (
     DEFAULT_MODEL,
     Answer,
@@ -29,13 +25,8 @@ from bus.demo.fake_llm.completion import (
     error_body,
     request_object,
 )
+from bus.demo.fake_llm.http1 import Reply, Request, RequestRefused
 from bus.demo.fake_llm.latency import Latency
-
-#: Largest request head and body accepted (bytes).
-MAX_HEAD = 64 * 1024
-MAX_BODY = 4 * 1024 * 1024
-#: Pending connections the listening socket queues: enough for hundreds of agents at once.
-BACKLOG = 2048
 
 
 @dataclass
@@ -82,26 +73,6 @@ _OPENAI_PATHS = ("/chat/completions", "/responses", "/models")
 SERVED = "POST /v1/chat/completions, /v1/responses, /v1/messages; GET /v1/models, /stats"
 
 
-class _BadRequest(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What a request is answered: a JSON body, or (status 200) a stream of events."""
-
-    status: int
-    body: dict[str, Any] | None = None
-    events: Iterable[Event] | None = None
-
-
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
-_REASONS |= {411: "Length Required", 413: "Content Too Large", 431: "Headers Too Large"}
-_REASONS |= {429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
-
-
 def route(path: str) -> str:
     """The served path a request's path names: an OpenAI path without ``/v1`` gets it."""
     path = path.rstrip("/") or "/"
@@ -125,7 +96,9 @@ def _failure_of(query: dict[str, list[str]]) -> int | None:
         return None
     text = query["status"][-1]
     if not (text.isdigit() and 400 <= int(text) <= 599):
-        raise _BadRequest(400, f"query parameter status must be an HTTP error status, not {text!r}")
+        raise RequestRefused(
+            400, f"query parameter status must be an HTTP error status, not {text!r}"
+        )
     return int(text)
 
 
@@ -165,65 +138,22 @@ class FakeLLMServer:
 
     async def serve(self, host: str, port: int) -> asyncio.Server:
         """Listen on ``host:port`` (0: any free port) and return the started server."""
-        return await asyncio.start_server(
-            self._connection, host, port, backlog=BACKLOG, limit=MAX_HEAD
-        )
+        return await http1.listen(host, port, self._dispatch, self._error)
 
-    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                try:
-                    head = await reader.readuntil(b"\r\n\r\n")
-                except (asyncio.IncompleteReadError, ConnectionError):
-                    return  # the client closed the connection between requests
-                except asyncio.LimitOverrunError:
-                    await self._write(writer, Reply(431, error_body(431, "head too large")))
-                    return
-                reply, keep = await self._request(head, reader)
-                await self._write(writer, reply, keep_alive=keep)
-                if not keep:
-                    return
-        except (ConnectionError, asyncio.IncompleteReadError):
-            return
-        except asyncio.CancelledError:
-            # The server is stopping with this request in flight. Nothing awaits a connection's
-            # task, and Python 3.11's stream callback would log its cancellation as an error.
-            return
-        finally:
-            writer.close()
-
-    async def _request(self, head: bytes, reader: asyncio.StreamReader) -> tuple[Reply, bool]:
-        lines = head.decode("latin-1").split("\r\n")
-        try:
-            method, target, version = lines[0].split(" ")
-        except ValueError:
-            return self._error(400, f"bad request line {lines[0][:80]!r}"), False
-        headers = {
-            name.strip().lower(): value.strip()
-            for name, _, value in (line.partition(":") for line in lines[1:] if line)
-        }
-        keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
-        try:
-            body = await self._body(headers, reader)
-            url = urlsplit(target)
-            return await self._dispatch(method, route(url.path), url, headers, body), keep
-        except _BadRequest as exc:
-            # A body left unread would be parsed as the next request: close instead.
-            return self._error(exc.status, str(exc)), keep and exc.status not in (411, 413)
-
-    async def _dispatch(
-        self, method: str, path: str, url: SplitResult, headers: dict[str, str], body: bytes
-    ) -> Reply:
+    async def _dispatch(self, request: Request) -> Reply:
+        url = request.url
+        path = route(url.path)
         expected = "GET" if path.startswith("/v1/models") or path == "/stats" else "POST"
         known = path in APIS or path.startswith("/v1/models") or path in ("/stats", "/stats/reset")
         if not known:
-            raise _BadRequest(404, not_found(url.path))
-        if method != expected:
-            raise _BadRequest(405, f"{method} is not allowed on {path}; use {expected}")
+            raise RequestRefused(404, not_found(url.path))
+        if request.method != expected:
+            message = f"{request.method} is not allowed on {path}; use {expected}"
+            raise RequestRefused(405, message)
         if path in APIS:
-            return await self._complete(APIS[path], body, parse_qs(url.query))
+            return await self._complete(APIS[path], request.body, parse_qs(url.query))
         if path.startswith("/v1/models"):
-            return Reply(200, self._models(path, anthropic="anthropic-version" in headers))
+            return Reply(200, self._models(path, anthropic="anthropic-version" in request.headers))
         if path == "/stats/reset":
             self.reset()
         return Reply(200, asdict(self.snapshot()))
@@ -238,19 +168,8 @@ class FakeLLMServer:
         if not name:
             return listing(self.models, self.started)
         if name not in self.models:
-            raise _BadRequest(404, f"no model {name!r}; this fake LLM lists {list(self.models)}")
+            raise RequestRefused(404, f"no model {name!r}; this fake LLM lists {list(self.models)}")
         return one(name, self.started)
-
-    async def _body(self, headers: dict[str, str], reader: asyncio.StreamReader) -> bytes:
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            raise _BadRequest(411, "chunked bodies are not supported; send Content-Length")
-        try:
-            length = int(headers.get("content-length", "0"))
-        except ValueError:
-            raise _BadRequest(411, "Content-Length is not a number") from None
-        if length > MAX_BODY:
-            raise _BadRequest(413, f"body over {MAX_BODY} bytes")
-        return await reader.readexactly(length) if length else b""
 
     def _error(self, status: int, message: str) -> Reply:
         with self._lock:
@@ -262,7 +181,7 @@ class FakeLLMServer:
             try:
                 return float(query[name][-1]) if name in query else default
             except ValueError:
-                raise _BadRequest(400, f"query parameter {name} is not a number") from None
+                raise RequestRefused(400, f"query parameter {name} is not a number") from None
 
         try:
             if "latency" in query:
@@ -276,7 +195,7 @@ class FakeLLMServer:
                 )
                 return self._draw(chosen, query)
         except ValueError as exc:  # Latency refused the values
-            raise _BadRequest(400, str(exc)) from None
+            raise RequestRefused(400, str(exc)) from None
         return self._draw(self.latency, query)
 
     def _draw(self, latency: Latency, query: dict[str, list[str]]) -> float:
@@ -289,7 +208,7 @@ class FakeLLMServer:
         try:
             prompt = api.prompt(request_object(body))
         except InvalidRequest as exc:
-            raise _BadRequest(400, str(exc)) from None
+            raise RequestRefused(400, str(exc)) from None
         latency = self._latency_of(query)
         failure = _failure_of(query)
         await self._wait(latency)
@@ -317,24 +236,3 @@ class FakeLLMServer:
         finally:
             with self._lock:
                 self.stats.in_flight -= 1
-
-    async def _write(
-        self, writer: asyncio.StreamWriter, reply: Reply, *, keep_alive: bool = False
-    ) -> None:
-        connection = f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n"
-        status = f"HTTP/1.1 {reply.status} {_REASONS.get(reply.status, 'Error')}\r\n"
-        if reply.events is None:
-            data = json.dumps(reply.body).encode()
-            length = f"Content-Length: {len(data)}\r\n"
-            head = status + "Content-Type: application/json\r\n" + length + connection + "\r\n"
-            writer.write(head.encode() + data)
-            await writer.drain()
-            return
-        head = status + "Content-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-        writer.write((head + "Transfer-Encoding: chunked\r\n" + connection + "\r\n").encode())
-        for event in reply.events:  # one HTTP chunk per event, each sent as it is made
-            data = event.encode()
-            writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-            await writer.drain()
-        writer.write(b"0\r\n\r\n")
-        await writer.drain()
