@@ -22,10 +22,32 @@ def copy_refusal(store: Store, entry: Entry, message: Message) -> Authentication
     elsewhere, else ``None``: from what the step that read the entry found in the index
     (:attr:`~bus.store.Entry.placed`, a worker's run on Redis), or one index lookup (one round
     trip on Redis) when it found nothing for this id (the body may have led with another)."""
-    message_id = str(message.id)
-    read, first = _read_with(entry, message_id)
+    read, first = placed_with(entry, message)
     if not read:
-        first = store.log.placed(message_id)
+        first = store.log.placed(str(message.id))
+    return refusal_at(entry, message, first)
+
+
+def placed_with(entry: Entry, message: Message) -> tuple[bool, tuple[str, int] | None]:
+    """Whether the first place of ``message``'s id was read with ``entry`` (not: it was not
+    read, or read for another id), and that place (``None``: not indexed). When it was not,
+    :meth:`~bus.store.contracts.log.LogStore.placed` tells."""
+    if entry.placed is None:
+        return False, None
+    read_id, _, where = entry.placed.partition(" ")
+    if read_id != str(message.id):
+        return False, None
+    if not where:
+        return True, None
+    stream, seq = where.split(" ", 2)[:2]
+    return True, (stream, int(seq))
+
+
+def refusal_at(
+    entry: Entry, message: Message, first: tuple[str, int] | None
+) -> AuthenticationFailed | None:
+    """The refusal of ``message`` (read as ``entry``) if ``first``, the place its id was first
+    appended at (``None``: not indexed), is another: it is a copy."""
     if first is None or first == (entry.stream, entry.seq):
         return None
     stream, seq = first
@@ -39,17 +61,3 @@ def copy_refusal(store: Store, entry: Entry, message: Message) -> Authentication
         first_stream=stream,
         first_seq=seq,
     )
-
-
-def _read_with(entry: Entry, message_id: str) -> tuple[bool, tuple[str, int] | None]:
-    """Whether the first place of ``message_id`` was read with ``entry`` (not: it was not
-    read, or read for another id), and that place (``None``: not indexed)."""
-    if entry.placed is None:
-        return False, None
-    read_id, _, where = entry.placed.partition(" ")
-    if read_id != message_id:
-        return False, None
-    if not where:
-        return True, None
-    stream, seq = where.split(" ", 2)[:2]
-    return True, (stream, int(seq))

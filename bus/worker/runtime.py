@@ -38,6 +38,7 @@ from bus.core import Bus
 from bus.errors import UnknownAgent
 from bus.message import Message
 from bus.settings.logs import install_worker_logging
+from bus.settings.transports import transport_of
 from bus.worker.active_runs import ActiveRuns
 from bus.worker.agent import Agent
 from bus.worker.context import AgentState
@@ -71,6 +72,12 @@ class Runtime:
         self.stopping = False
         self._closing = threading.Lock()
         self._io = ThreadPoolExecutor(settings.worker_concurrency, thread_name_prefix="bus-io")
+        #: Whether the runs' store and broker calls wait on nothing but a lock (memory://
+        #: with the in-process store): then they are made on the loop, not sent to a thread
+        #: and back (two thread hops a message, most of a memory:// run's cost).
+        self._inline_io = (
+            transport_of(settings.broker_url).in_process and not bus.store.waits_on_server
+        )
         self._loop = EventLoopThread()
         self._wake: asyncio.Event | None = None
         self.handling = Handling(bus, self.states, self.io, self._io)
@@ -149,11 +156,14 @@ class Runtime:
     # -- what runs need ------------------------------------------------------------------------
 
     async def io(self, function: Callable[..., T], *args: Any) -> T:
-        """Run a blocking call (the store, the broker) on an I/O thread and await it."""
-        loop = asyncio.get_running_loop()
+        """Run a blocking call (the store, the broker) on an I/O thread and await it; on the
+        loop itself when nothing it calls waits on a server (see ``_inline_io``)."""
         # In this context (the span being handled, for log lines and the publish span's parent).
-        call = functools.partial(contextvars.copy_context().run, function, *args)
-        return await loop.run_in_executor(self._io, call)
+        context = contextvars.copy_context()
+        if self._inline_io:
+            return context.run(function, *args)
+        call = functools.partial(context.run, function, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._io, call)
 
     async def pause(self, seconds: float) -> None:
         """Sleep ``seconds``, or less if the worker starts stopping."""

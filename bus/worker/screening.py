@@ -13,7 +13,7 @@ from bus.channels import Stream
 from bus.deadletters.operations import refuse
 from bus.errors import AuthenticationFailed
 from bus.message import Message
-from bus.reading.replays import copy_refusal
+from bus.reading.replays import placed_with, refusal_at
 from bus.store import Entry
 from bus.worker.run_calls import RunCalls
 
@@ -37,7 +37,10 @@ async def screen(
     except AuthenticationFailed as exc:  # never handed to a handler
         await calls.io(refuse, bus, agent, message, stream, exc)
         return Screened(f"refused: {exc}")
-    copy = await calls.io(copy_refusal, bus.store, entry, message)
+    read, first = placed_with(entry, message)  # on Redis, the run's read brought it
+    if not read:
+        first = await calls.io(bus.store.log.placed, str(message.id))
+    copy = refusal_at(entry, message, first)
     if copy is not None:  # a replay: refused like a forgery, loudly
         await calls.io(refuse, bus, agent, message, stream, copy)
         return Screened(f"refused: {copy}")

@@ -2,8 +2,9 @@
 
 A run reads its stream until the store finds nothing more, and gives the lease up in that same
 step. These tests store message #2 inside that last read of #1's run (a wrapper around the
-store's ``advance``, on the run's I/O thread), so what asks the run for #2 reaches it while the
-read under way cannot see #2:
+store's ``advance``, on the run's I/O thread as with a Redis store: the in-process store is made
+to say it waits on a server), so what asks the run for #2 reaches it while the read under way
+cannot see #2:
 
 - the publish in this process (its observer kicks the run of the local agent), and
 - a broker delivery of #2, which joins the active run and waits for #2's outcome.
@@ -67,8 +68,14 @@ def recorder() -> Recorder:
 
 
 @pytest.fixture
-def hosted(recorder: Recorder) -> Iterator[tuple[Bus, Runtime]]:
+def hosted(
+    recorder: Recorder, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Bus, Runtime]]:
+    """A bus and a runtime hosting ``AGENT``; the store's calls on I/O threads (as on Redis),
+    or with ``waits_on_server`` False (indirect parameter) on the loop, as memory:// makes
+    them."""
     bus = Bus(_settings()).start()
+    monkeypatch.setattr(bus.store, "waits_on_server", getattr(request, "param", True))
     bus.create_channel(CHANNEL)
     bus.register_agent(AGENT, channels=[CHANNEL])
     runtime = Runtime(bus, {AGENT: recorder.agent()})
@@ -101,6 +108,7 @@ def _inside_last_read(
     return called
 
 
+@pytest.mark.parametrize("hosted", [True, False], indirect=True, ids=["io-threads", "on-loop"])
 def test_a_post_stored_during_the_last_read_is_read_by_the_next_run(
     hosted: tuple[Bus, Runtime], recorder: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -79,6 +79,10 @@ class Store(ABC):
         self.receipts = receipts
         self.guards = guards
 
+    #: Whether its calls wait on a server (Redis): a worker's event loop makes them on its I/O
+    #: threads. The in-process store's calls only take its lock, and are made on the loop.
+    waits_on_server = True
+
     @abstractmethod
     def ping(self) -> None:
         """Raise if the store cannot be reached."""

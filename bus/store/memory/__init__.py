@@ -27,6 +27,8 @@ __all__ = ["MemoryStore"]
 class MemoryStore(Store):
     """A :class:`~bus.store.contracts.Store` in this process's memory, safe across threads."""
 
+    waits_on_server = False
+
     def __init__(self) -> None:
         tables = self._tables = MemoryTables()
         super().__init__(
