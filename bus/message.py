@@ -152,7 +152,7 @@ class Message(FrozenModel):
     priority: Priority = Priority.NORMAL
     content: Annotated[str, AfterValidator(_not_blank)]
     attachments: tuple[Attachment, ...] = ()
-    metadata: Metadata = Metadata()
+    metadata: Metadata = Field(default_factory=Metadata)  # a new one each: no deepcopy of a default
     timestamp: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
     seq: PositiveInt | None = None
     correlation_id: UUID | None = None
