@@ -186,10 +186,11 @@ class RedisFanout(Fanout):
         template = _MARKER.split(dumps(message))
         client = channel.client
         agent_queue = self._topology.agent_queue
+        # Each queue is the prefix and the member's name: the script takes the name from it.
+        named_from = len(self._topology.agent_queue_prefix)
         for start in range(0, len(agents), BATCH):
-            batch = agents[start : start + BATCH]
-            queues = [agent_queue(agent).name for agent in batch]
-            args = (len(template), *template, _uuid_prefix(), _uuid_prefix(), *batch)
+            queues = [agent_queue(agent).name for agent in agents[start : start + BATCH]]
+            args = (len(template), *template, _uuid_prefix(), _uuid_prefix(), named_from)
             self._push(client, queues, args)
 
     def _push(self, client: Any, queues: list[str], args: tuple[Any, ...]) -> None:

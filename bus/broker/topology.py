@@ -63,12 +63,17 @@ class Topology:
             self._channel_exchanges[channel] = exchange
         return exchange
 
+    @property
+    def agent_queue_prefix(self) -> str:
+        """What the name of every agent's queue starts with: the agent's name follows."""
+        return f"{self.namespace}.agent."
+
     def agent_queue(self, agent: str) -> Queue:
         """The durable queue of ``agent``, bound to the direct exchange (cached)."""
         queue = self._queues.get(agent)
         if queue is None:
             queue = Queue(
-                f"{self.namespace}.agent.{agent}",
+                self.agent_queue_prefix + agent,
                 exchange=self.direct_exchange,
                 routing_key=agent,
                 durable=True,
