@@ -117,8 +117,9 @@ class Metadata(FrozenModel):
     def _known_keys(cls, data: Any) -> Any:
         # Name the place for free-form keys, rather than pydantic's "Extra inputs are not
         # permitted" (the first thing a newcomer's own metadata meets).
-        if isinstance(data, dict):
-            unknown = sorted(str(key) for key in data if key not in cls.model_fields)
+        fields = cls.model_fields  # looked up once, not once a key
+        if isinstance(data, dict) and not data.keys() <= fields.keys():
+            unknown = sorted(str(key) for key in data if key not in fields)
             if unknown:
                 raise ValueError(
                     f"unknown key(s) {', '.join(map(repr, unknown))}: metadata has "
